@@ -1,0 +1,2 @@
+// @tabby/bgp: see README.md. Nothing is exported yet.
+export {};

@@ -1,0 +1,2 @@
+// @tabby/bgpctl: see README.md. Nothing is exported yet.
+export {};

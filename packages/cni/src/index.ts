@@ -1,0 +1,2 @@
+// @tabby/cni: see README.md. Nothing is exported yet.
+export {};

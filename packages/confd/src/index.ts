@@ -1,0 +1,2 @@
+// @tabby/confd: see README.md. Nothing is exported yet.
+export {};

@@ -1,0 +1,2 @@
+// @tabby/datastore: see README.md. Nothing is exported yet.
+export {};

@@ -1,0 +1,2 @@
+// @tabby/fib: see README.md. Nothing is exported yet.
+export {};

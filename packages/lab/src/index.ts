@@ -1,0 +1,2 @@
+// @tabby/lab: see README.md. Nothing is exported yet.
+export {};

@@ -1,0 +1,2 @@
+// @tabby/node: see README.md. Nothing is exported yet.
+export {};

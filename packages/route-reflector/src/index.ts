@@ -1,0 +1,2 @@
+// @tabby/route-reflector: see README.md. Nothing is exported yet.
+export {};

@@ -1,0 +1,2 @@
+// @tabby/wire: see README.md. Nothing is exported yet.
+export {};

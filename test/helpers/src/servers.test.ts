@@ -1,0 +1,62 @@
+import { createConnection } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import { exec, freePort, haveCommands, type RedisServer, startEtcd, startRedis } from './index.js';
+
+function redisCommand(port: number, ...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = createConnection({ host: '127.0.0.1', port });
+    const wire = `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+    let buf = '';
+    s.on('data', (d) => {
+      buf += d;
+      if (buf.endsWith('\r\n')) {
+        s.end();
+        resolve(buf);
+      }
+    });
+    s.on('error', reject);
+    s.write(wire);
+  });
+}
+
+describe('freePort', () => {
+  it('returns distinct usable ports', async () => {
+    const a = await freePort();
+    const b = await freePort();
+    expect(a).toBeGreaterThan(0);
+    expect(a).not.toBe(b);
+  });
+});
+
+describe.skipIf(!haveCommands('redis-server'))('startRedis', () => {
+  let redis: RedisServer;
+  afterAll(() => redis?.destroy());
+
+  it('starts on loopback, keeps acknowledged writes across a stop and start', async () => {
+    redis = await startRedis();
+    expect(redis.url).toBe(`redis://127.0.0.1:${redis.port}/0`);
+    expect(await redisCommand(redis.port, 'SET', 'k', 'v')).toBe('+OK\r\n');
+    await redis.stop();
+    expect(redis.running).toBe(false);
+    await expect(redisCommand(redis.port, 'PING')).rejects.toThrow();
+    await redis.start();
+    expect(await redisCommand(redis.port, 'GET', 'k')).toBe('$1\r\nv\r\n');
+  });
+});
+
+describe.skipIf(!haveCommands('etcd', 'etcdctl'))('startEtcd', () => {
+  it('starts a healthy single-member etcd and stores keys', async () => {
+    const etcd = await startEtcd();
+    try {
+      const env = { ...process.env, ETCDCTL_API: '3' };
+      await exec(['etcdctl', '--endpoints', etcd.endpoint, 'put', '/tabby/k', 'v'], { env });
+      const got = await exec(['etcdctl', '--endpoints', etcd.endpoint, 'get', '--print-value-only', '/tabby/k'], {
+        env,
+      });
+      expect(got.stdout.trim()).toBe('v');
+    } finally {
+      await etcd.destroy();
+    }
+    expect(etcd.running).toBe(false);
+  });
+});
