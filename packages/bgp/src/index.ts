@@ -1,2 +1,26 @@
-// @tabby/bgp: see README.md. Nothing is exported yet.
-export {};
+export { type Clock, ManualClock, systemClock, type TimerHandle } from './clock.js';
+export { addressToBigInt, bigIntToAddress, type ParsedCidr, parseCidr } from './config/cidr.js';
+export { defaultPeerName, loadConfigFile, parseConfig } from './config/load.js';
+export { ConfigError, type ConfigIssue } from './config/reader.js';
+export type * from './config/types.js';
+export type * from './control/api.js';
+export { SessionStates } from './control/api.js';
+export { ControlHandler } from './control/handler.js';
+export { ControlError, type ControlRequest, type ControlResponse } from './control/protocol.js';
+export { type ControlHandler as ControlHandlerFn, ControlServer } from './control/server.js';
+export { BGPD_HELP, BGPD_VERSION, DEFAULT_CONTROL_SOCKET, runBgpd } from './daemon.js';
+export { type Logger, silentLogger } from './logger.js';
+export { renderMetrics, serveMetrics } from './metrics.js';
+export { Peer } from './peer.js';
+export { describeNotification, Session } from './session.js';
+export { type BestRouteEvent, Speaker, type SpeakerDeps } from './speaker.js';
+export {
+  type Connection,
+  type ConnectOptions,
+  type Listener,
+  type ListenOptions,
+  MemoryNetwork,
+  plainAddress,
+  type Transport,
+  tcpTransport,
+} from './transport.js';

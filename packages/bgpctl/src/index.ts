@@ -1,2 +1,11 @@
-// @tabby/bgpctl: see README.md. Nothing is exported yet.
-export {};
+export { DEFAULT_SOCKET, type Io, main, parseRibWords } from './cli.js';
+export { ControlClient, ControlClientError } from './client.js';
+export {
+  fmtTimeframe,
+  formatFib,
+  formatNeighbor,
+  formatRib,
+  formatStatus,
+  formatSummary,
+  RIB_LEGEND,
+} from './format.js';

@@ -1,2 +1,94 @@
-// @tabby/wire: see README.md. Nothing is exported yet.
-export {};
+/**
+ * @tabby/wire: the BGP-4 message codec. Pure functions and types, no I/O, no timers.
+ * See README.md for the smallest use.
+ */
+
+export { type AttributeKey, fnv1a, sameAttributeKey } from './attr-key.js';
+export {
+  type Aggregator,
+  type AsPathSegment,
+  asPathLength,
+  encodePathAttributes,
+  type LargeCommunity,
+  mergeAs4Path,
+  OTC_ATTR_TYPE,
+  type PathAttributes,
+  type RawAttribute,
+} from './attributes.js';
+export {
+  type AddPathModeName,
+  type AfiSafi,
+  type Capability,
+  type CapabilityKind,
+  encodeCapability,
+} from './capabilities.js';
+export {
+  Afi,
+  AS_TRANS,
+  type AsPathSegmentKind,
+  AttrFlag,
+  AttrType,
+  BgpRole,
+  type BgpRoleName,
+  CapabilityCode,
+  CeaseSubcode,
+  ErrorCode,
+  FsmSubcode,
+  HEADER_LENGTH,
+  HeaderSubcode,
+  MAX_EXTENDED_MESSAGE_LENGTH,
+  MAX_MESSAGE_LENGTH,
+  MessageType,
+  OpenSubcode,
+  type Origin,
+  RouteRefreshSubcode,
+  RouteRefreshSubtype,
+  type RouteRefreshSubtypeName,
+  Safi,
+  UpdateSubcode,
+  WellKnownCommunity,
+} from './constants.js';
+export { BgpDecodeError, BgpEncodeError, DecodeErrorCode, type NotificationSpec } from './errors.js';
+export {
+  asPathToString,
+  communityToString,
+  extendedCommunityToString,
+  formatMessage,
+  messageToJson,
+  notificationName,
+} from './format.js';
+export { Framer } from './framer.js';
+export { ipv4ToString, ipv6At, parseIpv4, parseIpv6 } from './ip.js';
+export {
+  type BgpMessage,
+  type BgpMessageType,
+  checkHeader,
+  type DecodeResult,
+  decode,
+  encode,
+  KEEPALIVE,
+  type KeepaliveMessage,
+  tryDecode,
+} from './message.js';
+export { type NotificationMessage, notification, shutdownNotification } from './notification.js';
+export { type OpenMessage, openAsn } from './open.js';
+export { type Prefix, PrefixList } from './prefix-list.js';
+export type { RouteRefreshMessage } from './route-refresh.js';
+export {
+  type AddPathFamilies,
+  INITIAL_SESSION,
+  maxMessageLength,
+  mirrorContext,
+  negotiateSession,
+  type SessionContext,
+  sessionContext,
+} from './session-context.js';
+export type { MpReach, MpUnreach, UpdateAction, UpdateError, UpdateMessage } from './update.js';
+export {
+  type AttributeSet,
+  encodeAttributeSet,
+  endOfRib,
+  endOfRibFamily,
+  type PackInput,
+  packUpdates,
+} from './update-packer.js';

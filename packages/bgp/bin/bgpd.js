@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// Shim for `tabby bgpd` (tsc output is not executable by itself). Run `npm run build` first.
+import { runBgpd } from '../dist/daemon.js';
+
+process.exit(await runBgpd(process.argv.slice(2)));

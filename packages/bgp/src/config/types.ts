@@ -1,0 +1,120 @@
+/** Address families the speaker carries. */
+export const Families = ['ipv4-unicast', 'ipv6-unicast'] as const;
+export type FamilyName = (typeof Families)[number];
+
+export const NextHopModes = ['auto', 'self', 'keep'] as const;
+/** `auto`: self towards eBGP peers, unchanged towards iBGP peers (RFC 4271 5.1.3). */
+export type NextHopMode = (typeof NextHopModes)[number];
+
+export const MaxPrefixActions = ['warn', 'restart'] as const;
+export type MaxPrefixAction = (typeof MaxPrefixActions)[number];
+
+export interface MaxPrefix {
+  limit: number;
+  /** `warn` logs; `restart` sends Cease/Maximum Number of Prefixes Reached and reconnects after `restartTime`. */
+  action: MaxPrefixAction;
+  restartTime: number;
+}
+
+/** A prefix-list entry: `198.18.0.0/15`, optionally with `ge N`/`le N` length bounds. */
+export interface PrefixMatch {
+  prefix: string;
+  ge?: number;
+  le?: number;
+}
+
+export interface PolicyMatch {
+  prefix?: PrefixMatch[];
+  community?: string[];
+  largeCommunity?: string[];
+  asPathContains?: number[];
+  originAs?: number[];
+  asPathLength?: { min?: number; max?: number };
+  nextHop?: string[];
+  peer?: string[];
+}
+
+export interface PolicySet {
+  localPref?: number;
+  med?: number;
+  addCommunities?: string[];
+  removeCommunities?: string[];
+  addLargeCommunities?: string[];
+  prepend?: number;
+  nextHop?: 'self' | 'keep' | string;
+}
+
+export const PolicyActions = ['accept', 'reject', 'next'] as const;
+export type PolicyAction = (typeof PolicyActions)[number];
+
+export interface PolicyRule {
+  match: PolicyMatch;
+  set: PolicySet;
+  /** What to do with a route the rule matches (after `set`); `next` goes on to the next rule. */
+  action: PolicyAction;
+}
+
+export interface Policy {
+  name: string;
+  rules: PolicyRule[];
+  /** What happens to a route no rule accepted or rejected. */
+  default: 'accept' | 'reject';
+}
+
+export interface PeerConfig {
+  name: string;
+  address: string;
+  port: number;
+  asn: number;
+  /** Local AS towards this peer (default: the speaker's). */
+  localAsn: number;
+  passive: boolean;
+  localAddress?: string;
+  /** Maximum hops (eBGP multihop); 1 means directly connected. */
+  multihop: number;
+  holdTime: number;
+  keepaliveTime: number;
+  connectRetryTime: number;
+  nextHop: NextHopMode;
+  routeReflectorClient: boolean;
+  families: FamilyName[];
+  /** Policy names applied in order; an empty list means the default for the session type. */
+  import: string[];
+  export: string[];
+  maxPrefix?: MaxPrefix;
+  /** How often our own AS may appear in a received AS_PATH before the route is dropped. */
+  allowLocalAs: number;
+  gracefulRestart: boolean;
+  addPath: { send: boolean; receive: boolean };
+  description: string;
+}
+
+export interface OriginatedPrefix {
+  prefix: string;
+  /** Install a blackhole for the prefix in the FIB (the node's own IPAM blocks). */
+  blackhole: boolean;
+  communities: string[];
+  largeCommunities: string[];
+}
+
+export interface SpeakerConfig {
+  /** The file it was read from, for messages. */
+  source: string;
+  routerId: string;
+  asn: number;
+  listen: { address: string; port: number; enabled: boolean };
+  controlSocket?: string;
+  holdTime: number;
+  keepaliveTime: number;
+  connectRetryTime: number;
+  /** RFC 8212: eBGP sessions without an import/export policy accept/announce nothing. */
+  ebgpRequiresPolicy: boolean;
+  alwaysCompareMed: boolean;
+  multipath: { enabled: boolean; relaxAsPath: boolean; maxPaths: number };
+  clusterId?: string;
+  gracefulRestart: { enabled: boolean; restartTime: number; stalePathTime: number; notification: boolean };
+  originate: OriginatedPrefix[];
+  peers: PeerConfig[];
+  policies: Map<string, Policy>;
+  metricsPort?: number;
+}

@@ -1,0 +1,410 @@
+import {
+  type Afi,
+  CeaseSubcode,
+  type NotificationMessage,
+  notification,
+  type OpenMessage,
+  type RouteRefreshMessage,
+  shutdownNotification,
+  type UpdateMessage,
+} from '@tabby/wire';
+import type { Clock, TimerHandle } from './clock.js';
+import { addressToBigInt } from './config/cidr.js';
+import type { PeerConfig } from './config/types.js';
+import type { SessionState } from './control/api.js';
+import type { Logger } from './logger.js';
+import { ipv4ToUint } from './rib/attr-table.js';
+import type { AttrSet, PathSource } from './rib/path.js';
+import type { PrefixKey } from './rib/prefix-key.js';
+import { type CloseReason, type MessageCounters, newCounters, Session } from './session.js';
+import type { Connection, Transport } from './transport.js';
+
+/** What a peer needs from the speaker that owns it. */
+export interface PeerHost {
+  readonly clock: Clock;
+  readonly transport: Transport;
+  readonly log: Logger;
+  readonly routerId: string;
+  /** The OPEN to send to this peer (capabilities depend on its config). */
+  localOpen(peer: Peer): OpenMessage;
+  onEstablished(peer: Peer, s: Session): void;
+  /** The established session ended; `keepRoutes` when graceful restart applies. */
+  onDown(peer: Peer, s: Session, reason: CloseReason): void;
+  onUpdate(peer: Peer, m: UpdateMessage): void;
+  onRouteRefresh(peer: Peer, m: RouteRefreshMessage): void;
+  onDrain(peer: Peer): void;
+  onStateChange(peer: Peer, from: SessionState, to: SessionState): void;
+}
+
+/** One entry of the Adj-RIB-In: the route as received, before import policy. */
+export interface AdjIn {
+  readonly key: PrefixKey;
+  readonly pathId: number;
+  raw: AttrSet;
+  /** True when import policy accepted it (it is then in the Loc-RIB). */
+  accepted: boolean;
+  stale: boolean;
+}
+
+let nextPeerId = 1;
+
+/**
+ * A configured neighbour: the Idle, Connect and Active states of RFC 4271 8 around up to two
+ * sessions (ours and theirs while a collision is resolved, RFC 4271 6.8), reconnect back-off,
+ * and the per-peer tables the speaker fills.
+ */
+export class Peer {
+  readonly id = nextPeerId++;
+  state: SessionState = 'Idle';
+  stateSince: number;
+  adminDown = false;
+  lastError = '';
+  lastNotificationSent: { n: NotificationMessage; at: number } | null = null;
+  lastNotificationReceived: { n: NotificationMessage; at: number } | null = null;
+  established: Session | null = null;
+  establishedTransitions = 0;
+  readonly sent: MessageCounters = newCounters();
+  readonly received: MessageCounters = newCounters();
+  readonly updates = { prefixesReceived: 0, withdrawalsReceived: 0, prefixesSent: 0, withdrawalsSent: 0 };
+  /** Adj-RIB-In (pre-policy), keyed by prefix key, or `key#pathId` with ADD-PATH. */
+  readonly adjIn = new Map<PrefixKey, AdjIn>();
+  /** What we last advertised, per prefix key. */
+  readonly adjOut = new Map<PrefixKey, AttrSet>();
+  /** Queued changes towards the peer: an attribute set to announce, or null to withdraw. */
+  readonly outQueue = new Map<PrefixKey, AttrSet | null>();
+  /** Families negotiated on the established session. */
+  families = new Set<Afi>();
+  /** Families for which we still owe the peer an End-of-RIB. */
+  eorPending = new Set<Afi>();
+  /** Graceful restart: the peer's restart time (s) when it advertised the capability, else -1. */
+  peerRestartTime = -1;
+  source: PathSource;
+  private outgoing: Session | null = null;
+  private incoming: Session | null = null;
+  private retryTimer: TimerHandle | undefined;
+  private failures = 0;
+  private connecting = false;
+  private stopped = true;
+
+  constructor(
+    public config: PeerConfig,
+    private readonly host: PeerHost,
+    readonly log: Logger,
+  ) {
+    this.stateSince = host.clock.now();
+    this.source = this.makeSource();
+  }
+
+  private makeSource(): PathSource {
+    return {
+      id: this.id,
+      name: this.config.name,
+      address: this.config.address,
+      addressKey: addressToBigInt(this.config.address)?.value ?? 0n,
+      routerId: 0,
+      asn: this.config.asn,
+      ibgp: this.config.asn === this.config.localAsn,
+      rrClient: this.config.routeReflectorClient,
+      local: false,
+    };
+  }
+
+  get ibgp(): boolean {
+    return this.config.asn === this.config.localAsn;
+  }
+
+  /** Sessions in progress (not yet established). */
+  get sessions(): Session[] {
+    return [this.outgoing, this.incoming].filter((s): s is Session => s !== null);
+  }
+
+  private setState(to: SessionState): void {
+    if (to === this.state) return;
+    const from = this.state;
+    this.state = to;
+    this.stateSince = this.host.clock.now();
+    this.log.info({ peer: this.config.name, from, to, reason: this.lastError || undefined }, `peer ${to}`);
+    this.host.onStateChange(this, from, to);
+  }
+
+  /** ManualStart (RFC 4271 8.1.2). */
+  start(): void {
+    this.stopped = false;
+    if (this.adminDown) return;
+    this.failures = 0;
+    this.connect();
+  }
+
+  /** Stops everything; sends `n` on live sessions. */
+  stop(n: NotificationMessage | null): void {
+    this.stopped = true;
+    this.host.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    for (const s of [this.established, this.outgoing, this.incoming]) s?.close(n, 'stopped');
+    this.outgoing = null;
+    this.incoming = null;
+    this.setState('Idle');
+  }
+
+  /** `neighbor X down`: Cease/Administrative Shutdown with an optional RFC 8203 message, stay Idle. */
+  shutdown(message?: string): void {
+    this.adminDown = true;
+    this.stop(shutdownNotification(message ?? '', CeaseSubcode.AdministrativeShutdown));
+    this.lastError = 'Administratively down';
+  }
+
+  /** `neighbor X up`. */
+  enable(): void {
+    if (!this.adminDown) return;
+    this.adminDown = false;
+    this.lastError = '';
+    this.start();
+  }
+
+  /** `neighbor X clear`: Cease/Administrative Reset, then reconnect. */
+  clear(message?: string): void {
+    this.stop(shutdownNotification(message ?? '', CeaseSubcode.AdministrativeReset));
+    this.start();
+  }
+
+  private connect(): void {
+    if (this.stopped || this.adminDown) return;
+    if (this.config.passive) {
+      this.setState('Active');
+      return;
+    }
+    this.setState('Connect');
+    this.connecting = true;
+    const { address, port, localAddress } = this.config;
+    this.host.transport
+      .connect({
+        host: address,
+        port,
+        ...(localAddress ? { localAddress } : {}),
+        timeoutMs: this.config.connectRetryTime * 1000,
+      })
+      .then(
+        (conn) => {
+          this.connecting = false;
+          const inc = this.incoming?.remoteOpen;
+          // A connection of theirs already carries their OPEN: if it wins the collision, drop ours now.
+          const theirsWins = inc ? ipv4ToUint(this.host.routerId) < ipv4ToUint(inc.bgpId) : false;
+          if (this.stopped || this.adminDown || this.established || this.outgoing || theirsWins) {
+            conn.destroy();
+            return;
+          }
+          this.outgoing = this.newSession(conn, true);
+        },
+        (err: NodeJS.ErrnoException) => {
+          this.connecting = false;
+          if (this.stopped) return;
+          this.lastError = `Socket: ${socketError(err)}`;
+          if (!this.outgoing && !this.incoming && !this.established) {
+            this.setState('Active');
+            this.scheduleRetry(this.config.connectRetryTime);
+          }
+        },
+      );
+  }
+
+  private scheduleRetry(seconds: number): void {
+    this.host.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = this.host.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      if (!this.established && !this.outgoing && !this.connecting) this.connect();
+    }, seconds * 1000);
+  }
+
+  /** A connection from this peer's address arrived at the listener. */
+  accept(conn: Connection): void {
+    if (this.stopped || this.adminDown) {
+      const s = new Session(conn, this.sessionOptions(false), this.host.clock, this.sessionEvents());
+      s.close(notification(6, CeaseSubcode.ConnectionRejected));
+      return;
+    }
+    if (this.established) {
+      if (this.peerRestartTime >= 0) {
+        // RFC 4724 4.2: a new connection while established means the peer restarted.
+        this.log.info({ peer: this.config.name }, 'new connection while established: peer restarted');
+        this.established.close(null, 'peer reconnected (graceful restart)');
+      } else {
+        const s = new Session(conn, this.sessionOptions(false), this.host.clock, this.sessionEvents());
+        s.close(notification(6, CeaseSubcode.ConnectionCollisionResolution));
+        return;
+      }
+    }
+    this.incoming?.close(notification(6, CeaseSubcode.ConnectionCollisionResolution));
+    this.incoming = this.newSession(conn, false);
+  }
+
+  private sessionOptions(outgoing: boolean) {
+    return {
+      localOpen: this.host.localOpen(this),
+      holdTime: this.config.holdTime,
+      keepaliveTime: this.config.keepaliveTime,
+      expectedAs: this.config.asn,
+      outgoing,
+    };
+  }
+
+  private newSession(conn: Connection, outgoing: boolean): Session {
+    const s = new Session(conn, this.sessionOptions(outgoing), this.host.clock, this.sessionEvents());
+    s.start();
+    this.setState('OpenSent');
+    return s;
+  }
+
+  private sessionEvents() {
+    return {
+      onOpen: (s: Session, open: OpenMessage) => this.onOpen(s, open),
+      onEstablished: (s: Session) => this.onEstablished(s),
+      onUpdate: (s: Session, m: UpdateMessage) => {
+        if (s === this.established) this.host.onUpdate(this, m);
+      },
+      onRouteRefresh: (s: Session, m: RouteRefreshMessage) => {
+        if (s === this.established) this.host.onRouteRefresh(this, m);
+      },
+      onClose: (s: Session, r: CloseReason) => this.onSessionClose(s, r),
+      onDrain: (s: Session) => {
+        if (s === this.established) this.host.onDrain(this);
+      },
+    };
+  }
+
+  /**
+   * RFC 4271 6.8 collision detection, on receipt of an OPEN. Both connections lead to the same
+   * peer, so its BGP identifier is known from this OPEN even when the other connection has not
+   * seen one yet: deciding now, by the same rule on both ends, avoids the race where each side
+   * establishes a different connection and then tears it down.
+   */
+  private onOpen(s: Session, open: OpenMessage): NotificationMessage | null {
+    const other = s === this.outgoing ? this.incoming : this.outgoing;
+    if (other && other.phase !== 'Closed') {
+      const local = ipv4ToUint(this.host.routerId);
+      const remote = ipv4ToUint(open.bgpId);
+      // The lower BGP identifier gives way: if ours is lower, keep the connection the peer opened.
+      const keepIncoming = local < remote;
+      const loser = keepIncoming ? this.outgoing : this.incoming;
+      const collision = notification(6, CeaseSubcode.ConnectionCollisionResolution);
+      if (loser === s) return collision;
+      loser?.close(collision);
+    }
+    this.setState('OpenConfirm');
+    return null;
+  }
+
+  private onEstablished(s: Session): void {
+    const others = this.sessions.filter((x) => x !== s);
+    this.outgoing = null;
+    this.incoming = null;
+    this.established = s;
+    for (const other of others) other.close(notification(6, CeaseSubcode.ConnectionCollisionResolution));
+    this.establishedTransitions += 1;
+    this.failures = 0;
+    this.lastError = '';
+    this.source.routerId = ipv4ToUint(s.remoteRouterId);
+    const caps = s.remoteOpen?.capabilities ?? [];
+    const gr = caps.find((c) => c.kind === 'graceful-restart');
+    this.peerRestartTime = gr && this.config.gracefulRestart ? gr.restartTime : -1;
+    this.setState('Established');
+    this.host.onEstablished(this, s);
+  }
+
+  private onSessionClose(s: Session, reason: CloseReason): void {
+    for (const k of ['open', 'update', 'notification', 'keepalive', 'route_refresh', 'total'] as const) {
+      this.sent[k] += s.sent[k];
+      this.received[k] += s.received[k];
+    }
+    const now = this.host.clock.now();
+    if (reason.kind === 'notification-sent' && reason.notification) {
+      this.lastNotificationSent = { n: reason.notification, at: now };
+    }
+    if (reason.kind === 'notification-received' && reason.notification) {
+      this.lastNotificationReceived = { n: reason.notification, at: now };
+    }
+    if (s === this.outgoing) this.outgoing = null;
+    if (s === this.incoming) this.incoming = null;
+    const collision =
+      reason.notification?.code === 6 && reason.notification.subcode === CeaseSubcode.ConnectionCollisionResolution;
+    if (!collision || s === this.established) this.lastError = reason.text;
+    if (s === this.established) {
+      this.established = null;
+      this.log.warn({ peer: this.config.name, reason: reason.text }, 'session down');
+      this.host.onDown(this, s, reason);
+    }
+    if (this.established || this.sessions.length) return;
+    if (this.stopped) {
+      this.setState('Idle');
+      return;
+    }
+    // Back off after errors so a broken peer does not cause a connect storm: 1, 2, 4, ... seconds,
+    // capped at the connect retry time.
+    this.failures += 1;
+    const delay = Math.min(this.config.connectRetryTime, 2 ** Math.min(this.failures - 1, 16));
+    this.setState(this.config.passive ? 'Active' : 'Idle');
+    this.scheduleRetry(delay);
+  }
+
+  /** Message counters including the sessions still open. */
+  counters(): { sent: MessageCounters; received: MessageCounters } {
+    const sent = { ...this.sent };
+    const received = { ...this.received };
+    for (const s of [this.established, ...this.sessions]) {
+      if (!s) continue;
+      for (const k of Object.keys(sent) as (keyof MessageCounters)[]) {
+        sent[k] += s.sent[k];
+        received[k] += s.received[k];
+      }
+    }
+    return { sent, received };
+  }
+
+  /** Bytes waiting in the send buffer of the established session. */
+  get outQueueBytes(): number {
+    return this.established?.conn.pendingBytes ?? 0;
+  }
+
+  /** Applies a new config; returns true when the change needs a session reset. */
+  reconfigure(next: PeerConfig): boolean {
+    const old = this.config;
+    this.config = next;
+    const resetKeys: (keyof PeerConfig)[] = [
+      'address',
+      'port',
+      'asn',
+      'localAsn',
+      'passive',
+      'localAddress',
+      'multihop',
+      'holdTime',
+      'keepaliveTime',
+      'families',
+      'routeReflectorClient',
+      'gracefulRestart',
+      'addPath',
+      'nextHop',
+    ];
+    const reset = resetKeys.some((k) => JSON.stringify(old[k]) !== JSON.stringify(next[k]));
+    if (reset) {
+      this.source = this.makeSource();
+    }
+    return reset;
+  }
+}
+
+function socketError(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return 'Connection refused';
+    case 'ETIMEDOUT':
+      return 'Connection timed out';
+    case 'EHOSTUNREACH':
+      return 'No route to host';
+    case 'ENETUNREACH':
+      return 'Network unreachable';
+    case 'EADDRNOTAVAIL':
+      return 'Local address not available';
+    default:
+      return err.message;
+  }
+}

@@ -1,0 +1,55 @@
+import type { PathAttributes } from '@tabby/wire';
+
+/** Where a path came from: a peer session, or the speaker itself (`local`). */
+export interface PathSource {
+  /** Unique per peer for the life of the speaker; 0 is the speaker itself. */
+  readonly id: number;
+  readonly name: string;
+  /** Peer address ('' for local). */
+  readonly address: string;
+  /** The peer's address as a comparable key (RFC 4271 9.1.2.2 g): lower wins. */
+  readonly addressKey: bigint;
+  /** The peer's BGP identifier as uint32 (RFC 4271 9.1.2.2 f). */
+  routerId: number;
+  readonly asn: number;
+  readonly ibgp: boolean;
+  readonly rrClient: boolean;
+  readonly local: boolean;
+}
+
+/**
+ * An attribute set shared by every path that carries identical attributes (BIRD's `rta`
+ * interning). The derived fields are what the decision process reads, computed once.
+ */
+export interface AttrSet {
+  readonly id: number;
+  readonly key: string;
+  readonly attrs: PathAttributes;
+  /** The effective next hop: NEXT_HOP, or the MP_REACH_NLRI next hop (IPv6: global, then `%link-local`). */
+  readonly nextHop: string;
+  readonly localPref: number;
+  readonly asPathLength: number;
+  /** The neighbouring AS: first AS of the first AS_SEQUENCE (0 when the path is empty). */
+  readonly neighborAs: number;
+  readonly originRank: number;
+  readonly med: number;
+  readonly clusterListLength: number;
+  /** ORIGINATOR_ID as uint32, or undefined. */
+  readonly originatorId: number | undefined;
+  refs: number;
+}
+
+/** One candidate route for a prefix. */
+export interface Path {
+  readonly source: PathSource;
+  /** RFC 7911 path identifier as received (0 without ADD-PATH). */
+  readonly pathId: number;
+  /** Attributes after import policy. */
+  readonly attrs: AttrSet;
+  /** Graceful restart: kept from a session that went down, awaiting refresh (RFC 4724 4.2). */
+  stale: boolean;
+  /** Clock time (ms) when this path was last changed. */
+  since: number;
+}
+
+export const LOCAL_SOURCE_ID = 0;

@@ -1,0 +1,282 @@
+import {
+  BgpDecodeError,
+  type BgpMessage,
+  decode,
+  ErrorCode,
+  encode,
+  Framer,
+  FsmSubcode,
+  INITIAL_SESSION,
+  KEEPALIVE,
+  type NotificationMessage,
+  negotiateSession,
+  notification,
+  notificationName,
+  type OpenMessage,
+  OpenSubcode,
+  openAsn,
+  type RouteRefreshMessage,
+  type SessionContext,
+  type UpdateMessage,
+} from '@tabby/wire';
+import type { Clock, TimerHandle } from './clock.js';
+import type { Connection } from './transport.js';
+
+/** RFC 4271 8.2.2: the hold timer's "large value" while waiting for OPEN (4 minutes). */
+export const OPEN_HOLD_TIME = 240;
+
+export const MessageKinds = ['open', 'update', 'notification', 'keepalive', 'route_refresh'] as const;
+export type MessageKind = (typeof MessageKinds)[number];
+export type MessageCounters = Record<MessageKind | 'total', number>;
+
+export function newCounters(): MessageCounters {
+  return { open: 0, update: 0, notification: 0, keepalive: 0, route_refresh: 0, total: 0 };
+}
+
+function kindOf(m: BgpMessage): MessageKind {
+  return m.type === 'route-refresh' ? 'route_refresh' : m.type;
+}
+
+/** Why a session ended. */
+export interface CloseReason {
+  kind: 'notification-sent' | 'notification-received' | 'transport' | 'hold-expired' | 'local';
+  notification?: NotificationMessage;
+  /** One line for `last_error`, e.g. `Received: Cease/Administrative Shutdown`. */
+  text: string;
+}
+
+export type SessionPhase = 'OpenSent' | 'OpenConfirm' | 'Established' | 'Closed';
+
+export interface SessionOptions {
+  /** The OPEN we send. */
+  localOpen: OpenMessage;
+  /** Configured hold time (s); the session uses the smaller of ours and the peer's. */
+  holdTime: number;
+  /** Configured keepalive interval (s); capped at a third of the negotiated hold time. */
+  keepaliveTime: number;
+  /** AS the peer must announce. */
+  expectedAs: number;
+  /** True for the connection we initiated (collision detection, RFC 4271 6.8). */
+  outgoing: boolean;
+}
+
+/** What a session reports to its peer. */
+export interface SessionEvents {
+  /** A valid OPEN arrived. Return a NOTIFICATION to refuse it (e.g. collision loser). */
+  onOpen(s: Session, open: OpenMessage): NotificationMessage | null;
+  onEstablished(s: Session): void;
+  onUpdate(s: Session, m: UpdateMessage): void;
+  onRouteRefresh(s: Session, m: RouteRefreshMessage): void;
+  onClose(s: Session, reason: CloseReason): void;
+  /** The send buffer emptied (resume queued output). */
+  onDrain(s: Session): void;
+}
+
+/**
+ * One TCP connection's BGP protocol from OPEN to close (the OpenSent, OpenConfirm and Established
+ * states of RFC 4271 8). Timers run on the injected clock; bytes come from an injected
+ * connection, so the whole exchange is testable in memory.
+ */
+export class Session {
+  phase: SessionPhase = 'OpenSent';
+  ctx: SessionContext = INITIAL_SESSION;
+  remoteOpen: OpenMessage | null = null;
+  holdTime = 0;
+  keepaliveTime = 0;
+  readonly sent = newCounters();
+  readonly received = newCounters();
+  private readonly framer = new Framer();
+  private holdTimer: TimerHandle | undefined;
+  private keepaliveTimer: TimerHandle | undefined;
+  private closing = false;
+
+  constructor(
+    readonly conn: Connection,
+    readonly options: SessionOptions,
+    private readonly clock: Clock,
+    private readonly events: SessionEvents,
+  ) {}
+
+  /** Sends our OPEN and starts listening (RFC 4271 8.2.2, TcpConnectionConfirmed). */
+  start(): void {
+    this.conn.onData((chunk) => this.onData(chunk));
+    this.conn.onClose((err) => {
+      if (this.phase !== 'Closed') {
+        this.finish({ kind: 'transport', text: `Socket: ${err ? err.message : 'connection closed by peer'}` });
+      }
+    });
+    this.conn.onDrain(() => this.events.onDrain(this));
+    this.send(this.options.localOpen);
+    this.armHold(OPEN_HOLD_TIME);
+  }
+
+  get remoteAs(): number {
+    return this.remoteOpen ? openAsn(this.remoteOpen) : 0;
+  }
+
+  get remoteRouterId(): string {
+    return this.remoteOpen?.bgpId ?? '';
+  }
+
+  /** Encodes and sends a message; false once the send buffer is full. */
+  send(m: BgpMessage): boolean {
+    if (this.phase === 'Closed' || this.closing) return false;
+    const bytes = encode(m, this.ctx);
+    const k = kindOf(m);
+    this.sent[k] += 1;
+    this.sent.total += 1;
+    return this.conn.write(bytes);
+  }
+
+  /** Sends pre-encoded UPDATE bytes (`count` messages). */
+  sendEncoded(bytes: Uint8Array, count: number): boolean {
+    if (this.phase !== 'Established' || this.closing) return false;
+    this.sent.update += count;
+    this.sent.total += count;
+    return this.conn.write(bytes);
+  }
+
+  get writable(): boolean {
+    return this.phase !== 'Closed' && !this.closing;
+  }
+
+  /** Sends `n` (if given), flushes, closes. */
+  close(n: NotificationMessage | null, text = 'closed locally'): void {
+    if (this.phase === 'Closed' || this.closing) return;
+    if (n) {
+      this.send(n);
+      this.closing = true;
+      this.conn.end();
+      this.finish({ kind: 'notification-sent', notification: n, text: `Sent: ${describeNotification(n)}` });
+    } else {
+      this.closing = true;
+      this.conn.end();
+      this.finish({ kind: 'local', text });
+    }
+  }
+
+  private finish(reason: CloseReason): void {
+    if (this.phase === 'Closed') return;
+    this.phase = 'Closed';
+    this.clock.clearTimeout(this.holdTimer);
+    this.clock.clearTimeout(this.keepaliveTimer);
+    if (!this.closing) this.conn.destroy();
+    this.events.onClose(this, reason);
+  }
+
+  private armHold(seconds: number): void {
+    this.clock.clearTimeout(this.holdTimer);
+    if (seconds <= 0) return;
+    this.holdTimer = this.clock.setTimeout(() => {
+      const n = notification(ErrorCode.HoldTimerExpired, 0);
+      this.send(n);
+      this.closing = true;
+      this.conn.end();
+      this.finish({ kind: 'hold-expired', notification: n, text: 'Hold timer expired' });
+    }, seconds * 1000);
+  }
+
+  private armKeepalive(): void {
+    this.clock.clearTimeout(this.keepaliveTimer);
+    if (this.keepaliveTime <= 0) return;
+    this.keepaliveTimer = this.clock.setTimeout(() => {
+      this.send(KEEPALIVE);
+      this.armKeepalive();
+    }, this.keepaliveTime * 1000);
+  }
+
+  private onData(chunk: Uint8Array): void {
+    if (this.phase === 'Closed') return;
+    try {
+      for (const bytes of this.framer.push(chunk)) {
+        if ((this.phase as SessionPhase) === 'Closed' || this.closing) return;
+        const m = decode(bytes, this.ctx);
+        this.received[kindOf(m)] += 1;
+        this.received.total += 1;
+        this.handle(m);
+      }
+    } catch (err) {
+      if (err instanceof BgpDecodeError) {
+        const n = notification(err.notification.code, err.notification.subcode, err.notification.data);
+        this.close(n);
+      } else {
+        throw err;
+      }
+    }
+  }
+
+  private handle(m: BgpMessage): void {
+    if (m.type === 'notification') {
+      this.closing = true;
+      this.conn.end();
+      this.finish({ kind: 'notification-received', notification: m, text: `Received: ${describeNotification(m)}` });
+      return;
+    }
+    if (this.phase !== 'OpenSent' && this.holdTime > 0) this.armHold(this.holdTime);
+    switch (this.phase) {
+      case 'OpenSent':
+        if (m.type !== 'open') {
+          this.close(notification(ErrorCode.Fsm, FsmSubcode.UnexpectedMessageInOpenSent));
+          return;
+        }
+        {
+          this.onOpen(m);
+          return;
+        }
+      case 'OpenConfirm':
+        if (m.type !== 'keepalive') {
+          this.close(notification(ErrorCode.Fsm, FsmSubcode.UnexpectedMessageInOpenConfirm));
+          return;
+        }
+        this.phase = 'Established';
+        this.events.onEstablished(this);
+        return;
+      case 'Established':
+        if (m.type === 'update') this.events.onUpdate(this, m);
+        else if (m.type === 'route-refresh') this.events.onRouteRefresh(this, m);
+        else if (m.type === 'open') this.close(notification(ErrorCode.Fsm, FsmSubcode.UnexpectedMessageInEstablished));
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onOpen(open: OpenMessage): void {
+    const local = this.options.localOpen;
+    const asn = openAsn(open);
+    if (asn !== this.options.expectedAs) {
+      const data = new Uint8Array([(open.myAs >> 8) & 0xff, open.myAs & 0xff]);
+      this.close(notification(ErrorCode.Open, OpenSubcode.BadPeerAs, data));
+      return;
+    }
+    if (open.bgpId === '0.0.0.0' || (open.bgpId === local.bgpId && asn === openAsn(local))) {
+      this.close(notification(ErrorCode.Open, OpenSubcode.BadBgpIdentifier));
+      return;
+    }
+    if (open.holdTime === 1 || open.holdTime === 2) {
+      this.close(notification(ErrorCode.Open, OpenSubcode.UnacceptableHoldTime));
+      return;
+    }
+    this.remoteOpen = open;
+    const refusal = this.events.onOpen(this, open);
+    if (refusal) {
+      this.close(refusal);
+      return;
+    }
+    if ((this.phase as SessionPhase) === 'Closed') return;
+    this.holdTime = Math.min(this.options.holdTime, open.holdTime);
+    this.keepaliveTime = this.holdTime === 0 ? 0 : Math.min(this.options.keepaliveTime, Math.floor(this.holdTime / 3));
+    this.ctx = negotiateSession(local, open);
+    this.framer.setExtendedMessage(this.ctx.extendedMessage);
+    this.phase = 'OpenConfirm';
+    this.send(KEEPALIVE);
+    this.armKeepalive();
+    this.armHold(this.holdTime);
+  }
+}
+
+/** `Cease / Administrative Shutdown: "maintenance"`. */
+export function describeNotification(n: NotificationMessage): string {
+  const msg = n.shutdownMessage ? `: "${n.shutdownMessage}"` : '';
+  return `${notificationName(n.code, n.subcode)}${msg}`;
+}

@@ -1,0 +1,117 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from './config/load.js';
+import { prefixKeyText } from './rib/prefix-key.js';
+import { type BestRouteEvent, Speaker } from './speaker.js';
+import { MemoryNetwork } from './transport.js';
+
+const speakers: Speaker[] = [];
+afterEach(async () => {
+  for (const s of speakers.splice(0)) await s.stop();
+});
+
+function speaker(net: MemoryNetwork, yaml: string): Speaker {
+  const cfg = parseConfig(yaml, 'test.yaml');
+  const s = new Speaker(cfg, { transport: net.transport(cfg.routerId) });
+  speakers.push(s);
+  return s;
+}
+
+async function until(what: string, check: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function ribPrefixes(s: Speaker): string[] {
+  return [...s.rib.values()]
+    .filter((d) => d.best)
+    .map((d) => prefixKeyText(d.key))
+    .sort();
+}
+
+const peerYaml = (addr: string, asn: number, extra = '') =>
+  `  - { address: ${addr}, asn: ${asn}, holdTime: 9${extra} }\n`;
+
+describe('Speaker in-process (memory transport)', () => {
+  it('establishes iBGP, exchanges IPv4 and IPv6 routes, and withdraws them', async () => {
+    const net = new MemoryNetwork();
+    const a = speaker(
+      net,
+      `routerId: 198.18.0.1\nasn: 64512\nlisten: { address: 198.18.0.1, port: 179 }\noriginate:\n  - { prefix: 198.18.64.0/26, communities: ["64512:7"] }\n  - { prefix: "2001:db8:64::/64" }\npeers:\n${peerYaml('198.18.0.2', 64512)}`,
+    );
+    const b = speaker(
+      net,
+      `routerId: 198.18.0.2\nasn: 64512\nlisten: { address: 198.18.0.2, port: 179 }\npeers:\n${peerYaml('198.18.0.1', 64512)}`,
+    );
+    const events: BestRouteEvent[] = [];
+    b.subscribe((e) => events.push(e));
+    await Promise.all([a.start(), b.start()]);
+    await until(
+      'both established',
+      () =>
+        a.peers.get('Peer_198_18_0_2')?.state === 'Established' &&
+        b.peers.get('Peer_198_18_0_1')?.state === 'Established',
+    );
+    await until('route at b', () => ribPrefixes(b).includes('198.18.64.0/26'));
+    const dest = [...b.rib.values()].find((d) => prefixKeyText(d.key) === '198.18.64.0/26')!;
+    expect(dest.best?.attrs.nextHop).toBe('198.18.0.1');
+    expect(dest.best?.attrs.attrs.localPref).toBe(100);
+    expect(dest.best?.attrs.attrs.communities).toEqual([64512 * 65536 + 7]);
+    expect(dest.best?.source.ibgp).toBe(true);
+    // IPv6 over an IPv4 session has no IPv6 next hop to give: not announced (no RFC 8950 yet).
+    expect(ribPrefixes(b)).toEqual(['198.18.64.0/26']);
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        type: 'add',
+        prefix: '198.18.64.0/26',
+        nextHops: ['198.18.0.1'],
+        sources: ['Peer_198_18_0_1'],
+      }),
+    );
+    a.withdrawLocal('198.18.64.0/26');
+    await until('withdrawal at b', () => !ribPrefixes(b).includes('198.18.64.0/26'));
+    expect(events.at(-1)).toMatchObject({ type: 'withdraw', prefix: '198.18.64.0/26' });
+  });
+
+  it('eBGP: denies by default without policy (RFC 8212), prepends AS and sets next hop self with one', async () => {
+    const net = new MemoryNetwork();
+    const policy = 'policies:\n  - { name: all, default: accept }\n';
+    const a = speaker(
+      net,
+      `routerId: 198.18.0.1\nasn: 64512\nlisten: { address: 198.18.0.1, port: 179 }\noriginate:\n  - { prefix: 198.18.64.0/26 }\n${policy}peers:\n${peerYaml('198.18.0.2', 65001, ', export: all')}${peerYaml('198.18.0.3', 65002)}`,
+    );
+    const b = speaker(
+      net,
+      `routerId: 198.18.0.2\nasn: 65001\nlisten: { address: 198.18.0.2, port: 179 }\n${policy}peers:\n${peerYaml('198.18.0.1', 64512, ', import: all')}`,
+    );
+    const c = speaker(
+      net,
+      `routerId: 198.18.0.3\nasn: 65002\nlisten: { address: 198.18.0.3, port: 179 }\n${policy}peers:\n${peerYaml('198.18.0.1', 64512, ', import: all')}`,
+    );
+    await Promise.all([a.start(), b.start(), c.start()]);
+    await until('route at b', () => ribPrefixes(b).includes('198.18.64.0/26'));
+    const best = [...b.rib.values()][0]!.best!;
+    expect(best.attrs.attrs.asPath).toEqual([{ kind: 'sequence', asns: [64512] }]);
+    expect(best.attrs.nextHop).toBe('198.18.0.1');
+    expect(best.attrs.attrs.localPref).toBeUndefined();
+    await until('c established', () => c.peers.get('Peer_198_18_0_1')?.state === 'Established');
+    // a has no export policy towards c: nothing may be sent (and c sees End-of-RIB only).
+    await new Promise((r) => setTimeout(r, 50));
+    expect(ribPrefixes(c)).toEqual([]);
+  });
+
+  it('reports a refused connection and keeps retrying', async () => {
+    const net = new MemoryNetwork();
+    const a = speaker(
+      net,
+      `routerId: 198.18.0.1\nasn: 64512\nlisten: { enabled: false }\nconnectRetryTime: 1\npeers:\n${peerYaml('198.18.0.9', 64512)}`,
+    );
+    await a.start();
+    const p = a.peers.get('Peer_198_18_0_9')!;
+    await until('error recorded', () => p.lastError !== '');
+    expect(p.lastError).toBe('Socket: Connection refused');
+    expect(p.state).toBe('Active');
+  });
+});

@@ -1,0 +1,815 @@
+import {
+  Afi,
+  type AttributeSet,
+  type Capability,
+  CeaseSubcode,
+  encodeAttributeSet,
+  endOfRib,
+  endOfRibFamily,
+  notification,
+  type OpenMessage,
+  type PathAttributes,
+  type PrefixList,
+  packUpdates,
+  type RouteRefreshMessage,
+  Safi,
+  shutdownNotification,
+  type UpdateMessage,
+  WellKnownCommunity,
+} from '@tabby/wire';
+import { type Clock, systemClock } from './clock.js';
+import { addressToBigInt, parseCidr } from './config/cidr.js';
+import type { OriginatedPrefix, PeerConfig, SpeakerConfig } from './config/types.js';
+import type { ReloadResult, SessionState } from './control/api.js';
+import { childLogger, type Logger, silentLogger } from './logger.js';
+import { type AdjIn, Peer, type PeerHost } from './peer.js';
+import { parseCommunity, parseLargeCommunity } from './policy/communities.js';
+import { applyPolicies, CompiledPolicy, prependAs } from './policy/evaluate.js';
+import { AttrTable, ipv4ToUint } from './rib/attr-table.js';
+import type { DecisionOptions } from './rib/decision.js';
+import { type Dest, type DestChange, LocRib } from './rib/loc-rib.js';
+import { type AttrSet, LOCAL_SOURCE_ID, type Path, type PathSource } from './rib/path.js';
+import { type PrefixKey, prefixKeyAt, prefixKeyFromText, prefixKeyText } from './rib/prefix-key.js';
+import { prefixListFromKeys } from './rib/prefix-list-build.js';
+import type { CloseReason, Session } from './session.js';
+import type { Connection, Listener, Transport } from './transport.js';
+
+/** A change of the best route(s) for a prefix, as handed to the FIB programmer. */
+export interface BestRouteEvent {
+  type: 'add' | 'change' | 'withdraw';
+  prefix: string;
+  family: 4 | 6;
+  /** ECMP next hops (empty for a blackhole or a withdrawal). */
+  nextHops: string[];
+  blackhole: boolean;
+  /** Peer names the paths came from (`local` for originated routes). */
+  sources: string[];
+}
+
+export interface SpeakerDeps {
+  transport: Transport;
+  clock?: Clock;
+  logger?: Logger;
+  /** Prefixes per work slice (decision process, export, initial transfer); small values interleave more. */
+  sliceSize?: number;
+}
+
+/** Routes per prefix in one slice of work before yielding to timers and I/O. */
+const DEFAULT_SLICE = 2000;
+
+const AFI_OF = (key: PrefixKey): Afi => (typeof key === 'number' ? Afi.ipv4 : Afi.ipv6);
+
+function decisionOptions(c: SpeakerConfig): DecisionOptions {
+  return {
+    alwaysCompareMed: c.alwaysCompareMed,
+    multipath: c.multipath.enabled,
+    multipathRelaxAs: c.multipath.relaxAsPath,
+    maxPaths: c.multipath.maxPaths,
+  };
+}
+
+function familyAfi(f: string): Afi {
+  return f === 'ipv6-unicast' ? Afi.ipv6 : Afi.ipv4;
+}
+
+/**
+ * The BGP speaker: peers and their sessions, Adj-RIB-In, Loc-RIB with the decision process,
+ * Adj-RIB-Out with packed UPDATEs, policy, local origination and a best-route feed.
+ * Transport, clock and logger are injected.
+ */
+export class Speaker implements PeerHost {
+  readonly clock: Clock;
+  readonly transport: Transport;
+  readonly log: Logger;
+  config: SpeakerConfig;
+  readonly attrs = new AttrTable();
+  readonly exportAttrs = new AttrTable();
+  readonly rib: LocRib;
+  readonly peers = new Map<string, Peer>();
+  readonly startedAt: number;
+  lastReload: number | null = null;
+  private policies = new Map<string, CompiledPolicy>();
+  private listener: Listener | null = null;
+  private readonly localSource: PathSource;
+  private readonly local = new Map<PrefixKey, OriginatedPrefix>();
+  private readonly subscribers = new Set<(e: BestRouteEvent) => void>();
+  /** What the best-route feed last said per prefix (for `show fib` and change detection). */
+  readonly fib = new Map<PrefixKey, BestRouteEvent>();
+  private readonly encodedSets = new Map<number, Map<number, AttributeSet>>();
+  private readonly initialSync = new Map<Peer, Iterator<Dest>>();
+  private workScheduled = false;
+  private running = false;
+  private readonly slice: number;
+
+  constructor(config: SpeakerConfig, deps: SpeakerDeps) {
+    this.config = config;
+    this.transport = deps.transport;
+    this.clock = deps.clock ?? systemClock;
+    this.log = deps.logger ?? silentLogger;
+    this.slice = deps.sliceSize ?? DEFAULT_SLICE;
+    this.rib = new LocRib(this.attrs, decisionOptions(config));
+    this.startedAt = Date.now();
+    this.localSource = {
+      id: LOCAL_SOURCE_ID,
+      name: 'local',
+      address: '',
+      addressKey: 0n,
+      routerId: ipv4ToUint(config.routerId),
+      asn: config.asn,
+      ibgp: false,
+      rrClient: false,
+      local: true,
+    };
+    this.compilePolicies();
+  }
+
+  get routerId(): string {
+    return this.config.routerId;
+  }
+
+  /** Listens (when enabled), originates the configured prefixes and starts every peer. */
+  async start(): Promise<void> {
+    this.running = true;
+    const { listen } = this.config;
+    if (listen.enabled) {
+      this.listener = await this.transport.listen({ host: listen.address, port: listen.port }, (c) =>
+        this.onConnection(c),
+      );
+      this.log.info({ address: this.listener.host, port: this.listener.port }, 'listening');
+    }
+    for (const o of this.config.originate) this.addLocal(o);
+    for (const pc of this.config.peers) this.addPeer(pc).start();
+    this.scheduleWork();
+  }
+
+  /** The port actually listened on (useful with port 0). */
+  get listenPort(): number {
+    return this.listener?.port ?? 0;
+  }
+
+  /**
+   * Stops: Cease/Administrative Shutdown to every peer (RFC 8203 message optional), closes the
+   * listener.
+   */
+  async stop(message = 'speaker shutting down'): Promise<void> {
+    this.running = false;
+    for (const p of this.peers.values()) p.stop(shutdownNotification(message, CeaseSubcode.AdministrativeShutdown));
+    await this.listener?.close();
+    this.listener = null;
+  }
+
+  private compilePolicies(): void {
+    this.policies = new Map([...this.config.policies].map(([k, v]) => [k, new CompiledPolicy(v)]));
+  }
+
+  private addPeer(pc: PeerConfig): Peer {
+    const peer = new Peer(pc, this, childLogger(this.log, { peer: pc.name }));
+    this.peers.set(pc.name, peer);
+    return peer;
+  }
+
+  /** Finds a peer by name or address. */
+  findPeer(nameOrAddress: string): Peer | undefined {
+    const byName = this.peers.get(nameOrAddress);
+    if (byName) return byName;
+    for (const p of this.peers.values()) if (p.config.address === nameOrAddress) return p;
+    return undefined;
+  }
+
+  private onConnection(conn: Connection): void {
+    const peer = [...this.peers.values()].find((p) => p.config.address === conn.remoteAddress);
+    if (!peer) {
+      this.log.warn({ remote: conn.remoteAddress, port: conn.remotePort }, 'connection from unknown peer refused');
+      conn.destroy();
+      return;
+    }
+    peer.accept(conn);
+  }
+
+  // ---- PeerHost ----------------------------------------------------------------------------
+
+  localOpen(peer: Peer): OpenMessage {
+    const pc = peer.config;
+    const caps: Capability[] = [];
+    for (const f of pc.families) caps.push({ kind: 'multiprotocol', afi: familyAfi(f), safi: Safi.unicast });
+    caps.push({ kind: 'route-refresh' }, { kind: 'enhanced-route-refresh' });
+    caps.push({ kind: 'four-octet-as', asn: pc.localAsn });
+    caps.push({ kind: 'extended-message' });
+    const gr = this.config.gracefulRestart;
+    if (gr.enabled && pc.gracefulRestart) {
+      caps.push({
+        kind: 'graceful-restart',
+        restarting: false,
+        notification: gr.notification,
+        restartTime: gr.restartTime,
+        families: pc.families.map((f) => ({ afi: familyAfi(f), safi: Safi.unicast, forwarding: true })),
+      });
+    }
+    if (pc.addPath.send || pc.addPath.receive) {
+      const mode = pc.addPath.send && pc.addPath.receive ? 'both' : pc.addPath.send ? 'send' : 'receive';
+      caps.push({
+        kind: 'add-path',
+        families: pc.families.map((f) => ({ afi: familyAfi(f), safi: Safi.unicast, mode })),
+      });
+    }
+    return {
+      type: 'open',
+      version: 4,
+      myAs: pc.localAsn > 0xffff ? 23456 : pc.localAsn,
+      holdTime: pc.holdTime,
+      bgpId: this.config.routerId,
+      capabilities: caps,
+    };
+  }
+
+  onStateChange(_peer: Peer, _from: SessionState, _to: SessionState): void {}
+
+  onEstablished(peer: Peer, s: Session): void {
+    const remote = s.remoteOpen?.capabilities ?? [];
+    const theirs = new Set(remote.filter((c) => c.kind === 'multiprotocol').map((c) => (c as { afi: number }).afi));
+    // RFC 4760 8: a peer that advertises no multiprotocol capability speaks IPv4 unicast.
+    if (!remote.some((c) => c.kind === 'multiprotocol')) theirs.add(Afi.ipv4);
+    peer.families = new Set(peer.config.families.map(familyAfi).filter((a) => theirs.has(a)));
+    peer.eorPending = new Set(peer.families);
+    peer.adjOut.clear();
+    peer.outQueue.clear();
+    this.encodedSets.delete(peer.id);
+    this.initialSync.set(peer, this.rib.values());
+    this.scheduleWork();
+  }
+
+  onDown(peer: Peer, _s: Session, reason: CloseReason): void {
+    this.initialSync.delete(peer);
+    peer.adjOut.clear();
+    peer.outQueue.clear();
+    this.encodedSets.delete(peer.id);
+    const now = this.clock.now();
+    const notificationSent = reason.kind === 'notification-sent' || reason.kind === 'notification-received';
+    const keep = peer.peerRestartTime >= 0 && !notificationSent;
+    for (const e of peer.adjIn.values()) {
+      if (keep) {
+        e.stale = true;
+        if (e.accepted) this.rib.markStale(e.key, peer.source, e.pathId);
+      } else {
+        if (e.accepted) this.rib.set(e.key, peer.source, e.pathId, null, now);
+        this.attrs.unref(e.raw);
+      }
+    }
+    if (!keep) peer.adjIn.clear();
+    else this.armStaleTimer(peer);
+    this.scheduleWork();
+  }
+
+  private staleTimers = new Map<Peer, ReturnType<Clock['setTimeout']>>();
+
+  /** RFC 4724 4.2: stale routes go when the restart time passes without the session coming back. */
+  private armStaleTimer(peer: Peer): void {
+    this.clock.clearTimeout(this.staleTimers.get(peer));
+    const seconds = Math.min(peer.peerRestartTime, this.config.gracefulRestart.stalePathTime);
+    this.staleTimers.set(
+      peer,
+      this.clock.setTimeout(() => {
+        this.staleTimers.delete(peer);
+        this.flushStale(peer, undefined);
+      }, seconds * 1000),
+    );
+  }
+
+  /** Removes the peer's routes still stale (of one family, or all). */
+  private flushStale(peer: Peer, afi: Afi | undefined): void {
+    const now = this.clock.now();
+    let n = 0;
+    for (const [k, e] of peer.adjIn) {
+      if (!e.stale || (afi !== undefined && AFI_OF(e.key) !== afi)) continue;
+      if (e.accepted) this.rib.set(e.key, peer.source, e.pathId, null, now);
+      this.attrs.unref(e.raw);
+      peer.adjIn.delete(k);
+      n += 1;
+    }
+    if (n) this.log.info({ peer: peer.config.name, routes: n }, 'stale routes removed');
+    this.scheduleWork();
+  }
+
+  onUpdate(peer: Peer, m: UpdateMessage): void {
+    if (m.errors?.length) {
+      this.log.warn(
+        { peer: peer.config.name, errors: m.errors.map((e) => `${e.action}: ${e.reason}`) },
+        'malformed UPDATE (RFC 7606)',
+      );
+    }
+    const eor = endOfRibFamily(m);
+    if (eor !== undefined) {
+      this.log.debug({ peer: peer.config.name, afi: eor }, 'End-of-RIB received');
+      this.flushStale(peer, eor);
+      return;
+    }
+    const now = this.clock.now();
+    for (const list of [m.withdrawn, m.mpUnreach?.withdrawn]) if (list) this.withdrawFrom(peer, list, now);
+    if (m.nlri.count) this.announceFrom(peer, m, m.nlri, m.attributes.nextHop ?? '', now);
+    if (m.mpReach?.nlri.count) {
+      const r = m.mpReach;
+      this.announceFrom(peer, m, r.nlri, r.linkLocalNextHop ? `${r.nextHop}%${r.linkLocalNextHop}` : r.nextHop, now);
+    }
+    this.checkMaxPrefix(peer);
+    this.scheduleWork();
+  }
+
+  private withdrawFrom(peer: Peer, list: PrefixList, now: number): void {
+    for (let i = 0; i < list.count; i++) {
+      const key = prefixKeyAt(list, i);
+      const pathId = list.pathIds ? list.pathIds[i]! : 0;
+      const adjKey = list.pathIds ? `${key}#${pathId}` : key;
+      const e = peer.adjIn.get(adjKey);
+      peer.updates.withdrawalsReceived += 1;
+      if (!e) continue;
+      peer.adjIn.delete(adjKey);
+      if (e.accepted) this.rib.set(key, peer.source, pathId, null, now);
+      this.attrs.unref(e.raw);
+    }
+  }
+
+  /** Why a received route is unusable (RFC 4271 9.1.2 loop checks, RFC 4456 8), or ''. */
+  private loopCheck(peer: Peer, a: PathAttributes): string {
+    let own = 0;
+    const local = peer.config.localAsn;
+    for (const s of a.asPath ?? []) for (const asn of s.asns) if (asn === local) own += 1;
+    if (own > peer.config.allowLocalAs) return 'AS path loop';
+    if (a.originatorId === this.config.routerId) return 'originator is us';
+    const cid = this.config.clusterId ?? this.config.routerId;
+    if (peer.ibgp && a.clusterList?.includes(cid)) return 'cluster list loop';
+    return '';
+  }
+
+  private announceFrom(peer: Peer, m: UpdateMessage, list: PrefixList, nextHop: string, now: number): void {
+    let attrs = m.attributes;
+    peer.updates.prefixesReceived += list.count;
+    const rawKey = m.attrKey ? `r${nextHop}|${Buffer.from(m.attrKey.bytes).toString('latin1')}` : undefined;
+    const raw = this.attrs.intern(attrs, nextHop, rawKey);
+    const loop = this.loopCheck(peer, attrs);
+    // RFC 4271 5.1.5: LOCAL_PREF from an external peer is ignored.
+    if (!peer.ibgp && attrs.localPref !== undefined) attrs = { ...attrs, localPref: undefined };
+    const imports = peer.config.import.map((n) => this.policies.get(n)!).filter(Boolean);
+    const denyAll = !loop && !peer.ibgp && imports.length === 0 && this.config.ebgpRequiresPolicy;
+    const needsPerPrefix = imports.some((p) => p.policy.rules.some((r) => r.match.prefix !== undefined));
+    let shared: AttrSet | null | undefined;
+    for (let i = 0; i < list.count; i++) {
+      const key = prefixKeyAt(list, i);
+      const pathId = list.pathIds ? list.pathIds[i]! : 0;
+      const adjKey = list.pathIds ? `${key}#${pathId}` : key;
+      let post: AttrSet | null;
+      if (loop || denyAll) post = null;
+      else if (!imports.length) post = shared ??= this.attrs.intern(attrs, nextHop);
+      else if (!needsPerPrefix && shared !== undefined) post = shared;
+      else {
+        const r = applyPolicies(
+          imports,
+          { key, attrs, nextHop, peerName: peer.config.name, peerAddress: peer.config.address },
+          this.config.asn,
+        );
+        post = r.accept ? this.attrs.intern(r.attrs, r.nextHop) : null;
+        if (!needsPerPrefix) shared = post;
+      }
+      const prev = peer.adjIn.get(adjKey);
+      const entry: AdjIn = { key, pathId, raw: this.attrs.ref(raw), accepted: post !== null, stale: false };
+      if (prev) this.attrs.unref(prev.raw);
+      peer.adjIn.set(adjKey, entry);
+      if (post) this.rib.set(key, peer.source, pathId, post, now);
+      else if (prev?.accepted) this.rib.set(key, peer.source, pathId, null, now);
+    }
+    if (loop) this.log.debug({ peer: peer.config.name, prefixes: list.count, reason: loop }, 'routes ignored');
+  }
+
+  private maxPrefixTimers = new Map<Peer, ReturnType<Clock['setTimeout']>>();
+
+  private checkMaxPrefix(peer: Peer): void {
+    const mp = peer.config.maxPrefix;
+    if (!mp) return;
+    let accepted = 0;
+    for (const e of peer.adjIn.values()) if (e.accepted) accepted += 1;
+    if (accepted <= mp.limit) return;
+    if (mp.action === 'warn') {
+      this.log.warn({ peer: peer.config.name, accepted, limit: mp.limit }, 'maximum prefix limit exceeded');
+      return;
+    }
+    // RFC 4486 4: Cease, subcode 1, data AFI (2), SAFI (1), upper bound (4).
+    const data = new Uint8Array(7);
+    new DataView(data.buffer).setUint16(0, 1);
+    data[2] = 1;
+    new DataView(data.buffer).setUint32(3, mp.limit);
+    peer.stop(notification(6, CeaseSubcode.MaximumPrefixesReached, data));
+    peer.lastError = `Maximum prefix limit ${mp.limit} exceeded; restart in ${mp.restartTime}s`;
+    this.maxPrefixTimers.set(
+      peer,
+      this.clock.setTimeout(() => {
+        this.maxPrefixTimers.delete(peer);
+        if (this.peers.get(peer.config.name) === peer && !peer.adminDown) peer.start();
+      }, mp.restartTime * 1000),
+    );
+  }
+
+  onRouteRefresh(peer: Peer, m: RouteRefreshMessage): void {
+    if (m.subtype !== 'normal' && m.subtype !== 0) return; // BoRR/EoRR from the peer: nothing to do here
+    const afi = m.afi as Afi;
+    if (!peer.families.has(afi)) return;
+    // RFC 2918 / 7313: re-send the Adj-RIB-Out for the family.
+    for (const [k, set] of peer.adjOut) if (AFI_OF(k) === afi) peer.outQueue.set(k, set);
+    for (const k of peer.outQueue.keys()) if (AFI_OF(k) === afi) peer.adjOut.delete(k);
+    peer.eorPending.add(afi);
+    this.scheduleWork();
+  }
+
+  onDrain(_peer: Peer): void {
+    this.scheduleWork();
+  }
+
+  // ---- local origination ----------------------------------------------------------------
+
+  private localKey(prefix: string): PrefixKey {
+    const p = parseCidr(prefix);
+    if (!p || p.hostBitsSet) throw new TypeError(`not a canonical prefix: ${prefix}`);
+    return prefixKeyFromText(p.family, addressToBigInt(p.address)!.value, p.length);
+  }
+
+  private addLocal(o: OriginatedPrefix): void {
+    const key = this.localKey(o.prefix);
+    this.local.set(key, o);
+    const attrs: PathAttributes = {
+      origin: 'igp',
+      asPath: [],
+      ...(o.communities.length ? { communities: o.communities.map(parseCommunity).sort((a, b) => a - b) } : {}),
+      ...(o.largeCommunities.length ? { largeCommunities: o.largeCommunities.map(parseLargeCommunity) } : {}),
+    };
+    this.rib.set(key, this.localSource, 0, this.attrs.intern(attrs, ''), this.clock.now());
+    this.scheduleWork();
+  }
+
+  /** Announces a local prefix (the node agent's IPAM blocks), optionally with a blackhole behind it. */
+  originate(
+    prefix: string,
+    opts: { blackhole?: boolean; communities?: string[]; largeCommunities?: string[] } = {},
+  ): void {
+    this.addLocal({
+      prefix,
+      blackhole: opts.blackhole ?? false,
+      communities: opts.communities ?? [],
+      largeCommunities: opts.largeCommunities ?? [],
+    });
+  }
+
+  /** Withdraws a local prefix. */
+  withdrawLocal(prefix: string): void {
+    const key = this.localKey(prefix);
+    if (!this.local.delete(key)) return;
+    this.rib.set(key, this.localSource, 0, null, this.clock.now());
+    this.scheduleWork();
+  }
+
+  /** Locally originated prefixes. */
+  get originated(): OriginatedPrefix[] {
+    return [...this.local.values()];
+  }
+
+  // ---- best-route feed --------------------------------------------------------------------
+
+  /** Calls `cb` for every best-route change; returns an unsubscribe function. Replays the current state first. */
+  subscribe(cb: (e: BestRouteEvent) => void): () => void {
+    for (const e of this.fib.values()) cb({ ...e, type: 'add' });
+    this.subscribers.add(cb);
+    return () => this.subscribers.delete(cb);
+  }
+
+  private fibEvent(change: DestChange): void {
+    const { dest } = change;
+    const key = dest.key;
+    const prev = this.fib.get(key);
+    let next: BestRouteEvent | undefined;
+    if (dest.best) {
+      const family = typeof key === 'number' ? 4 : 6;
+      const blackhole = dest.best.source.local && (this.local.get(key)?.blackhole ?? false);
+      if (!dest.best.source.local || blackhole) {
+        next = {
+          type: prev ? 'change' : 'add',
+          prefix: prefixKeyText(key),
+          family,
+          nextHops: blackhole ? [] : dest.ecmp.map((p) => p.attrs.nextHop).filter(Boolean),
+          blackhole,
+          sources: dest.ecmp.map((p) => p.source.name),
+        };
+      }
+    }
+    if (!next && !prev) return;
+    if (next && prev && next.blackhole === prev.blackhole && next.nextHops.join() === prev.nextHops.join()) return;
+    const ev = next ?? { ...prev!, type: 'withdraw' as const, nextHops: [] };
+    if (next) this.fib.set(key, next);
+    else this.fib.delete(key);
+    for (const s of this.subscribers) s(ev);
+  }
+
+  // ---- export --------------------------------------------------------------------------------
+
+  /** The attributes to send `peer` for `dest`, or null to withdraw. RFC 4271 5.1, RFC 4456 8. */
+  exportFor(peer: Peer, dest: Dest): AttrSet | null {
+    const best: Path | null = dest.best;
+    if (!best || best.source === peer.source) return null;
+    const src = best.source;
+    const clusterId = this.config.clusterId;
+    if (!src.local && src.ibgp && peer.ibgp) {
+      // iBGP-learned routes go to other iBGP peers only through a route reflector (RFC 4456 8).
+      if (!clusterId) return null;
+      if (!src.rrClient && !peer.config.routeReflectorClient) return null;
+    }
+    const a = best.attrs.attrs;
+    const comms = a.communities ?? [];
+    if (comms.includes(WellKnownCommunity.NO_ADVERTISE)) return null;
+    if (
+      !peer.ibgp &&
+      (comms.includes(WellKnownCommunity.NO_EXPORT) || comms.includes(WellKnownCommunity.NO_EXPORT_SUBCONFED))
+    )
+      return null;
+    let out: PathAttributes = { ...a };
+    const family = typeof dest.key === 'number' ? 4 : 6;
+    let nextHopSelf: boolean;
+    if (peer.ibgp) {
+      out = { ...out, localPref: best.attrs.localPref };
+      if (!src.local && src.ibgp) {
+        out = {
+          ...out,
+          originatorId: a.originatorId ?? ipv4FromUint(src.routerId),
+          clusterList: [clusterId ?? this.config.routerId, ...(a.clusterList ?? [])],
+        };
+      }
+      nextHopSelf = src.local || peer.config.nextHop === 'self';
+    } else {
+      out = prependAs(
+        { ...out, localPref: undefined, originatorId: undefined, clusterList: undefined },
+        peer.config.localAsn,
+        1,
+      );
+      if (!src.local) out = { ...out, med: undefined };
+      nextHopSelf = peer.config.nextHop !== 'keep' || src.local;
+    }
+    let nextHop = best.attrs.nextHop;
+    const exports = peer.config.export.map((n) => this.policies.get(n)!).filter(Boolean);
+    if (!peer.ibgp && !exports.length && this.config.ebgpRequiresPolicy) return null;
+    if (exports.length) {
+      const r = applyPolicies(
+        exports,
+        { key: dest.key, attrs: out, nextHop, peerName: peer.config.name, peerAddress: peer.config.address },
+        peer.config.localAsn,
+      );
+      if (!r.accept) return null;
+      out = r.attrs;
+      if (r.nextHopMode === 'self') nextHopSelf = true;
+      else if (r.nextHopMode === 'keep' && !src.local) {
+        nextHopSelf = false;
+        nextHop = r.nextHop;
+      }
+    }
+    if (nextHopSelf || !nextHop) {
+      const localAddr = peer.established?.conn.localAddress ?? '';
+      const isV6 = localAddr.includes(':');
+      if ((family === 6) !== isV6) return null; // no next hop of the right family towards this peer
+      nextHop = localAddr;
+    }
+    if (family === 4) out = { ...out, nextHop };
+    else out = { ...out, nextHop: undefined };
+    return this.exportAttrs.intern(out, nextHop);
+  }
+
+  private queueExport(peer: Peer, dest: Dest): void {
+    if (!peer.families.has(AFI_OF(dest.key))) return;
+    const set = this.exportFor(peer, dest);
+    const cur = peer.outQueue.has(dest.key) ? peer.outQueue.get(dest.key) : peer.adjOut.get(dest.key);
+    if ((cur ?? null) === set) return;
+    if (set === null && !peer.adjOut.has(dest.key)) {
+      peer.outQueue.delete(dest.key);
+      return;
+    }
+    peer.outQueue.set(dest.key, set);
+  }
+
+  /** Sends up to `budget` queued prefixes to `peer` as packed UPDATEs; returns how many it handled. */
+  private flushPeer(peer: Peer, budget: number): number {
+    const s = peer.established;
+    if (!s?.writable || s.conn.pendingBytes > 1 << 20) return 0;
+    const withdraw: [PrefixKey[], PrefixKey[]] = [[], []];
+    const announce = new Map<AttrSet, PrefixKey[]>();
+    let n = 0;
+    for (const [key, set] of peer.outQueue) {
+      if (n++ >= budget) break;
+      peer.outQueue.delete(key);
+      if (set === null) {
+        const old = peer.adjOut.get(key);
+        if (!old) continue;
+        peer.adjOut.delete(key);
+        this.exportAttrs.unref(old);
+        withdraw[AFI_OF(key) === Afi.ipv4 ? 0 : 1].push(key);
+      } else {
+        const old = peer.adjOut.get(key);
+        if (old === set) continue;
+        if (old) this.exportAttrs.unref(old);
+        peer.adjOut.set(key, this.exportAttrs.ref(set));
+        const list = announce.get(set);
+        if (list) list.push(key);
+        else announce.set(set, [key]);
+      }
+    }
+    const out: Uint8Array[] = [];
+    const ap = (afi: Afi) => (afi === Afi.ipv4 ? s.ctx.addPathSend.ipv4 : s.ctx.addPathSend.ipv6);
+    for (const afi of [Afi.ipv4, Afi.ipv6]) {
+      const keys = withdraw[afi === Afi.ipv4 ? 0 : 1];
+      if (!keys.length) continue;
+      peer.updates.withdrawalsSent += keys.length;
+      const list = prefixListFromKeys(afi, keys, ap(afi) ? keys.map(() => 1) : undefined);
+      out.push(...packUpdates({ withdraw: list }, s.ctx));
+    }
+    const cache = this.encodedSets.get(peer.id) ?? new Map<number, AttributeSet>();
+    this.encodedSets.set(peer.id, cache);
+    for (const [set, keys] of announce) {
+      const afi = AFI_OF(keys[0]!);
+      let enc = cache.get(set.id);
+      if (!enc) {
+        const mp = afi === Afi.ipv6 ? splitNextHop(set.nextHop) : undefined;
+        enc = encodeAttributeSet(set.attrs, s.ctx, mp ? { afi: Afi.ipv6, ...mp } : undefined);
+        cache.set(set.id, enc);
+      }
+      peer.updates.prefixesSent += keys.length;
+      const list = prefixListFromKeys(afi, keys, ap(afi) ? keys.map(() => 1) : undefined);
+      out.push(...packUpdates({ announce: list, attributes: enc }, s.ctx));
+    }
+    if (out.length) s.sendEncoded(Buffer.concat(out), out.length);
+    if (!peer.outQueue.size && !this.initialSync.has(peer) && peer.eorPending.size) {
+      for (const afi of peer.eorPending) s.send(endOfRib(afi));
+      peer.eorPending.clear();
+    }
+    return n;
+  }
+
+  // ---- the work loop ------------------------------------------------------------------------
+
+  /** Schedules a slice of RIB work for the next turn of the event loop. */
+  scheduleWork(): void {
+    if (this.workScheduled) return;
+    this.workScheduled = true;
+    setImmediate(() => {
+      this.workScheduled = false;
+      this.work();
+    });
+  }
+
+  private work(): void {
+    const peers = [...this.peers.values()].filter((p) => p.established);
+    if (this.rib.pending > 0) this.rib.process(this.slice, (c) => this.onDestChange(c, peers));
+    for (const [peer, it] of this.initialSync) {
+      if (!peer.established) {
+        this.initialSync.delete(peer);
+        continue;
+      }
+      for (let i = 0; i < this.slice; i++) {
+        const r = it.next();
+        if (r.done) {
+          this.initialSync.delete(peer);
+          break;
+        }
+        if (r.value.best) this.queueExport(peer, r.value);
+      }
+    }
+    for (const p of peers) this.flushPeer(p, this.slice);
+    const more =
+      this.rib.pending > 0 ||
+      this.initialSync.size > 0 ||
+      peers.some(
+        (p) => (p.outQueue.size > 0 || p.eorPending.size > 0) && (p.established?.conn.pendingBytes ?? 0) <= 1 << 20,
+      );
+    if (more && this.running) this.scheduleWork();
+  }
+
+  private onDestChange(c: DestChange, peers: Peer[]): void {
+    this.fibEvent(c);
+    for (const p of peers) this.queueExport(p, c.dest);
+  }
+
+  // ---- reload --------------------------------------------------------------------------------
+
+  /**
+   * Applies a new config, changing only what differs: peers added, removed, or reset when a
+   * session-level setting changed; policy changes re-evaluate stored routes without a reset.
+   */
+  reload(next: SpeakerConfig): ReloadResult {
+    const result: ReloadResult = {
+      peers_added: [],
+      peers_removed: [],
+      peers_reset: [],
+      peers_changed: [],
+      peers_unchanged: [],
+      policies_changed: false,
+    };
+    if (next.routerId !== this.config.routerId || next.asn !== this.config.asn) {
+      throw new TypeError('routerId and asn cannot change on reload: restart the speaker');
+    }
+    const oldPolicies = JSON.stringify([...this.config.policies]);
+    result.policies_changed = oldPolicies !== JSON.stringify([...next.policies]);
+    const old = this.config;
+    this.config = next;
+    this.rib.options = decisionOptions(next);
+    this.compilePolicies();
+    const wanted = new Map(next.peers.map((p) => [p.name, p]));
+    for (const [name, peer] of this.peers) {
+      if (wanted.has(name)) continue;
+      peer.stop(notification(6, CeaseSubcode.PeerDeconfigured));
+      this.dropPeerRoutes(peer);
+      this.peers.delete(name);
+      result.peers_removed.push(name);
+    }
+    for (const pc of next.peers) {
+      const peer = this.peers.get(pc.name);
+      if (!peer) {
+        this.addPeer(pc).start();
+        result.peers_added.push(pc.name);
+        continue;
+      }
+      const oldPc = JSON.stringify(peer.config);
+      const reset = peer.reconfigure(pc);
+      if (reset) {
+        peer.stop(notification(6, CeaseSubcode.OtherConfigurationChange));
+        this.dropPeerRoutes(peer);
+        peer.start();
+        result.peers_reset.push(pc.name);
+      } else if (oldPc !== JSON.stringify(pc)) {
+        result.peers_changed.push(pc.name);
+        this.reimport(peer);
+      } else {
+        result.peers_unchanged.push(pc.name);
+        if (result.policies_changed) this.reimport(peer);
+      }
+    }
+    const oldLocal = new Map(old.originate.map((o) => [o.prefix, JSON.stringify(o)]));
+    const newLocal = new Map(next.originate.map((o) => [o.prefix, o]));
+    for (const [prefix] of oldLocal) if (!newLocal.has(prefix)) this.withdrawLocal(prefix);
+    for (const [prefix, o] of newLocal) if (oldLocal.get(prefix) !== JSON.stringify(o)) this.addLocal(o);
+    // Export side: re-evaluate every prefix for every peer (policies, next hops, reflection).
+    for (const p of this.peers.values()) if (p.established) this.initialSync.set(p, this.rib.values());
+    this.rib.markAllDirty();
+    this.lastReload = Date.now();
+    this.scheduleWork();
+    return result;
+  }
+
+  private dropPeerRoutes(peer: Peer): void {
+    const now = this.clock.now();
+    for (const e of peer.adjIn.values()) {
+      if (e.accepted) this.rib.set(e.key, peer.source, e.pathId, null, now);
+      this.attrs.unref(e.raw);
+    }
+    peer.adjIn.clear();
+  }
+
+  /** Soft reconfiguration inbound: re-runs import policy over the stored Adj-RIB-In. */
+  private reimport(peer: Peer): void {
+    const now = this.clock.now();
+    const imports = peer.config.import.map((n) => this.policies.get(n)!).filter(Boolean);
+    const denyAll = !peer.ibgp && imports.length === 0 && this.config.ebgpRequiresPolicy;
+    for (const e of peer.adjIn.values()) {
+      let attrs = e.raw.attrs;
+      if (!peer.ibgp && attrs.localPref !== undefined) attrs = { ...attrs, localPref: undefined };
+      let post: AttrSet | null = null;
+      if (!this.loopCheck(peer, e.raw.attrs) && !denyAll) {
+        if (!imports.length) post = this.attrs.intern(attrs, e.raw.nextHop);
+        else {
+          const r = applyPolicies(
+            imports,
+            { key: e.key, attrs, nextHop: e.raw.nextHop, peerName: peer.config.name, peerAddress: peer.config.address },
+            this.config.asn,
+          );
+          post = r.accept ? this.attrs.intern(r.attrs, r.nextHop) : null;
+        }
+      }
+      if (post) this.rib.set(e.key, peer.source, e.pathId, post, now);
+      else if (e.accepted) this.rib.set(e.key, peer.source, e.pathId, null, now);
+      e.accepted = post !== null;
+    }
+    this.scheduleWork();
+  }
+
+  /** Asks the peer to re-send its routes (ROUTE-REFRESH, RFC 2918), for each negotiated family. */
+  refresh(peer: Peer): boolean {
+    const s = peer.established;
+    if (!s) return false;
+    const caps = s.remoteOpen?.capabilities ?? [];
+    if (!caps.some((c) => c.kind === 'route-refresh')) {
+      this.reimport(peer);
+      return false;
+    }
+    for (const afi of peer.families) s.send({ type: 'route-refresh', afi, safi: Safi.unicast, subtype: 'normal' });
+    return true;
+  }
+}
+
+function ipv4FromUint(v: number): string {
+  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+}
+
+function splitNextHop(nh: string): { nextHop: string; linkLocalNextHop?: string } {
+  const i = nh.indexOf('%');
+  return i < 0 ? { nextHop: nh } : { nextHop: nh.slice(0, i), linkLocalNextHop: nh.slice(i + 1) };
+}

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { type Connection, MemoryNetwork, type Transport, tcpTransport } from './transport.js';
+
+async function exchange(transport: Transport, clientTransport: Transport, host: string) {
+  const accepted: Connection[] = [];
+  const got: string[] = [];
+  const listener = await transport.listen({ host, port: 0 }, (c) => {
+    accepted.push(c);
+    c.onData((d) => {
+      got.push(Buffer.from(d).toString());
+      c.write(Buffer.from('pong'));
+    });
+  });
+  const client = await clientTransport.connect({ host: listener.host, port: listener.port });
+  const reply = new Promise<string>((r) => client.onData((d) => r(Buffer.from(d).toString())));
+  client.write(Buffer.from('ping'));
+  expect(await reply).toBe('pong');
+  expect(got).toEqual(['ping']);
+  expect(client.remotePort).toBe(listener.port);
+  const closed = new Promise<void>((r) => accepted[0]?.onClose(() => r()));
+  client.end();
+  await closed;
+  await listener.close();
+}
+
+describe('transports', () => {
+  it('tcp: connects, exchanges bytes and closes on loopback', async () => {
+    await exchange(tcpTransport, tcpTransport, '127.0.0.1');
+  });
+
+  it('memory: connects, exchanges bytes and closes in-process', async () => {
+    const net = new MemoryNetwork();
+    await exchange(net.transport('198.18.0.1'), net.transport('198.18.0.2'), '198.18.0.1');
+  });
+
+  it('memory: refuses connections nobody listens for', async () => {
+    const net = new MemoryNetwork();
+    await expect(net.transport('198.18.0.2').connect({ host: '198.18.0.1', port: 179 })).rejects.toMatchObject({
+      code: 'ECONNREFUSED',
+    });
+  });
+
+  it('tcp: reports a refused connection with its code', async () => {
+    const l = await tcpTransport.listen({ host: '127.0.0.1', port: 0 }, () => {});
+    const port = l.port;
+    await l.close();
+    await expect(tcpTransport.connect({ host: '127.0.0.1', port })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+});

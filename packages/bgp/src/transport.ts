@@ -1,0 +1,250 @@
+import net from 'node:net';
+
+/** One established byte stream to a peer (a TCP connection in production). */
+export interface Connection {
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** Queues bytes for sending. Returns false once the send buffer is above its high-water mark. */
+  write(bytes: Uint8Array): boolean;
+  /** Bytes queued but not yet handed to the kernel (the OutQ of `bgpctl show summary`). */
+  readonly pendingBytes: number;
+  /** Flushes what is queued, then closes. */
+  end(): void;
+  /** Closes at once, dropping what is queued. */
+  destroy(): void;
+  onData(cb: (chunk: Uint8Array) => void): void;
+  /** Called once when the stream is gone, with the error that ended it, if any. */
+  onClose(cb: (err?: Error) => void): void;
+  onDrain(cb: () => void): void;
+}
+
+export interface ConnectOptions {
+  host: string;
+  port: number;
+  localAddress?: string;
+  timeoutMs?: number;
+}
+
+export interface ListenOptions {
+  host: string;
+  port: number;
+}
+
+export interface Listener {
+  readonly host: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * How the speaker reaches the network. {@link tcpTransport} in production; {@link MemoryNetwork}
+ * in tests, so sessions run in-process without sockets.
+ */
+export interface Transport {
+  connect(opts: ConnectOptions): Promise<Connection>;
+  listen(opts: ListenOptions, onConnection: (conn: Connection) => void): Promise<Listener>;
+}
+
+/** Strips the IPv4-mapped IPv6 prefix Node reports on dual-stack sockets. */
+export function plainAddress(addr: string | undefined): string {
+  if (!addr) return '';
+  return addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
+}
+
+class TcpConnection implements Connection {
+  constructor(private readonly socket: net.Socket) {
+    socket.setNoDelay(true);
+  }
+  get localAddress() {
+    return plainAddress(this.socket.localAddress);
+  }
+  get localPort() {
+    return this.socket.localPort ?? 0;
+  }
+  get remoteAddress() {
+    return plainAddress(this.socket.remoteAddress);
+  }
+  get remotePort() {
+    return this.socket.remotePort ?? 0;
+  }
+  get pendingBytes() {
+    return this.socket.writableLength;
+  }
+  write(bytes: Uint8Array): boolean {
+    if (this.socket.destroyed) return false;
+    return this.socket.write(bytes);
+  }
+  end(): void {
+    this.socket.end();
+  }
+  destroy(): void {
+    this.socket.destroy();
+  }
+  onData(cb: (chunk: Uint8Array) => void): void {
+    this.socket.on('data', cb);
+  }
+  onClose(cb: (err?: Error) => void): void {
+    let error: Error | undefined;
+    this.socket.on('error', (err) => {
+      error = err;
+    });
+    this.socket.once('close', () => cb(error));
+  }
+  onDrain(cb: () => void): void {
+    this.socket.on('drain', cb);
+  }
+}
+
+/** Real TCP through `node:net`. */
+export const tcpTransport: Transport = {
+  connect(opts) {
+    return new Promise((resolve, reject) => {
+      const socket = net.createConnection({
+        host: opts.host,
+        port: opts.port,
+        ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+      });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(Object.assign(new Error(`connect to ${opts.host}:${opts.port} timed out`), { code: 'ETIMEDOUT' }));
+      }, opts.timeoutMs ?? 30_000);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.removeAllListeners('error');
+        resolve(new TcpConnection(socket));
+      });
+      socket.once('error', (err) => {
+        clearTimeout(timer);
+        socket.destroy();
+        reject(err);
+      });
+    });
+  },
+  listen(opts, onConnection) {
+    return new Promise((resolve, reject) => {
+      const server = net.createServer((socket) => onConnection(new TcpConnection(socket)));
+      server.once('error', reject);
+      server.listen({ host: opts.host, port: opts.port }, () => {
+        server.removeListener('error', reject);
+        const addr = server.address() as net.AddressInfo;
+        resolve({
+          host: plainAddress(addr.address),
+          port: addr.port,
+          close: () =>
+            new Promise<void>((r) => {
+              server.close(() => r());
+            }),
+        });
+      });
+    });
+  },
+};
+
+/** One end of an in-memory connection. Delivery is asynchronous, as over TCP. */
+class MemoryConnection implements Connection {
+  peer!: MemoryConnection;
+  private dataCbs: ((c: Uint8Array) => void)[] = [];
+  private closeCbs: ((err?: Error) => void)[] = [];
+  private queued: Uint8Array[] = [];
+  private closed = false;
+  pendingBytes = 0;
+
+  constructor(
+    readonly localAddress: string,
+    readonly localPort: number,
+    readonly remoteAddress: string,
+    readonly remotePort: number,
+  ) {}
+
+  write(bytes: Uint8Array): boolean {
+    if (this.closed) return false;
+    this.queued.push(Uint8Array.from(bytes));
+    this.pendingBytes += bytes.length;
+    if (this.queued.length === 1) queueMicrotask(() => this.flush());
+    return true;
+  }
+
+  private flush(): void {
+    const chunks = this.queued;
+    this.queued = [];
+    this.pendingBytes = 0;
+    for (const c of chunks) if (!this.peer.closed) for (const cb of this.peer.dataCbs) cb(c);
+  }
+
+  end(): void {
+    queueMicrotask(() => {
+      this.flush();
+      this.shut();
+    });
+  }
+
+  destroy(): void {
+    this.queued = [];
+    this.pendingBytes = 0;
+    this.shut();
+  }
+
+  private shut(): void {
+    if (this.closed) return;
+    this.closed = true;
+    queueMicrotask(() => {
+      for (const cb of this.closeCbs) cb();
+      this.peer.shut();
+    });
+  }
+
+  onData(cb: (chunk: Uint8Array) => void): void {
+    this.dataCbs.push(cb);
+  }
+  onClose(cb: (err?: Error) => void): void {
+    this.closeCbs.push(cb);
+  }
+  onDrain(_cb: () => void): void {
+    // An in-memory write never reports backpressure.
+  }
+}
+
+/**
+ * An in-process network: speakers listen on and connect to address/port pairs that exist only in
+ * this object. Connecting to nothing fails with ECONNREFUSED, as TCP would.
+ */
+export class MemoryNetwork {
+  private listeners = new Map<string, (c: Connection) => void>();
+  private nextPort = 40000;
+
+  /** A transport whose outgoing connections come from `localAddress`. */
+  transport(localAddress: string): Transport {
+    return {
+      connect: async (opts) => {
+        const onConn = this.listeners.get(`${opts.host}:${opts.port}`);
+        if (!onConn) {
+          throw Object.assign(new Error(`connect ECONNREFUSED ${opts.host}:${opts.port}`), { code: 'ECONNREFUSED' });
+        }
+        const src = opts.localAddress ?? localAddress;
+        const srcPort = this.nextPort++;
+        const a = new MemoryConnection(src, srcPort, opts.host, opts.port);
+        const b = new MemoryConnection(opts.host, opts.port, src, srcPort);
+        a.peer = b;
+        b.peer = a;
+        queueMicrotask(() => onConn(b));
+        return a;
+      },
+      listen: async (opts, onConnection) => {
+        const host = opts.host === '0.0.0.0' || opts.host === '::' ? localAddress : opts.host;
+        const port = opts.port || this.nextPort++;
+        const key = `${host}:${port}`;
+        if (this.listeners.has(key)) throw Object.assign(new Error(`listen EADDRINUSE ${key}`), { code: 'EADDRINUSE' });
+        this.listeners.set(key, onConnection);
+        return {
+          host,
+          port,
+          close: async () => {
+            this.listeners.delete(key);
+          },
+        };
+      },
+    };
+  }
+}
