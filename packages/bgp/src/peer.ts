@@ -123,7 +123,7 @@ export class Peer {
     const from = this.state;
     this.state = to;
     this.stateSince = this.host.clock.now();
-    this.log.info({ peer: this.config.name, from, to, reason: this.lastError || undefined }, `peer ${to}`);
+    this.log.info({ from, to, reason: this.lastError || undefined }, `peer ${to}`);
     this.host.onStateChange(this, from, to);
   }
 
@@ -225,7 +225,7 @@ export class Peer {
     if (this.established) {
       if (this.peerRestartTime >= 0) {
         // RFC 4724 4.2: a new connection while established means the peer restarted.
-        this.log.info({ peer: this.config.name }, 'new connection while established: peer restarted');
+        this.log.info({}, 'new connection while established: peer restarted');
         this.established.close(null, 'peer reconnected (graceful restart)');
       } else {
         const s = new Session(conn, this.sessionOptions(false), this.host.clock, this.sessionEvents());
@@ -329,7 +329,7 @@ export class Peer {
     if (!collision || s === this.established) this.lastError = reason.text;
     if (s === this.established) {
       this.established = null;
-      this.log.warn({ peer: this.config.name, reason: reason.text }, 'session down');
+      this.log.warn({ reason: reason.text }, 'session down');
       this.host.onDown(this, s, reason);
     }
     if (this.established || this.sessions.length) return;

@@ -122,25 +122,38 @@ export const tcpTransport: Transport = {
       });
     });
   },
-  listen(opts, onConnection) {
-    return new Promise((resolve, reject) => {
-      const server = net.createServer((socket) => onConnection(new TcpConnection(socket)));
-      server.once('error', reject);
-      server.listen({ host: opts.host, port: opts.port }, () => {
-        server.removeListener('error', reject);
-        const addr = server.address() as net.AddressInfo;
-        resolve({
-          host: plainAddress(addr.address),
-          port: addr.port,
-          close: () =>
-            new Promise<void>((r) => {
-              server.close(() => r());
-            }),
-        });
-      });
-    });
+  async listen(opts, onConnection) {
+    try {
+      return await listenTcp(opts, onConnection);
+    } catch (err) {
+      // '::' (dual stack) on a host without IPv6: fall back to IPv4 only.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (opts.host === '::' && (code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL')) {
+        return listenTcp({ ...opts, host: '0.0.0.0' }, onConnection);
+      }
+      throw err;
+    }
   },
 };
+
+function listenTcp(opts: ListenOptions, onConnection: (conn: Connection) => void): Promise<Listener> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer((socket) => onConnection(new TcpConnection(socket)));
+    server.once('error', reject);
+    server.listen({ host: opts.host, port: opts.port }, () => {
+      server.removeListener('error', reject);
+      const addr = server.address() as net.AddressInfo;
+      resolve({
+        host: plainAddress(addr.address),
+        port: addr.port,
+        close: () =>
+          new Promise<void>((r) => {
+            server.close(() => r());
+          }),
+      });
+    });
+  });
+}
 
 /** One end of an in-memory connection. Delivery is asynchronous, as over TCP. */
 class MemoryConnection implements Connection {

@@ -308,7 +308,7 @@ export function parseConfig(text: string, file = '<config>'): SpeakerConfig {
     routerId: r.dottedQuad(['routerId'], true) ?? '0.0.0.0',
     asn: r.asn(['asn'], true) ?? 0,
     listen: {
-      address: r.address([...lp, 'address'], { default: '0.0.0.0' }) ?? '0.0.0.0',
+      address: r.address([...lp, 'address'], { default: '::' }) ?? '::',
       port: r.integer([...lp, 'port'], { default: 179, min: 0, max: 65535 }) ?? 179,
       enabled: r.boolean([...lp, 'enabled'], true),
     },

@@ -1,0 +1,59 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Netns, type NsProcess, waitFor } from '@tabby/test-helpers';
+
+/** A real GoBGP daemon in a namespace (gRPC API on the namespace's own loopback). */
+export class GobgpDaemon {
+  readonly dir = mkdtempSync(join(tmpdir(), 'tabby-gobgp-'));
+  readonly configFile = join(this.dir, 'gobgpd.toml');
+  proc: NsProcess | null = null;
+
+  constructor(
+    readonly ns: Netns,
+    config: string,
+  ) {
+    writeFileSync(this.configFile, config);
+  }
+
+  async start(): Promise<void> {
+    this.proc = this.ns.spawn(['gobgpd', '-f', this.configFile, '-t', 'toml', '--api-hosts=127.0.0.1:50051']);
+    try {
+      await waitFor('gobgpd API', async () => (await this.gobgp(['global'], true)).includes('AS'), 15_000);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\ngobgpd output:\n${this.proc.output}`);
+    }
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await this.proc?.kill(signal);
+  }
+
+  async gobgp(args: string[], allowFailure = false): Promise<string> {
+    const r = await this.ns.exec(['gobgp', ...args], { allowFailure });
+    return r.stdout;
+  }
+
+  /** Neighbor state as GoBGP reports it (`ESTABLISHED`, `ACTIVE`, ...). */
+  async neighborState(address: string): Promise<string> {
+    const out = await this.gobgp(['neighbor', address, '-j'], true);
+    try {
+      const j = JSON.parse(out) as { state?: { session_state?: number | string } };
+      const s = j.state?.session_state;
+      return typeof s === 'number' ? ['', 'IDLE', 'CONNECT', 'ACTIVE', 'OPENSENT', 'OPENCONFIRM', 'ESTABLISHED'][s] ?? String(s) : String(s ?? '');
+    } catch {
+      return '';
+    }
+  }
+
+  /** The global RIB of a family as GoBGP's text table, keyed by prefix. */
+  async rib(family: 'ipv4' | 'ipv6' = 'ipv4'): Promise<Map<string, string>> {
+    const out = await this.gobgp(['global', 'rib', '-a', family], true);
+    const map = new Map<string, string>();
+    for (const line of out.split('\n')) {
+      const m = /^\*>?\s+(\S+)\s/.exec(line);
+      if (m) map.set(m[1]!, line);
+    }
+    return map;
+  }
+}
