@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canUseNetns, haveCommands, NetLab, type Netns, waitFor } from '@tabby/test-helpers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BirdDaemon } from './bird.js';
 import { TabbyDaemon } from './tabby-daemon.js';
 
@@ -74,8 +74,19 @@ protocol bgp tabby6 {
   });
 
   it('reaches Established on both sessions', async () => {
-    await waitFor('tabby sessions', async () => (await tabby.peerState('bird4')) === 'Established' && (await tabby.peerState('bird6')) === 'Established', 20_000);
-    await waitFor('bird sessions', async () => (await bird.protocolInfo('tabby4')).includes('Established') && (await bird.protocolInfo('tabby6')).includes('Established'), 20_000);
+    await waitFor(
+      'tabby sessions',
+      async () =>
+        (await tabby.peerState('bird4')) === 'Established' && (await tabby.peerState('bird6')) === 'Established',
+      20_000,
+    );
+    await waitFor(
+      'bird sessions',
+      async () =>
+        (await bird.protocolInfo('tabby4')).includes('Established') &&
+        (await bird.protocolInfo('tabby6')).includes('Established'),
+      20_000,
+    );
   });
 
   it('carries BIRD routes to Tabby with AS path, MED and communities intact', async () => {
@@ -83,7 +94,13 @@ protocol bgp tabby6 {
       const m = await tabby.routes();
       return m.has('198.19.1.0/24') && m.has('2001:db8:1::/48') ? m : null;
     });
-    expect(r.get('198.19.1.0/24')).toMatchObject({ as_path: '65002', med: 50, communities: ['65002:10'], next_hop: '198.18.0.2', from: 'bird4' });
+    expect(r.get('198.19.1.0/24')).toMatchObject({
+      as_path: '65002',
+      med: 50,
+      communities: ['65002:10'],
+      next_hop: '198.18.0.2',
+      from: 'bird4',
+    });
     expect(String(r.get('2001:db8:1::/48')?.next_hop)).toMatch(/^2001:db8::2(%fe80:.*)?$/);
   });
 
@@ -112,13 +129,21 @@ protocol bgp tabby6 {
 
   it('recovers after BIRD is killed and restarted', async () => {
     await bird.stop('SIGKILL');
-    await waitFor('tabby sees the session drop', async () => (await tabby.peerState('bird4')) !== 'Established', 20_000);
+    await waitFor(
+      'tabby sees the session drop',
+      async () => (await tabby.peerState('bird4')) !== 'Established',
+      20_000,
+    );
     await bird.start();
     await waitFor('re-established', async () => (await tabby.peerState('bird4')) === 'Established', 30_000);
-    await waitFor('routes refreshed', async () => {
-      const m = await tabby.routes();
-      return m.has('198.19.1.0/24') && !(m.get('198.19.1.0/24')?.stale as boolean);
-    }, 20_000);
+    await waitFor(
+      'routes refreshed',
+      async () => {
+        const m = await tabby.routes();
+        return m.has('198.19.1.0/24') && !(m.get('198.19.1.0/24')?.stale as boolean);
+      },
+      20_000,
+    );
   }, 90_000);
 });
 

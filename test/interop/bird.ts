@@ -20,7 +20,11 @@ export class BirdDaemon {
   async start(): Promise<void> {
     this.proc = this.ns.spawn(['bird', '-f', '-c', this.configFile, '-s', this.socket]);
     try {
-      await waitFor('bird control socket', async () => (await this.birdc('show status')).includes('Daemon is up'), 10_000);
+      await waitFor(
+        'bird control socket',
+        async () => (await this.birdc('show status')).includes('Daemon is up'),
+        10_000,
+      );
     } catch (err) {
       throw new Error(`${(err as Error).message}\nbird output:\n${this.proc.output}`);
     }

@@ -72,12 +72,30 @@ for (const mode of [
     });
 
     it('reaches Established on IPv4 and IPv6 sessions', async () => {
-      await waitFor('tabby sessions', async () => (await tabby.peerState('gobgp4')) === 'Established' && (await tabby.peerState('gobgp6')) === 'Established', 30_000);
+      await waitFor(
+        'tabby sessions',
+        async () =>
+          (await tabby.peerState('gobgp4')) === 'Established' && (await tabby.peerState('gobgp6')) === 'Established',
+        30_000,
+      );
       await waitFor('gobgp sessions', async () => (await gobgp.neighborState('198.18.0.1')) === 'ESTABLISHED', 10_000);
     });
 
     it('carries routes both ways with attributes intact, and withdrawals', async () => {
-      await gobgp.gobgp(['global', 'rib', 'add', '-a', 'ipv4', '198.19.3.0/24', 'nexthop', '198.18.0.3', 'community', '65003:30', 'med', '30']);
+      await gobgp.gobgp([
+        'global',
+        'rib',
+        'add',
+        '-a',
+        'ipv4',
+        '198.19.3.0/24',
+        'nexthop',
+        '198.18.0.3',
+        'community',
+        '65003:30',
+        'med',
+        '30',
+      ]);
       await gobgp.gobgp(['global', 'rib', 'add', '-a', 'ipv6', '2001:db8:3::/48', 'nexthop', '2001:db8::3']);
       const r = await waitFor('routes at tabby', async () => {
         const m = await tabby.routes();

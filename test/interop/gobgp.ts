@@ -40,7 +40,9 @@ export class GobgpDaemon {
     try {
       const j = JSON.parse(out) as { state?: { session_state?: number | string } };
       const s = j.state?.session_state;
-      return typeof s === 'number' ? ['', 'IDLE', 'CONNECT', 'ACTIVE', 'OPENSENT', 'OPENCONFIRM', 'ESTABLISHED'][s] ?? String(s) : String(s ?? '');
+      return typeof s === 'number'
+        ? (['', 'IDLE', 'CONNECT', 'ACTIVE', 'OPENSENT', 'OPENCONFIRM', 'ESTABLISHED'][s] ?? String(s))
+        : String(s ?? '');
     } catch {
       return '';
     }

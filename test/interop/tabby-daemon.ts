@@ -28,7 +28,15 @@ export class TabbyDaemon {
 
   async start(): Promise<void> {
     this.proc = this.ns.spawn([process.execPath, BGPD_BIN, '-c', this.configFile, '--log-level', 'debug']);
-    await waitFor('bgpd control socket', async () => (await this.ctl(['show', 'status'], true)).exitCode === 0, 10_000);
+    try {
+      await waitFor(
+        'bgpd control socket',
+        async () => (await this.ctl(['show', 'status'], true)).exitCode === 0,
+        10_000,
+      );
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\nbgpd output:\n${this.log}`);
+    }
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {

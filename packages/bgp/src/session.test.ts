@@ -1,0 +1,154 @@
+import {
+  type BgpMessage,
+  decode,
+  encode,
+  Framer,
+  INITIAL_SESSION,
+  KEEPALIVE,
+  type OpenMessage,
+  sessionContext,
+} from '@tabby/wire';
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from './clock.js';
+import { type CloseReason, Session, type SessionEvents } from './session.js';
+import { type Connection, MemoryNetwork } from './transport.js';
+
+const open = (bgpId: string, asn: number, holdTime = 9): OpenMessage => ({
+  type: 'open',
+  version: 4,
+  myAs: asn,
+  holdTime,
+  bgpId,
+  capabilities: [{ kind: 'four-octet-as', asn }],
+});
+
+/** A session on one end of an in-memory pipe; the test plays the peer with raw messages. */
+async function setup(opts: { remoteHold?: number } = {}) {
+  const net = new MemoryNetwork();
+  const clock = new ManualClock();
+  let server!: Connection;
+  await net.transport('198.18.0.2').listen({ host: '198.18.0.2', port: 179 }, (c) => {
+    server = c;
+  });
+  const client = await net.transport('198.18.0.1').connect({ host: '198.18.0.2', port: 179 });
+  await Promise.resolve();
+  const got: BgpMessage[] = [];
+  const framer = new Framer();
+  server.onData((chunk) => {
+    for (const m of framer.push(chunk)) got.push(decode(m, sessionContext({ fourOctetAs: true })));
+  });
+  const log: string[] = [];
+  let closed: CloseReason | null = null;
+  const events: SessionEvents = {
+    onOpen: () => null,
+    onEstablished: () => log.push('established'),
+    onUpdate: () => log.push('update'),
+    onRouteRefresh: () => log.push('refresh'),
+    onClose: (_s, r) => {
+      closed = r;
+    },
+    onDrain: () => {},
+  };
+  const s = new Session(
+    client,
+    { localOpen: open('198.18.0.1', 64512), holdTime: 9, keepaliveTime: 3, expectedAs: 64512, outgoing: true },
+    clock,
+    events,
+  );
+  s.start();
+  const send = async (m: BgpMessage, ctx = INITIAL_SESSION) => {
+    server.write(encode(m, ctx));
+    await new Promise((r) => setTimeout(r, 0));
+  };
+  const flush = () => new Promise((r) => setTimeout(r, 0));
+  await flush();
+  const establish = async () => {
+    await send(open('198.18.0.2', 64512, opts.remoteHold ?? 9));
+    await send(KEEPALIVE);
+  };
+  return { s, clock, got, log, send, flush, establish, closed: () => closed as CloseReason | null, server };
+}
+
+describe('Session (in memory, manual clock: no sockets, no sleeps)', () => {
+  it('sends OPEN, answers OPEN with KEEPALIVE and becomes Established on KEEPALIVE', async () => {
+    const t = await setup();
+    expect(t.got.map((m) => m.type)).toEqual(['open']);
+    expect(t.s.phase).toBe('OpenSent');
+    await t.send(open('198.18.0.2', 64512));
+    expect(t.s.phase).toBe('OpenConfirm');
+    expect(t.got.map((m) => m.type)).toEqual(['open', 'keepalive']);
+    await t.send(KEEPALIVE);
+    expect(t.s.phase).toBe('Established');
+    expect(t.log).toEqual(['established']);
+  });
+
+  it('negotiates the smaller hold time and sends keepalives at a third of it', async () => {
+    const t = await setup({ remoteHold: 6 });
+    await t.establish();
+    expect([t.s.holdTime, t.s.keepaliveTime]).toEqual([6, 2]);
+    const before = t.got.length;
+    t.clock.advance(2000);
+    await t.flush();
+    expect(t.got.slice(before).map((m) => m.type)).toEqual(['keepalive']);
+  });
+
+  it('expires the hold timer: NOTIFICATION 4/0 and close', async () => {
+    const t = await setup();
+    await t.establish();
+    t.clock.advance(8999);
+    expect(t.s.phase).toBe('Established');
+    await t.send(KEEPALIVE); // restarts the hold timer
+    t.clock.advance(8999);
+    expect(t.s.phase).toBe('Established');
+    t.clock.advance(1);
+    await t.flush();
+    expect(t.s.phase).toBe('Closed');
+    expect(t.closed()).toMatchObject({ kind: 'hold-expired' });
+    expect(t.got.at(-1)).toMatchObject({ type: 'notification', code: 4, subcode: 0 });
+  });
+
+  it('waits 240 s for the OPEN (RFC 4271 8.2.2 large hold time)', async () => {
+    const t = await setup();
+    t.clock.advance(239_999);
+    expect(t.s.phase).toBe('OpenSent');
+    t.clock.advance(1);
+    expect(t.s.phase).toBe('Closed');
+  });
+
+  it.each([
+    ['wrong AS', open('198.18.0.2', 65000), { code: 2, subcode: 2 }],
+    ['our own BGP identifier', open('198.18.0.1', 64512), { code: 2, subcode: 3 }],
+    ['hold time 2', open('198.18.0.2', 64512, 2), { code: 2, subcode: 6 }],
+  ])('refuses an OPEN with %s', async (_n, m, expected) => {
+    const t = await setup();
+    await t.send(m);
+    expect(t.s.phase).toBe('Closed');
+    expect(t.got.at(-1)).toMatchObject({ type: 'notification', ...expected });
+  });
+
+  it('answers an UPDATE before OPEN with an FSM error (5/1)', async () => {
+    const t = await setup();
+    await t.send({ type: 'keepalive' });
+    expect(t.got.at(-1)).toMatchObject({ type: 'notification', code: 5, subcode: 1 });
+  });
+
+  it('closes on a malformed header with the NOTIFICATION the codec names', async () => {
+    const t = await setup();
+    const bad = encode(KEEPALIVE, INITIAL_SESSION);
+    bad[0] = 0; // broken marker: Message Header Error / Connection Not Synchronized
+    t.server.write(bad);
+    await t.flush();
+    expect(t.got.at(-1)).toMatchObject({ type: 'notification', code: 1, subcode: 1 });
+    expect(t.closed()).toMatchObject({ kind: 'notification-sent' });
+  });
+
+  it('reports a NOTIFICATION from the peer with its text', async () => {
+    const t = await setup();
+    await t.establish();
+    await t.send({ type: 'notification', code: 6, subcode: 2, data: new Uint8Array([5, ...Buffer.from('maint')]) });
+    expect(t.closed()).toMatchObject({
+      kind: 'notification-received',
+      text: 'Received: Cease / Administrative Shutdown: "maint"',
+    });
+  });
+});

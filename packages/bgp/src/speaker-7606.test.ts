@@ -1,0 +1,110 @@
+import { type BgpMessage, decode, encode, Framer, KEEPALIVE, PrefixList, sessionContext } from '@tabby/wire';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from './config/load.js';
+import { prefixKeyText } from './rib/prefix-key.js';
+import { Speaker } from './speaker.js';
+import { MemoryNetwork } from './transport.js';
+
+const ctx = sessionContext({ fourOctetAs: true });
+let speaker: Speaker | null = null;
+afterEach(async () => {
+  await speaker?.stop();
+});
+
+/** A speaker, and the test acting as its peer with hand-built bytes. */
+async function rawPeer() {
+  const net = new MemoryNetwork();
+  speaker = new Speaker(
+    parseConfig(
+      'routerId: 198.18.0.1\nasn: 64512\nlisten: { address: 198.18.0.1, port: 179 }\npeers:\n  - { address: 198.18.0.2, asn: 64512, passive: true }\n',
+    ),
+    { transport: net.transport('198.18.0.1') },
+  );
+  await speaker.start();
+  const conn = await net.transport('198.18.0.2').connect({ host: '198.18.0.1', port: 179 });
+  const got: BgpMessage[] = [];
+  const framer = new Framer();
+  conn.onData((c) => {
+    for (const m of framer.push(c)) got.push(decode(m, ctx));
+  });
+  const tick = () => new Promise((r) => setTimeout(r, 10));
+  conn.write(
+    encode(
+      {
+        type: 'open',
+        version: 4,
+        myAs: 64512,
+        holdTime: 90,
+        bgpId: '198.18.0.2',
+        capabilities: [{ kind: 'four-octet-as', asn: 64512 }],
+      },
+      ctx,
+    ),
+  );
+  conn.write(encode(KEEPALIVE, ctx));
+  await tick();
+  const s = speaker;
+  return {
+    speaker: s,
+    got,
+    send: async (b: Uint8Array) => {
+      conn.write(b);
+      await tick();
+    },
+    prefixes: () => [...s.rib.values()].filter((d) => d.best).map((d) => prefixKeyText(d.key)),
+    peer: () => s.peers.get('Peer_198_18_0_2')!,
+  };
+}
+
+function update(prefix: string): Uint8Array {
+  return encode(
+    {
+      type: 'update',
+      withdrawn: PrefixList.empty(1),
+      attributes: { origin: 'igp', asPath: [], nextHop: '198.18.0.2', localPref: 100 },
+      nlri: PrefixList.from(1, [prefix]),
+    },
+    ctx,
+  );
+}
+
+/** Index of the first occurrence of `pat` in `b`. */
+function find(b: Uint8Array, pat: number[]): number {
+  for (let i = 0; i + pat.length <= b.length; i++) if (pat.every((x, j) => b[i + j] === x)) return i;
+  return -1;
+}
+
+describe('RFC 7606 handling of malformed UPDATEs from a peer (hand-built bytes)', () => {
+  it('treats a bad ORIGIN value as withdraw and keeps the session', async () => {
+    const t = await rawPeer();
+    expect(t.peer().state).toBe('Established');
+    await t.send(update('198.19.9.0/24'));
+    expect(t.prefixes()).toEqual(['198.19.9.0/24']);
+    const bad = update('198.19.9.0/24');
+    const at = find(bad, [0x40, 0x01, 0x01]); // ORIGIN: flags, type, length
+    bad[at + 3] = 5; // RFC 7606 7.1: undefined ORIGIN value
+    await t.send(bad);
+    expect(t.prefixes()).toEqual([]);
+    expect(t.peer().state).toBe('Established');
+    expect(t.got.some((m) => m.type === 'notification')).toBe(false);
+  });
+
+  it('resets the session for an attribute list that overruns the message (3/1)', async () => {
+    const t = await rawPeer();
+    const bad = update('198.19.9.0/24');
+    // Total Path Attribute Length (after the 2-octet withdrawn length, which is 0) made too large.
+    bad[21] = 0xff;
+    bad[22] = 0xff;
+    await t.send(bad);
+    expect(t.got.at(-1)).toMatchObject({ type: 'notification', code: 3, subcode: 1 });
+    expect(t.peer().state).not.toBe('Established');
+  });
+
+  it('treats an NLRI prefix length over 32 as a session reset (3/10)', async () => {
+    const t = await rawPeer();
+    const bad = update('198.19.9.0/24');
+    bad[bad.length - 4] = 33; // the NLRI's length octet: /24 followed by 3 address octets
+    await t.send(bad);
+    expect(t.got.at(-1)).toMatchObject({ type: 'notification', code: 3, subcode: 10 });
+  });
+});
