@@ -14,7 +14,7 @@ import type { PeerConfig } from './config/types.js';
 import type { SessionState } from './control/api.js';
 import type { Logger } from './logger.js';
 import { ipv4ToUint } from './rib/attr-table.js';
-import type { AttrSet, PathSource } from './rib/path.js';
+import type { AttrSet, Path, PathSource } from './rib/path.js';
 import type { PrefixKey } from './rib/prefix-key.js';
 import { type CloseReason, type MessageCounters, newCounters, Session } from './session.js';
 import type { Connection, Transport } from './transport.js';
@@ -34,16 +34,6 @@ export interface PeerHost {
   onRouteRefresh(peer: Peer, m: RouteRefreshMessage): void;
   onDrain(peer: Peer): void;
   onStateChange(peer: Peer, from: SessionState, to: SessionState): void;
-}
-
-/** One entry of the Adj-RIB-In: the route as received, before import policy. */
-export interface AdjIn {
-  readonly key: PrefixKey;
-  readonly pathId: number;
-  raw: AttrSet;
-  /** True when import policy accepted it (it is then in the Loc-RIB). */
-  accepted: boolean;
-  stale: boolean;
 }
 
 let nextPeerId = 1;
@@ -66,8 +56,8 @@ export class Peer {
   readonly sent: MessageCounters = newCounters();
   readonly received: MessageCounters = newCounters();
   readonly updates = { prefixesReceived: 0, withdrawalsReceived: 0, prefixesSent: 0, withdrawalsSent: 0 };
-  /** Adj-RIB-In (pre-policy), keyed by prefix key, or `key#pathId` with ADD-PATH. */
-  readonly adjIn = new Map<PrefixKey, AdjIn>();
+  /** Adj-RIB-In (each path keeps its pre-policy attributes), keyed by prefix key, or `key#pathId` with ADD-PATH. */
+  readonly adjIn = new Map<PrefixKey, Path>();
   /** What we last advertised, per prefix key. */
   readonly adjOut = new Map<PrefixKey, AttrSet>();
   /** Queued changes towards the peer: an attribute set to announce, or null to withdraw. */

@@ -22,12 +22,12 @@ import { addressToBigInt, parseCidr } from './config/cidr.js';
 import type { OriginatedPrefix, PeerConfig, SpeakerConfig } from './config/types.js';
 import type { ReloadResult, SessionState } from './control/api.js';
 import { childLogger, type Logger, silentLogger } from './logger.js';
-import { type AdjIn, Peer, type PeerHost } from './peer.js';
+import { Peer, type PeerHost } from './peer.js';
 import { parseCommunity, parseLargeCommunity } from './policy/communities.js';
 import { applyPolicies, CompiledPolicy, prependAs } from './policy/evaluate.js';
 import { AttrTable, ipv4ToUint } from './rib/attr-table.js';
 import type { DecisionOptions } from './rib/decision.js';
-import { type Dest, type DestChange, LocRib } from './rib/loc-rib.js';
+import { type Dest, type DestChange, ecmpMembers, LocRib } from './rib/loc-rib.js';
 import { type AttrSet, LOCAL_SOURCE_ID, type Path, type PathSource } from './rib/path.js';
 import { type PrefixKey, prefixKeyAt, prefixKeyFromText, prefixKeyText } from './rib/prefix-key.js';
 import { prefixListFromKeys } from './rib/prefix-list-build.js';
@@ -52,6 +52,24 @@ export interface SpeakerDeps {
   logger?: Logger;
   /** Prefixes per work slice (decision process, export, initial transfer); small values interleave more. */
   sliceSize?: number;
+}
+
+/** One distinct forwarding outcome, shared by every prefix that has it. */
+export interface FibEntry {
+  readonly nextHops: readonly string[];
+  readonly blackhole: boolean;
+  readonly sources: readonly string[];
+}
+
+function fibEvent(type: BestRouteEvent['type'], key: PrefixKey, e: FibEntry): BestRouteEvent {
+  return {
+    type,
+    prefix: prefixKeyText(key),
+    family: typeof key === 'number' ? 4 : 6,
+    nextHops: type === 'withdraw' ? [] : [...e.nextHops],
+    blackhole: type === 'withdraw' ? false : e.blackhole,
+    sources: [...e.sources],
+  };
 }
 
 /** Routes per prefix in one slice of work before yielding to timers and I/O. */
@@ -93,8 +111,9 @@ export class Speaker implements PeerHost {
   private readonly localSource: PathSource;
   private readonly local = new Map<PrefixKey, OriginatedPrefix>();
   private readonly subscribers = new Set<(e: BestRouteEvent) => void>();
-  /** What the best-route feed last said per prefix (for `show fib` and change detection). */
-  readonly fib = new Map<PrefixKey, BestRouteEvent>();
+  /** What the best-route feed last said per prefix (for `show fib` and change detection); entries are interned. */
+  readonly fib = new Map<PrefixKey, FibEntry>();
+  private readonly fibEntries = new Map<string, FibEntry>();
   private readonly encodedSets = new Map<number, Map<number, AttributeSet>>();
   private readonly initialSync = new Map<Peer, Iterator<Dest>>();
   private workScheduled = false;
@@ -243,20 +262,17 @@ export class Speaker implements PeerHost {
     peer.adjOut.clear();
     peer.outQueue.clear();
     this.encodedSets.delete(peer.id);
-    const now = this.clock.now();
     const notificationSent = reason.kind === 'notification-sent' || reason.kind === 'notification-received';
     const keep = peer.peerRestartTime >= 0 && !notificationSent;
-    for (const e of peer.adjIn.values()) {
-      if (keep) {
+    if (keep) {
+      for (const e of peer.adjIn.values()) {
         e.stale = true;
-        if (e.accepted) this.rib.markStale(e.key, peer.source, e.pathId);
-      } else {
-        if (e.accepted) this.rib.set(e.key, peer.source, e.pathId, null, now);
-        this.attrs.unref(e.raw);
+        if (e.accepted) this.rib.touch(e.key);
       }
+      this.armStaleTimer(peer);
+    } else {
+      this.dropPeerRoutes(peer);
     }
-    if (!keep) peer.adjIn.clear();
-    else this.armStaleTimer(peer);
     this.scheduleWork();
   }
 
@@ -277,11 +293,10 @@ export class Speaker implements PeerHost {
 
   /** Removes the peer's routes still stale (of one family, or all). */
   private flushStale(peer: Peer, afi: Afi | undefined): void {
-    const now = this.clock.now();
     let n = 0;
     for (const [k, e] of peer.adjIn) {
       if (!e.stale || (afi !== undefined && AFI_OF(e.key) !== afi)) continue;
-      if (e.accepted) this.rib.set(e.key, peer.source, e.pathId, null, now);
+      if (e.accepted) this.rib.remove(e.key, peer.source, e.pathId);
       this.attrs.unref(e.raw);
       peer.adjIn.delete(k);
       n += 1;
@@ -303,8 +318,8 @@ export class Speaker implements PeerHost {
       this.flushStale(peer, eor);
       return;
     }
-    const now = this.clock.now();
-    for (const list of [m.withdrawn, m.mpUnreach?.withdrawn]) if (list) this.withdrawFrom(peer, list, now);
+    const now = this.seconds();
+    for (const list of [m.withdrawn, m.mpUnreach?.withdrawn]) if (list) this.withdrawFrom(peer, list);
     if (m.nlri.count) this.announceFrom(peer, m, m.nlri, m.attributes.nextHop ?? '', now);
     if (m.mpReach?.nlri.count) {
       const r = m.mpReach;
@@ -314,7 +329,12 @@ export class Speaker implements PeerHost {
     this.scheduleWork();
   }
 
-  private withdrawFrom(peer: Peer, list: PrefixList, now: number): void {
+  /** Clock time in whole seconds (kept as a small integer on every path). */
+  private seconds(): number {
+    return Math.floor(this.clock.now() / 1000);
+  }
+
+  private withdrawFrom(peer: Peer, list: PrefixList): void {
     for (let i = 0; i < list.count; i++) {
       const key = prefixKeyAt(list, i);
       const pathId = list.pathIds ? list.pathIds[i]! : 0;
@@ -323,7 +343,7 @@ export class Speaker implements PeerHost {
       peer.updates.withdrawalsReceived += 1;
       if (!e) continue;
       peer.adjIn.delete(adjKey);
-      if (e.accepted) this.rib.set(key, peer.source, pathId, null, now);
+      if (e.accepted) this.rib.remove(key, peer.source, pathId);
       this.attrs.unref(e.raw);
     }
   }
@@ -370,11 +390,20 @@ export class Speaker implements PeerHost {
         if (!needsPerPrefix) shared = post;
       }
       const prev = peer.adjIn.get(adjKey);
-      const entry: AdjIn = { key, pathId, raw: this.attrs.ref(raw), accepted: post !== null, stale: false };
+      const path: Path = {
+        source: peer.source,
+        key,
+        pathId,
+        attrs: post ?? raw,
+        raw: this.attrs.ref(raw),
+        accepted: post !== null,
+        stale: false,
+        since: now,
+      };
       if (prev) this.attrs.unref(prev.raw);
-      peer.adjIn.set(adjKey, entry);
-      if (post) this.rib.set(key, peer.source, pathId, post, now);
-      else if (prev?.accepted) this.rib.set(key, peer.source, pathId, null, now);
+      peer.adjIn.set(adjKey, path);
+      if (post) this.rib.install(path);
+      else if (prev?.accepted) this.rib.remove(key, peer.source, pathId);
     }
     if (loop) this.log.debug({ peer: peer.config.name, prefixes: list.count, reason: loop }, 'routes ignored');
   }
@@ -439,7 +468,7 @@ export class Speaker implements PeerHost {
       ...(o.communities.length ? { communities: o.communities.map(parseCommunity).sort((a, b) => a - b) } : {}),
       ...(o.largeCommunities.length ? { largeCommunities: o.largeCommunities.map(parseLargeCommunity) } : {}),
     };
-    this.rib.set(key, this.localSource, 0, this.attrs.intern(attrs, ''), this.clock.now());
+    this.rib.set(key, this.localSource, 0, this.attrs.intern(attrs, ''), this.seconds());
     this.scheduleWork();
   }
 
@@ -460,7 +489,7 @@ export class Speaker implements PeerHost {
   withdrawLocal(prefix: string): void {
     const key = this.localKey(prefix);
     if (!this.local.delete(key)) return;
-    this.rib.set(key, this.localSource, 0, null, this.clock.now());
+    this.rib.set(key, this.localSource, 0, null, this.seconds());
     this.scheduleWork();
   }
 
@@ -473,7 +502,7 @@ export class Speaker implements PeerHost {
 
   /** Calls `cb` for every best-route change; returns an unsubscribe function. Replays the current state first. */
   subscribe(cb: (e: BestRouteEvent) => void): () => void {
-    for (const e of this.fib.values()) cb({ ...e, type: 'add' });
+    for (const [key, e] of this.fib) cb(fibEvent('add', key, e));
     this.subscribers.add(cb);
     return () => this.subscribers.delete(cb);
   }
@@ -482,26 +511,26 @@ export class Speaker implements PeerHost {
     const { dest } = change;
     const key = dest.key;
     const prev = this.fib.get(key);
-    let next: BestRouteEvent | undefined;
+    let next: FibEntry | undefined;
     if (dest.best) {
-      const family = typeof key === 'number' ? 4 : 6;
       const blackhole = dest.best.source.local && (this.local.get(key)?.blackhole ?? false);
       if (!dest.best.source.local || blackhole) {
-        next = {
-          type: prev ? 'change' : 'add',
-          prefix: prefixKeyText(key),
-          family,
-          nextHops: blackhole ? [] : dest.ecmp.map((p) => p.attrs.nextHop).filter(Boolean),
-          blackhole,
-          sources: dest.ecmp.map((p) => p.source.name),
-        };
+        const members = ecmpMembers(dest);
+        const nextHops = blackhole ? [] : members.map((p) => p.attrs.nextHop).filter(Boolean);
+        const sources = members.map((p) => p.source.name);
+        const id = `${blackhole}|${nextHops.join(',')}|${sources.join(',')}`;
+        next = this.fibEntries.get(id);
+        if (!next) {
+          next = { nextHops, blackhole, sources };
+          this.fibEntries.set(id, next);
+        }
       }
     }
-    if (!next && !prev) return;
-    if (next && prev && next.blackhole === prev.blackhole && next.nextHops.join() === prev.nextHops.join()) return;
-    const ev = next ?? { ...prev!, type: 'withdraw' as const, nextHops: [] };
+    if (next === prev) return;
     if (next) this.fib.set(key, next);
     else this.fib.delete(key);
+    if (!this.subscribers.size) return;
+    const ev = next ? fibEvent(prev ? 'change' : 'add', key, next) : fibEvent('withdraw', key, prev!);
     for (const s of this.subscribers) s(ev);
   }
 
@@ -756,17 +785,18 @@ export class Speaker implements PeerHost {
   }
 
   private dropPeerRoutes(peer: Peer): void {
-    const now = this.clock.now();
     for (const e of peer.adjIn.values()) {
-      if (e.accepted) this.rib.set(e.key, peer.source, e.pathId, null, now);
+      if (e.accepted) this.rib.remove(e.key, peer.source, e.pathId);
       this.attrs.unref(e.raw);
     }
     peer.adjIn.clear();
+    this.clock.clearTimeout(this.staleTimers.get(peer));
+    this.staleTimers.delete(peer);
   }
 
   /** Soft reconfiguration inbound: re-runs import policy over the stored Adj-RIB-In. */
   private reimport(peer: Peer): void {
-    const now = this.clock.now();
+    const now = this.seconds();
     const imports = peer.config.import.map((n) => this.policies.get(n)!).filter(Boolean);
     const denyAll = !peer.ibgp && imports.length === 0 && this.config.ebgpRequiresPolicy;
     for (const e of peer.adjIn.values()) {
@@ -784,9 +814,12 @@ export class Speaker implements PeerHost {
           post = r.accept ? this.attrs.intern(r.attrs, r.nextHop) : null;
         }
       }
-      if (post) this.rib.set(e.key, peer.source, e.pathId, post, now);
-      else if (e.accepted) this.rib.set(e.key, peer.source, e.pathId, null, now);
+      if (post === (e.accepted ? e.attrs : null)) continue;
+      if (e.accepted) this.rib.remove(e.key, peer.source, e.pathId);
       e.accepted = post !== null;
+      e.attrs = post ?? e.raw;
+      e.since = now;
+      if (post) this.rib.install(e);
     }
     this.scheduleWork();
   }

@@ -6,7 +6,7 @@ import type { Peer } from '../peer.js';
 import { comparePaths } from '../rib/decision.js';
 import type { Dest } from '../rib/loc-rib.js';
 import type { AttrSet, Path } from '../rib/path.js';
-import { type PrefixKey, prefixKeyFromText, prefixKeyText } from '../rib/prefix-key.js';
+import { compareKeys, type PrefixKey, prefixKeyFromText, prefixKeyText } from '../rib/prefix-key.js';
 import { describeNotification } from '../session.js';
 import type { Speaker } from '../speaker.js';
 import type {
@@ -206,7 +206,7 @@ export class ControlHandler {
       extended_communities: (a.extendedCommunities ?? []).map(extendedCommunityToString),
       originator_id: a.originatorId ?? null,
       cluster_list: [...(a.clusterList ?? [])],
-      age: Math.max(0, Math.floor((this.speaker.clock.now() - path.since) / 1000)),
+      age: Math.max(0, Math.floor(this.speaker.clock.now() / 1000) - path.since),
       reason: flags.reason,
     };
   }
@@ -214,7 +214,7 @@ export class ControlHandler {
   private destRoutes(d: Dest): RibRoute[] {
     const opts = this.speaker.rib.options;
     return d.paths
-      .map((p) => ({ p, best: p === d.best, ecmp: d.ecmp.includes(p) && p !== d.best }))
+      .map((p) => ({ p, best: p === d.best, ecmp: d.ecmpRest.includes(p) }))
       .sort((x, y) => (x.best ? -1 : y.best ? 1 : comparePaths(x.p, y.p, opts).order))
       .map(({ p, best, ecmp }) =>
         this.route(d.key, p, { best, ecmp, reason: best || !d.best ? '' : comparePaths(d.best, p, opts).reason }),
@@ -295,9 +295,9 @@ export class ControlHandler {
   fibRoutes(): FibRoute[] {
     return [...this.speaker.fib.entries()]
       .sort((a, b) => byKey({ key: a[0] }, { key: b[0] }))
-      .map(([, e]) => ({
-        prefix: e.prefix,
-        next_hops: e.nextHops,
+      .map(([k, e]) => ({
+        prefix: prefixKeyText(k),
+        next_hops: [...e.nextHops],
         blackhole: e.blackhole,
         source: e.sources.join(', '),
       }));
@@ -331,8 +331,5 @@ export class ControlHandler {
 }
 
 function byKey(a: { key: PrefixKey }, b: { key: PrefixKey }): number {
-  const ta = typeof a.key;
-  const tb = typeof b.key;
-  if (ta !== tb) return ta === 'number' ? -1 : 1;
-  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+  return compareKeys(a.key, b.key);
 }

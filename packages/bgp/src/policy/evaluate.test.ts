@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load.js';
-import type { PrefixKey } from '../rib/prefix-key.js';
+import { type PrefixKey, v4Key } from '../rib/prefix-key.js';
 import { formatCommunity, parseCommunity } from './communities.js';
 import { applyPolicies, CompiledPolicy, type RouteView } from './evaluate.js';
 
@@ -11,7 +11,7 @@ function policies(yaml: string): Map<string, CompiledPolicy> {
 
 const v4 = (a: string, len: number): PrefixKey => {
   const p = a.split('.').map(Number) as [number, number, number, number];
-  return (((p[0] << 24) >>> 0) + (p[1] << 16) + (p[2] << 8) + p[3]) * 64 + len;
+  return v4Key((((p[0] << 24) >>> 0) + (p[1] << 16) + (p[2] << 8) + p[3]) >>> 0, len);
 };
 
 function route(key: PrefixKey, over: Partial<RouteView> = {}): RouteView {

@@ -1,7 +1,7 @@
 import type { AsPathSegment, LargeCommunity, PathAttributes } from '@tabby/wire';
 import { addressToBigInt, parseCidr } from '../config/cidr.js';
 import type { Policy, PolicyMatch, PolicySet } from '../config/types.js';
-import type { PrefixKey } from '../rib/prefix-key.js';
+import { type PrefixKey, v4Parts } from '../rib/prefix-key.js';
 import { parseCommunity, parseLargeCommunity } from './communities.js';
 
 /** What a policy sees of a route. */
@@ -22,7 +22,10 @@ export type PolicyResult =
 type Matcher = (r: RouteView) => boolean;
 
 function keyParts(key: PrefixKey): { family: 4 | 6; value: bigint; length: number } {
-  if (typeof key === 'number') return { family: 4, value: BigInt(Math.floor(key / 64)), length: key % 64 };
+  if (typeof key === 'number') {
+    const { addr, len } = v4Parts(key);
+    return { family: 4, value: BigInt(addr), length: len };
+  }
   const [hex, len] = key.split('/') as [string, string];
   return { family: 6, value: BigInt(`0x${hex}`), length: Number(len) };
 }

@@ -40,7 +40,8 @@ function attrs(over: Partial<AttrSet> = {}): AttrSet {
 }
 
 function path(a: Partial<AttrSet> = {}, s: Partial<PathSource> = {}, extra: Partial<Path> = {}): Path {
-  return { source: source(s), pathId: 0, attrs: attrs(a), stale: false, since: 0, ...extra };
+  const at = attrs(a);
+  return { source: source(s), key: 0, pathId: 0, attrs: at, raw: at, accepted: true, stale: false, since: 0, ...extra };
 }
 
 const o = DEFAULT_DECISION;

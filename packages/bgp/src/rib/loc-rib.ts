@@ -8,15 +8,21 @@ export interface Dest {
   readonly key: PrefixKey;
   paths: Path[];
   best: Path | null;
-  /** best first, then the other ECMP members; empty when there is no best. */
-  ecmp: Path[];
+  /** The other ECMP members besides `best` (usually empty: shared constant). */
+  ecmpRest: readonly Path[];
+}
+
+const NONE: readonly Path[] = Object.freeze([]);
+
+/** The best path and its ECMP partners, best first. */
+export function ecmpMembers(d: Dest): Path[] {
+  return d.best ? [d.best, ...d.ecmpRest] : [];
 }
 
 /** What changed for a prefix after the decision process ran on it. */
 export interface DestChange {
   dest: Dest;
   oldBest: Path | null;
-  oldEcmp: Path[];
 }
 
 /**
@@ -55,46 +61,58 @@ export class LocRib {
   }
 
   /**
-   * Installs, replaces (`attrs`) or removes (`null`) the path for `key` from (`source`, `pathId`).
-   * Returns false when nothing changed.
+   * Makes `path` a candidate for its prefix, replacing the one from the same source and path ID.
+   * Takes a reference on `path.attrs`.
    */
-  set(key: PrefixKey, source: PathSource, pathId: number, attrs: AttrSet | null, now: number): boolean {
-    let dest = this.dests.get(key);
+  install(path: Path): void {
+    let dest = this.dests.get(path.key);
     if (!dest) {
-      if (!attrs) return false;
-      dest = { key, paths: [], best: null, ecmp: [] };
-      this.dests.set(key, dest);
+      // An array literal of one is allocated at exactly that size (push would reserve 17 slots).
+      dest = { key: path.key, paths: [path], best: null, ecmpRest: NONE };
+      this.dests.set(path.key, dest);
+      this.attrs.ref(path.attrs);
+      this.pathCount += 1;
+      this.dirty.add(dest);
+      return;
     }
-    const i = dest.paths.findIndex((p) => p.source === source && p.pathId === pathId);
-    const old = i >= 0 ? dest.paths[i]! : undefined;
-    if (attrs) {
-      if (old && old.attrs === attrs && !old.stale) return false;
-      const path: Path = { source, pathId, attrs: this.attrs.ref(attrs), stale: false, since: now };
-      if (old) {
-        this.attrs.unref(old.attrs);
-        dest.paths[i] = path;
-      } else {
-        dest.paths.push(path);
-        this.pathCount += 1;
-      }
+    const i = dest.paths.findIndex((p) => p.source === path.source && p.pathId === path.pathId);
+    this.attrs.ref(path.attrs);
+    if (i >= 0) {
+      this.attrs.unref(dest.paths[i]!.attrs);
+      dest.paths[i] = path;
     } else {
-      if (!old) return false;
-      this.attrs.unref(old.attrs);
-      dest.paths.splice(i, 1);
-      this.pathCount -= 1;
+      dest.paths = [...dest.paths, path];
+      this.pathCount += 1;
     }
+    this.dirty.add(dest);
+  }
+
+  /** Removes the candidate from `source` with `pathId` for `key`; false when there was none. */
+  remove(key: PrefixKey, source: PathSource, pathId: number): boolean {
+    const dest = this.dests.get(key);
+    if (!dest) return false;
+    const i = dest.paths.findIndex((p) => p.source === source && p.pathId === pathId);
+    if (i < 0) return false;
+    this.attrs.unref(dest.paths[i]!.attrs);
+    dest.paths.splice(i, 1);
+    this.pathCount -= 1;
     this.dirty.add(dest);
     return true;
   }
 
-  /** Marks the path from (`source`, `pathId`) stale (graceful restart helper). */
-  markStale(key: PrefixKey, source: PathSource, pathId: number): void {
-    const dest = this.dests.get(key);
-    const p = dest?.paths.find((x) => x.source === source && x.pathId === pathId);
-    if (dest && p && !p.stale) {
-      p.stale = true;
-      this.dirty.add(dest);
+  /** Convenience for local routes: installs (`attrs`) or removes (`null`) the source's path. */
+  set(key: PrefixKey, source: PathSource, pathId: number, attrs: AttrSet | null, nowSeconds: number): void {
+    if (!attrs) {
+      this.remove(key, source, pathId);
+      return;
     }
+    this.install({ source, key, pathId, attrs, raw: attrs, accepted: true, stale: false, since: nowSeconds });
+  }
+
+  /** A path's flags changed (stale): re-run the decision for its prefix. */
+  touch(key: PrefixKey): void {
+    const dest = this.dests.get(key);
+    if (dest) this.dirty.add(dest);
   }
 
   /** Re-runs the decision for every prefix (after a change of decision options or policy). */
@@ -112,18 +130,18 @@ export class LocRib {
       if (n++ >= budget) break;
       this.dirty.delete(dest);
       const oldBest = dest.best;
-      const oldEcmp = dest.ecmp;
+      const oldRest = dest.ecmpRest;
       const sel = selectBest(dest.paths, this.options);
       dest.best = sel.best;
-      dest.ecmp = sel.ecmp;
+      dest.ecmpRest = sel.ecmp.length > 1 ? sel.ecmp.slice(1) : NONE;
       if (!dest.paths.length) this.dests.delete(dest.key);
-      if (oldBest !== sel.best || !sameMembers(oldEcmp, sel.ecmp)) onChange({ dest, oldBest, oldEcmp });
+      if (oldBest !== sel.best || !same(oldRest, dest.ecmpRest)) onChange({ dest, oldBest });
     }
     return this.dirty.size;
   }
 }
 
-function sameMembers(a: Path[], b: Path[]): boolean {
+function same(a: readonly Path[], b: readonly Path[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;

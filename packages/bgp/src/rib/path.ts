@@ -1,4 +1,5 @@
 import type { PathAttributes } from '@tabby/wire';
+import type { PrefixKey } from './prefix-key.js';
 
 /** Where a path came from: a peer session, or the speaker itself (`local`). */
 export interface PathSource {
@@ -39,16 +40,24 @@ export interface AttrSet {
   refs: number;
 }
 
-/** One candidate route for a prefix. */
+/**
+ * One route for a prefix as received from a source: the Adj-RIB-In entry and, when import policy
+ * accepted it, the Loc-RIB candidate too (one object for both, to keep a full table small).
+ */
 export interface Path {
   readonly source: PathSource;
+  readonly key: PrefixKey;
   /** RFC 7911 path identifier as received (0 without ADD-PATH). */
   readonly pathId: number;
-  /** Attributes after import policy. */
-  readonly attrs: AttrSet;
+  /** Attributes after import policy (equal to `raw` when there is none). */
+  attrs: AttrSet;
+  /** Attributes as received, before import policy (soft reconfiguration inbound). */
+  raw: AttrSet;
+  /** Import policy accepted it: it is a Loc-RIB candidate. */
+  accepted: boolean;
   /** Graceful restart: kept from a session that went down, awaiting refresh (RFC 4724 4.2). */
   stale: boolean;
-  /** Clock time (ms) when this path was last changed. */
+  /** Clock time, in whole seconds, when this path was last changed. */
   since: number;
 }
 

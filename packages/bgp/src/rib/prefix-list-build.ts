@@ -1,5 +1,5 @@
 import { Afi, PrefixList } from '@tabby/wire';
-import type { PrefixKey } from './prefix-key.js';
+import { type PrefixKey, v4Parts } from './prefix-key.js';
 
 /** Builds a wire PrefixList from RIB keys of one family (with path ids when given). */
 export function prefixListFromKeys(afi: Afi, keys: readonly PrefixKey[], pathIds?: readonly number[]): PrefixList {
@@ -10,8 +10,9 @@ export function prefixListFromKeys(afi: Afi, keys: readonly PrefixKey[], pathIds
   for (let i = 0; i < n; i++) {
     const k = keys[i]!;
     if (typeof k === 'number') {
-      addrs[i] = Math.floor(k / 64);
-      lengths[i] = k % 64;
+      const { addr, len } = v4Parts(k);
+      addrs[i] = addr;
+      lengths[i] = len;
     } else {
       const slash = k.indexOf('/');
       for (let w = 0; w < 4; w++) addrs[4 * i + w] = Number.parseInt(k.slice(w * 8, w * 8 + 8), 16);
