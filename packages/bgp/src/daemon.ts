@@ -8,6 +8,7 @@ import type { SpeakerConfig } from './config/types.js';
 import { ControlHandler } from './control/handler.js';
 import { ControlServer } from './control/server.js';
 import { serveMetrics } from './metrics.js';
+import { connectedResolver } from './nexthop.js';
 import { Speaker } from './speaker.js';
 import { tcpTransport } from './transport.js';
 
@@ -77,7 +78,10 @@ export async function runBgpd(argv: string[]): Promise<number> {
     { level, base: { daemon: 'bgpd' } },
     args['log-pretty'] ? prettyStream() : pino.destination({ dest: 2, sync: false }),
   );
-  const speaker = new Speaker(config, { transport: tcpTransport, logger: log });
+  // Next hops must be on a connected subnet (multihop peers excepted), as BIRD's direct gateway mode.
+  let speaker: Speaker | null = null;
+  const resolver = connectedResolver(30_000, () => speaker?.revalidate());
+  speaker = new Speaker(config, { transport: tcpTransport, logger: log, nextHopReachable: resolver.reachable });
   const socketPath = args.socket ?? config.controlSocket ?? DEFAULT_CONTROL_SOCKET;
   const handler = new ControlHandler(speaker, {
     version: BGPD_VERSION,
@@ -100,7 +104,8 @@ export async function runBgpd(argv: string[]): Promise<number> {
   return new Promise<number>((resolve) => {
     const stop = async (signal: string) => {
       log.info({ signal }, 'shutting down');
-      await speaker.stop();
+      await speaker?.stop();
+      resolver.stop();
       await control.stop();
       metrics?.close();
       // Give the NOTIFICATIONs a moment to leave before the process goes.
@@ -110,7 +115,7 @@ export async function runBgpd(argv: string[]): Promise<number> {
     process.once('SIGINT', () => void stop('SIGINT'));
     process.on('SIGHUP', () => {
       try {
-        const r = speaker.reload(loadConfigFile(file));
+        const r = speaker?.reload(loadConfigFile(file));
         log.info({ ...r }, 'config reloaded');
       } catch (err) {
         log.error({ err: (err as Error).message }, 'config not reloaded; the running one stays');

@@ -1,9 +1,11 @@
 import {
   type Afi,
   CeaseSubcode,
+  encodeCapability,
   type NotificationMessage,
   notification,
   type OpenMessage,
+  OpenSubcode,
   type RouteRefreshMessage,
   shutdownNotification,
   type UpdateMessage,
@@ -69,6 +71,8 @@ export class Peer {
   /** Graceful restart: the peer's restart time (s) when it advertised the capability, else -1. */
   peerRestartTime = -1;
   source: PathSource;
+  /** Why we refused the peer's OPEN, appended to the close reason. */
+  private closeDetail = '';
   private outgoing: Session | null = null;
   private incoming: Session | null = null;
   private retryTimer: TimerHandle | undefined;
@@ -279,6 +283,16 @@ export class Peer {
       if (loser === s) return collision;
       loser?.close(collision);
     }
+    // RFC 5492 5: a peer that shares none of our address families cannot carry anything; refuse
+    // it with Unsupported Capability, naming the multiprotocol capabilities it lacks.
+    const theirs = new Set(open.capabilities.flatMap((c) => (c.kind === 'multiprotocol' ? [c.afi] : [])));
+    if (!open.capabilities.some((c) => c.kind === 'multiprotocol')) theirs.add(1);
+    const ours = this.config.families.map((f) => (f === 'ipv6-unicast' ? 2 : 1));
+    if (!ours.some((a) => theirs.has(a))) {
+      const data = Buffer.concat(ours.map((afi) => encodeCapability({ kind: 'multiprotocol', afi, safi: 1 })));
+      this.closeDetail = `the peer supports none of our families (${this.config.families.join(', ')})`;
+      return notification(2, OpenSubcode.UnsupportedCapability, data);
+    }
     this.setState('OpenConfirm');
     return null;
   }
@@ -316,7 +330,10 @@ export class Peer {
     if (s === this.incoming) this.incoming = null;
     const collision =
       reason.notification?.code === 6 && reason.notification.subcode === CeaseSubcode.ConnectionCollisionResolution;
-    if (!collision || s === this.established) this.lastError = reason.text;
+    if (!collision || s === this.established) {
+      this.lastError = this.closeDetail ? `${reason.text}: ${this.closeDetail}` : reason.text;
+    }
+    this.closeDetail = '';
     if (s === this.established) {
       this.established = null;
       this.log.warn({ reason: reason.text }, 'session down');

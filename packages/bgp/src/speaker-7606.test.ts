@@ -12,13 +12,13 @@ afterEach(async () => {
 });
 
 /** A speaker, and the test acting as its peer with hand-built bytes. */
-async function rawPeer() {
+async function rawPeer(deps: { nextHopReachable?: (nh: string) => boolean } = {}) {
   const net = new MemoryNetwork();
   speaker = new Speaker(
     parseConfig(
       'routerId: 198.18.0.1\nasn: 64512\nlisten: { address: 198.18.0.1, port: 179 }\npeers:\n  - { address: 198.18.0.2, asn: 64512, passive: true }\n',
     ),
-    { transport: net.transport('198.18.0.1') },
+    { transport: net.transport('198.18.0.1'), ...deps },
   );
   await speaker.start();
   const conn = await net.transport('198.18.0.2').connect({ host: '198.18.0.1', port: 179 });
@@ -56,12 +56,12 @@ async function rawPeer() {
   };
 }
 
-function update(prefix: string): Uint8Array {
+function update(prefix: string, nextHop = '198.18.0.2'): Uint8Array {
   return encode(
     {
       type: 'update',
       withdrawn: PrefixList.empty(1),
-      attributes: { origin: 'igp', asPath: [], nextHop: '198.18.0.2', localPref: 100 },
+      attributes: { origin: 'igp', asPath: [], nextHop, localPref: 100 },
       nlri: PrefixList.from(1, [prefix]),
     },
     ctx,
@@ -106,5 +106,17 @@ describe('RFC 7606 handling of malformed UPDATEs from a peer (hand-built bytes)'
     bad[bad.length - 4] = 33; // the NLRI's length octet: /24 followed by 3 address octets
     await t.send(bad);
     expect(t.got.at(-1)).toMatchObject({ type: 'notification', code: 3, subcode: 10 });
+  });
+});
+
+describe('next-hop reachability (RFC 4271 9.1.2)', () => {
+  it('keeps a route whose next hop is unreachable out of best-path selection', async () => {
+    const t = await rawPeer({ nextHopReachable: (nh) => nh.startsWith('198.18.0.') });
+    await t.send(update('198.19.9.0/24', '10.9.9.9'));
+    await t.send(update('198.19.8.0/24'));
+    expect(t.prefixes()).toEqual(['198.19.8.0/24']);
+    const d = t.speaker.rib.get([...t.speaker.rib.values()].find((x) => x.paths.length && !x.best)!.key)!;
+    expect(d.paths[0]!.attrs.nextHop).toBe('10.9.9.9');
+    expect(t.speaker.fib.size).toBe(1);
   });
 });

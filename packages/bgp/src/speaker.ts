@@ -52,6 +52,11 @@ export interface SpeakerDeps {
   logger?: Logger;
   /** Prefixes per work slice (decision process, export, initial transfer); small values interleave more. */
   sliceSize?: number;
+  /**
+   * Whether a next hop can be reached (RFC 4271 9.1.2); routes through unreachable next hops are
+   * not candidates. Default: every next hop is reachable. The daemon checks connected subnets.
+   */
+  nextHopReachable?: (nextHop: string) => boolean;
 }
 
 /** One distinct forwarding outcome, shared by every prefix that has it. */
@@ -127,6 +132,8 @@ export class Speaker implements PeerHost {
     this.log = deps.logger ?? silentLogger;
     this.slice = deps.sliceSize ?? DEFAULT_SLICE;
     this.rib = new LocRib(this.attrs, decisionOptions(config));
+    const reachable = deps.nextHopReachable;
+    if (reachable) this.rib.usable = (p) => this.nextHopUsable(p, reachable);
     this.startedAt = Date.now();
     this.localSource = {
       id: LOCAL_SOURCE_ID,
@@ -140,6 +147,22 @@ export class Speaker implements PeerHost {
       local: true,
     };
     this.compilePolicies();
+  }
+
+  private nextHopUsable(p: Path, reachable: (nh: string) => boolean): boolean {
+    if (p.source.local) return true;
+    const peer = this.peers.get(p.source.name);
+    // Multihop sessions resolve through routes Tabby does not know (no IGP): trust them.
+    if (peer && peer.config.multihop > 1) return true;
+    const nh = p.attrs.nextHop;
+    const i = nh.indexOf('%');
+    return reachable(i < 0 ? nh : nh.slice(0, i));
+  }
+
+  /** Re-runs the decision for every prefix, e.g. after the host's interfaces changed. */
+  revalidate(): void {
+    this.rib.markAllDirty();
+    this.scheduleWork();
   }
 
   get routerId(): string {

@@ -179,16 +179,17 @@ export class ControlHandler {
   private route(
     key: PrefixKey,
     path: { source: Path['source']; pathId: number; attrs: AttrSet; stale: boolean; since: number },
-    flags: { best: boolean; ecmp: boolean; reason: string },
+    flags: { best: boolean; ecmp: boolean; reason: string; valid?: boolean },
   ): RibRoute {
     const a = path.attrs.attrs;
     const src = path.source;
-    const f = `${'*'}${flags.best ? '>' : flags.ecmp ? '=' : ' '}${src.ibgp ? 'I' : ' '}${path.stale ? 'S' : ' '}${src.local ? 'L' : ''}`;
+    const valid = flags.valid ?? true;
+    const f = `${valid ? '*' : ' '}${flags.best ? '>' : flags.ecmp ? '=' : ' '}${src.ibgp ? 'I' : ' '}${path.stale ? 'S' : ' '}${src.local ? 'L' : ''}`;
     return {
       prefix: prefixKeyText(key),
       path_id: path.pathId,
       flags: f.trimEnd(),
-      valid: true,
+      valid,
       best: flags.best,
       ecmp: flags.ecmp,
       ibgp: src.ibgp,
@@ -216,9 +217,17 @@ export class ControlHandler {
     return d.paths
       .map((p) => ({ p, best: p === d.best, ecmp: d.ecmpRest.includes(p) }))
       .sort((x, y) => (x.best ? -1 : y.best ? 1 : comparePaths(x.p, y.p, opts).order))
-      .map(({ p, best, ecmp }) =>
-        this.route(d.key, p, { best, ecmp, reason: best || !d.best ? '' : comparePaths(d.best, p, opts).reason }),
-      );
+      .map(({ p, best, ecmp }) => {
+        const usable = this.speaker.rib.usable(p);
+        const reason = best
+          ? ''
+          : !usable
+            ? 'next hop unreachable'
+            : d.best
+              ? comparePaths(d.best, p, opts).reason
+              : '';
+        return this.route(d.key, p, { best, ecmp, reason, valid: usable });
+      });
   }
 
   rib(args: Record<string, unknown>): RibResult {

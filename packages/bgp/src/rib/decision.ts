@@ -81,16 +81,25 @@ export interface Selection {
   ecmp: Path[];
 }
 
-/** Picks the best path and its ECMP set. `paths` is left unchanged. */
-export function selectBest(paths: readonly Path[], o: DecisionOptions): Selection {
+/**
+ * Picks the best path and its ECMP set among the paths `usable` allows (RFC 4271 9.1.2: a route
+ * whose next hop cannot be resolved is not a candidate). `paths` is left unchanged.
+ */
+export function selectBest(
+  paths: readonly Path[],
+  o: DecisionOptions,
+  usable: (p: Path) => boolean = () => true,
+): Selection {
   let best: Path | null = null;
-  for (const p of paths) if (!best || comparePaths(p, best, o).order < 0) best = p;
+  for (const p of paths) if (usable(p) && (!best || comparePaths(p, best, o).order < 0)) best = p;
   if (!best) return { best: null, ecmp: [] };
   const ecmp = [best];
   if (o.multipath) {
     // Sorted so the set does not depend on arrival order; one member per next hop, since two
     // paths through one next hop add nothing to forwarding.
-    const rest = paths.filter((p) => p !== best && ecmpEqual(best, p, o)).sort((a, b) => comparePaths(a, b, o).order);
+    const rest = paths
+      .filter((p) => p !== best && usable(p) && ecmpEqual(best, p, o))
+      .sort((a, b) => comparePaths(a, b, o).order);
     const hops = new Set([best.attrs.nextHop]);
     for (const p of rest) {
       if (ecmp.length >= o.maxPaths) break;

@@ -34,6 +34,8 @@ export class LocRib {
   private readonly dests = new Map<PrefixKey, Dest>();
   private readonly dirty = new Set<Dest>();
   private pathCount = 0;
+  /** Whether a path may be chosen (its next hop resolves); set by the speaker. */
+  usable: (p: Path) => boolean = () => true;
 
   constructor(
     private readonly attrs: AttrTable,
@@ -131,7 +133,7 @@ export class LocRib {
       this.dirty.delete(dest);
       const oldBest = dest.best;
       const oldRest = dest.ecmpRest;
-      const sel = selectBest(dest.paths, this.options);
+      const sel = selectBest(dest.paths, this.options, this.usable);
       dest.best = sel.best;
       dest.ecmpRest = sel.ecmp.length > 1 ? sel.ecmp.slice(1) : NONE;
       if (!dest.paths.length) this.dests.delete(dest.key);
