@@ -25,6 +25,8 @@ Options:
   -s, --socket PATH     control socket for bgpctl (default: the config's controlSocket,
                         else ${DEFAULT_CONTROL_SOCKET})
       --log-level LEVEL trace, debug, info, warn, error (default info; env TABBY_LOG_LEVEL)
+  -R, --restarted       this start is a graceful restart (RFC 4724): the kernel routes were kept, so
+                        ask peers to keep ours and defer route selection until their End-of-RIB
       --log-pretty      human-readable logs instead of JSON lines
   -h, --help            this text
 
@@ -81,7 +83,12 @@ export async function runBgpd(argv: string[]): Promise<number> {
   // Next hops must be on a connected subnet (multihop peers excepted), as BIRD's direct gateway mode.
   let speaker: Speaker | null = null;
   const resolver = connectedResolver(30_000, () => speaker?.revalidate());
-  speaker = new Speaker(config, { transport: tcpTransport, logger: log, nextHopReachable: resolver.reachable });
+  speaker = new Speaker(config, {
+    transport: tcpTransport,
+    logger: log,
+    nextHopReachable: resolver.reachable,
+    restarting: args.restarted ?? false,
+  });
   const socketPath = args.socket ?? config.controlSocket ?? DEFAULT_CONTROL_SOCKET;
   const handler = new ControlHandler(speaker, {
     version: BGPD_VERSION,
@@ -133,6 +140,7 @@ function parse(argv: string[]) {
       socket: { type: 'string', short: 's' },
       'log-level': { type: 'string' },
       'log-pretty': { type: 'boolean' },
+      restarted: { type: 'boolean', short: 'R' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,

@@ -70,6 +70,8 @@ export class Peer {
   eorPending = new Set<Afi>();
   /** Graceful restart: the peer's restart time (s) when it advertised the capability, else -1. */
   peerRestartTime = -1;
+  /** RFC 8538: both sides set the N bit, so NOTIFICATIONs other than Hard Reset keep routes too. */
+  peerNotificationGr = false;
   source: PathSource;
   /** Why we refused the peer's OPEN, appended to the close reason. */
   private closeDetail = '';
@@ -143,8 +145,19 @@ export class Peer {
   /** `neighbor X down`: Cease/Administrative Shutdown with an optional RFC 8203 message, stay Idle. */
   shutdown(message?: string): void {
     this.adminDown = true;
-    this.stop(shutdownNotification(message ?? '', CeaseSubcode.AdministrativeShutdown));
+    this.stop(this.operatorCease(CeaseSubcode.AdministrativeShutdown, message));
     this.lastError = 'Administratively down';
+  }
+
+  /**
+   * The Cease an operator action sends. With the RFC 8538 N bit negotiated a plain Cease would
+   * leave our routes at the peer as stale, so it goes inside a Hard Reset (subcode 9), whose data
+   * is the original subcode and data (RFC 8538 3).
+   */
+  private operatorCease(subcode: number, message?: string): NotificationMessage {
+    const plain = shutdownNotification(message ?? '', subcode);
+    if (!this.established || !this.peerNotificationGr) return plain;
+    return notification(6, CeaseSubcode.HardReset, new Uint8Array([subcode, ...plain.data]));
   }
 
   /** `neighbor X up`. */
@@ -157,7 +170,7 @@ export class Peer {
 
   /** `neighbor X clear`: Cease/Administrative Reset, then reconnect. */
   clear(message?: string): void {
-    this.stop(shutdownNotification(message ?? '', CeaseSubcode.AdministrativeReset));
+    this.stop(this.operatorCease(CeaseSubcode.AdministrativeReset, message));
     this.start();
   }
 
@@ -310,6 +323,8 @@ export class Peer {
     const caps = s.remoteOpen?.capabilities ?? [];
     const gr = caps.find((c) => c.kind === 'graceful-restart');
     this.peerRestartTime = gr && this.config.gracefulRestart ? gr.restartTime : -1;
+    const ourGr = s.options.localOpen.capabilities.find((c) => c.kind === 'graceful-restart');
+    this.peerNotificationGr = this.peerRestartTime >= 0 && !!gr?.notification && !!ourGr?.notification;
     this.setState('Established');
     this.host.onEstablished(this, s);
   }

@@ -57,6 +57,12 @@ export interface SpeakerDeps {
    * not candidates. Default: every next hop is reachable. The daemon checks connected subnets.
    */
   nextHopReachable?: (nextHop: string) => boolean;
+  /**
+   * This start is a graceful restart (RFC 4724 4.1): forwarding state was kept, so set the Restart
+   * bit, and defer best-path selection and updates until every peer sent End-of-RIB or the
+   * selection deferral time passes.
+   */
+  restarting?: boolean;
 }
 
 /** One distinct forwarding outcome, shared by every prefix that has it. */
@@ -122,6 +128,10 @@ export class Speaker implements PeerHost {
   private readonly encodedSets = new Map<number, Map<number, AttributeSet>>();
   private readonly initialSync = new Map<Peer, Iterator<Dest>>();
   private workScheduled = false;
+  /** RFC 4724 4.1: selection deferred after a restart. */
+  deferring = false;
+  private deferralTimer: ReturnType<Clock['setTimeout']> | undefined;
+  private readonly eorReceived = new Map<Peer, Set<Afi>>();
   private running = false;
   private readonly slice: number;
 
@@ -147,6 +157,7 @@ export class Speaker implements PeerHost {
       local: true,
     };
     this.compilePolicies();
+    this.deferring = !!deps.restarting && config.gracefulRestart.enabled;
   }
 
   private nextHopUsable(p: Path, reachable: (nh: string) => boolean): boolean {
@@ -181,7 +192,35 @@ export class Speaker implements PeerHost {
     }
     for (const o of this.config.originate) this.addLocal(o);
     for (const pc of this.config.peers) this.addPeer(pc).start();
+    if (this.deferring) {
+      const seconds = this.config.gracefulRestart.selectionDeferral;
+      this.log.info({ seconds }, 'graceful restart: deferring best-path selection until End-of-RIB from every peer');
+      this.deferralTimer = this.clock.setTimeout(
+        () => this.endDeferral('selection deferral time passed'),
+        seconds * 1000,
+      );
+    }
     this.scheduleWork();
+  }
+
+  /** Ends the RFC 4724 selection deferral: run the decision process and send updates and End-of-RIB. */
+  private endDeferral(why: string): void {
+    if (!this.deferring) return;
+    this.deferring = false;
+    this.clock.clearTimeout(this.deferralTimer);
+    this.log.info({ reason: why }, 'graceful restart: selection deferral over');
+    this.scheduleWork();
+  }
+
+  private checkDeferral(): void {
+    if (!this.deferring) return;
+    for (const p of this.peers.values()) {
+      if (p.adminDown) continue;
+      if (!p.established) return;
+      const got = this.eorReceived.get(p);
+      for (const afi of p.families) if (!got?.has(afi)) return;
+    }
+    this.endDeferral('End-of-RIB received from every peer');
   }
 
   /** The port actually listened on (useful with port 0). */
@@ -195,6 +234,7 @@ export class Speaker implements PeerHost {
    */
   async stop(message = 'speaker shutting down'): Promise<void> {
     this.running = false;
+    this.clock.clearTimeout(this.deferralTimer);
     for (const p of this.peers.values()) p.stop(shutdownNotification(message, CeaseSubcode.AdministrativeShutdown));
     await this.listener?.close();
     this.listener = null;
@@ -241,7 +281,7 @@ export class Speaker implements PeerHost {
     if (gr.enabled && pc.gracefulRestart) {
       caps.push({
         kind: 'graceful-restart',
-        restarting: false,
+        restarting: this.deferring,
         notification: gr.notification,
         restartTime: gr.restartTime,
         families: pc.families.map((f) => ({ afi: familyAfi(f), safi: Safi.unicast, forwarding: true })),
@@ -273,6 +313,7 @@ export class Speaker implements PeerHost {
     if (!remote.some((c) => c.kind === 'multiprotocol')) theirs.add(Afi.ipv4);
     peer.families = new Set(peer.config.families.map(familyAfi).filter((a) => theirs.has(a)));
     peer.eorPending = new Set(peer.families);
+    this.eorReceived.set(peer, new Set());
     peer.adjOut.clear();
     peer.outQueue.clear();
     this.encodedSets.delete(peer.id);
@@ -285,8 +326,12 @@ export class Speaker implements PeerHost {
     peer.adjOut.clear();
     peer.outQueue.clear();
     this.encodedSets.delete(peer.id);
-    const notificationSent = reason.kind === 'notification-sent' || reason.kind === 'notification-received';
-    const keep = peer.peerRestartTime >= 0 && !notificationSent;
+    // RFC 4724: keep the routes as stale when the session just dropped; RFC 8538: also after a
+    // NOTIFICATION when both sides set the N bit, unless it is a Hard Reset.
+    const n = reason.notification;
+    const viaNotification = reason.kind !== 'transport' && reason.kind !== 'local';
+    const hardReset = n?.code === 6 && n.subcode === CeaseSubcode.HardReset;
+    const keep = peer.peerRestartTime >= 0 && (!viaNotification || (peer.peerNotificationGr && !hardReset));
     if (keep) {
       for (const e of peer.adjIn.values()) {
         e.stale = true;
@@ -338,7 +383,9 @@ export class Speaker implements PeerHost {
     const eor = endOfRibFamily(m);
     if (eor !== undefined) {
       this.log.debug({ peer: peer.config.name, afi: eor }, 'End-of-RIB received');
+      this.eorReceived.get(peer)?.add(eor);
       this.flushStale(peer, eor);
+      this.checkDeferral();
       return;
     }
     const now = this.seconds();
@@ -710,6 +757,7 @@ export class Speaker implements PeerHost {
   }
 
   private work(): void {
+    if (this.deferring) return; // resumed by endDeferral()
     const peers = [...this.peers.values()].filter((p) => p.established);
     if (this.rib.pending > 0) this.rib.process(this.slice, (c) => this.onDestChange(c, peers));
     for (const [peer, it] of this.initialSync) {

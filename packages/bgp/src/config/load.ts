@@ -297,7 +297,7 @@ export function parseConfig(text: string, file = '<config>'): SpeakerConfig {
   const lp = ['listen'];
   r.object(lp, ['address', 'port', 'enabled']);
   const gp = ['gracefulRestart'];
-  r.object(gp, ['enabled', 'restartTime', 'stalePathTime', 'notification']);
+  r.object(gp, ['enabled', 'restartTime', 'stalePathTime', 'notification', 'selectionDeferral']);
   const mp = ['multipath'];
   r.object(mp, ['enabled', 'relaxAsPath', 'maxPaths']);
   const controlSocket = r.string(['controlSocket']);
@@ -329,6 +329,7 @@ export function parseConfig(text: string, file = '<config>'): SpeakerConfig {
       restartTime: r.integer([...gp, 'restartTime'], { default: 120, min: 1, max: 4095 }) ?? 120,
       stalePathTime: r.integer([...gp, 'stalePathTime'], { default: 360, min: 1 }) ?? 360,
       notification: r.boolean([...gp, 'notification'], true),
+      selectionDeferral: r.integer([...gp, 'selectionDeferral'], { default: 120, min: 1, max: 3600 }) ?? 120,
     },
     originate: [],
     ...(metricsPort ? { metricsPort } : {}),

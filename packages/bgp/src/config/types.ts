@@ -112,7 +112,14 @@ export interface SpeakerConfig {
   alwaysCompareMed: boolean;
   multipath: { enabled: boolean; relaxAsPath: boolean; maxPaths: number };
   clusterId?: string;
-  gracefulRestart: { enabled: boolean; restartTime: number; stalePathTime: number; notification: boolean };
+  gracefulRestart: {
+    enabled: boolean;
+    restartTime: number;
+    stalePathTime: number;
+    notification: boolean;
+    /** After a restart, how long to wait for End-of-RIB from every peer before selecting routes (s). */
+    selectionDeferral: number;
+  };
   originate: OriginatedPrefix[];
   peers: PeerConfig[];
   policies: Map<string, Policy>;
