@@ -125,7 +125,10 @@ export class Speaker implements PeerHost {
   /** What the best-route feed last said per prefix (for `show fib` and change detection); entries are interned. */
   readonly fib = new Map<PrefixKey, FibEntry>();
   private readonly fibEntries = new Map<string, FibEntry>();
-  private readonly encodedSets = new Map<number, Map<number, AttributeSet>>();
+  /** Encoded attribute sets per update group. */
+  private readonly encodedSets = new Map<string, Map<number, AttributeSet>>();
+  /** Export results per update group and path (paths are immutable: a change is a new object). */
+  private exportMemo = new Map<string, WeakMap<Path, AttrSet | null>>();
   private readonly initialSync = new Map<Peer, Iterator<Dest>>();
   private workScheduled = false;
   /** RFC 4724 4.1: selection deferred after a restart. */
@@ -316,7 +319,6 @@ export class Speaker implements PeerHost {
     this.eorReceived.set(peer, new Set());
     peer.adjOut.clear();
     peer.outQueue.clear();
-    this.encodedSets.delete(peer.id);
     this.initialSync.set(peer, this.rib.values());
     this.scheduleWork();
   }
@@ -325,7 +327,6 @@ export class Speaker implements PeerHost {
     this.initialSync.delete(peer);
     peer.adjOut.clear();
     peer.outQueue.clear();
-    this.encodedSets.delete(peer.id);
     // RFC 4724: keep the routes as stale when the session just dropped; RFC 8538: also after a
     // NOTIFICATION when both sides set the N bit, unless it is a Hard Reset.
     const n = reason.notification;
@@ -606,11 +607,47 @@ export class Speaker implements PeerHost {
 
   // ---- export --------------------------------------------------------------------------------
 
-  /** The attributes to send `peer` for `dest`, or null to withdraw. RFC 4271 5.1, RFC 4456 8. */
+  /**
+   * The attributes to send `peer` for `dest`, or null to withdraw. Peers whose outbound view is
+   * identical (an update group: same session type, reflection role, next-hop mode, export
+   * policies, local address and encoding) share one computation per path.
+   */
   exportFor(peer: Peer, dest: Dest): AttrSet | null {
     const best: Path | null = dest.best;
     if (!best || best.source === peer.source) return null;
+    const group = this.updateGroup(peer);
+    let memo = this.exportMemo.get(group);
+    if (!memo) {
+      memo = new WeakMap();
+      this.exportMemo.set(group, memo);
+    }
+    const hit = memo.get(best);
+    if (hit !== undefined) return hit;
+    const out = this.exportPath(peer, best);
+    memo.set(best, out);
+    return out;
+  }
+
+  /** The update-group signature of a peer (see `exportFor`). */
+  updateGroup(peer: Peer): string {
+    const c = peer.config;
+    const byPeer = c.export.some((n) => this.policies.get(n)?.policy.rules.some((r) => r.match.peer !== undefined));
+    return JSON.stringify([
+      peer.ibgp,
+      c.routeReflectorClient,
+      c.nextHop,
+      c.export,
+      c.localAsn,
+      peer.established?.conn.localAddress ?? '',
+      peer.established?.ctx.fourOctetAs ?? true,
+      byPeer ? c.name : '',
+    ]);
+  }
+
+  /** RFC 4271 5.1 and RFC 4456 8: what one path becomes towards `peer`, or null when not sent. */
+  private exportPath(peer: Peer, best: Path): AttrSet | null {
     const src = best.source;
+    const dest = { key: best.key };
     const clusterId = this.config.clusterId;
     if (!src.local && src.ibgp && peer.ibgp) {
       // iBGP-learned routes go to other iBGP peers only through a route reflector (RFC 4456 8).
@@ -722,8 +759,13 @@ export class Speaker implements PeerHost {
       const list = prefixListFromKeys(afi, keys, ap(afi) ? keys.map(() => 1) : undefined);
       out.push(...packUpdates({ withdraw: list }, s.ctx));
     }
-    const cache = this.encodedSets.get(peer.id) ?? new Map<number, AttributeSet>();
-    this.encodedSets.set(peer.id, cache);
+    const group = this.updateGroup(peer);
+    let cache = this.encodedSets.get(group);
+    // Bounded: attribute sets that churned away are forgotten wholesale.
+    if (!cache || cache.size > 50_000) {
+      cache = new Map<number, AttributeSet>();
+      this.encodedSets.set(group, cache);
+    }
     for (const [set, keys] of announce) {
       const afi = AFI_OF(keys[0]!);
       let enc = cache.get(set.id);
@@ -813,6 +855,7 @@ export class Speaker implements PeerHost {
     this.config = next;
     this.rib.options = decisionOptions(next);
     this.compilePolicies();
+    this.exportMemo = new Map();
     const wanted = new Map(next.peers.map((p) => [p.name, p]));
     for (const [name, peer] of this.peers) {
       if (wanted.has(name)) continue;
