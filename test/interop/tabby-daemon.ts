@@ -26,8 +26,16 @@ export class TabbyDaemon {
     writeFileSync(this.configFile, `controlSocket: ${this.socket}\n${config}`);
   }
 
-  async start(): Promise<void> {
-    this.proc = this.ns.spawn([process.execPath, BGPD_BIN, '-c', this.configFile, '--log-level', 'debug']);
+  async start(extraArgs: string[] = []): Promise<void> {
+    this.proc = this.ns.spawn([
+      process.execPath,
+      BGPD_BIN,
+      '-c',
+      this.configFile,
+      '--log-level',
+      'debug',
+      ...extraArgs,
+    ]);
     try {
       await waitFor(
         'bgpd control socket',

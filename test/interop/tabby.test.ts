@@ -55,14 +55,28 @@ describe.skipIf(!canUseNetns())('interop: Tabby and Tabby over real TCP in names
     }
   });
 
-  it('a node that is stopped with SIGTERM sends Cease; the others withdraw its block', async () => {
+  it('SIGTERM: peers keep the node block as stale (RFC 8538 N bit) until it restarts with -R', async () => {
     const [a, b, c] = daemons as [TabbyDaemon, TabbyDaemon, TabbyDaemon];
     await c.stop('SIGTERM');
-    await waitFor('block withdrawn', async () => !(await a.routes()).has('198.18.67.0/26'), 10_000);
     const n = await a.json<{ last_notification_received: { text: string } | null }[]>('show', 'neighbor', 't3');
     expect(n[0]?.last_notification_received?.text).toMatch(/Cease \/ Administrative Shutdown/);
-    expect((await b.routes()).has('198.18.67.0/26')).toBe(false);
-    await c.start();
+    const stale = await waitFor(
+      'block kept as stale',
+      async () => (await a.routes()).get('198.18.67.0/26')?.stale === true,
+      10_000,
+    );
+    expect(stale).toBe(true);
+    expect((await a.json<{ prefix: string }[]>('show', 'fib')).map((f) => f.prefix)).toContain('198.18.67.0/26');
+    await c.start(['-R']);
+    await waitFor('refreshed', async () => (await b.routes()).get('198.18.67.0/26')?.stale === false, 20_000);
+  }, 60_000);
+
+  it('neighbor down sends Hard Reset: the peer withdraws at once', async () => {
+    const [a, , c] = daemons as [TabbyDaemon, TabbyDaemon, TabbyDaemon];
+    await waitFor('c established with a', async () => (await c.peerState('t1')) === 'Established', 20_000);
+    await c.ctl(['neighbor', 't1', 'down']);
+    await waitFor('block withdrawn at a', async () => !(await a.routes()).has('198.18.67.0/26'), 5_000);
+    await c.ctl(['neighbor', 't1', 'up']);
     await waitFor('block back', async () => (await a.routes()).has('198.18.67.0/26'), 20_000);
   }, 60_000);
 });

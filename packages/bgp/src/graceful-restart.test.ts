@@ -39,7 +39,8 @@ function pair(grB = 'gracefulRestart: { restartTime: 1 }\n') {
   return { make };
 }
 
-const pathAt = (s: Speaker, prefix: string) => [...s.rib.values()].find((d) => prefixKeyText(d.key) === prefix)?.paths[0];
+const pathAt = (s: Speaker, prefix: string) =>
+  [...s.rib.values()].find((d) => prefixKeyText(d.key) === prefix)?.paths[0];
 
 describe('graceful restart (RFC 4724, RFC 8538)', () => {
   it('helper: keeps a restarting peer routes as stale in the FIB, refreshes them when it returns', async () => {

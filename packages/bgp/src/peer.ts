@@ -66,6 +66,10 @@ export class Peer {
   readonly outQueue = new Map<PrefixKey, AttrSet | null>();
   /** Families negotiated on the established session. */
   families = new Set<Afi>();
+  /** RFC 7911: families where we send several paths per prefix, what we sent, what to redo. */
+  addPathSend = new Set<Afi>();
+  readonly addPathOut = new Map<PrefixKey, Map<number, AttrSet>>();
+  readonly addPathDirty = new Set<PrefixKey>();
   /** Families for which we still owe the peer an End-of-RIB. */
   eorPending = new Set<Afi>();
   /** Graceful restart: the peer's restart time (s) when it advertised the capability, else -1. */

@@ -319,6 +319,13 @@ export class Speaker implements PeerHost {
     this.eorReceived.set(peer, new Set());
     peer.adjOut.clear();
     peer.outQueue.clear();
+    peer.addPathOut.clear();
+    peer.addPathDirty.clear();
+    peer.addPathSend = new Set<Afi>();
+    if (peer.config.addPath.send) {
+      if (s.ctx.addPathSend.ipv4) peer.addPathSend.add(Afi.ipv4);
+      if (s.ctx.addPathSend.ipv6) peer.addPathSend.add(Afi.ipv6);
+    }
     this.initialSync.set(peer, this.rib.values());
     this.scheduleWork();
   }
@@ -327,6 +334,8 @@ export class Speaker implements PeerHost {
     this.initialSync.delete(peer);
     peer.adjOut.clear();
     peer.outQueue.clear();
+    peer.addPathOut.clear();
+    peer.addPathDirty.clear();
     // RFC 4724: keep the routes as stale when the session just dropped; RFC 8538: also after a
     // NOTIFICATION when both sides set the N bit, unless it is a Hard Reset.
     const n = reason.notification;
@@ -514,6 +523,11 @@ export class Speaker implements PeerHost {
     // RFC 2918 / 7313: re-send the Adj-RIB-Out for the family.
     for (const [k, set] of peer.adjOut) if (AFI_OF(k) === afi) peer.outQueue.set(k, set);
     for (const k of peer.outQueue.keys()) if (AFI_OF(k) === afi) peer.adjOut.delete(k);
+    for (const k of peer.addPathOut.keys()) {
+      if (AFI_OF(k) !== afi) continue;
+      peer.addPathOut.delete(k);
+      peer.addPathDirty.add(k);
+    }
     peer.eorPending.add(afi);
     this.scheduleWork();
   }
@@ -713,7 +727,12 @@ export class Speaker implements PeerHost {
   }
 
   private queueExport(peer: Peer, dest: Dest): void {
-    if (!peer.families.has(AFI_OF(dest.key))) return;
+    const afi = AFI_OF(dest.key);
+    if (!peer.families.has(afi)) return;
+    if (peer.addPathSend.has(afi)) {
+      peer.addPathDirty.add(dest.key);
+      return;
+    }
     const set = this.exportFor(peer, dest);
     const cur = peer.outQueue.has(dest.key) ? peer.outQueue.get(dest.key) : peer.adjOut.get(dest.key);
     if ((cur ?? null) === set) return;
@@ -724,39 +743,88 @@ export class Speaker implements PeerHost {
     peer.outQueue.set(dest.key, set);
   }
 
+  /** RFC 7911 path identifier for a path we send: stable per (source, received path ID). */
+  private static sendPathId(p: Path): number {
+    return (p.source.id * 256 + (p.pathId % 256)) >>> 0;
+  }
+
+  /** What to advertise with ADD-PATH for a prefix: path identifier -> attributes. */
+  private addPathExports(peer: Peer, key: PrefixKey): Map<number, AttrSet> {
+    const out = new Map<number, AttrSet>();
+    const dest = this.rib.get(key);
+    if (!dest?.best) return out;
+    const candidates =
+      peer.config.addPath.select === 'all' ? dest.paths.filter((p) => this.rib.usable(p)) : ecmpMembers(dest);
+    const group = this.updateGroup(peer);
+    let memo = this.exportMemo.get(group);
+    if (!memo) {
+      memo = new WeakMap();
+      this.exportMemo.set(group, memo);
+    }
+    for (const p of candidates) {
+      if (p.source === peer.source) continue;
+      let set = memo.get(p);
+      if (set === undefined) {
+        set = this.exportPath(peer, p);
+        memo.set(p, set);
+      }
+      if (set) out.set(Speaker.sendPathId(p), set);
+    }
+    return out;
+  }
+
   /** Sends up to `budget` queued prefixes to `peer` as packed UPDATEs; returns how many it handled. */
   private flushPeer(peer: Peer, budget: number): number {
     const s = peer.established;
     if (!s?.writable || s.conn.pendingBytes > 1 << 20) return 0;
-    const withdraw: [PrefixKey[], PrefixKey[]] = [[], []];
-    const announce = new Map<AttrSet, PrefixKey[]>();
+    // Per family: withdrawals and, per attribute set, announcements, as (key, path ID) pairs.
+    const withdraw = new Map<Afi, { keys: PrefixKey[]; ids: number[] }>();
+    const announce = new Map<AttrSet, { keys: PrefixKey[]; ids: number[] }>();
+    const add = <K>(m: Map<K, { keys: PrefixKey[]; ids: number[] }>, k: K, key: PrefixKey, id: number) => {
+      const e = m.get(k);
+      if (e) {
+        e.keys.push(key);
+        e.ids.push(id);
+      } else m.set(k, { keys: [key], ids: [id] });
+    };
     let n = 0;
     for (const [key, set] of peer.outQueue) {
       if (n++ >= budget) break;
       peer.outQueue.delete(key);
+      const old = peer.adjOut.get(key);
+      if (old === (set ?? undefined)) continue;
+      if (old) this.exportAttrs.unref(old);
       if (set === null) {
-        const old = peer.adjOut.get(key);
-        if (!old) continue;
         peer.adjOut.delete(key);
-        this.exportAttrs.unref(old);
-        withdraw[AFI_OF(key) === Afi.ipv4 ? 0 : 1].push(key);
+        add(withdraw, AFI_OF(key), key, 1);
       } else {
-        const old = peer.adjOut.get(key);
-        if (old === set) continue;
-        if (old) this.exportAttrs.unref(old);
         peer.adjOut.set(key, this.exportAttrs.ref(set));
-        const list = announce.get(set);
-        if (list) list.push(key);
-        else announce.set(set, [key]);
+        add(announce, set, key, 1);
       }
+    }
+    for (const key of peer.addPathDirty) {
+      if (n++ >= budget) break;
+      peer.addPathDirty.delete(key);
+      const want = this.addPathExports(peer, key);
+      const had = peer.addPathOut.get(key) ?? new Map<number, AttrSet>();
+      for (const [id, old] of had) {
+        if (want.get(id) === old) continue;
+        this.exportAttrs.unref(old);
+        if (!want.has(id)) add(withdraw, AFI_OF(key), key, id);
+      }
+      for (const [id, set] of want) {
+        if (had.get(id) === set) continue;
+        this.exportAttrs.ref(set);
+        add(announce, set, key, id);
+      }
+      if (want.size) peer.addPathOut.set(key, want);
+      else peer.addPathOut.delete(key);
     }
     const out: Uint8Array[] = [];
     const ap = (afi: Afi) => (afi === Afi.ipv4 ? s.ctx.addPathSend.ipv4 : s.ctx.addPathSend.ipv6);
-    for (const afi of [Afi.ipv4, Afi.ipv6]) {
-      const keys = withdraw[afi === Afi.ipv4 ? 0 : 1];
-      if (!keys.length) continue;
+    for (const [afi, { keys, ids }] of withdraw) {
       peer.updates.withdrawalsSent += keys.length;
-      const list = prefixListFromKeys(afi, keys, ap(afi) ? keys.map(() => 1) : undefined);
+      const list = prefixListFromKeys(afi, keys, ap(afi) ? ids : undefined);
       out.push(...packUpdates({ withdraw: list }, s.ctx));
     }
     const group = this.updateGroup(peer);
@@ -766,7 +834,7 @@ export class Speaker implements PeerHost {
       cache = new Map<number, AttributeSet>();
       this.encodedSets.set(group, cache);
     }
-    for (const [set, keys] of announce) {
+    for (const [set, { keys, ids }] of announce) {
       const afi = AFI_OF(keys[0]!);
       let enc = cache.get(set.id);
       if (!enc) {
@@ -775,11 +843,11 @@ export class Speaker implements PeerHost {
         cache.set(set.id, enc);
       }
       peer.updates.prefixesSent += keys.length;
-      const list = prefixListFromKeys(afi, keys, ap(afi) ? keys.map(() => 1) : undefined);
+      const list = prefixListFromKeys(afi, keys, ap(afi) ? ids : undefined);
       out.push(...packUpdates({ announce: list, attributes: enc }, s.ctx));
     }
     if (out.length) s.sendEncoded(Buffer.concat(out), out.length);
-    if (!peer.outQueue.size && !this.initialSync.has(peer) && peer.eorPending.size) {
+    if (!peer.outQueue.size && !peer.addPathDirty.size && !this.initialSync.has(peer) && peer.eorPending.size) {
       for (const afi of peer.eorPending) s.send(endOfRib(afi));
       peer.eorPending.clear();
     }
@@ -821,7 +889,9 @@ export class Speaker implements PeerHost {
       this.rib.pending > 0 ||
       this.initialSync.size > 0 ||
       peers.some(
-        (p) => (p.outQueue.size > 0 || p.eorPending.size > 0) && (p.established?.conn.pendingBytes ?? 0) <= 1 << 20,
+        (p) =>
+          (p.outQueue.size > 0 || p.addPathDirty.size > 0 || p.eorPending.size > 0) &&
+          (p.established?.conn.pendingBytes ?? 0) <= 1 << 20,
       );
     if (more && this.running) this.scheduleWork();
   }

@@ -225,7 +225,7 @@ function readPeer(r: ConfigReader, path: Path, top: Omit<SpeakerConfig, 'peers' 
     return [f];
   });
   const ap = [...path, 'addPath'];
-  r.object(ap, ['send', 'receive']);
+  r.object(ap, ['send', 'receive', 'select']);
   const mp = [...path, 'maxPrefix'];
   let maxPrefix: PeerConfig['maxPrefix'];
   if (r.object(mp, ['limit', 'action', 'restartTime'])) {
@@ -271,7 +271,11 @@ function readPeer(r: ConfigReader, path: Path, top: Omit<SpeakerConfig, 'peers' 
     ...(maxPrefix ? { maxPrefix } : {}),
     allowLocalAs: r.integer([...path, 'allowLocalAs'], { default: 0, min: 0, max: 10 }) ?? 0,
     gracefulRestart: r.boolean([...path, 'gracefulRestart'], top.gracefulRestart.enabled),
-    addPath: { send: r.boolean([...ap, 'send'], false), receive: r.boolean([...ap, 'receive'], false) },
+    addPath: {
+      send: r.boolean([...ap, 'send'], false),
+      receive: r.boolean([...ap, 'receive'], false),
+      select: r.oneOf([...ap, 'select'], ['ecmp', 'all'] as const, 'ecmp'),
+    },
     description: r.string([...path, 'description']) ?? '',
   };
 }

@@ -85,7 +85,11 @@ export interface PeerConfig {
   /** How often our own AS may appear in a received AS_PATH before the route is dropped. */
   allowLocalAs: number;
   gracefulRestart: boolean;
-  addPath: { send: boolean; receive: boolean };
+  /**
+   * RFC 7911. `send`: advertise several paths per prefix where the peer can receive them:
+   * `select: ecmp` the ECMP set, `all` every usable path.
+   */
+  addPath: { send: boolean; receive: boolean; select: 'ecmp' | 'all' };
   description: string;
 }
 

@@ -1,0 +1,478 @@
+// Receivers and the BIRD feeder for the full-table ingest benchmark (ingest.bench.ts). Each
+// receiver is a real daemon started in its own network namespace; `poll()` reads its session state
+// and prefix count through the daemon's own CLI or control socket, as an operator would.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { exec, type Netns, type NsProcess, waitFor } from '@tabby/test-helpers';
+
+const repo = fileURLToPath(new URL('../../../..', import.meta.url));
+export const BGPD_BIN = join(repo, 'packages/bgp/bin/bgpd.js');
+
+/** Addresses of the one veth link between feeder and receiver (198.18.0.0/15 only). */
+export const RX_ADDR = '198.18.0.1';
+export const FEEDER_ADDR = '198.18.0.2';
+export const RX_AS = 64512;
+export const FEEDER_AS = 65000;
+/** First AS of the per-pair AS paths in diverse mode (4-octet ASNs). */
+export const DIVERSE_AS_BASE = 100_000;
+
+export type Mode = 'packed' | 'diverse';
+
+/** Prefix i of the feed: distinct /24s from 11.0.0.0 up (16 /8s hold 1,048,576 of them). */
+export function prefixText(i: number): string {
+  const a = (11 << 24) + i * 256;
+  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.0/24`;
+}
+
+export interface PollResult {
+  established: boolean;
+  /** Prefixes the receiver holds from the feeder (after import). */
+  count: number;
+}
+
+/** Memory and CPU of a daemon process, from /proc. */
+export interface ProcStats {
+  pid: number;
+  comm: string;
+  vmHwmKb: number;
+  vmRssKb: number;
+  cpuSeconds: number;
+}
+
+function readProc(pid: number, file: string): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The daemon's own pid: `ip netns exec` execs into the command, so the spawned pid is usually the
+ * daemon itself; if it is still `ip` (or a wrapper), follow the first child whose name matches.
+ */
+export function daemonPid(pid: number, comm: string): number {
+  let cur = pid;
+  for (let depth = 0; depth < 4; depth++) {
+    const c = readProc(cur, 'comm')?.trim();
+    if (c === comm) return cur;
+    const kids = (readProc(cur, `task/${cur}/children`) ?? '').trim().split(/\s+/).filter(Boolean).map(Number);
+    if (!kids.length) break;
+    cur = kids[0]!;
+  }
+  throw new Error(`no process named ${comm} under pid ${pid} (found ${readProc(pid, 'comm')?.trim() ?? 'none'})`);
+}
+
+export function procStats(pid: number): ProcStats | null {
+  const status = readProc(pid, 'status');
+  const stat = readProc(pid, 'stat');
+  if (!status || !stat) return null;
+  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
+  // Fields after the `(comm)`: state is field 3, utime 14, stime 15 (in clock ticks).
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(rest[11]) + Number(rest[12]);
+  return {
+    pid,
+    comm: readProc(pid, 'comm')?.trim() ?? '',
+    vmHwmKb: kb('VmHWM'),
+    vmRssKb: kb('VmRSS'),
+    cpuSeconds: ticks / 100,
+  };
+}
+
+/** One request on a newline-delimited JSON control socket (Tabby's bgpd). */
+function controlRequest(path: string, command: string, timeoutMs = 10_000): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const sock = net.createConnection({ path });
+    let buf = '';
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`control socket ${path}: no answer to "${command}" in ${timeoutMs} ms`));
+    }, timeoutMs);
+    sock.setEncoding('utf8');
+    sock.on('connect', () => sock.write(`${JSON.stringify({ id: 1, command })}\n`));
+    sock.on('data', (d: string) => {
+      buf += d;
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      clearTimeout(timer);
+      sock.destroy();
+      try {
+        const r = JSON.parse(buf.slice(0, nl)) as { ok: boolean; result?: unknown; error?: { message: string } };
+        if (r.ok) resolve(r.result);
+        else reject(new Error(r.error?.message ?? 'control request failed'));
+      } catch (err) {
+        reject(err);
+      }
+    });
+    sock.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+/** A receiver daemon under test. */
+export abstract class Receiver {
+  readonly dir: string;
+  proc: NsProcess | null = null;
+  pid = 0;
+  abstract readonly name: string;
+  /** The daemon's process name in /proc/PID/comm. */
+  protected abstract readonly comm: string;
+  abstract version(): Promise<string>;
+  protected abstract argv(): string[];
+  protected abstract ready(): Promise<boolean>;
+  abstract poll(): Promise<PollResult>;
+
+  constructor(readonly ns: Netns) {
+    this.dir = mkdtempSync(join(tmpdir(), 'tabby-ingest-'));
+  }
+
+  async start(): Promise<void> {
+    this.proc = this.ns.spawn(this.argv(), { env: { ...process.env, TZ: 'UTC' } });
+    try {
+      await waitFor(`${this.name} ready`, () => this.ready(), 20_000, 100);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${this.name} output:\n${this.proc.output.slice(-2000)}`);
+    }
+    this.pid = daemonPid(this.proc.pid!, this.comm);
+  }
+
+  stats(): ProcStats | null {
+    return this.pid ? procStats(this.pid) : null;
+  }
+
+  async stop(): Promise<void> {
+    await this.proc?.kill('SIGKILL');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export class TabbyReceiver extends Receiver {
+  readonly name = 'Tabby';
+  protected readonly comm = 'node';
+  readonly socket = join(this.dir, 'bgpd.sock');
+  readonly configFile = join(this.dir, 'bgpd.yaml');
+
+  constructor(ns: Netns) {
+    super(ns);
+    writeFileSync(
+      this.configFile,
+      `controlSocket: ${this.socket}
+routerId: ${RX_ADDR}
+asn: ${RX_AS}
+listen: { address: ${RX_ADDR}, port: 179 }
+policies:
+  - { name: all, default: accept }
+peers:
+  - { name: feeder, address: ${FEEDER_ADDR}, asn: ${FEEDER_AS}, passive: true, families: [ipv4-unicast], import: all }
+`,
+    );
+  }
+
+  async version(): Promise<string> {
+    return `Tabby bgpd (Node ${process.version})`;
+  }
+
+  protected argv(): string[] {
+    return [process.execPath, BGPD_BIN, '-c', this.configFile, '--log-level', 'info'];
+  }
+
+  protected async ready(): Promise<boolean> {
+    await controlRequest(this.socket, 'show status');
+    return true;
+  }
+
+  async poll(): Promise<PollResult> {
+    // `show status` is O(1) in the speaker (`show summary` walks the Adj-RIB-In to count accepted).
+    const s = (await controlRequest(this.socket, 'show status')) as {
+      peers_established: number;
+      loc_rib_prefixes: number;
+    };
+    return { established: s.peers_established > 0, count: s.loc_rib_prefixes };
+  }
+}
+
+/** BIRD 2 as a receiver: `show protocols all feeder` gives the state and the imported count (O(1)). */
+export class BirdReceiver extends Receiver {
+  readonly name = 'BIRD';
+  protected readonly comm = 'bird';
+  readonly socket = join(this.dir, 'bird.ctl');
+  readonly configFile = join(this.dir, 'bird.conf');
+
+  constructor(ns: Netns) {
+    super(ns);
+    writeFileSync(
+      this.configFile,
+      `router id ${RX_ADDR};
+protocol device {}
+protocol bgp feeder {
+  local ${RX_ADDR} as ${RX_AS};
+  neighbor ${FEEDER_ADDR} as ${FEEDER_AS};
+  passive on;
+  ipv4 { import all; export none; };
+}
+`,
+    );
+  }
+
+  async version(): Promise<string> {
+    const r = await exec(['bird', '--version'], { allowFailure: true });
+    return `${r.stdout}${r.stderr}`.trim();
+  }
+
+  protected argv(): string[] {
+    return ['bird', '-f', '-c', this.configFile, '-s', this.socket];
+  }
+
+  birdc(args: string[]): Promise<string> {
+    return exec(['birdc', '-s', this.socket, ...args], { allowFailure: true, timeoutMs: 20_000 }).then((r) => r.stdout);
+  }
+
+  protected async ready(): Promise<boolean> {
+    return (await this.birdc(['show', 'status'])).includes('Daemon is up');
+  }
+
+  async poll(): Promise<PollResult> {
+    const out = await this.birdc(['show', 'protocols', 'all', 'feeder']);
+    const m = /Routes:\s+(\d+) imported/.exec(out);
+    return { established: /\bEstablished\b/.test(out), count: m ? Number(m[1]) : 0 };
+  }
+}
+
+/** FRR's bgpd alone (no zebra, no kernel), read through vtysh on its own vty socket directory. */
+export class FrrReceiver extends Receiver {
+  readonly name = 'FRR';
+  protected readonly comm = 'bgpd';
+  readonly configFile = join(this.dir, 'bgpd.conf');
+  static readonly BIN = '/usr/lib/frr/bgpd';
+
+  constructor(ns: Netns) {
+    super(ns);
+    writeFileSync(
+      this.configFile,
+      `hostname rx
+log stdout warnings
+!
+router bgp ${RX_AS}
+ bgp router-id ${RX_ADDR}
+ no bgp ebgp-requires-policy
+ neighbor ${FEEDER_ADDR} remote-as ${FEEDER_AS}
+ neighbor ${FEEDER_ADDR} passive
+ address-family ipv4 unicast
+  neighbor ${FEEDER_ADDR} activate
+ exit-address-family
+!
+`,
+    );
+  }
+
+  async version(): Promise<string> {
+    const r = await exec([FrrReceiver.BIN, '--version'], { allowFailure: true });
+    return (r.stdout.split('\n')[0] ?? '').trim() || 'FRR bgpd';
+  }
+
+  protected argv(): string[] {
+    return [
+      FrrReceiver.BIN,
+      '-Z',
+      '-f',
+      this.configFile,
+      '-i',
+      join(this.dir, 'bgpd.pid'),
+      '-z',
+      join(this.dir, 'zserv.api'),
+      '--vty_socket',
+      this.dir,
+      '-A',
+      '127.0.0.1',
+      // Skip the user/group switch (and its check that root is in the frrvty group).
+      '-S',
+      '-l',
+      RX_ADDR,
+    ];
+  }
+
+  async vtysh(command: string): Promise<string> {
+    const r = await exec(['vtysh', '--vty_socket', this.dir, '-d', 'bgpd', '-c', command], {
+      allowFailure: true,
+      timeoutMs: 20_000,
+    });
+    return r.stdout;
+  }
+
+  protected async ready(): Promise<boolean> {
+    return (await this.vtysh('show bgp summary json')).includes('{');
+  }
+
+  async poll(): Promise<PollResult> {
+    const out = await this.vtysh('show bgp ipv4 unicast summary json');
+    const j = JSON.parse(out) as { peers?: Record<string, { state?: string; pfxRcd?: number }> };
+    const p = j.peers?.[FEEDER_ADDR];
+    return { established: p?.state === 'Established', count: p?.pfxRcd ?? 0 };
+  }
+}
+
+/** GoBGP: `gobgp neighbor ADDR -j` (gRPC on the namespace's loopback) for state and accepted count. */
+export class GobgpReceiver extends Receiver {
+  readonly name = 'GoBGP';
+  protected readonly comm = 'gobgpd';
+  readonly configFile = join(this.dir, 'gobgpd.toml');
+
+  constructor(ns: Netns) {
+    super(ns);
+    writeFileSync(
+      this.configFile,
+      `[global.config]
+  as = ${RX_AS}
+  router-id = "${RX_ADDR}"
+
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "${FEEDER_ADDR}"
+    peer-as = ${FEEDER_AS}
+  [neighbors.transport.config]
+    passive-mode = true
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+`,
+    );
+  }
+
+  async version(): Promise<string> {
+    const r = await exec(['gobgpd', '--version'], { allowFailure: true });
+    return `${r.stdout}${r.stderr}`.trim();
+  }
+
+  protected argv(): string[] {
+    return ['gobgpd', '-f', this.configFile, '-t', 'toml', '--api-hosts=127.0.0.1:50051', '--log-level=warn'];
+  }
+
+  gobgp(args: string[]): Promise<string> {
+    return this.ns.exec(['gobgp', ...args], { allowFailure: true, timeoutMs: 20_000 }).then((r) => r.stdout);
+  }
+
+  protected async ready(): Promise<boolean> {
+    return (await this.gobgp(['global'])).includes('AS');
+  }
+
+  async poll(): Promise<PollResult> {
+    const out = await this.gobgp(['neighbor', FEEDER_ADDR, '-j']);
+    const j = JSON.parse(out) as {
+      state?: { session_state?: number | string };
+      afi_safis?: { state?: { received?: number; accepted?: number } }[];
+    };
+    const s = j.state?.session_state;
+    let count = 0;
+    for (const a of j.afi_safis ?? []) count += a.state?.accepted ?? 0;
+    return { established: s === 6 || s === 'ESTABLISHED' || s === 'established', count };
+  }
+}
+
+/**
+ * The feeder: BIRD 2 with a static protocol holding the prefixes (blackholes) and a BGP protocol
+ * that exports them. The BGP protocol starts disabled and is enabled once the static routes are
+ * all in the table, so the measurement never includes the feeder's own config loading.
+ */
+export class BirdFeeder {
+  readonly dir = mkdtempSync(join(tmpdir(), 'tabby-ingest-feeder-'));
+  readonly socket = join(this.dir, 'bird.ctl');
+  readonly configFile = join(this.dir, 'bird.conf');
+  proc: NsProcess | null = null;
+
+  constructor(
+    readonly ns: Netns,
+    readonly count: number,
+    readonly mode: Mode,
+  ) {
+    writeFileSync(this.configFile, BirdFeeder.config(count, mode));
+  }
+
+  /**
+   * Packed: every route has the same attributes (AS path `65000` once BIRD prepends itself).
+   * Diverse: prefixes 2k and 2k+1 carry AS path `65000 (100000+k)`, a distinct path per pair.
+   */
+  static config(count: number, mode: Mode): string {
+    const lines: string[] = [
+      `router id ${FEEDER_ADDR};`,
+      'timeformat protocol iso long ms;',
+      'protocol device {}',
+      'protocol static feed {',
+      '  ipv4 { import all; };',
+    ];
+    for (let i = 0; i < count; i++) {
+      lines.push(
+        mode === 'packed'
+          ? `  route ${prefixText(i)} blackhole;`
+          : `  route ${prefixText(i)} blackhole { bgp_path.prepend(${DIVERSE_AS_BASE + (i >> 1)}); };`,
+      );
+    }
+    lines.push(
+      '}',
+      'protocol bgp toreceiver {',
+      `  local ${FEEDER_ADDR} as ${FEEDER_AS};`,
+      `  neighbor ${RX_ADDR} as ${RX_AS};`,
+      '  disabled;',
+      '  connect delay time 1;',
+      '  ipv4 { import none; export all; };',
+      '}',
+      '',
+    );
+    return lines.join('\n');
+  }
+
+  birdc(args: string[]): Promise<string> {
+    return exec(['birdc', '-s', this.socket, ...args], { allowFailure: true, timeoutMs: 30_000 }).then((r) => r.stdout);
+  }
+
+  /** Starts BIRD and waits until every static route is in its table. */
+  async start(timeoutMs: number): Promise<void> {
+    this.proc = this.ns.spawn(['bird', '-f', '-c', this.configFile, '-s', this.socket], {
+      env: { ...process.env, TZ: 'UTC' },
+    });
+    try {
+      await waitFor(
+        'feeder routes loaded',
+        async () => {
+          const out = await this.birdc(['show', 'protocols', 'all', 'feed']);
+          const m = /Routes:\s+(\d+) imported/.exec(out);
+          return m !== null && Number(m[1]) === this.count;
+        },
+        timeoutMs,
+        250,
+      );
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\nfeeder bird output:\n${this.proc.output.slice(-2000)}`);
+    }
+    this.pid = daemonPid(this.proc.pid!, 'bird');
+  }
+
+  pid = 0;
+
+  stats(): ProcStats | null {
+    return this.pid ? procStats(this.pid) : null;
+  }
+
+  enable(): Promise<string> {
+    return this.birdc(['enable', 'toreceiver']);
+  }
+
+  /** When the feeder's session reached Established (wall clock, ms), or null when it is not up. */
+  async establishedAt(): Promise<number | null> {
+    const out = await this.birdc(['show', 'protocols', 'toreceiver']);
+    const line = out.split('\n').find((l) => l.startsWith('toreceiver'));
+    if (!line || !/Established/.test(line)) return null;
+    const m = /(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3})/.exec(line);
+    return m ? Date.parse(`${m[1]}T${m[2]}Z`) : null;
+  }
+
+  async stop(): Promise<void> {
+    await this.proc?.kill('SIGKILL');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
