@@ -1,20 +1,13 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Netns, type NsProcess, waitFor } from '@tabby/test-helpers';
+import { type Netns, waitFor } from '@tabby/test-helpers';
+import { NsDaemon } from './ns-daemon.js';
 
 /** A real BIRD 2 daemon in a namespace, driven through birdc. */
-export class BirdDaemon {
-  readonly dir = mkdtempSync(join(tmpdir(), 'tabby-bird-'));
+export class BirdDaemon extends NsDaemon {
   readonly socket = join(this.dir, 'bird.ctl');
-  readonly configFile = join(this.dir, 'bird.conf');
-  proc: NsProcess | null = null;
 
-  constructor(
-    readonly ns: Netns,
-    config: string,
-  ) {
-    writeFileSync(this.configFile, config);
+  constructor(ns: Netns, config: string) {
+    super(ns, 'bird', 'bird.conf', config);
   }
 
   async start(): Promise<void> {
@@ -26,12 +19,8 @@ export class BirdDaemon {
         10_000,
       );
     } catch (err) {
-      throw new Error(`${(err as Error).message}\nbird output:\n${this.proc.output}`);
+      throw new Error(`${(err as Error).message}\nbird output:\n${this.log}`);
     }
-  }
-
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    await this.proc?.kill(signal);
   }
 
   async birdc(command: string): Promise<string> {

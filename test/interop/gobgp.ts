@@ -1,19 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type Netns, type NsProcess, waitFor } from '@tabby/test-helpers';
+import { type Netns, waitFor } from '@tabby/test-helpers';
+import { NsDaemon } from './ns-daemon.js';
 
 /** A real GoBGP daemon in a namespace (gRPC API on the namespace's own loopback). */
-export class GobgpDaemon {
-  readonly dir = mkdtempSync(join(tmpdir(), 'tabby-gobgp-'));
-  readonly configFile = join(this.dir, 'gobgpd.toml');
-  proc: NsProcess | null = null;
-
-  constructor(
-    readonly ns: Netns,
-    config: string,
-  ) {
-    writeFileSync(this.configFile, config);
+export class GobgpDaemon extends NsDaemon {
+  constructor(ns: Netns, config: string) {
+    super(ns, 'gobgp', 'gobgpd.toml', config);
   }
 
   async start(): Promise<void> {
@@ -21,12 +12,8 @@ export class GobgpDaemon {
     try {
       await waitFor('gobgpd API', async () => (await this.gobgp(['global'], true)).includes('AS'), 15_000);
     } catch (err) {
-      throw new Error(`${(err as Error).message}\ngobgpd output:\n${this.proc.output}`);
+      throw new Error(`${(err as Error).message}\ngobgpd output:\n${this.log}`);
     }
-  }
-
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    await this.proc?.kill(signal);
   }
 
   async gobgp(args: string[], allowFailure = false): Promise<string> {

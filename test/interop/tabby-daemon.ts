@@ -1,29 +1,24 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { exec, type Netns, type NsProcess, waitFor } from '@tabby/test-helpers';
+import { exec, type Netns, waitFor } from '@tabby/test-helpers';
+import { NsDaemon } from './ns-daemon.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 export const BGPD_BIN = join(repo, 'packages/bgp/bin/bgpd.js');
 export const BGPCTL_BIN = join(repo, 'packages/bgpctl/bin/bgpctl.js');
 
 /** A `tabby bgpd` process in a namespace, with its config file and control socket in a temp dir. */
-export class TabbyDaemon {
-  readonly dir = mkdtempSync(join(tmpdir(), 'tabby-bgpd-'));
-  readonly socket = join(this.dir, 'bgpd.sock');
-  readonly configFile = join(this.dir, 'bgpd.yaml');
-  proc: NsProcess | null = null;
-
-  constructor(
-    readonly ns: Netns,
-    config: string,
-  ) {
-    this.write(config);
+export class TabbyDaemon extends NsDaemon {
+  constructor(ns: Netns, config: string) {
+    super(ns, 'bgpd', 'bgpd.yaml', config);
   }
 
-  write(config: string): void {
-    writeFileSync(this.configFile, `controlSocket: ${this.socket}\n${config}`);
+  get socket(): string {
+    return join(this.dir, 'bgpd.sock');
+  }
+
+  override write(config: string): void {
+    super.write(`controlSocket: ${this.socket}\n${config}`);
   }
 
   async start(extraArgs: string[] = []): Promise<void> {
@@ -47,10 +42,6 @@ export class TabbyDaemon {
     }
   }
 
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    await this.proc?.kill(signal);
-  }
-
   /** Runs bgpctl against this daemon (from the root namespace: the socket is a file). */
   ctl(args: string[], allowFailure = false) {
     return exec([process.execPath, BGPCTL_BIN, '-s', this.socket, ...args], { allowFailure });
@@ -69,9 +60,5 @@ export class TabbyDaemon {
   async routes(): Promise<Map<string, Record<string, unknown>>> {
     const r = await this.json<{ routes: Record<string, unknown>[] }>('show', 'rib');
     return new Map(r.routes.filter((x) => x.best).map((x) => [x.prefix as string, x]));
-  }
-
-  get log(): string {
-    return this.proc?.output ?? '';
   }
 }

@@ -2,20 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from './config/load.js';
 import { prefixKeyText } from './rib/prefix-key.js';
 import { type BestRouteEvent, Speaker } from './speaker.js';
+import { until } from './test-support.js';
 import { MemoryNetwork } from './transport.js';
 
 const running: Speaker[] = [];
 afterEach(async () => {
   for (const s of running.splice(0)) await s.stop();
 });
-
-async function until(what: string, check: () => boolean, ms = 4000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 const net = new MemoryNetwork();
 let port = 1000;

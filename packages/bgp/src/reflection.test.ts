@@ -3,20 +3,13 @@ import { parseConfig } from './config/load.js';
 import type { Dest } from './rib/loc-rib.js';
 import { prefixKeyText } from './rib/prefix-key.js';
 import { Speaker } from './speaker.js';
+import { until } from './test-support.js';
 import { MemoryNetwork } from './transport.js';
 
 const speakers: Speaker[] = [];
 afterEach(async () => {
   for (const s of speakers.splice(0)) await s.stop();
 });
-
-async function until(what: string, check: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 function dest(s: Speaker, prefix: string): Dest | undefined {
   return [...s.rib.values()].find((d) => d.best && prefixKeyText(d.key) === prefix);

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from './config/load.js';
 import { prefixKeyText } from './rib/prefix-key.js';
 import { type BestRouteEvent, Speaker } from './speaker.js';
+import { until } from './test-support.js';
 import { MemoryNetwork } from './transport.js';
 
 const speakers: Speaker[] = [];
@@ -14,14 +15,6 @@ function speaker(net: MemoryNetwork, yaml: string): Speaker {
   const s = new Speaker(cfg, { transport: net.transport(cfg.routerId) });
   speakers.push(s);
   return s;
-}
-
-async function until(what: string, check: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 function ribPrefixes(s: Speaker): string[] {

@@ -1,4 +1,5 @@
 import type { PrefixList } from '@tabby/wire';
+import { bigIntToAddress } from '../config/cidr.js';
 
 /**
  * A compact map key for a unicast prefix. IPv4: a number, see `v4Key`. IPv6: 32 hex digits, `/`,
@@ -42,25 +43,7 @@ function ipv4Text(v: number): string {
 }
 
 function ipv6Text(hex: string): string {
-  const groups: string[] = [];
-  for (let g = 0; g < 8; g++) groups.push(Number.parseInt(hex.slice(g * 4, g * 4 + 4), 16).toString(16));
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (best < 0) return groups.join(':');
-  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+  return bigIntToAddress(6, BigInt(`0x${hex}`));
 }
 
 /** `198.18.0.0/26`, `2001:db8::/64`. */
