@@ -1,0 +1,77 @@
+/**
+ * The one interface every backend implements: a revisioned key/value store with
+ * compare-and-swap and ordered watches. Keys are strings (Calico's etcd layout, see keys.ts),
+ * values are strings (JSON documents for resources and IPAM records).
+ */
+
+/** One stored key. `revision` is the store revision of its last change (etcd's mod_revision). */
+export interface KVPair {
+  key: string;
+  value: string;
+  revision: number;
+}
+
+/** A consistent snapshot of a prefix: `revision` is the store revision it was read at. */
+export interface ListResult {
+  items: KVPair[];
+  revision: number;
+}
+
+/** Watch events, in store order. */
+export type WatchEvent =
+  /** A key appeared (also used for every key of the initial or resync snapshot). */
+  | { type: 'added'; key: string; value: string; revision: number }
+  /** An existing key changed. */
+  | { type: 'updated'; key: string; value: string; revision: number }
+  /** A key went away; `revision` is the revision of the deletion. */
+  | { type: 'deleted'; key: string; revision: number }
+  /** Everything up to `revision` has been delivered: consumers may act on their state now. */
+  | { type: 'in-sync'; revision: number }
+  /**
+   * The watcher could not deliver every change (history compacted or trimmed, reconnect after an
+   * outage, consumer too slow). Drop all state for this prefix: a fresh snapshot (`added` events)
+   * follows, then `in-sync` again. `reason` says why.
+   */
+  | { type: 'resync'; reason: string };
+
+export type WatchEventType = WatchEvent['type'];
+
+export interface WatchOptions {
+  /**
+   * Deliver changes after this revision (from a previous `list` or event). Without it, the
+   * watcher starts with a snapshot of the prefix as `added` events, then `in-sync`. With it,
+   * changes after the revision are replayed, then `in-sync`; if they are no longer available a
+   * `resync` comes first.
+   */
+  fromRevision?: number;
+}
+
+/** An ordered stream of events; iterate with `for await`, stop with `close()` (or `break`). */
+export interface Watcher extends AsyncIterable<WatchEvent> {
+  close(): void;
+}
+
+/** The shared state of a Tabby cluster. All methods reject with DatastoreError subclasses. */
+export interface Datastore {
+  /** A short description for logs (`memory`, `redis://127.0.0.1:6379/0`, ...), without secrets. */
+  readonly description: string;
+  /** The key, or undefined. */
+  get(key: string): Promise<KVPair | undefined>;
+  /** Every key starting with `prefix`, sorted by key, as one consistent snapshot. */
+  list(prefix: string): Promise<ListResult>;
+  /** Creates a key; AlreadyExistsError if it exists. */
+  create(key: string, value: string): Promise<KVPair>;
+  /**
+   * Replaces a key's value. With `expectedRevision`, only if the key is still at that revision
+   * (ConflictError otherwise). NotFoundError if the key does not exist.
+   */
+  update(key: string, value: string, expectedRevision?: number): Promise<KVPair>;
+  /** Deletes a key (compare-and-swap with `expectedRevision`); resolves with the deleted pair. */
+  delete(key: string, expectedRevision?: number): Promise<KVPair>;
+  /** Watches every key under `prefix`. */
+  watch(prefix: string, opts?: WatchOptions): Watcher;
+  /** The current store revision. */
+  revision(): Promise<number>;
+  /** Closes connections; open watchers end. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,139 @@
+import { formatCidr, parseCidr } from '../ip.js';
+import { cidrSegment, ipamKeys, KEY_PREFIX } from '../keys.js';
+import { effectiveBGPConfiguration, parseAsNumber } from '../resources/defaults.js';
+import type { BGPConfigurationResource, BGPPeerResource, IPPoolResource, NodeResource } from '../resources/types.js';
+import { parsePeerIP } from '../resources/validate.js';
+import { Selector } from '../selector/evaluate.js';
+
+/** The inputs of confd's flat view. */
+export interface FlatViewInput {
+  nodes: NodeResource[];
+  bgpConfigurations: BGPConfigurationResource[];
+  bgpPeers: BGPPeerResource[];
+  ipPools: IPPoolResource[];
+  /** Raw IPAM affinity pairs (`/calico/ipam/v2/host/...`), passed through unchanged. */
+  affinities: { key: string; value: string }[];
+}
+
+const G = `${KEY_PREFIX.bgp}global/`;
+const H = (node: string) => `${KEY_PREFIX.bgp}host/${node}/`;
+
+function addrOnly(s: string | undefined): string {
+  return s ? (s.split('/')[0] ?? '') : '';
+}
+
+function peerValue(p: BGPPeerResource, ip: string, port: number, asNum: string): string {
+  const v: Record<string, unknown> = { ip, as_num: asNum };
+  if (port !== 179) v.port = port;
+  if (p.spec.localASNumber !== undefined) v.local_as_num = String(parseAsNumber(p.spec.localASNumber));
+  if (p.spec.keepOriginalNextHop) v.keep_next_hop = true;
+  if (p.spec.nextHopMode) v.next_hop_mode = p.spec.nextHopMode;
+  if (p.spec.password) v.password = p.spec.password;
+  if (p.spec.sourceAddress) v.source_address = p.spec.sourceAddress;
+  if (p.spec.maxRestartTime) v.restart_time = p.spec.maxRestartTime;
+  if (p.spec.keepaliveTime) v.keepalive_time = p.spec.keepaliveTime;
+  if (p.spec.ttlSecurity) v.ttl_security = p.spec.ttlSecurity;
+  if (p.spec.numAllowedLocalASNumbers) v.num_allow_local_as = p.spec.numAllowedLocalASNumbers;
+  if (p.spec.filters?.length) v.filters = p.spec.filters;
+  v.name = p.metadata.name;
+  return JSON.stringify(v);
+}
+
+/**
+ * Computes confd's flat key/value view from the resources, with Calico's keys:
+ * `/calico/bgp/v1/global/{as_num,node_mesh,listen_port,loglevel,peer_v4/<ip>,peer_v6/<ip>}`,
+ * `/calico/bgp/v1/host/<node>/{ip_addr_v4,ip_addr_v6,network_v4,network_v6,as_num,rr_cluster_id,peer_v4/<ip>,...}`,
+ * `/calico/v1/ipam/v4/pool/<a.b.c.d-len>`, plus IPAM affinities as stored. Pure; deterministic.
+ */
+export function computeFlatView(input: FlatViewInput): Map<string, string> {
+  const out = new Map<string, string>();
+  const def = input.bgpConfigurations.find((c) => c.metadata.name === 'default');
+  const eff = effectiveBGPConfiguration(def?.spec);
+  out.set(`${G}as_num`, String(eff.asNumber));
+  out.set(`${G}node_mesh`, JSON.stringify({ enabled: eff.nodeToNodeMeshEnabled }));
+  out.set(`${G}listen_port`, String(eff.listenPort));
+  out.set(`${G}loglevel`, eff.logSeverityScreen.toLowerCase());
+  if (def?.spec.communities?.length) out.set(`${G}communities`, JSON.stringify(def.spec.communities));
+  if (def?.spec.prefixAdvertisements?.length)
+    out.set(`${G}prefix_advertisements`, JSON.stringify(def.spec.prefixAdvertisements));
+  for (const f of ['serviceClusterIPs', 'serviceExternalIPs', 'serviceLoadBalancerIPs'] as const) {
+    const v = def?.spec[f];
+    if (v?.length)
+      out.set(
+        `${G}svc_${f.replace('service', '').replace('IPs', '').toLowerCase()}_ips`,
+        v.map((x) => x.cidr).join(','),
+      );
+  }
+
+  for (const n of input.nodes) {
+    const name = n.metadata.name;
+    const bgp = n.spec.bgp ?? {};
+    out.set(`${H(name)}ip_addr_v4`, addrOnly(bgp.ipv4Address));
+    out.set(`${H(name)}ip_addr_v6`, addrOnly(bgp.ipv6Address));
+    const v4 = bgp.ipv4Address ? parseCidr(bgp.ipv4Address) : undefined;
+    if (v4 && bgp.ipv4Address?.includes('/')) out.set(`${H(name)}network_v4`, formatCidr(v4));
+    const v6 = bgp.ipv6Address ? parseCidr(bgp.ipv6Address) : undefined;
+    if (v6 && bgp.ipv6Address?.includes('/')) out.set(`${H(name)}network_v6`, formatCidr(v6));
+    if (bgp.asNumber !== undefined) out.set(`${H(name)}as_num`, String(parseAsNumber(bgp.asNumber)));
+    out.set(`${H(name)}rr_cluster_id`, bgp.routeReflectorClusterID ?? '');
+    const nodeCfg = input.bgpConfigurations.find((c) => c.metadata.name === `node.${name}`);
+    if (nodeCfg?.spec.listenPort !== undefined) out.set(`${H(name)}listen_port`, String(nodeCfg.spec.listenPort));
+    if (nodeCfg?.spec.logSeverityScreen) out.set(`${H(name)}loglevel`, nodeCfg.spec.logSeverityScreen.toLowerCase());
+  }
+
+  const nodeAs = (n: NodeResource) =>
+    String(n.spec.bgp?.asNumber !== undefined ? parseAsNumber(n.spec.bgp.asNumber) : eff.asNumber);
+  for (const p of input.bgpPeers) {
+    const local: NodeResource[] | 'global' =
+      p.spec.node !== undefined
+        ? input.nodes.filter((n) => n.metadata.name === p.spec.node)
+        : p.spec.nodeSelector
+          ? input.nodes.filter((n) => new Selector(p.spec.nodeSelector as string).matches(n.metadata.labels ?? {}))
+          : 'global';
+    if (p.spec.peerIP) {
+      const pe = parsePeerIP(p.spec.peerIP);
+      if (!pe) continue;
+      const fam = pe.ip.includes(':') ? 'peer_v6' : 'peer_v4';
+      const value = peerValue(p, pe.ip, pe.port, String(parseAsNumber(p.spec.asNumber ?? eff.asNumber)));
+      const seg = pe.port === 179 ? pe.ip : `${pe.ip}-${pe.port}`;
+      if (local === 'global') out.set(`${G}${fam}/${seg}`, value);
+      else for (const n of local) out.set(`${H(n.metadata.name)}${fam}/${seg}`, value);
+    } else if (p.spec.peerSelector) {
+      const sel = new Selector(p.spec.peerSelector);
+      const remotes = input.nodes.filter((n) => sel.matches(n.metadata.labels ?? {}));
+      const locals = local === 'global' ? input.nodes : local;
+      for (const l of locals) {
+        for (const r of remotes) {
+          if (r.metadata.name === l.metadata.name) continue;
+          for (const [fam, addr] of [
+            ['peer_v4', addrOnly(r.spec.bgp?.ipv4Address)],
+            ['peer_v6', addrOnly(r.spec.bgp?.ipv6Address)],
+          ] as const) {
+            if (addr) out.set(`${H(l.metadata.name)}${fam}/${addr}`, peerValue(p, addr, 179, nodeAs(r)));
+          }
+        }
+      }
+    }
+  }
+
+  for (const pool of input.ipPools) {
+    const c = parseCidr(pool.spec.cidr);
+    if (!c) continue;
+    const v: Record<string, unknown> = { cidr: pool.spec.cidr };
+    if (pool.spec.ipipMode && pool.spec.ipipMode !== 'Never') {
+      v.ipip = 'tunl0';
+      v.ipip_mode = pool.spec.ipipMode === 'CrossSubnet' ? 'cross-subnet' : 'always';
+    }
+    if (pool.spec.vxlanMode && pool.spec.vxlanMode !== 'Never')
+      v.vxlan_mode = pool.spec.vxlanMode === 'CrossSubnet' ? 'cross-subnet' : 'always';
+    v.masquerade = pool.spec.natOutgoing ?? false;
+    v.ipam = true;
+    v.disabled = pool.spec.disabled ?? false;
+    v.disableBGPExport = pool.spec.disableBGPExport ?? false;
+    v.blockSize = pool.spec.blockSize;
+    out.set(`${KEY_PREFIX.pools}v${c.family}/pool/${cidrSegment(pool.spec.cidr)}`, JSON.stringify(v));
+  }
+
+  for (const a of input.affinities) if (a.key.startsWith(ipamKeys.allAffinities())) out.set(a.key, a.value);
+  return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
