@@ -1,7 +1,7 @@
 export { type Clock, ManualClock, systemClock, type TimerHandle } from './clock.js';
 export { addressToBigInt, bigIntToAddress, type ParsedCidr, parseCidr } from './config/cidr.js';
 export { defaultPeerName, loadConfigFile, parseConfig } from './config/load.js';
-export { ConfigError, type ConfigIssue } from './config/reader.js';
+export { ConfigError, type ConfigIssue, ConfigReader, type Path as ConfigPath } from './config/reader.js';
 export type * from './config/types.js';
 export type * from './control/api.js';
 export { SessionStates } from './control/api.js';
