@@ -27,6 +27,8 @@ export const contextArb: fc.Arbitrary<SessionContext> = fc
 
 const u32 = fc.nat({ max: 0xffffffff });
 export const ipv4Arb = u32.map(ipv4ToString);
+/** An IPv4 unicast host address (what NEXT_HOP may carry, RFC 4271 §6.3). */
+export const hostIpv4Arb = fc.integer({ min: 0x01000000, max: 0xdfffffff }).map(ipv4ToString);
 export const ipv6Arb = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => ipv6At(b, 0));
 
 /** A list of prefixes of `afi`, with path identifiers exactly when `addPath`. */
@@ -101,7 +103,7 @@ function optionalAttributesArb(four: boolean): fc.Arbitrary<PathAttributes> {
       unknown: unknownAttrArb.filter((l) => l.length > 0),
       origin: fc.constantFrom('igp' as const, 'egp' as const, 'incomplete' as const),
       asPath: asPathArb(four),
-      nextHop: ipv4Arb,
+      nextHop: hostIpv4Arb,
     },
     { requiredKeys: [] },
   );
@@ -165,7 +167,7 @@ export function updateArb(ctx: SessionContext): fc.Arbitrary<UpdateMessage> {
       mandatory: fc.record({
         origin: fc.constantFrom('igp' as const, 'egp' as const),
         asPath: asPathArb(four),
-        nextHop: ipv4Arb,
+        nextHop: hostIpv4Arb,
       }),
     })
     .map(({ withdrawn, nlri, attributes, mpReach, mpUnreach, mandatory }) => {

@@ -200,15 +200,34 @@ export class ByteWriter {
       this.len -= 1;
     }
   }
-  /** A copy of the bytes written (a plain loop: `slice` is slow for short arrays in V8). */
+  /** A copy of the bytes written, carved from a shared slab (see `allocBytes`). */
   result(): Uint8Array {
     const n = this.len;
-    const out = new Uint8Array(n);
+    const out = allocBytes(n);
     const b = this.buf;
     if (n <= 256) for (let i = 0; i < n; i++) out[i] = b[i]!;
     else out.set(b.subarray(0, n));
     return out;
   }
+}
+
+// Encoded output is carved from 64 KiB slabs: a view of an existing ArrayBuffer is several times
+// cheaper in V8 than a fresh typed array above 64 octets (whose backing store is malloc'ed).
+// A kept message keeps its slab alive, which is fine for output written to a socket.
+const SLAB_SIZE = 65536;
+let slab = new Uint8Array(SLAB_SIZE);
+let slabOff = 0;
+
+/** A fresh, zeroed byte array of `n` octets, usually a view into a shared slab. */
+export function allocBytes(n: number): Uint8Array {
+  if (n > SLAB_SIZE / 4) return new Uint8Array(n);
+  if (slabOff + n > SLAB_SIZE) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabOff = 0;
+  }
+  const out = slab.subarray(slabOff, slabOff + n);
+  slabOff += (n + 7) & ~7;
+  return out;
 }
 
 attrScratch = new ByteWriter(4096);
@@ -265,6 +284,8 @@ export function encodePathAttributes(a: PathAttributes, ctx: SessionContext): Ui
     if (EXPECTED_FLAGS[u.type] !== undefined || !Number.isInteger(u.type) || u.type < 0 || u.type > 255) {
       fail(`raw attribute type ${u.type} is modelled or out of range; use its field`);
     }
+    // An unrecognised well-known attribute makes the receiver reset the session (RFC 4271 §6.3).
+    if ((u.flags & AttrFlag.Optional) === 0) fail(`raw attribute type ${u.type} must have the Optional flag`);
   }
   let ui = 0;
   const unknownBefore = (type: number): void => {

@@ -1,3 +1,4 @@
+import { copyBytes } from './bytes.js';
 import { BgpRole, type BgpRoleName, CapabilityCode, ErrorCode } from './constants.js';
 import { BgpDecodeError, BgpEncodeError } from './errors.js';
 
@@ -61,7 +62,7 @@ const utf8Encoder = new TextEncoder();
 function malformed(b: Uint8Array, start: number, end: number, what: string): BgpDecodeError {
   // RFC 5492 gives no subcode for a malformed capability value; OPEN Message Error, unspecific,
   // with the capability TLV as data is what common implementations send.
-  return new BgpDecodeError(ErrorCode.Open, 0, b.slice(start, end), `malformed ${what} capability in OPEN`);
+  return new BgpDecodeError(ErrorCode.Open, 0, copyBytes(b, start, end), `malformed ${what} capability in OPEN`);
 }
 
 /** Decodes the capabilities in `b[start..end)` (the value of one Capabilities optional parameter). */
@@ -151,7 +152,7 @@ function decodeCapability(b: Uint8Array, code: number, v: number, e: number, tlv
       if (len !== 1) throw malformed(b, tlv, e, 'BGP role');
       return { kind: 'role', role: ROLE_NAMES[b[v]!] ?? b[v]! };
     default:
-      return { kind: 'unknown', code, value: b.slice(v, e) };
+      return { kind: 'unknown', code, value: copyBytes(b, v, e) };
   }
 }
 

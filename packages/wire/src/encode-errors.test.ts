@@ -50,6 +50,10 @@ describe('encode refuses what the wire cannot carry', () => {
         ctx,
       ),
     ).toThrow(/modelled/);
+    const wellKnown = { flags: 0x40, type: 99, value: new Uint8Array(1) };
+    expect(() => encode({ ...base, attributes: { ...base.attributes, unknown: [wellKnown] } }, ctx)).toThrow(
+      /Optional/,
+    );
     expect(() =>
       encode({ type: 'open', version: 4, myAs: 70000, holdTime: 90, bgpId: '1.2.3.4', capabilities: [] }, ctx),
     ).toThrow(/AS_TRANS/);

@@ -14,10 +14,6 @@ import { ipv4ToString } from './ip.js';
 import type { BgpMessage } from './message.js';
 import type { PrefixList } from './prefix-list.js';
 
-function invert(o: Record<string, number>): Record<number, string> {
-  return Object.fromEntries(Object.entries(o).map(([k, v]) => [v, k.replace(/([a-z])([A-Z])/g, '$1 $2')]));
-}
-
 const CODE_NAMES: Record<number, string> = {
   [ErrorCode.MessageHeader]: 'Message Header Error',
   [ErrorCode.Open]: 'OPEN Message Error',
@@ -27,19 +23,57 @@ const CODE_NAMES: Record<number, string> = {
   [ErrorCode.Cease]: 'Cease',
   [ErrorCode.RouteRefresh]: 'ROUTE-REFRESH Message Error',
 };
+
+// RFC 4271 §4.5 and §6, RFC 5492 §5, RFC 6608 §4, RFC 4486 §4, RFC 8538 §3, RFC 9234 §4.2, RFC 7313 §5.
 const SUBCODE_NAMES: Record<number, Record<number, string>> = {
-  [ErrorCode.MessageHeader]: invert(HeaderSubcode),
-  [ErrorCode.Open]: { ...invert(OpenSubcode), 5: 'Authentication Failure (deprecated)' },
-  [ErrorCode.Update]: {
-    ...invert(UpdateSubcode),
-    7: 'AS Routing Loop (deprecated)',
-    11: 'Malformed AS_PATH',
-    8: 'Invalid NEXT_HOP Attribute',
-    6: 'Invalid ORIGIN Attribute',
+  [ErrorCode.MessageHeader]: {
+    [HeaderSubcode.ConnectionNotSynchronized]: 'Connection Not Synchronized',
+    [HeaderSubcode.BadMessageLength]: 'Bad Message Length',
+    [HeaderSubcode.BadMessageType]: 'Bad Message Type',
   },
-  [ErrorCode.Fsm]: invert(FsmSubcode),
-  [ErrorCode.Cease]: { ...invert(CeaseSubcode), 1: 'Maximum Number of Prefixes Reached', 10: 'BFD Down' },
-  [ErrorCode.RouteRefresh]: invert(RouteRefreshSubcode),
+  [ErrorCode.Open]: {
+    [OpenSubcode.UnsupportedVersionNumber]: 'Unsupported Version Number',
+    [OpenSubcode.BadPeerAs]: 'Bad Peer AS',
+    [OpenSubcode.BadBgpIdentifier]: 'Bad BGP Identifier',
+    [OpenSubcode.UnsupportedOptionalParameter]: 'Unsupported Optional Parameter',
+    5: 'Authentication Failure (deprecated)',
+    [OpenSubcode.UnacceptableHoldTime]: 'Unacceptable Hold Time',
+    [OpenSubcode.UnsupportedCapability]: 'Unsupported Capability',
+    [OpenSubcode.RoleMismatch]: 'Role Mismatch',
+  },
+  [ErrorCode.Update]: {
+    [UpdateSubcode.MalformedAttributeList]: 'Malformed Attribute List',
+    [UpdateSubcode.UnrecognizedWellKnownAttribute]: 'Unrecognized Well-known Attribute',
+    [UpdateSubcode.MissingWellKnownAttribute]: 'Missing Well-known Attribute',
+    [UpdateSubcode.AttributeFlagsError]: 'Attribute Flags Error',
+    [UpdateSubcode.AttributeLengthError]: 'Attribute Length Error',
+    [UpdateSubcode.InvalidOriginAttribute]: 'Invalid ORIGIN Attribute',
+    7: 'AS Routing Loop (deprecated)',
+    [UpdateSubcode.InvalidNextHopAttribute]: 'Invalid NEXT_HOP Attribute',
+    [UpdateSubcode.OptionalAttributeError]: 'Optional Attribute Error',
+    [UpdateSubcode.InvalidNetworkField]: 'Invalid Network Field',
+    [UpdateSubcode.MalformedAsPath]: 'Malformed AS_PATH',
+  },
+  [ErrorCode.Fsm]: {
+    [FsmSubcode.UnexpectedMessageInOpenSent]: 'Receive Unexpected Message in OpenSent State',
+    [FsmSubcode.UnexpectedMessageInOpenConfirm]: 'Receive Unexpected Message in OpenConfirm State',
+    [FsmSubcode.UnexpectedMessageInEstablished]: 'Receive Unexpected Message in Established State',
+  },
+  [ErrorCode.Cease]: {
+    [CeaseSubcode.MaximumPrefixesReached]: 'Maximum Number of Prefixes Reached',
+    [CeaseSubcode.AdministrativeShutdown]: 'Administrative Shutdown',
+    [CeaseSubcode.PeerDeconfigured]: 'Peer De-configured',
+    [CeaseSubcode.AdministrativeReset]: 'Administrative Reset',
+    [CeaseSubcode.ConnectionRejected]: 'Connection Rejected',
+    [CeaseSubcode.OtherConfigurationChange]: 'Other Configuration Change',
+    [CeaseSubcode.ConnectionCollisionResolution]: 'Connection Collision Resolution',
+    [CeaseSubcode.OutOfResources]: 'Out of Resources',
+    [CeaseSubcode.HardReset]: 'Hard Reset',
+    [CeaseSubcode.BfdDown]: 'BFD Down',
+  },
+  [ErrorCode.RouteRefresh]: {
+    [RouteRefreshSubcode.InvalidMessageLength]: 'Invalid Message Length',
+  },
 };
 
 /** `Cease / Administrative Shutdown`, or numbers for values without a name. */
@@ -234,7 +268,11 @@ export function formatMessage(m: BgpMessage): string {
     case 'notification': {
       let s = `NOTIFICATION ${m.code}/${m.subcode} ${notificationName(m.code, m.subcode)}`;
       if (m.shutdownMessage !== undefined) s += `: "${m.shutdownMessage}"`;
-      else if (m.data.length > 0) s += ` data 0x${hex(m.data)}`;
+      else if (m.code === ErrorCode.Cease && m.subcode === CeaseSubcode.MaximumPrefixesReached && m.data.length === 7) {
+        // RFC 4486 §4: AFI (2), SAFI (1), prefix upper bound (4).
+        const d = m.data;
+        s += ` (AFI ${(d[0]! << 8) | d[1]!} SAFI ${d[2]} limit ${((d[3]! << 24) | (d[4]! << 16) | (d[5]! << 8) | d[6]!) >>> 0})`;
+      } else if (m.data.length > 0) s += ` data 0x${hex(m.data)}`;
       return s;
     }
     case 'route-refresh':

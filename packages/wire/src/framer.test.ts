@@ -4,7 +4,7 @@ import { contextArb, messageArb } from './arbitraries.test-support.js';
 import { ErrorCode, HeaderSubcode } from './constants.js';
 import { BgpDecodeError } from './errors.js';
 import { Framer } from './framer.js';
-import { encode, KEEPALIVE } from './message.js';
+import { decode, encode, KEEPALIVE } from './message.js';
 import { sessionContext } from './session-context.js';
 
 const ctx = sessionContext();
@@ -51,7 +51,7 @@ describe('Framer', () => {
           }
         },
       ),
-      { numRuns: 40 },
+      { numRuns: 60 },
     );
   });
 
@@ -101,6 +101,31 @@ describe('Framer', () => {
     chunk1.fill(0);
     chunk2.fill(0);
     expect(hex(m!)).toBe(hex(ka));
+  });
+
+  it('consumes each chunk whole, however far the caller iterates', () => {
+    const ka = encode(KEEPALIVE, ctx);
+    const all = Buffer.concat([ka, ka, ka]);
+    const f = new Framer();
+    const it = f.push(all.subarray(0, 30)); // one whole message and 11 octets of the next
+    expect(f.buffered).toBe(11);
+    void it; // never iterated
+    expect([...f.push(all.subarray(30))].map(hex)).toEqual([hex(ka), hex(ka)]);
+    expect(f.buffered).toBe(0);
+  });
+
+  it('takes Node.js Buffers, and what it keeps never aliases them (Buffer#slice would)', () => {
+    const ka = encode(KEEPALIVE, ctx);
+    const chunk = Buffer.from(Buffer.concat([ka, ka.subarray(0, 10)]));
+    const f = new Framer();
+    expect([...f.push(chunk)].length).toBe(1);
+    chunk.fill(0); // a reused socket buffer
+    expect([...f.push(Buffer.from(ka.subarray(10)))].map(hex)).toEqual([hex(ka)]);
+    // decode copies what it returns, even from a Buffer.
+    const note = Buffer.from(encode({ type: 'notification', code: 6, subcode: 3, data: Uint8Array.of(1, 2) }, ctx));
+    const m = decode(note, ctx);
+    note.fill(0);
+    expect(m).toMatchObject({ code: 6, subcode: 3, data: Uint8Array.of(1, 2) });
   });
 
   it('reports a bad marker as Connection Not Synchronized', () => {

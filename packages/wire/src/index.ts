@@ -1,9 +1,15 @@
 /**
  * @tabby/wire: the BGP-4 message codec. Pure functions and types, no I/O, no timers.
  * See README.md for the smallest use.
+ *
+ * Receiving: `Framer` (TCP chunks in, whole messages out) → `decode(bytes, ctx)` → `BgpMessage`,
+ * or a thrown `BgpDecodeError` carrying the NOTIFICATION to send. RFC 7606 outcomes short of a
+ * reset are applied on the returned `UpdateMessage` (`treatAsWithdraw`, `errors`).
+ * Sending: `encode(message, ctx)`, or `encodeAttributeSet` once + `packUpdates` for many prefixes.
+ * `SessionContext` (from `negotiateSession`) says what the session negotiated.
  */
 
-export { type AttributeKey, fnv1a, sameAttributeKey } from './attr-key.js';
+export { AttributeKey, fnv1a } from './attr-key.js';
 export {
   type Aggregator,
   type AsPathSegment,
@@ -16,6 +22,7 @@ export {
   type RawAttribute,
 } from './attributes.js';
 export {
+  AddPathMode,
   type AddPathModeName,
   type AfiSafi,
   type Capability,
@@ -70,7 +77,7 @@ export {
   type KeepaliveMessage,
   tryDecode,
 } from './message.js';
-export { type NotificationMessage, notification, shutdownNotification } from './notification.js';
+export { maxPrefixNotification, type NotificationMessage, notification, shutdownNotification } from './notification.js';
 export { type OpenMessage, openAsn } from './open.js';
 export { type Prefix, PrefixList } from './prefix-list.js';
 export type { RouteRefreshMessage } from './route-refresh.js';
@@ -83,7 +90,7 @@ export {
   type SessionContext,
   sessionContext,
 } from './session-context.js';
-export type { MpReach, MpUnreach, UpdateAction, UpdateError, UpdateMessage } from './update.js';
+export { type MpReach, type MpUnreach, UpdateAction, type UpdateError, type UpdateMessage } from './update.js';
 export {
   type AttributeSet,
   encodeAttributeSet,

@@ -1,3 +1,4 @@
+import { copyBytes } from './bytes.js';
 import { CeaseSubcode, ErrorCode, HEADER_LENGTH } from './constants.js';
 import { BgpEncodeError } from './errors.js';
 
@@ -21,7 +22,7 @@ const encoder = new TextEncoder();
 export function decodeNotification(b: Uint8Array): NotificationMessage {
   const code = b[HEADER_LENGTH]!;
   const subcode = b[HEADER_LENGTH + 1]!;
-  const data = b.slice(HEADER_LENGTH + 2);
+  const data = copyBytes(b, HEADER_LENGTH + 2);
   const base = { type: 'notification' as const, code, subcode, data };
   if (
     code === ErrorCode.Cease &&
@@ -80,4 +81,18 @@ export function shutdownNotification(
   data[0] = bytes.length;
   data.set(bytes, 1);
   return { type: 'notification', code: ErrorCode.Cease, subcode, data, shutdownMessage: text };
+}
+
+/** RFC 4486 §4: Cease / Maximum Number of Prefixes Reached, with AFI, SAFI and the configured limit as data. */
+export function maxPrefixNotification(afi: number, safi: number, limit: number): NotificationMessage {
+  const data = Uint8Array.of(
+    afi >> 8,
+    afi & 0xff,
+    safi,
+    limit >>> 24,
+    (limit >>> 16) & 0xff,
+    (limit >>> 8) & 0xff,
+    limit & 0xff,
+  );
+  return { type: 'notification', code: ErrorCode.Cease, subcode: CeaseSubcode.MaximumPrefixesReached, data };
 }

@@ -272,6 +272,17 @@ describe('treat-as-withdraw (RFC 7606 §2)', () => {
     );
   });
 
+  it('a NEXT_HOP that is not a host address: 0.0.0.0/8, multicast, class E, broadcast (RFC 4271 §6.3, RFC 7606 §7.3)', () => {
+    for (const nh of ['00000000', '00010203', 'e0000005', 'f0000001', 'ffffffff']) {
+      expectTreatAsWithdraw(
+        upd({ attrs: `${ORIGIN}${AS_PATH} 40 03 04 ${nh}`, nlri: NLRI }),
+        UpdateSubcode.InvalidNextHopAttribute,
+        AttrType.NextHop,
+      );
+    }
+    expect(upd({ attrs: `${ORIGIN}${AS_PATH} 40 03 04 dfffffff`, nlri: NLRI }).errors).toBeUndefined();
+  });
+
   it('COMMUNITIES, CLUSTER_LIST, EXTENDED_COMMUNITIES, LARGE_COMMUNITIES not a non-zero multiple of their unit', () => {
     const cases: [string, number][] = [
       ['c0 08 00', AttrType.Communities],
@@ -323,6 +334,7 @@ describe('attribute-discard (RFC 7606 §2)', () => {
     expect(m.attributes.med).toBe(1);
     // The discarded copy is not part of the attribute key.
     expect(m.attrKey?.bytes).toEqual(h(`${BASE} 80 04 04 00000001`));
+    expect(m.attrKey?.equals(h(`${BASE} 80 04 04 00000001`))).toBe(true);
   });
 
   it('ATOMIC_AGGREGATE of non-zero length (RFC 7606 §7.6)', () => {

@@ -1,3 +1,4 @@
+import { copyBytes } from './bytes.js';
 import {
   ErrorCode,
   HEADER_LENGTH,
@@ -31,7 +32,7 @@ export function decodeRouteRefresh(b: Uint8Array): RouteRefreshMessage {
     throw new BgpDecodeError(
       ErrorCode.RouteRefresh,
       RouteRefreshSubcode.InvalidMessageLength,
-      b.slice(),
+      copyBytes(b),
       `ROUTE-REFRESH body of ${bodyLen} octets`,
     );
   }
@@ -41,7 +42,7 @@ export function decodeRouteRefresh(b: Uint8Array): RouteRefreshMessage {
     safi: b[p + 3]!,
     subtype: NAMES[subtype] ?? subtype,
   };
-  return bodyLen > 4 ? { ...base, orf: b.slice(p + 4) } : base;
+  return bodyLen > 4 ? { ...base, orf: copyBytes(b, p + 4) } : base;
 }
 
 /** Encodes the body of a ROUTE-REFRESH. */

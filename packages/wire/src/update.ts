@@ -1,4 +1,4 @@
-import { type AttributeKey, fnv1a } from './attr-key.js';
+import { AttributeKey } from './attr-key.js';
 import {
   type Aggregator,
   type AsPathSegment,
@@ -11,6 +11,7 @@ import {
   type PathAttributes,
   type RawAttribute,
 } from './attributes.js';
+import { copyBytes } from './bytes.js';
 import {
   Afi,
   AS_TRANS,
@@ -104,6 +105,36 @@ const seenGen = new Uint32Array(256);
 let generation = 0;
 let excluded = new Int32Array(32);
 
+// EXPECTED_FLAGS as a flat table (-1: not a modelled attribute), for the hot loop.
+const FLAG_TABLE = new Int16Array(256).fill(-1);
+for (const [t, f] of Object.entries(EXPECTED_FLAGS)) FLAG_TABLE[Number(t)] = f;
+
+// Most UPDATEs of a session carry the same NEXT_HOP: reuse its text.
+let lastNextHop = -1;
+let lastNextHopText = '';
+
+// Per-decode error state (decoding is synchronous, so module-level state is safe and saves closures).
+let errs: UpdateError[] | undefined;
+let tawFlag = false;
+let nExcluded = 0;
+
+function note(action: UpdateAction, subcode: number, attrType: number, reason: string): void {
+  if (errs === undefined) errs = [];
+  errs.push({ action, subcode, attrType, reason });
+  if (action === 'treat-as-withdraw') tawFlag = true;
+}
+
+function exclude(s: number, e: number): void {
+  if (2 * nExcluded + 2 > excluded.length) {
+    const n = new Int32Array(excluded.length * 2);
+    n.set(excluded);
+    excluded = n;
+  }
+  excluded[2 * nExcluded] = s;
+  excluded[2 * nExcluded + 1] = e;
+  nExcluded++;
+}
+
 function u16(b: Uint8Array, p: number): number {
   return (b[p]! << 8) | b[p + 1]!;
 }
@@ -187,24 +218,9 @@ export function decodeUpdate(b: Uint8Array, ctx: SessionContext): UpdateMessage 
     );
   let nlri: PrefixList = nlriRaw;
 
-  let errors: UpdateError[] | undefined;
-  let taw = false;
-  const note = (action: UpdateAction, subcode: number, attrType: number, reason: string): void => {
-    if (errors === undefined) errors = [];
-    errors.push({ action, subcode, attrType, reason });
-    if (action === 'treat-as-withdraw') taw = true;
-  };
-  let nExcluded = 0;
-  const exclude = (s: number, e: number): void => {
-    if (2 * nExcluded + 2 > excluded.length) {
-      const n = new Int32Array(excluded.length * 2);
-      n.set(excluded);
-      excluded = n;
-    }
-    excluded[2 * nExcluded] = s;
-    excluded[2 * nExcluded + 1] = e;
-    nExcluded++;
-  };
+  errs = undefined;
+  tawFlag = false;
+  nExcluded = 0;
 
   let origin: Origin | undefined;
   let asPath: AsPathSegment[] | undefined;
@@ -285,8 +301,8 @@ export function decodeUpdate(b: Uint8Array, ctx: SessionContext): UpdateMessage 
       continue;
     }
     seenGen[type] = gen;
-    const expected = EXPECTED_FLAGS[type];
-    if (expected !== undefined) {
+    const expected = FLAG_TABLE[type]!;
+    if (expected >= 0) {
       // RFC 4271 §4.3: Optional and Transitive must match the attribute's definition; Partial
       // must be 0 unless the attribute is optional transitive. RFC 7606 §3(c): treat-as-withdraw.
       const bad = (flags & 0xc0) !== expected || (expected !== 0xc0 && (flags & AttrFlag.Partial) !== 0);
@@ -294,7 +310,7 @@ export function decodeUpdate(b: Uint8Array, ctx: SessionContext): UpdateMessage 
         if (type === AttrType.MpReachNlri || type === AttrType.MpUnreachNlri) {
           throw reset(
             UpdateSubcode.AttributeFlagsError,
-            b.slice(start, e),
+            copyBytes(b, start, e),
             `bad flags 0x${flags.toString(16)} on attribute ${type}`,
           );
         }
@@ -340,9 +356,25 @@ export function decodeUpdate(b: Uint8Array, ctx: SessionContext): UpdateMessage 
       }
       case AttrType.NextHop:
         // RFC 7606 §7.3: wrong length: treat-as-withdraw.
-        if (len !== 4)
+        if (len !== 4) {
           note('treat-as-withdraw', UpdateSubcode.AttributeLengthError, type, `NEXT_HOP length ${len}, not 4`);
-        else nextHop = ipv4At(b, v);
+        } else if (b[v] === 0 || b[v]! >= 224) {
+          // RFC 4271 §6.3: NEXT_HOP must be a valid IP host address; 0.0.0.0/8 and 224.0.0.0/3
+          // (multicast, reserved, broadcast) never are. RFC 7606 §7.3: treat-as-withdraw.
+          note(
+            'treat-as-withdraw',
+            UpdateSubcode.InvalidNextHopAttribute,
+            type,
+            `NEXT_HOP ${ipv4At(b, v)} is not a host address`,
+          );
+        } else {
+          const n = u32(b, v);
+          if (n !== lastNextHop) {
+            lastNextHop = n;
+            lastNextHopText = ipv4At(b, v);
+          }
+          nextHop = lastNextHopText;
+        }
         break;
       case AttrType.MultiExitDisc:
         // RFC 7606 §7.4.
@@ -454,7 +486,11 @@ export function decodeUpdate(b: Uint8Array, ctx: SessionContext): UpdateMessage 
         // RFC 4760 §3: AFI (2), SAFI (1), Next Hop Length (1), Next Hop, Reserved (1), NLRI.
         // RFC 7606 §7.11: a malformed MP_REACH_NLRI (its NLRI cannot be located) resets the session.
         if (len < 5)
-          throw reset(UpdateSubcode.OptionalAttributeError, b.slice(start, e), `MP_REACH_NLRI length ${len} too short`);
+          throw reset(
+            UpdateSubcode.OptionalAttributeError,
+            copyBytes(b, start, e),
+            `MP_REACH_NLRI length ${len} too short`,
+          );
         const afi = u16(b, v);
         const safi = b[v + 2]!;
         const nhLen = b[v + 3]!;
@@ -462,7 +498,7 @@ export function decodeUpdate(b: Uint8Array, ctx: SessionContext): UpdateMessage 
         if (nh + nhLen + 1 > e)
           throw reset(
             UpdateSubcode.OptionalAttributeError,
-            b.slice(start, e),
+            copyBytes(b, start, e),
             `MP_REACH_NLRI next hop length ${nhLen} overruns the attribute`,
           );
         if ((afi !== Afi.ipv4 && afi !== Afi.ipv6) || safi !== Safi.unicast) {
@@ -484,14 +520,14 @@ export function decodeUpdate(b: Uint8Array, ctx: SessionContext): UpdateMessage 
         } else
           throw reset(
             UpdateSubcode.OptionalAttributeError,
-            b.slice(start, e),
+            copyBytes(b, start, e),
             `MP_REACH_NLRI next hop length ${nhLen} is wrong for AFI ${afi}`,
           );
         const list = decodePrefixes(b, nh + nhLen + 1, e, afi, afi === Afi.ipv4 ? addPath4 : addPath6);
         if (typeof list === 'string')
           throw reset(
             UpdateSubcode.OptionalAttributeError,
-            b.slice(start, e),
+            copyBytes(b, start, e),
             `MP_REACH_NLRI NLRI malformed (${list})`,
           );
         mpReach =
@@ -508,7 +544,7 @@ export function decodeUpdate(b: Uint8Array, ctx: SessionContext): UpdateMessage 
         if (len < 3)
           throw reset(
             UpdateSubcode.OptionalAttributeError,
-            b.slice(start, e),
+            copyBytes(b, start, e),
             `MP_UNREACH_NLRI length ${len} too short`,
           );
         const afi = u16(b, v);
@@ -526,7 +562,7 @@ export function decodeUpdate(b: Uint8Array, ctx: SessionContext): UpdateMessage 
         if (typeof list === 'string')
           throw reset(
             UpdateSubcode.OptionalAttributeError,
-            b.slice(start, e),
+            copyBytes(b, start, e),
             `MP_UNREACH_NLRI withdrawn routes malformed (${list})`,
           );
         mpUnreach = { afi, safi: Safi.unicast, withdrawn: list };
@@ -537,14 +573,14 @@ export function decodeUpdate(b: Uint8Array, ctx: SessionContext): UpdateMessage 
           // RFC 4271 §6.3: an unrecognised well-known attribute resets the session; data is the attribute.
           throw reset(
             UpdateSubcode.UnrecognizedWellKnownAttribute,
-            b.slice(start, e),
+            copyBytes(b, start, e),
             `unrecognised well-known attribute ${type}`,
           );
         }
         if (flags & AttrFlag.Transitive) {
           // RFC 4271 §5: kept for propagation, with the Partial bit set.
           if (unknown === undefined) unknown = [];
-          unknown.push({ flags: (flags & 0xe0) | AttrFlag.Partial, type, value: b.slice(v, e) });
+          unknown.push({ flags: (flags & 0xe0) | AttrFlag.Partial, type, value: copyBytes(b, v, e) });
         } else {
           // RFC 4271 §5: unrecognised optional non-transitive attributes are quietly ignored.
           exclude(start, e);
@@ -564,7 +600,7 @@ export function decodeUpdate(b: Uint8Array, ctx: SessionContext): UpdateMessage 
   }
 
   const announces = nlri.count > 0 || (mpReach !== undefined && mpReach.nlri.count > 0);
-  if (announces && !taw) {
+  if (announces && !tawFlag) {
     // RFC 7606 §3(d): a missing well-known mandatory attribute means treat-as-withdraw; NEXT_HOP is
     // mandatory only with a non-empty IPv4 NLRI field (RFC 4760 §3).
     if (origin === undefined)
@@ -575,7 +611,8 @@ export function decodeUpdate(b: Uint8Array, ctx: SessionContext): UpdateMessage 
       note('treat-as-withdraw', UpdateSubcode.MissingWellKnownAttribute, AttrType.NextHop, 'NEXT_HOP missing');
   }
 
-  if (taw) {
+  const errors = errs;
+  if (tawFlag) {
     // RFC 7606 §2: every announced prefix becomes a withdrawal. IPv4 ones go to the Withdrawn
     // Routes field, IPv6 ones to MP_UNREACH_NLRI.
     let v6: PrefixList | undefined = mpUnreach?.afi === Afi.ipv6 ? mpUnreach.withdrawn : undefined;
@@ -601,13 +638,12 @@ export function decodeUpdate(b: Uint8Array, ctx: SessionContext): UpdateMessage 
 
   let attrKey: AttributeKey | undefined;
   if (announces) {
-    let bytes: Uint8Array;
-    if (nExcluded === 0) bytes = b.subarray(attrStart, attrEnd);
+    if (nExcluded === 0 && mpReach === undefined) attrKey = new AttributeKey(b, attrStart, alen);
     else {
       let size = alen;
       for (let i = 0; i < nExcluded; i++) size -= excluded[2 * i + 1]! - excluded[2 * i]!;
       const mpLen = mpReach !== undefined ? 3 + (mpReachNhEnd - mpReachNh) + 1 : 0;
-      bytes = new Uint8Array(size + mpLen);
+      const bytes = new Uint8Array(size + mpLen);
       let q = 0;
       let from = attrStart;
       for (let i = 0; i < nExcluded; i++) {
@@ -627,8 +663,8 @@ export function decodeUpdate(b: Uint8Array, ctx: SessionContext): UpdateMessage 
         q += mpReachNhEnd - mpReachNh;
         bytes[q++] = 0;
       }
+      attrKey = new AttributeKey(bytes, 0, bytes.length);
     }
-    attrKey = { hash: fnv1a(bytes), bytes };
   }
 
   const attributes: PathAttributes =
