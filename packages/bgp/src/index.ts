@@ -24,3 +24,4 @@ export {
   type Transport,
   tcpTransport,
 } from './transport.js';
+export { compareKeys, type PrefixKey, prefixKeyText } from './rib/prefix-key.js';

@@ -1,2 +1,1 @@
-// @tabby/lab: see README.md. Nothing is exported yet.
-export {};
+export { InProcessLab, type InProcessLabOptions, LAB_DEFAULTS, LAB_POOL, type LabNode } from './in-process.js';

@@ -1,2 +1,14 @@
-// @tabby/node: see README.md. Nothing is exported yet.
-export {};
+export { NodeAgent, type NodeAgentOptions, type NodePeerStatus } from './agent.js';
+export {
+  type ClusterView,
+  clusterId,
+  compareAddresses,
+  computePeerings,
+  nodeAddress,
+  nodeAs,
+  type Peering,
+  type PeerType,
+  PeerTypes,
+  protocolName,
+} from './peering.js';
+export { advertisedCommunities, buildSpeakerConfig, type SpeakerConfigInput } from './speaker-config.js';

@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prefixKeyText } from '@tabby/bgp';
+import { InProcessLab } from './in-process.js';
+
+describe('in-process lab: 3 nodes in a full mesh over TCP on loopback', () => {
+  const lab = new InProcessLab({ nodes: 3, pods: 2, port: 17279, socketDir: `/tmp/tabby-lab-test-${process.pid}` });
+  beforeAll(async () => {
+    await lab.up();
+  }, 30_000);
+  afterAll(() => lab.down());
+
+  it('converges: every session up, every node routes to every other node block', async () => {
+    await lab.waitConverged(30_000);
+    for (const n of lab.nodes) {
+      const st = n.agent.status();
+      expect(st.peers.map((p) => p.peer_type)).toEqual(['node-to-node mesh', 'node-to-node mesh']);
+      expect(n.agent.blocks).toHaveLength(1);
+    }
+  });
+
+  it('programs Calico route shapes: local pods, local block blackhole, remote blocks via the node', async () => {
+    const [a, b] = lab.nodes as [(typeof lab.nodes)[0], (typeof lab.nodes)[0]];
+    const routes = (await a.routes.read()).routes;
+    const aBlock = a.agent.blocks[0]!;
+    const bBlock = b.agent.blocks[0]!;
+    expect(routes.find((r) => r.dst === aBlock)).toMatchObject({ type: 'blackhole' });
+    const remote = routes.filter((r) => r.dst === bBlock);
+    expect(remote.length).toBeGreaterThan(0);
+    expect(remote[0]).toMatchObject({ via: b.address });
+    const pods = routes.filter((r) => r.dev?.startsWith('cali'));
+    expect(pods).toHaveLength(2);
+    expect(pods.every((r) => r.dst.endsWith('/32') && r.scope === 'link')).toBe(true);
+  });
+
+  it('a new pod on one node shows up as a local route there and needs no new BGP route', async () => {
+    const ip = await lab.addPod('node-2', 'default', 'late-pod');
+    const b = lab.nodes[1]!;
+    const end = Date.now() + 5000;
+    while (!(await b.routes.read()).routes.some((r) => r.dst === `${ip}/32`)) {
+      if (Date.now() > end) throw new Error('pod route not programmed');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  });
+});
+
+describe('in-process lab: route reflectors, mesh off', () => {
+  const lab = new InProcessLab({ nodes: 5, topology: 'rr', reflectors: 2, pods: 1, port: 17379, socketDir: `/tmp/tabby-lab-rr-${process.pid}`, transport: 'memory' });
+  beforeAll(() => lab.up(), 30_000);
+  afterAll(() => lab.down());
+
+  it('clients peer only with the reflectors and still learn every block', async () => {
+    await lab.waitConverged(30_000);
+    const client = lab.nodes[4]!;
+    expect(client.agent.status().peers.map((p) => p.peer_type)).toEqual(['route reflector', 'route reflector']);
+    const rr = lab.nodes[0]!;
+    expect(rr.agent.status().peers).toHaveLength(4);
+    // Another client's block arrives reflected: ORIGINATOR_ID is that client, CLUSTER_LIST one reflector.
+    const other = lab.nodes[3]!;
+    const block = other.agent.blocks[0]!;
+    const dest = [...client.agent.speaker!.rib.values()].find((x) => prefixKeyText(x.key) === block);
+    expect(dest?.best?.attrs.attrs.originatorId).toBe(other.address);
+    expect(dest?.best?.attrs.attrs.clusterList?.[0]).toMatch(/^224\.0\.0\.[12]$/);
+    expect(dest?.paths).toHaveLength(2);
+  });
+});

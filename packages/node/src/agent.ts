@@ -1,0 +1,370 @@
+import {
+  type BestRouteEvent,
+  ControlHandler,
+  ControlServer,
+  type Logger,
+  Speaker,
+  type SpeakerConfig,
+  silentLogger,
+  type Transport,
+} from '@tabby/bgp';
+import {
+  type BGPConfigurationResource,
+  type BGPPeerResource,
+  type Datastore,
+  effectiveBGPConfiguration,
+  type IPPoolResource,
+  Ipam,
+  IpamExhaustedError,
+  KEY_PREFIX,
+  type NodeResource,
+  parseResource,
+  parseResourceKey,
+  type Resource,
+  segmentCidr,
+  type WorkloadEndpointResource,
+} from '@tabby/datastore';
+import type { FibDataplane, LocalNode } from '@tabby/fib';
+import { computePeerings, nodeAs, type Peering } from './peering.js';
+import { buildSpeakerConfig } from './speaker-config.js';
+
+export interface NodeAgentOptions {
+  nodeName: string;
+  datastore: Datastore;
+  /** How the speaker reaches its peers (`tcpTransport` in production). */
+  transport: Transport;
+  /** Builds the FIB programmer once the node's own address is known; absent: no FIB. */
+  dataplane?: (local: LocalNode) => FibDataplane;
+  /** Interface facing the other nodes (default `eth0`). */
+  uplink?: string;
+  /** Control socket for bgpctl. */
+  controlSocket?: string;
+  logger?: Logger;
+  /** Session timers (s); the lab uses short ones. */
+  holdTime?: number;
+  connectRetryTime?: number;
+  /** This start is a graceful restart (the kernel routes were kept). */
+  restarting?: boolean;
+  version?: string;
+}
+
+/** `bgpctl node status` / readiness: Calico's table. */
+export interface NodePeerStatus {
+  peer_address: string;
+  peer_type: string;
+  state: string;
+  since: string;
+  info: string;
+}
+
+const BLOCK_KEY = /^\/calico\/ipam\/v2\/host\/([^/]+)\/ipv([46])\/block\/(.+)$/;
+
+/**
+ * The per-node agent: watches the datastore, claims an IPAM block, computes the node's peerings
+ * (mesh, reflectors, explicit peers), runs the speaker with the resulting config (reloading it
+ * on change: unchanged peers keep their sessions), originates the node's blocks, and feeds the
+ * speaker's best routes plus the cluster's blocks and this node's workloads to the FIB.
+ * Nothing is announced or programmed before the datastore's first in-sync.
+ */
+export class NodeAgent {
+  readonly name: string;
+  speaker: Speaker | null = null;
+  dataplane: FibDataplane | null = null;
+  peerings: Peering[] = [];
+  /** The datastore has been read completely once. */
+  synced = false;
+  lastError = '';
+  private readonly log: Logger;
+  private readonly resources = new Map<string, Resource>();
+  private readonly affinities = new Map<string, { node: string; family: 4 | 6; cidr: string; state: string }>();
+  private watchers: { close(): void }[] = [];
+  private syncedParts = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private control: ControlServer | null = null;
+  private configSignature = '';
+  private claimAttempted = false;
+  private stopped = false;
+  private readonly ready: Promise<void>;
+  private markReady!: () => void;
+
+  constructor(private readonly opts: NodeAgentOptions) {
+    this.name = opts.nodeName;
+    this.log = opts.logger ?? silentLogger;
+    this.ready = new Promise((r) => {
+      this.markReady = r;
+    });
+  }
+
+  /** Starts watching; resolves after the first full reconciliation. */
+  async start(): Promise<void> {
+    this.watch('resources', KEY_PREFIX.resources, (ev) => {
+      if (ev.type === 'deleted') this.resources.delete(ev.key);
+      else if (parseResourceKey(ev.key)) this.resources.set(ev.key, parseResource(ev.key, ev.value, ev.revision));
+    });
+    this.watch('affinities', `${KEY_PREFIX.ipam}host/`, (ev) => {
+      if (ev.type === 'deleted') {
+        this.affinities.delete(ev.key);
+        return;
+      }
+      const m = BLOCK_KEY.exec(ev.key);
+      if (!m) return;
+      let state = 'confirmed';
+      try {
+        state = (JSON.parse(ev.value || '{}') as { state?: string }).state ?? 'confirmed';
+      } catch {
+        // an empty or odd value: Calico treats it as confirmed
+      }
+      this.affinities.set(ev.key, { node: m[1]!, family: Number(m[2]) as 4 | 6, cidr: segmentCidr(m[3]!), state });
+    });
+    await this.ready;
+  }
+
+  private watch(
+    part: string,
+    prefix: string,
+    apply: (ev: { type: 'added' | 'updated' | 'deleted'; key: string; value: string; revision: number }) => void,
+  ): void {
+    const w = this.opts.datastore.watch(prefix);
+    this.watchers.push(w);
+    void (async () => {
+      try {
+        for await (const ev of w) {
+          if (this.stopped) return;
+          if (ev.type === 'resync') {
+            this.log.warn({ part, reason: ev.reason }, 'datastore resync');
+            if (part === 'resources') this.resources.clear();
+            else this.affinities.clear();
+            continue;
+          }
+          if (ev.type === 'in-sync') {
+            this.syncedParts.add(part);
+            if (this.syncedParts.size === 2) this.synced = true;
+            this.schedule();
+            continue;
+          }
+          apply(ev.type === 'deleted' ? { ...ev, value: '' } : ev);
+          if (this.synced) this.schedule();
+        }
+      } catch (err) {
+        if (!this.stopped) this.log.error({ part, err: (err as Error).message }, 'datastore watch failed');
+      }
+    })();
+  }
+
+  /** Reconciles soon (changes arriving together are handled once). */
+  private schedule(): void {
+    if (!this.synced || this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.chain = this.chain
+        .then(() => this.reconcile())
+        .catch((err) => {
+          this.lastError = (err as Error).message;
+          this.log.error({ err: this.lastError }, 'reconcile failed');
+        });
+    }, 20);
+  }
+
+  private ofKind<K extends Resource['kind']>(kind: K): Extract<Resource, { kind: K }>[] {
+    return [...this.resources.values()].filter((r) => r.kind === kind) as Extract<Resource, { kind: K }>[];
+  }
+
+  /** One pass: datastore state in, speaker config and FIB state out. */
+  async reconcile(): Promise<void> {
+    if (this.stopped) return;
+    const nodes = this.ofKind('Node') as NodeResource[];
+    const self = nodes.find((n) => n.metadata.name === this.name);
+    if (!self) {
+      this.lastError = `no Node resource named "${this.name}" in ${this.opts.datastore.description}`;
+      this.log.warn({}, this.lastError);
+      this.markReady();
+      return;
+    }
+    const bgpSpec = (this.ofKind('BGPConfiguration') as BGPConfigurationResource[]).find(
+      (c) => c.metadata.name === 'default',
+    )?.spec;
+    const bgp = effectiveBGPConfiguration(bgpSpec);
+    const pools = this.ofKind('IPPool') as IPPoolResource[];
+    const myBlocks = [...this.affinities.values()].filter((a) => a.node === this.name && a.state === 'confirmed');
+    if (!myBlocks.length && !this.claimAttempted && pools.some((p) => !p.spec.disabled)) {
+      this.claimAttempted = true;
+      try {
+        const cidr = await new Ipam(this.opts.datastore).claimBlock(this.name);
+        this.log.info({ block: cidr }, 'claimed an IPAM block');
+      } catch (err) {
+        if (!(err instanceof IpamExhaustedError)) throw err;
+        this.log.warn({ err: err.message }, 'no IPAM block available');
+      }
+      // The affinity arrives through the watch and triggers the next pass.
+    }
+    this.peerings = computePeerings({ nodes, peers: this.ofKind('BGPPeer') as BGPPeerResource[], bgp }, this.name);
+    const config = buildSpeakerConfig({
+      node: self,
+      asn: nodeAs(self, bgp),
+      peerings: this.peerings,
+      pools,
+      blocks: myBlocks.map((b) => b.cidr).sort(),
+      bgpSpec,
+      listenPort: bgp.listenPort,
+      ...(this.opts.holdTime !== undefined ? { holdTime: this.opts.holdTime } : {}),
+      ...(this.opts.connectRetryTime !== undefined ? { connectRetryTime: this.opts.connectRetryTime } : {}),
+      restartTime: Number.parseInt(bgp.nodeMeshMaxRestartTime, 10) || 120,
+    });
+    // The FIB first, so the speaker's best routes have somewhere to go from the start.
+    this.applyDataplane(self, nodes, pools);
+    await this.applySpeaker(config);
+    this.lastError = '';
+    this.markReady();
+  }
+
+  private async applySpeaker(config: SpeakerConfig): Promise<void> {
+    const signature = JSON.stringify({ ...config, policies: [...config.policies] });
+    if (signature === this.configSignature) return;
+    const cur = this.speaker;
+    if (cur && (cur.config.routerId !== config.routerId || cur.config.asn !== config.asn)) {
+      this.log.warn({}, 'router ID or AS changed: restarting the speaker');
+      await cur.stop('router ID or AS changed');
+      this.speaker = null;
+    }
+    this.configSignature = signature;
+    if (this.speaker) {
+      const r = this.speaker.reload(config);
+      this.log.info({ added: r.peers_added, removed: r.peers_removed, reset: r.peers_reset }, 'speaker reconfigured');
+      return;
+    }
+    const speaker = new Speaker(config, {
+      transport: this.opts.transport,
+      logger: this.log,
+      restarting: this.opts.restarting ?? false,
+    });
+    speaker.subscribe((e) => this.onBestRoute(e));
+    await speaker.start();
+    this.speaker = speaker;
+    if (this.opts.controlSocket && !this.control) {
+      const handler = new ControlHandler(speaker, { version: this.opts.version ?? '0.1.0' });
+      const base = handler.handle;
+      this.control = new ControlServer(this.opts.controlSocket, (command, args) =>
+        command === 'node status' ? this.status() : base(command, args),
+      );
+      await this.control.start();
+    }
+  }
+
+  private onBestRoute(e: BestRouteEvent): void {
+    if (!this.dataplane || e.blackhole) return; // local blocks: the dataplane has their blackholes
+    this.dataplane.setBgpRoute({ prefix: e.prefix, nextHops: e.nextHops.map((via) => ({ via })) });
+    this.scheduleApply();
+  }
+
+  private applyTimer: NodeJS.Timeout | undefined;
+  private scheduleApply(): void {
+    clearTimeout(this.applyTimer);
+    this.applyTimer = setTimeout(() => {
+      this.dataplane?.apply().catch((err) => this.log.error({ err: (err as Error).message }, 'FIB apply failed'));
+    }, 10);
+  }
+
+  private localNode(self: NodeResource): LocalNode | undefined {
+    const v4 = self.spec?.bgp?.ipv4Address;
+    if (!v4) return undefined;
+    return {
+      name: this.name,
+      ipv4Address: v4,
+      ...(self.spec?.bgp?.ipv6Address ? { ipv6Address: self.spec.bgp.ipv6Address } : {}),
+      uplink: this.opts.uplink ?? 'eth0',
+      ...(self.spec?.ipv4VXLANTunnelAddr ? { vxlanTunnelAddress: self.spec.ipv4VXLANTunnelAddr } : {}),
+      ...(self.spec?.vxlanTunnelMACAddr ? { vxlanTunnelMac: self.spec.vxlanTunnelMACAddr } : {}),
+    };
+  }
+
+  private applyDataplane(self: NodeResource, nodes: NodeResource[], pools: IPPoolResource[]): void {
+    const local = this.localNode(self);
+    if (!local || !this.opts.dataplane) return;
+    if (!this.dataplane) {
+      this.dataplane = this.opts.dataplane(local);
+      this.dataplane.markInSync();
+    } else this.dataplane.setLocalNode(local);
+    const dp = this.dataplane;
+    for (const n of nodes) {
+      if (n.metadata.name === this.name) continue;
+      const v4 = n.spec?.bgp?.ipv4Address;
+      if (!v4) continue;
+      dp.upsertRemoteNode({
+        name: n.metadata.name,
+        ipv4Address: v4,
+        ...(n.spec?.ipv4VXLANTunnelAddr ? { vxlanTunnelAddress: n.spec.ipv4VXLANTunnelAddr } : {}),
+        ...(n.spec?.vxlanTunnelMACAddr ? { vxlanTunnelMac: n.spec.vxlanTunnelMACAddr } : {}),
+      });
+    }
+    for (const name of this.known.nodes) if (!nodes.some((n) => n.metadata.name === name)) dp.removeRemoteNode(name);
+    this.known.nodes = new Set(nodes.map((n) => n.metadata.name).filter((n) => n !== this.name));
+    for (const p of pools)
+      dp.upsertPool({
+        cidr: p.spec.cidr,
+        ipipMode: p.spec.ipipMode ?? 'Never',
+        vxlanMode: p.spec.vxlanMode ?? 'Never',
+        disabled: p.spec.disabled ?? false,
+      });
+    for (const cidr of this.known.pools) if (!pools.some((p) => p.spec.cidr === cidr)) dp.removePool(cidr);
+    this.known.pools = new Set(pools.map((p) => p.spec.cidr));
+    const blocks = [...this.affinities.values()].filter((a) => a.state === 'confirmed');
+    for (const b of blocks) dp.upsertBlock({ cidr: b.cidr, node: b.node });
+    for (const cidr of this.known.blocks) if (!blocks.some((b) => b.cidr === cidr)) dp.removeBlock(cidr);
+    this.known.blocks = new Set(blocks.map((b) => b.cidr));
+    const workloads = (this.ofKind('WorkloadEndpoint') as WorkloadEndpointResource[]).filter(
+      (w) => w.spec.node === this.name,
+    );
+    const ids = new Set<string>();
+    for (const w of workloads) {
+      const id = `${w.metadata.namespace ?? 'default'}/${w.metadata.name}`;
+      ids.add(id);
+      dp.upsertWorkload({ id, interfaceName: w.spec.interfaceName, ips: w.spec.ipNetworks });
+    }
+    for (const id of this.known.workloads) if (!ids.has(id)) dp.removeWorkload(id);
+    this.known.workloads = ids;
+    this.scheduleApply();
+  }
+
+  private known = {
+    nodes: new Set<string>(),
+    pools: new Set<string>(),
+    blocks: new Set<string>(),
+    workloads: new Set<string>(),
+  };
+
+  /** Calico's `node status` rows, from the speaker's sessions. */
+  status(): { node: string; ready: boolean; error: string; peers: NodePeerStatus[] } {
+    const peers: NodePeerStatus[] = [];
+    for (const p of this.speaker?.peers.values() ?? []) {
+      const since = new Date(Date.now() - (this.speaker!.clock.now() - p.stateSince)).toISOString();
+      peers.push({
+        peer_address: p.config.address,
+        peer_type: p.config.description || 'node specific',
+        state: p.adminDown ? 'down' : p.state === 'Established' ? 'up' : 'start',
+        since,
+        info: p.state + (p.lastError && p.state !== 'Established' ? ` ${p.lastError}` : ''),
+      });
+    }
+    const ready = this.synced && !!this.speaker && peers.every((p) => p.info.startsWith('Established'));
+    return { node: this.name, ready, error: this.lastError, peers };
+  }
+
+  /** Blocks this node announces. */
+  get blocks(): string[] {
+    return [...this.affinities.values()]
+      .filter((a) => a.node === this.name && a.state === 'confirmed')
+      .map((a) => a.cidr);
+  }
+
+  /** Stops watching and the speaker (Cease to peers); FIB routes stay where they are. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearTimeout(this.applyTimer);
+    for (const w of this.watchers) w.close();
+    await this.chain.catch(() => {});
+    await this.speaker?.stop();
+    await this.control?.stop();
+  }
+}
