@@ -1,7 +1,15 @@
 import type { FibRoute, NeighborDetail, ReloadResult, RibResult, StatusResult, SummaryResult } from '@tabby/bgp';
 import yargs from 'yargs';
 import { ControlClient, ControlClientError } from './client.js';
-import { formatFib, formatNeighbor, formatRib, formatStatus, formatSummary } from './format.js';
+import {
+  formatFib,
+  formatNeighbor,
+  formatNodeStatus,
+  formatRib,
+  formatStatus,
+  formatSummary,
+  type NodeStatusResult,
+} from './format.js';
 
 export const DEFAULT_SOCKET = '/run/tabby/bgpd.sock';
 
@@ -134,6 +142,24 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
             ...(a.message ? { message: a.message } : {}),
           });
           print(r, `${r.peer}: ${a.op} requested, state ${r.state}`);
+        };
+      },
+    )
+    .command(
+      'node <what>',
+      "node status: Calico's table of each peer's address, type (mesh, global, node specific, route reflector), state and info",
+      (y) => y.positional('what', { choices: ['status'] as const }),
+      () => {
+        action = async (c) => {
+          const r = await c.request<NodeStatusResult>('node status').catch((err: Error & { code?: string }) => {
+            if (err.code === 'UNKNOWN_COMMAND') {
+              throw new UsageError(
+                'this speaker is not a node agent (tabby bgpd has no node status): use show summary',
+              );
+            }
+            throw err;
+          });
+          print(r, formatNodeStatus(r));
         };
       },
     )

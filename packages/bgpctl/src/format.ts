@@ -168,3 +168,48 @@ export function formatStatus(s: StatusResult): string {
     `Graceful restart: ${s.graceful_restart.enabled ? `on, restart time ${s.graceful_restart.restart_time}s${s.graceful_restart.restarting ? ', restarting now' : ''}` : 'off'}`,
   ].join('\n');
 }
+
+/** One row of `node status` (what the node agent answers). */
+export interface NodeStatusPeer {
+  peer_address: string;
+  peer_type: string;
+  state: string;
+  since: string;
+  info: string;
+}
+
+export interface NodeStatusResult {
+  node: string;
+  ready: boolean;
+  error: string;
+  peers: NodeStatusPeer[];
+}
+
+function boxTable(head: string[], rows: string[][]): string {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = `+${w.map((n) => '-'.repeat(n + 2)).join('+')}+`;
+  const center = (t: string, n: number) => {
+    const left = Math.floor((n - t.length) / 2);
+    return `${' '.repeat(left)}${t}${' '.repeat(n - t.length - left)}`;
+  };
+  const fmt = (r: string[], c: boolean) =>
+    `| ${r.map((x, i) => (c ? center(x, w[i]!) : x.padEnd(w[i]!))).join(' | ')} |`;
+  return [line, fmt(head, true), line, ...rows.map((r) => fmt(r, false)), line].join('\n');
+}
+
+/** `bgpctl node status`: Calico's `calicoctl node status` table, IPv4 then IPv6. */
+export function formatNodeStatus(r: NodeStatusResult): string {
+  const out = [
+    `Tabby node ${r.node} is running${r.ready ? ' (ready)' : ' (not ready)'}.${r.error ? `\nLast error: ${r.error}` : ''}`,
+  ];
+  for (const fam of ['IPv4', 'IPv6'] as const) {
+    const rows = r.peers
+      .filter((p) => p.peer_address.includes(':') === (fam === 'IPv6'))
+      .map((p) => [p.peer_address, p.peer_type, p.state, p.since.slice(11, 19), p.info]);
+    out.push('', `${fam} BGP status`);
+    out.push(
+      rows.length ? boxTable(['PEER ADDRESS', 'PEER TYPE', 'STATE', 'SINCE', 'INFO'], rows) : `No ${fam} peers found.`,
+    );
+  }
+  return out.join('\n');
+}

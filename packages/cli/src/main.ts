@@ -1,13 +1,32 @@
 import { readFileSync } from 'node:fs';
+import { runBgpd } from '@tabby/bgp';
+import { runConfdCommand } from '@tabby/confd';
 import { type CliIo, DATASTORE_ENV, runApply, runDelete, runGet, runIpamShow } from '@tabby/datastore';
+import { runLab } from '@tabby/lab';
 import yargs from 'yargs';
 
-const DEMO_PLAN = `The demo (npm start) will bring up a small Tabby cluster in this process:
-  - three node agents on loopback addresses, each with its own BGP speaker on a distinct port,
-    peering in a node-to-node full mesh;
-  - the embedded in-memory datastore holding the Nodes, an IPPool in 198.18.0.0/15 and pods;
-  - a memory FIB on each node showing the routes it would program;
-then print each node's \`bgpctl show summary\` and routes, and keep running until Ctrl-C.`;
+/** Resolves on the first SIGINT or SIGTERM. */
+function interrupted(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}
+
+/** Daemons that parse their own options (so their --help is theirs). */
+const DAEMONS: Record<string, (argv: string[]) => Promise<number>> = {
+  bgpd: runBgpd,
+  confd: (argv) => {
+    const stop = new AbortController();
+    void interrupted().then(() => stop.abort());
+    return runConfdCommand(argv, {
+      stdout: process.stdout,
+      stderr: process.stderr,
+      env: process.env,
+      signal: stop.signal,
+    });
+  },
+};
 
 const DATASTORE_HELP = `Datastore URL: memory (default; lives only as long as the command, so it does not persist between invocations), file:///path.json (local, persisted), redis://[:password@]host:port/db, rediss://... (TLS), etcd://host:port[,host:port], etcds://...?ca=FILE&cert=FILE&key=FILE. Default: $${DATASTORE_ENV}, else memory.`;
 
@@ -19,6 +38,8 @@ const processIo: CliIo = {
 
 /** Runs the `tabby` command line and resolves with the process exit code. */
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  const daemon = argv[0] ? DAEMONS[argv[0]] : undefined;
+  if (daemon) return daemon(argv.slice(1));
   let code = 0;
   let failed = false;
   // yargs calls a non-throwing fail() and may still run the handler; a failed parse runs nothing.
@@ -31,13 +52,57 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .option('datastore', { type: 'string', describe: DATASTORE_HELP, global: true })
     .command(
       'demo',
-      'Bring up the in-process demo cluster (what `npm start` runs)',
+      'Bring up the in-process demo cluster (what `npm start` runs): 3 nodes in a mesh, 2 pods each',
       () => {},
-      () => {
-        io.stderr(`${DEMO_PLAN}\n\ntabby demo: not built yet. The node agent and lab are still to come.\n`);
-        code = 2;
-      },
+      () => run(() => runLab({}, io, interrupted()))(),
     )
+    .command('lab', 'A whole cluster on one machine', (y) =>
+      y
+        .command(
+          'up',
+          'Bring up a lab in this process (in the foreground; Ctrl-C stops it)',
+          (yy) =>
+            yy
+              .option('nodes', { type: 'number', default: 3, describe: 'node agents (1 to 200)' })
+              .option('topology', { choices: ['mesh', 'rr'] as const, default: 'mesh' as const })
+              .option('reflectors', { type: 'number', default: 2, describe: 'route reflectors (topology rr)' })
+              .option('pods', { type: 'number', default: 2, describe: 'simulated pods per node' })
+              .option('transport', {
+                choices: ['tcp', 'memory'] as const,
+                default: 'tcp' as const,
+                describe: 'BGP over TCP on loopback, or over in-memory pipes',
+              })
+              .option('port', { type: 'number', default: 17179, describe: 'BGP port (each node on its own 127.0.0.x)' })
+              .option('netns', {
+                type: 'boolean',
+                default: false,
+                describe: 'network namespaces with real kernel routes (root): not built yet',
+              })
+              .example('$0 lab up --nodes 6 --topology rr --reflectors 2', 'reflectors with the mesh off'),
+          (a) =>
+            run(async () => {
+              if (a.netns) {
+                io.stderr('tabby lab up --netns: not built yet (the in-process lab is; drop --netns).\n');
+                return 2;
+              }
+              return runLab(
+                {
+                  nodes: a.nodes,
+                  topology: a.topology,
+                  reflectors: a.reflectors,
+                  pods: a.pods,
+                  transport: a.transport,
+                  port: a.port,
+                },
+                io,
+                interrupted(),
+              );
+            })(),
+        )
+        .demandCommand(1, 'Name a lab command: up.'),
+    )
+    .command('bgpd', 'Run the BGP speaker from a YAML config (tabby bgpd --help)')
+    .command('confd', 'Render templates from the datastore (tabby confd --help)')
     .command(
       'apply',
       'Create or update resources from multi-document YAML (Calico v3 manifests apply unchanged)',

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prefixKeyText } from '@tabby/bgp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InProcessLab } from './in-process.js';
 
 describe('in-process lab: 3 nodes in a full mesh over TCP on loopback', () => {
@@ -44,7 +44,15 @@ describe('in-process lab: 3 nodes in a full mesh over TCP on loopback', () => {
 });
 
 describe('in-process lab: route reflectors, mesh off', () => {
-  const lab = new InProcessLab({ nodes: 5, topology: 'rr', reflectors: 2, pods: 1, port: 17379, socketDir: `/tmp/tabby-lab-rr-${process.pid}`, transport: 'memory' });
+  const lab = new InProcessLab({
+    nodes: 5,
+    topology: 'rr',
+    reflectors: 2,
+    pods: 1,
+    port: 17379,
+    socketDir: `/tmp/tabby-lab-rr-${process.pid}`,
+    transport: 'memory',
+  });
   beforeAll(() => lab.up(), 30_000);
   afterAll(() => lab.down());
 

@@ -134,12 +134,17 @@ export class InProcessLab {
         connectRetryTime: 2,
         logger: this.opts.logger.child ? this.opts.logger.child({ node: name }) : this.opts.logger,
         dataplane: (local) =>
-          new FibDataplane({ localNode: local, routeTable: new RouteTable({ driver: routes }), links: new MemoryLinkDriver() }),
+          new FibDataplane({
+            localNode: local,
+            routeTable: new RouteTable({ driver: routes }),
+            links: new MemoryLinkDriver(),
+          }),
       });
       this.nodes.push({ name, address, socket, agent, routes });
     }
     await Promise.all(this.nodes.map((n) => n.agent.start()));
-    for (const n of this.nodes) for (let p = 0; p < this.opts.pods; p++) await this.addPod(n.name, 'default', `pod-${n.name}-${p + 1}`);
+    for (const n of this.nodes)
+      for (let p = 0; p < this.opts.pods; p++) await this.addPod(n.name, 'default', `pod-${n.name}-${p + 1}`);
   }
 
   /** A simulated pod: an address from IPAM, a WorkloadEndpoint, and its interface in the memory FIB. */
