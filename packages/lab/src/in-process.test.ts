@@ -43,6 +43,42 @@ describe('in-process lab: 3 nodes in a full mesh over TCP on loopback', () => {
   });
 });
 
+describe('in-process lab: datastore changes reach every node without restarting anything', () => {
+  const lab = new InProcessLab({ nodes: 3, pods: 0, transport: 'memory', socketDir: `/tmp/tabby-lab-chg-${process.pid}` });
+  beforeAll(() => lab.up(), 30_000);
+  afterAll(() => lab.down());
+
+  it('a node that leaves loses its peerings and routes elsewhere; the other sessions stay up', async () => {
+    await lab.waitConverged(30_000);
+    const [a, b, c] = lab.nodes as [(typeof lab.nodes)[0], (typeof lab.nodes)[0], (typeof lab.nodes)[0]];
+    const cBlock = c.agent.blocks[0]!;
+    await lab.store.delete('Node', c.name);
+    const end = Date.now() + 5000;
+    while ((await a.routes.read()).routes.some((r) => r.dst === cBlock) || a.agent.status().peers.length !== 1) {
+      if (Date.now() > end) throw new Error('node-3 still present at node-1');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const ab = a.agent.speaker!.findPeer(b.address)!;
+    expect(ab.state).toBe('Established');
+    expect(ab.establishedTransitions).toBe(1);
+  });
+
+  it('turning the mesh off removes the mesh sessions', async () => {
+    await lab.store.apply({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'BGPConfiguration',
+      metadata: { name: 'default' },
+      spec: { nodeToNodeMeshEnabled: false, asNumber: 64512, listenPort: lab.opts.port, bindMode: 'NodeIP' },
+    } as Parameters<typeof lab.store.apply>[0]);
+    const a = lab.nodes[0]!;
+    const end = Date.now() + 5000;
+    while (a.agent.status().peers.length !== 0) {
+      if (Date.now() > end) throw new Error('mesh sessions still configured');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  });
+});
+
 describe('in-process lab: route reflectors, mesh off', () => {
   const lab = new InProcessLab({
     nodes: 5,
