@@ -1,4 +1,5 @@
 export { NodeAgent, type NodeAgentOptions, type NodePeerStatus } from './agent.js';
+export { interfaceAddress, NODE_HELP, runNode } from './daemon.js';
 export {
   type ClusterView,
   clusterId,

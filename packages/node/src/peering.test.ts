@@ -2,7 +2,11 @@ import { type BGPPeerResource, effectiveBGPConfiguration, type NodeResource } fr
 import { describe, expect, it } from 'vitest';
 import { computePeerings, type Peering } from './peering.js';
 
-function node(name: string, ip: string, extra: { labels?: Record<string, string>; cluster?: string; asn?: number; v6?: string } = {}): NodeResource {
+function node(
+  name: string,
+  ip: string,
+  extra: { labels?: Record<string, string>; cluster?: string; asn?: number; v6?: string } = {},
+): NodeResource {
   return {
     apiVersion: 'projectcalico.org/v3',
     kind: 'Node',
@@ -22,14 +26,21 @@ function peer(name: string, spec: BGPPeerResource['spec']): BGPPeerResource {
   return { apiVersion: 'projectcalico.org/v3', kind: 'BGPPeer', metadata: { name }, spec } as BGPPeerResource;
 }
 
-const brief = (ps: Peering[]) => ps.map((p) => `${p.name} ${p.type} as${p.asn}${p.passive ? ' passive' : ''}${p.routeReflectorClient ? ' rr-client' : ''}`);
+const brief = (ps: Peering[]) =>
+  ps.map(
+    (p) => `${p.name} ${p.type} as${p.asn}${p.passive ? ' passive' : ''}${p.routeReflectorClient ? ' rr-client' : ''}`,
+  );
 
 describe('computePeerings: Calico rules', () => {
   const mesh = effectiveBGPConfiguration(undefined);
   const noMesh = effectiveBGPConfiguration({ nodeToNodeMeshEnabled: false });
 
   it('meshes every node with every other, the higher address passive, per family', () => {
-    const nodes = [node('a', '198.18.0.1', { v6: '2001:db8::1' }), node('b', '198.18.0.2', { v6: '2001:db8::2' }), node('c', '198.18.0.3')];
+    const nodes = [
+      node('a', '198.18.0.1', { v6: '2001:db8::1' }),
+      node('b', '198.18.0.2', { v6: '2001:db8::2' }),
+      node('c', '198.18.0.3'),
+    ];
     expect(brief(computePeerings({ nodes, peers: [], bgp: mesh }, 'b'))).toEqual([
       'Mesh_198_18_0_1 node-to-node mesh as64512 passive',
       'Mesh_198_18_0_3 node-to-node mesh as64512',
@@ -39,7 +50,9 @@ describe('computePeerings: Calico rules', () => {
 
   it('keeps route reflectors out of the mesh on both sides', () => {
     const nodes = [node('a', '198.18.0.1'), node('b', '198.18.0.2'), node('rr', '198.18.0.9', { cluster: '1.0.0.1' })];
-    expect(brief(computePeerings({ nodes, peers: [], bgp: mesh }, 'a'))).toEqual(['Mesh_198_18_0_2 node-to-node mesh as64512']);
+    expect(brief(computePeerings({ nodes, peers: [], bgp: mesh }, 'a'))).toEqual([
+      'Mesh_198_18_0_2 node-to-node mesh as64512',
+    ]);
     expect(computePeerings({ nodes, peers: [], bgp: mesh }, 'rr')).toEqual([]);
   });
 
@@ -65,13 +78,19 @@ describe('computePeerings: Calico rules', () => {
   });
 
   it('reflectors sharing a cluster ID are not clients of each other', () => {
-    const nodes = [node('rr1', '198.18.0.8', { cluster: '1.0.0.1', labels: { rr: 'y' } }), node('rr2', '198.18.0.9', { cluster: '1.0.0.1', labels: { rr: 'y' } })];
+    const nodes = [
+      node('rr1', '198.18.0.8', { cluster: '1.0.0.1', labels: { rr: 'y' } }),
+      node('rr2', '198.18.0.9', { cluster: '1.0.0.1', labels: { rr: 'y' } }),
+    ];
     const peers = [peer('rrs', { peerSelector: 'has(rr)' })];
     expect(brief(computePeerings({ nodes, peers, bgp: noMesh }, 'rr1'))).toEqual(['Global_198_18_0_9 global as64512']);
   });
 
   it('global peers to an IP, node-specific peers by name and selector, a duplicate of a global skipped', () => {
-    const nodes = [node('a', '198.18.0.1', { labels: { rack: 'r1' } }), node('b', '198.18.0.2', { labels: { rack: 'r2' } })];
+    const nodes = [
+      node('a', '198.18.0.1', { labels: { rack: 'r1' } }),
+      node('b', '198.18.0.2', { labels: { rack: 'r2' } }),
+    ];
     const peers = [
       peer('tor-r1', { nodeSelector: "rack == 'r1'", peerIP: '198.18.0.254', asNumber: 65001 }),
       peer('tor-all', { peerIP: '198.18.0.254', asNumber: 65001 }),
@@ -89,9 +108,14 @@ describe('computePeerings: Calico rules', () => {
   });
 
   it('uses the remote node AS for peerSelector peerings and honours reversePeering: Manual', () => {
-    const nodes = [node('a', '198.18.0.1', { asn: 65010 }), node('b', '198.18.0.2', { asn: 65020, labels: { edge: 'y' } })];
+    const nodes = [
+      node('a', '198.18.0.1', { asn: 65010 }),
+      node('b', '198.18.0.2', { asn: 65020, labels: { edge: 'y' } }),
+    ];
     const peers = [peer('to-edge', { node: 'a', peerSelector: 'has(edge)', reversePeering: 'Manual' })];
-    expect(brief(computePeerings({ nodes, peers, bgp: noMesh }, 'a'))).toEqual(['Node_198_18_0_2 node specific as65020']);
+    expect(brief(computePeerings({ nodes, peers, bgp: noMesh }, 'a'))).toEqual([
+      'Node_198_18_0_2 node specific as65020',
+    ]);
     expect(computePeerings({ nodes, peers, bgp: noMesh }, 'b')).toEqual([]);
   });
 });

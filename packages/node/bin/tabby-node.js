@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// Shim for `tabby node` (tsc output is not executable by itself). Run `npm run build` first.
+import { runNode } from '../dist/daemon.js';
+
+process.exit(await runNode(process.argv.slice(2)));

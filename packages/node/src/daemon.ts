@@ -1,0 +1,178 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import http from 'node:http';
+import { hostname } from 'node:os';
+import { dirname } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { tcpTransport } from '@tabby/bgp';
+import { type NodeResource, openDatastore, ResourceStore, resolveDatastoreUrl } from '@tabby/datastore';
+import { FibDataplane, KernelDriver, KernelLinkDriver, MemoryDriver, MemoryLinkDriver, RouteTable } from '@tabby/fib';
+import pino from 'pino';
+import { NodeAgent } from './agent.js';
+
+const run = promisify(execFile);
+
+export const NODE_HELP = `Usage: tabby node [options]
+
+Runs the per-node agent: reads this node's Node resource, claims an IPAM block, peers with the
+other nodes (mesh, route reflectors, BGPPeers), announces its blocks, and programs the kernel
+routing table (routes it owns only: protocol 80 and 186, cali* interfaces).
+
+Options:
+      --name NAME          node name (default: $NODENAME, else the host name)
+      --datastore URL      memory | file:///x.json | redis://host:port/db | etcd://host:port
+                           (default: $TABBY_DATASTORE, else memory)
+      --uplink IF          interface facing the other nodes (default eth0)
+      --ip-autodetect IF   when the Node has no ipv4Address: take the first global IPv4 address
+                           of interface IF and write it to the Node (default: the uplink)
+  -s, --socket PATH        control socket for bgpctl (default /run/tabby/node.sock)
+      --fib kernel|memory  program the kernel (default) or only a memory table
+      --health-port PORT   serve /readiness and /liveness on this port (127.0.0.1; off by default)
+      --hold-time S        BGP hold time for every session (default 90)
+  -R, --restarted          graceful restart: kernel routes were kept; defer selection until peers' End-of-RIB
+      --log-level LEVEL    trace, debug, info (default), warn, error
+  -h, --help               this text
+
+SIGTERM stops the agent and leaves kernel routes in place; peers that negotiated the graceful
+restart N bit keep this node's routes until it is back (start it again with -R).
+`;
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    options: {
+      name: { type: 'string' },
+      datastore: { type: 'string' },
+      uplink: { type: 'string' },
+      'ip-autodetect': { type: 'string' },
+      socket: { type: 'string', short: 's' },
+      fib: { type: 'string' },
+      'health-port': { type: 'string' },
+      'hold-time': { type: 'string' },
+      restarted: { type: 'boolean', short: 'R' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  }).values;
+}
+
+/** The first global IPv4 address of an interface, with its prefix length (`198.18.0.1/24`). */
+export async function interfaceAddress(ifname: string): Promise<string | undefined> {
+  const { stdout } = await run('ip', ['-json', '-4', 'addr', 'show', 'dev', ifname]);
+  const links = JSON.parse(stdout || '[]') as { addr_info?: { local: string; prefixlen: number; scope: string }[] }[];
+  const a = links[0]?.addr_info?.find((x) => x.scope === 'global');
+  return a ? `${a.local}/${a.prefixlen}` : undefined;
+}
+
+/** Runs `tabby node`; resolves with the exit code once stopped. */
+export async function runNode(argv: string[]): Promise<number> {
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse(argv);
+  } catch (err) {
+    process.stderr.write(`tabby node: ${(err as Error).message}\nRun 'tabby node --help' for usage.\n`);
+    return 1;
+  }
+  if (args.help) {
+    process.stdout.write(NODE_HELP);
+    return 0;
+  }
+  const fib = args.fib ?? 'kernel';
+  if (fib !== 'kernel' && fib !== 'memory') {
+    process.stderr.write(`tabby node: --fib must be kernel or memory, not "${fib}"\n`);
+    return 1;
+  }
+  const name = args.name ?? process.env.NODENAME ?? hostname();
+  const log = pino(
+    { level: args['log-level'] ?? process.env.TABBY_LOG_LEVEL ?? 'info', base: { daemon: 'node', node: name } },
+    pino.destination({ dest: 2, sync: false }),
+  );
+  const url = resolveDatastoreUrl(args.datastore);
+  const ds = openDatastore(url);
+  const uplink = args.uplink ?? 'eth0';
+  try {
+    await ensureAddress(new ResourceStore(ds), name, args['ip-autodetect'] ?? uplink, log);
+  } catch (err) {
+    process.stderr.write(`tabby node: ${(err as Error).message}\n`);
+    await ds.close();
+    return 1;
+  }
+  const socket = args.socket ?? '/run/tabby/node.sock';
+  mkdirSync(dirname(socket), { recursive: true });
+  const agent = new NodeAgent({
+    nodeName: name,
+    datastore: ds,
+    transport: tcpTransport,
+    controlSocket: socket,
+    uplink,
+    logger: log,
+    restarting: args.restarted ?? false,
+    ...(args['hold-time'] ? { holdTime: Number(args['hold-time']) } : {}),
+    dataplane: (local) =>
+      fib === 'kernel'
+        ? new FibDataplane({
+            localNode: local,
+            routeTable: new RouteTable({ driver: new KernelDriver({ logger: log }), logger: log }),
+            links: new KernelLinkDriver({ logger: log }),
+            logger: log,
+          })
+        : new FibDataplane({
+            localNode: local,
+            routeTable: new RouteTable({ driver: new MemoryDriver([uplink]) }),
+            links: new MemoryLinkDriver(),
+          }),
+  });
+  await agent.start();
+  log.info({ datastore: ds.description, socket }, 'node agent started');
+  const health = args['health-port'] ? serveHealth(agent, Number(args['health-port'])) : null;
+  return new Promise<number>((resolve) => {
+    const stop = async (signal: string) => {
+      log.info({ signal }, 'stopping; kernel routes stay in place');
+      health?.close();
+      await agent.stop();
+      await ds.close();
+      setTimeout(() => resolve(0), 200);
+    };
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.once('SIGINT', () => void stop('SIGINT'));
+  });
+}
+
+/** Address detection: a Node without an IPv4 address gets the interface's, written back. */
+async function ensureAddress(store: ResourceStore, name: string, ifname: string, log: pino.Logger): Promise<void> {
+  const node = (await store.get('Node', name).catch(() => undefined)) as NodeResource | undefined;
+  if (node?.spec?.bgp?.ipv4Address) return;
+  const address = await interfaceAddress(ifname).catch(() => undefined);
+  if (!address) {
+    throw new Error(
+      `Node ${name} has no spec.bgp.ipv4Address and interface ${ifname} has no global IPv4 address: set one, or pick an interface with --ip-autodetect`,
+    );
+  }
+  const next = {
+    apiVersion: 'projectcalico.org/v3',
+    kind: 'Node',
+    metadata: { ...(node?.metadata ?? { name }) },
+    spec: { ...(node?.spec ?? {}), bgp: { ...(node?.spec?.bgp ?? {}), ipv4Address: address } },
+  } as NodeResource;
+  await store.apply(next);
+  log.info({ interface: ifname, address }, 'detected the node address and wrote it to the Node');
+}
+
+/** `/readiness`: in sync and every session Established; `/liveness`: the process answers. */
+function serveHealth(agent: NodeAgent, port: number): http.Server {
+  const srv = http.createServer((req, res) => {
+    if (req.url === '/liveness') {
+      res.writeHead(200).end('ok\n');
+      return;
+    }
+    if (req.url === '/readiness') {
+      const st = agent.status();
+      res.writeHead(st.ready ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify(st)}\n`);
+      return;
+    }
+    res.writeHead(404).end('try /readiness or /liveness\n');
+  });
+  srv.listen(port, '127.0.0.1');
+  return srv;
+}
