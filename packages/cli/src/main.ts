@@ -3,6 +3,8 @@ import { runBgpd } from '@tabby/bgp';
 import { runConfdCommand } from '@tabby/confd';
 import { type CliIo, DATASTORE_ENV, runApply, runDelete, runGet, runIpamShow } from '@tabby/datastore';
 import { runLab } from '@tabby/lab';
+import { runNode } from '@tabby/node';
+import { runRr } from '@tabby/route-reflector';
 import yargs from 'yargs';
 
 /** Resolves on the first SIGINT or SIGTERM. */
@@ -16,6 +18,8 @@ function interrupted(): Promise<void> {
 /** Daemons that parse their own options (so their --help is theirs). */
 const DAEMONS: Record<string, (argv: string[]) => Promise<number>> = {
   bgpd: runBgpd,
+  node: runNode,
+  rr: runRr,
   confd: (argv) => {
     const stop = new AbortController();
     void interrupted().then(() => stop.abort());
@@ -101,7 +105,9 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
         )
         .demandCommand(1, 'Name a lab command: up.'),
     )
+    .command('node', 'Run the per-node agent: peerings, speaker, kernel routes (tabby node --help)')
     .command('bgpd', 'Run the BGP speaker from a YAML config (tabby bgpd --help)')
+    .command('rr', 'Run a route reflector; clients listed or from the datastore (tabby rr --help)')
     .command('confd', 'Render templates from the datastore (tabby confd --help)')
     .command(
       'apply',

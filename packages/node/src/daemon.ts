@@ -91,12 +91,21 @@ export async function runNode(argv: string[]): Promise<number> {
   const url = resolveDatastoreUrl(args.datastore);
   const ds = openDatastore(url);
   const uplink = args.uplink ?? 'eth0';
-  try {
-    await ensureAddress(new ResourceStore(ds), name, args['ip-autodetect'] ?? uplink, log);
-  } catch (err) {
-    process.stderr.write(`tabby node: ${(err as Error).message}\n`);
-    await ds.close();
-    return 1;
+  // The datastore may not be up yet: retry with back-off (1, 2, 4 ... 30 s) until it answers.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await ensureAddress(new ResourceStore(ds), name, args['ip-autodetect'] ?? uplink, log);
+      break;
+    } catch (err) {
+      if (err instanceof NodeAddressError) {
+        process.stderr.write(`tabby node: ${err.message}\n`);
+        await ds.close();
+        return 1;
+      }
+      const delay = Math.min(30, 2 ** attempt);
+      log.warn({ err: (err as Error).message, retryIn: delay }, 'datastore not reachable yet');
+      await new Promise((r) => setTimeout(r, delay * 1000));
+    }
   }
   const socket = args.socket ?? '/run/tabby/node.sock';
   mkdirSync(dirname(socket), { recursive: true });
@@ -139,13 +148,18 @@ export async function runNode(argv: string[]): Promise<number> {
   });
 }
 
+/** The node has no address and none can be detected: a configuration error, not a transient one. */
+class NodeAddressError extends Error {
+  readonly code = 'NODE_ADDRESS';
+}
+
 /** Address detection: a Node without an IPv4 address gets the interface's, written back. */
 async function ensureAddress(store: ResourceStore, name: string, ifname: string, log: pino.Logger): Promise<void> {
   const node = (await store.get('Node', name).catch(() => undefined)) as NodeResource | undefined;
   if (node?.spec?.bgp?.ipv4Address) return;
   const address = await interfaceAddress(ifname).catch(() => undefined);
   if (!address) {
-    throw new Error(
+    throw new NodeAddressError(
       `Node ${name} has no spec.bgp.ipv4Address and interface ${ifname} has no global IPv4 address: set one, or pick an interface with --ip-autodetect`,
     );
   }

@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// Shim for `tabby rr` (tsc output is not executable by itself). Run `npm run build` first.
+import { runRr } from '../dist/daemon.js';
+
+process.exit(await runRr(process.argv.slice(2)));
