@@ -12,6 +12,7 @@ export { BGPD_HELP, BGPD_VERSION, DEFAULT_CONTROL_SOCKET, runBgpd } from './daem
 export { type Logger, silentLogger } from './logger.js';
 export { renderMetrics, serveMetrics } from './metrics.js';
 export { Peer } from './peer.js';
+export { compareKeys, type PrefixKey, prefixKeyText } from './rib/prefix-key.js';
 export { describeNotification, Session } from './session.js';
 export { type BestRouteEvent, Speaker, type SpeakerDeps } from './speaker.js';
 export {
@@ -24,4 +25,3 @@ export {
   type Transport,
   tcpTransport,
 } from './transport.js';
-export { compareKeys, type PrefixKey, prefixKeyText } from './rib/prefix-key.js';

@@ -44,7 +44,12 @@ describe('in-process lab: 3 nodes in a full mesh over TCP on loopback', () => {
 });
 
 describe('in-process lab: datastore changes reach every node without restarting anything', () => {
-  const lab = new InProcessLab({ nodes: 3, pods: 0, transport: 'memory', socketDir: `/tmp/tabby-lab-chg-${process.pid}` });
+  const lab = new InProcessLab({
+    nodes: 3,
+    pods: 0,
+    transport: 'memory',
+    socketDir: `/tmp/tabby-lab-chg-${process.pid}`,
+  });
   beforeAll(() => lab.up(), 30_000);
   afterAll(() => lab.down());
 
