@@ -39,11 +39,18 @@ export class NetnsCluster {
 
   constructor(readonly lab: NetLab) {}
 
-  async start(nodeCount: number): Promise<void> {
-    const sw = await this.lab.bridge();
-    this.plug = sw.plug;
-    this.ds = await this.lab.netns('ds');
-    await sw.plug(this.ds, 'eth0', `${DS_ADDRESS}/24`);
+  /** Plugs another host into the cluster's switch. */
+  get bridgePlug(): (host: Netns, ifname: string, cidr: string | null) => Promise<void> {
+    return this.plug;
+  }
+
+  /** Stops Redis (its data stays on disk: append-only file, fsync always). */
+  async stopDatastore(): Promise<void> {
+    await this.redis?.kill('SIGTERM');
+  }
+
+  /** Starts Redis (again) on the same data. */
+  async startDatastore(): Promise<void> {
     this.redis = this.ds.spawn([
       'redis-server',
       '--bind',
@@ -56,7 +63,9 @@ export class NetnsCluster {
       '--save',
       '',
       '--appendonly',
-      'no',
+      'yes',
+      '--appendfsync',
+      'always',
       '--dir',
       this.dir,
     ]);
@@ -66,6 +75,14 @@ export class NetnsCluster {
         (await this.ds.exec(['redis-cli', '-h', '127.0.0.1', 'ping'], { allowFailure: true })).stdout.includes('PONG'),
       15_000,
     );
+  }
+
+  async start(nodeCount: number): Promise<void> {
+    const sw = await this.lab.bridge();
+    this.plug = sw.plug;
+    this.ds = await this.lab.netns('ds');
+    await sw.plug(this.ds, 'eth0', `${DS_ADDRESS}/24`);
+    await this.startDatastore();
     for (let i = 1; i <= nodeCount; i++) {
       const name = `n${i}`;
       const ns = await this.lab.netns(name);
