@@ -36,7 +36,7 @@ describe.skipIf(!(canUseNetns() && haveCommands('redis-server', 'redis-cli')))(
       }
     });
 
-    it('programs the kernel: a blackhole for the own block, remote blocks via their node, pods on cali*', async () => {
+    it('programs the kernel: a blackhole for the own block, BGP routes to remote blocks, pods on cali*', async () => {
       const n1 = cluster.nodes[0]!;
       const routes = await waitFor(
         'remote blocks in the kernel',
@@ -51,7 +51,8 @@ describe.skipIf(!(canUseNetns() && haveCommands('redis-server', 'redis-cli')))(
       expect(pod?.dev).toMatch(/^cali[0-9a-f]{11}$/);
       const viaNodes = routes.filter((x) => x.dst !== 'default' && x.gateway?.startsWith('198.18.0.'));
       expect(viaNodes.map((r) => r.dst).every((d) => /^198\.19\.\d+\.\d+\/26$/.test(d))).toBe(true);
-      expect(viaNodes.every((r) => r.dev === 'eth0' && r.flags?.includes('onlink'))).toBe(true);
+      // Pools without encapsulation are routed by BGP, as Calico does with BIRD (proto bird there).
+      expect(viaNodes.every((r) => r.dev === 'eth0' && r.protocol === 'bgp')).toBe(true);
     });
 
     it('every pod reaches every other pod (real traffic)', async () => {
@@ -62,5 +63,34 @@ describe.skipIf(!(canUseNetns() && haveCommands('redis-server', 'redis-cli')))(
         }
       }
     }, 120_000);
+
+    it('a killed agent: peers keep its block as stale (graceful restart), traffic flows; -R restart refreshes it', async () => {
+      const [n1, , n3] = cluster.nodes as [
+        (typeof cluster.nodes)[0],
+        (typeof cluster.nodes)[0],
+        (typeof cluster.nodes)[0],
+      ];
+      const [p1, , p3] = pods as [Pod, Pod, Pod];
+      const block = await waitFor('n3 block', async () => {
+        const r = JSON.parse((await cluster.ctl(n3, ['--json', 'show', 'rib'])).stdout) as {
+          routes: { prefix: string; local: boolean }[];
+        };
+        return r.routes.find((x) => x.local)?.prefix;
+      });
+      await n3.proc?.kill('SIGKILL');
+      const ribAt = async () =>
+        (
+          JSON.parse((await cluster.ctl(n1, ['--json', 'show', 'rib', block])).stdout) as {
+            routes: { stale: boolean; best: boolean }[];
+          }
+        ).routes;
+      await waitFor('stale at n1', async () => (await ribAt()).some((r) => r.best && r.stale), 15_000);
+      expect((await cluster.routes(n1)).some((r) => r.dst === block && r.protocol === 'bgp')).toBe(true);
+      expect(await cluster.ping(p1, p3.ip)).toBe(true);
+      await cluster.startNode(n3, ['-R']);
+      await waitFor('refreshed at n1', async () => (await ribAt()).some((r) => r.best && !r.stale), 30_000);
+      expect(await cluster.ping(p1, p3.ip)).toBe(true);
+      expect((await cluster.routes(n3)).some((r) => r.dst === p3.ip)).toBe(true);
+    }, 90_000);
   },
 );

@@ -161,6 +161,11 @@ export class FibDataplane {
     this.dirty.bgp = true;
   }
 
+  /** The speaker has relearned its routes: stale BGP routes may go (see `RouteTable.endGracefulRestart`). */
+  endGracefulRestart(): void {
+    this.table.endGracefulRestart();
+  }
+
   /** The datastore is in sync: writes may start (see `RouteTable.markInSync`). */
   markInSync(): void {
     this.inSync = true;

@@ -11,6 +11,7 @@ import {
 import {
   type BGPConfigurationResource,
   type BGPPeerResource,
+  contains,
   type Datastore,
   effectiveBGPConfiguration,
   type IPPoolResource,
@@ -18,6 +19,7 @@ import {
   IpamExhaustedError,
   KEY_PREFIX,
   type NodeResource,
+  parseCidr,
   parseResource,
   parseResourceKey,
   type Resource,
@@ -241,6 +243,13 @@ export class NodeAgent {
     speaker.subscribe((e) => this.onBestRoute(e));
     await speaker.start();
     this.speaker = speaker;
+    if (this.opts.restarting) {
+      const poll = setInterval(() => {
+        this.checkRestartDone();
+        if (this.restartDone || this.stopped) clearInterval(poll);
+      }, 1000);
+      poll.unref();
+    }
     if (this.opts.controlSocket && !this.control) {
       const handler = new ControlHandler(speaker, { version: this.opts.version ?? '0.1.0' });
       const base = handler.handle;
@@ -251,9 +260,21 @@ export class NodeAgent {
     }
   }
 
+  private restartDone = false;
+  /** After `-R`: once the speaker has relearned everything, stale kernel BGP routes may go. */
+  private checkRestartDone(): void {
+    if (this.restartDone || !this.opts.restarting || !this.speaker || this.speaker.deferring || !this.dataplane) return;
+    this.restartDone = true;
+    this.dataplane.endGracefulRestart();
+    this.log.info({}, 'graceful restart over: stale kernel routes may be swept');
+    this.scheduleApply();
+  }
+
   private onBestRoute(e: BestRouteEvent): void {
+    this.checkRestartDone();
     if (!this.dataplane || e.blackhole) return; // local blocks: the dataplane has their blackholes
-    this.dataplane.setBgpRoute({ prefix: e.prefix, nextHops: e.nextHops.map((via) => ({ via })) });
+    const dev = this.opts.uplink ?? 'eth0';
+    this.dataplane.setBgpRoute({ prefix: e.prefix, nextHops: e.nextHops.map((via) => ({ via, dev })) });
     this.scheduleApply();
   }
 
@@ -284,6 +305,9 @@ export class NodeAgent {
     if (!this.dataplane) {
       this.dataplane = this.opts.dataplane(local);
       this.dataplane.markInSync();
+      // A fresh start has nothing to preserve; after a graceful restart the kernel's BGP routes
+      // stay until the speaker's selection deferral is over (see checkRestartDone).
+      if (!this.opts.restarting) this.dataplane.endGracefulRestart();
     } else this.dataplane.setLocalNode(local);
     const dp = this.dataplane;
     for (const n of nodes) {
@@ -308,7 +332,20 @@ export class NodeAgent {
       });
     for (const cidr of this.known.pools) if (!pools.some((p) => p.spec.cidr === cidr)) dp.removePool(cidr);
     this.known.pools = new Set(pools.map((p) => p.spec.cidr));
-    const blocks = [...this.affinities.values()].filter((a) => a.state === 'confirmed');
+    // Like Calico: remote blocks of pools without encapsulation are reached through BGP-learned
+    // routes (so they go when the peer goes); the dataplane programs local blocks (blackholes)
+    // and remote blocks of IPIP / VXLAN pools (tunnels, and same-subnet routes for CrossSubnet).
+    const encapsulated = (cidr: string) => {
+      const block = parseCidr(cidr);
+      const pool = pools.find((p) => {
+        const c = parseCidr(p.spec.cidr);
+        return c && block && contains(c, block);
+      });
+      return !!pool && ((pool.spec.ipipMode ?? 'Never') !== 'Never' || (pool.spec.vxlanMode ?? 'Never') !== 'Never');
+    };
+    const blocks = [...this.affinities.values()].filter(
+      (a) => a.state === 'confirmed' && (a.node === this.name || encapsulated(a.cidr)),
+    );
     for (const b of blocks) dp.upsertBlock({ cidr: b.cidr, node: b.node });
     for (const cidr of this.known.blocks) if (!blocks.some((b) => b.cidr === cidr)) dp.removeBlock(cidr);
     this.known.blocks = new Set(blocks.map((b) => b.cidr));
