@@ -21,6 +21,13 @@ export const DIVERSE_AS_BASE = 100_000;
 
 export type Mode = 'packed' | 'diverse';
 
+/**
+ * How long one poll may wait for a busy receiver. Long on purpose: a late answer is still the
+ * receiver's answer (its CLI is slow while it ingests), and abandoning it would only delay the
+ * next look; the per-receiver timeout bounds the whole case.
+ */
+export const POLL_TIMEOUT_MS = 120_000;
+
 /** Prefix i of the feed: distinct /24s from 11.0.0.0 up (16 /8s hold 1,048,576 of them). */
 export function prefixText(i: number): string {
   const a = (11 << 24) + i * 256;
@@ -189,7 +196,7 @@ peers:
 
   async poll(): Promise<PollResult> {
     // `show status` is O(1) in the speaker (`show summary` walks the Adj-RIB-In to count accepted).
-    const s = (await controlRequest(this.socket, 'show status')) as {
+    const s = (await controlRequest(this.socket, 'show status', POLL_TIMEOUT_MS)) as {
       peers_established: number;
       loc_rib_prefixes: number;
     };
@@ -230,7 +237,9 @@ protocol bgp feeder {
   }
 
   birdc(args: string[]): Promise<string> {
-    return exec(['birdc', '-s', this.socket, ...args], { allowFailure: true, timeoutMs: 20_000 }).then((r) => r.stdout);
+    return exec(['birdc', '-s', this.socket, ...args], { allowFailure: true, timeoutMs: POLL_TIMEOUT_MS }).then(
+      (r) => r.stdout,
+    );
   }
 
   protected async ready(): Promise<boolean> {
@@ -300,7 +309,7 @@ router bgp ${RX_AS}
   async vtysh(command: string): Promise<string> {
     const r = await exec(['vtysh', '--vty_socket', this.dir, '-d', 'bgpd', '-c', command], {
       allowFailure: true,
-      timeoutMs: 20_000,
+      timeoutMs: POLL_TIMEOUT_MS,
     });
     return r.stdout;
   }
@@ -354,7 +363,7 @@ export class GobgpReceiver extends Receiver {
   }
 
   gobgp(args: string[]): Promise<string> {
-    return this.ns.exec(['gobgp', ...args], { allowFailure: true, timeoutMs: 20_000 }).then((r) => r.stdout);
+    return this.ns.exec(['gobgp', ...args], { allowFailure: true, timeoutMs: POLL_TIMEOUT_MS }).then((r) => r.stdout);
   }
 
   protected async ready(): Promise<boolean> {

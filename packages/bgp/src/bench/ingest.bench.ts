@@ -63,6 +63,9 @@ interface CaseResult {
   polls?: number;
   /** Slowest answer to a poll (ms): how long the receiver's CLI went unanswered during the ingest. */
   maxPollMs?: number;
+  /** Polls that failed (no parseable answer); the first poll after Established counts from there. */
+  pollErrors?: number;
+  lastPollError?: string;
 }
 
 const RECEIVERS = ['BIRD', 'Tabby', 'FRR', 'GoBGP'] as const;
@@ -131,20 +134,25 @@ async function runCase(
     let last: PollResult = { established: false, count: 0 };
     let polls = 0;
     let maxPollMs = 0;
+    let pollErrors = 0;
+    let lastPollError = '';
     let lastLog = Date.now();
     while (Date.now() - enabledAt < opts.timeoutMs) {
       const t = Date.now();
       try {
         last = await receiver.poll();
         maxPollMs = Math.max(maxPollMs, Date.now() - t);
-      } catch {
-        // a busy daemon may time out an answer; keep polling
+      } catch (err) {
+        // an answer that does not parse (or a CLI that failed): count it and keep polling
+        pollErrors += 1;
+        lastPollError = (err as Error).message.split('\n')[0] ?? '';
       }
       polls += 1;
       if (!receiver.proc?.running) throw new Error(`${name} exited: ${receiver.proc?.output.slice(-1000)}`);
       if (last.established && observedEstablished === null) {
         observedEstablished = t;
       }
+      if (Date.now() - enabledAt > opts.timeoutMs) break;
       if (last.established && last.count >= count) {
         done = Date.now();
         break;
@@ -166,6 +174,8 @@ async function runCase(
       finalCount: last.count,
       polls,
       maxPollMs,
+      pollErrors,
+      ...(lastPollError ? { lastPollError } : {}),
       ...(feederBefore && feederAfter
         ? { feederCpuSeconds: round2(feederAfter.cpuSeconds - feederBefore.cpuSeconds) }
         : {}),

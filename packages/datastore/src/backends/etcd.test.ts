@@ -78,7 +78,7 @@ describe('etcd: outage, paging and auth', () => {
       w.close();
       await ds.close();
     }
-  });
+  }, 90_000);
 
   // Last in this block: it turns authentication on for the server.
   it('authenticates with user and password from the URL', async () => {

@@ -241,9 +241,17 @@ export class EtcdDatastore implements Datastore {
           }
         }
       });
-      w.on('disconnected', (err: Error) =>
-        this.log.warn({ err: err.message, prefix }, 'etcd watch disconnected; resuming'),
-      );
+      // The etcd3 client resumes a disconnected watch from the response header's revision, which
+      // can be past events not yet delivered: a silent gap. Resume from our own last event instead.
+      w.on('disconnected', (err: Error) => {
+        if (current !== w) return;
+        this.log.warn(
+          { err: err.message, prefix, after: last },
+          'etcd watch disconnected; resuming from the last event',
+        );
+        stopCurrent();
+        void retrying(() => start(last, pending, syncRev));
+      });
       w.on('error', (err: Error) => {
         if (current !== w) return;
         stopCurrent();

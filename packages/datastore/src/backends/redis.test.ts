@@ -72,5 +72,5 @@ describe('redis: outage and auth', () => {
       w.close();
       await ds.close();
     }
-  });
+  }, 90_000);
 });
