@@ -185,8 +185,32 @@ export class Session {
     }, this.keepaliveTime * 1000);
   }
 
+  /** When the current burst of reads began (ms), or -1 between event-loop turns. */
+  private burstStart = -1;
+
+  /**
+   * Node delivers many socket reads in one turn of the event loop; a full table would hold it for
+   * seconds. After 10 ms of decoding in one turn, pause the socket until the next turn so timers
+   * (keepalives) and the control socket get theirs.
+   */
+  private pace(): void {
+    const now = performance.now();
+    if (this.burstStart < 0) {
+      this.burstStart = now;
+      setImmediate(() => {
+        this.burstStart = -1;
+      });
+    } else if (now - this.burstStart > 10) {
+      this.conn.pause();
+      setImmediate(() => {
+        if (this.phase !== 'Closed') this.conn.resume();
+      });
+    }
+  }
+
   private onData(chunk: Uint8Array): void {
     if (this.phase === 'Closed') return;
+    this.pace();
     try {
       for (const bytes of this.framer.push(chunk)) {
         if ((this.phase as SessionPhase) === 'Closed' || this.closing) return;

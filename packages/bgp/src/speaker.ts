@@ -458,7 +458,7 @@ export class Speaker implements PeerHost {
       const adjKey = list.pathIds ? `${key}#${pathId}` : key;
       let post: AttrSet | null;
       if (loop || denyAll) post = null;
-      else if (!imports.length) post = shared ??= this.attrs.intern(attrs, nextHop);
+      else if (!imports.length) post = shared ??= attrs === m.attributes ? raw : this.attrs.intern(attrs, nextHop);
       else if (!needsPerPrefix && shared !== undefined) post = shared;
       else {
         const r = applyPolicies(
@@ -466,7 +466,12 @@ export class Speaker implements PeerHost {
           { key, attrs, nextHop, peerName: peer.config.name, peerAddress: peer.config.address },
           this.config.asn,
         );
-        post = r.accept ? this.attrs.intern(r.attrs, r.nextHop) : null;
+        // A policy that changed nothing keeps the received set: no second interning.
+        post = !r.accept
+          ? null
+          : r.attrs === m.attributes && r.nextHop === nextHop
+            ? raw
+            : this.attrs.intern(r.attrs, r.nextHop);
         if (!needsPerPrefix) shared = post;
       }
       const prev = peer.adjIn.get(adjKey);

@@ -18,6 +18,9 @@ export interface Connection {
   /** Called once when the stream is gone, with the error that ended it, if any. */
   onClose(cb: (err?: Error) => void): void;
   onDrain(cb: () => void): void;
+  /** Stop delivering data until `resume()` (flow control for slow processing). */
+  pause(): void;
+  resume(): void;
 }
 
 export interface ConnectOptions {
@@ -94,6 +97,12 @@ class TcpConnection implements Connection {
   }
   onDrain(cb: () => void): void {
     this.socket.on('drain', cb);
+  }
+  pause(): void {
+    this.socket.pause();
+  }
+  resume(): void {
+    this.socket.resume();
   }
 }
 
@@ -217,6 +226,10 @@ class MemoryConnection implements Connection {
   onDrain(_cb: () => void): void {
     // An in-memory write never reports backpressure.
   }
+  pause(): void {
+    // In-memory delivery is already chunked by the writer.
+  }
+  resume(): void {}
 }
 
 /**
