@@ -3,10 +3,9 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { loadConfigFile } from './config/load.js';
-import { ConfigError } from './config/reader.js';
-import type { SpeakerConfig } from './config/types.js';
 import { ControlHandler } from './control/handler.js';
 import { ControlServer } from './control/server.js';
+import { daemonPrologue } from './daemon-support.js';
 import { serveMetrics } from './metrics.js';
 import { connectedResolver } from './nexthop.js';
 import { Speaker } from './speaker.js';
@@ -41,34 +40,9 @@ Examples:
 
 /** Runs the `bgpd` daemon; resolves with the exit code once it stops. */
 export async function runBgpd(argv: string[]): Promise<number> {
-  let args: ReturnType<typeof parse>;
-  try {
-    args = parse(argv);
-  } catch (err) {
-    process.stderr.write(`tabby bgpd: ${(err as Error).message}\nRun 'tabby bgpd --help' for usage.\n`);
-    return 1;
-  }
-  if (args.help) {
-    process.stdout.write(BGPD_HELP);
-    return 0;
-  }
-  const file = args.config;
-  if (!file) {
-    process.stderr.write("tabby bgpd: --config FILE is required\nRun 'tabby bgpd --help' for usage.\n");
-    return 1;
-  }
-  let config: SpeakerConfig;
-  try {
-    config = loadConfigFile(file);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(
-        `${err.message}\n${file}: ${err.issues.length} problem${err.issues.length === 1 ? '' : 's'}\n`,
-      );
-      return 1;
-    }
-    throw err;
-  }
+  const start = daemonPrologue('bgpd', argv, parse, BGPD_HELP, loadConfigFile);
+  if ('exit' in start) return start.exit;
+  const { args, file, config } = start;
   if (args.check) {
     process.stdout.write(
       `${file}: OK (router ID ${config.routerId}, AS ${config.asn}, ${config.peers.length} peers, ${config.policies.size} policies)\n`,

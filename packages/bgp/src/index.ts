@@ -9,6 +9,7 @@ export { ControlHandler } from './control/handler.js';
 export { ControlError, type ControlRequest, type ControlResponse } from './control/protocol.js';
 export { type ControlHandler as ControlHandlerFn, ControlServer } from './control/server.js';
 export { BGPD_HELP, BGPD_VERSION, DEFAULT_CONTROL_SOCKET, runBgpd } from './daemon.js';
+export { type DaemonArgs, daemonPrologue } from './daemon-support.js';
 export { type Logger, silentLogger } from './logger.js';
 export { renderMetrics, serveMetrics } from './metrics.js';
 export { Peer } from './peer.js';

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, ControlHandler, ControlServer, serveMetrics, tcpTransport } from '@tabby/bgp';
+import { ControlHandler, ControlServer, daemonPrologue, serveMetrics, tcpTransport } from '@tabby/bgp';
 import { DATASTORE_ENV, openDatastore } from '@tabby/datastore';
 import pino from 'pino';
 import { loadRrConfigFile, type RrConfig } from './config.js';
@@ -77,34 +77,9 @@ function describeConfig(c: RrConfig): string {
 
 /** Runs the `tabby rr` daemon; resolves with the exit code once it stops. */
 export async function runRr(argv: string[]): Promise<number> {
-  let args: ReturnType<typeof parse>;
-  try {
-    args = parse(argv);
-  } catch (err) {
-    process.stderr.write(`tabby rr: ${(err as Error).message}\nRun 'tabby rr --help' for usage.\n`);
-    return 1;
-  }
-  if (args.help) {
-    process.stdout.write(RR_HELP);
-    return 0;
-  }
-  const file = args.config;
-  if (!file) {
-    process.stderr.write("tabby rr: --config FILE is required\nRun 'tabby rr --help' for usage.\n");
-    return 1;
-  }
-  let config: RrConfig;
-  try {
-    config = loadRrConfigFile(file);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(
-        `${err.message}\n${file}: ${err.issues.length} problem${err.issues.length === 1 ? '' : 's'}\n`,
-      );
-      return 1;
-    }
-    throw err;
-  }
+  const start = daemonPrologue('rr', argv, parse, RR_HELP, loadRrConfigFile);
+  if ('exit' in start) return start.exit;
+  const { args, file, config } = start;
   const datastoreUrl = args.datastore || process.env[DATASTORE_ENV] || undefined;
   if (args.check) {
     process.stdout.write(`${file}: OK (${describeConfig(config)})\n`);
