@@ -1,6 +1,6 @@
 export { type Clock, ManualClock, systemClock, type TimerHandle } from './clock.js';
 export { addressToBigInt, bigIntToAddress, type ParsedCidr, parseCidr } from './config/cidr.js';
-export { defaultPeerName, loadConfigFile, parseConfig } from './config/load.js';
+export { defaultPeerName, loadConfigFile, parseConfig, readConfigText } from './config/load.js';
 export { ConfigError, type ConfigIssue, ConfigReader, type Path as ConfigPath } from './config/reader.js';
 export type * from './config/types.js';
 export type * from './control/api.js';

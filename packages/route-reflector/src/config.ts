@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import {
   ConfigError,
   type ConfigPath,
@@ -6,6 +5,7 @@ import {
   defaultPeerName,
   type FamilyName,
   type PeerConfig,
+  readConfigText,
 } from '@tabby/bgp';
 import { Selector, SelectorParseError } from '@tabby/datastore';
 
@@ -316,13 +316,5 @@ export function parseRrConfig(text: string, file = '<config>'): RrConfig {
 
 /** Reads and validates a `tabby rr` config file. */
 export function loadRrConfigFile(path: string): RrConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError([
-      { file: path, line: 0, column: 0, field: '', message: `cannot read: ${(err as Error).message}` },
-    ]);
-  }
-  return parseRrConfig(text, path);
+  return parseRrConfig(readConfigText(path), path);
 }

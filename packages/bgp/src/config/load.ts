@@ -387,15 +387,18 @@ export function parseConfig(text: string, file = '<config>'): SpeakerConfig {
   return { ...top, peers, policies };
 }
 
-/** Reads and validates a config file. */
-export function loadConfigFile(path: string): SpeakerConfig {
-  let text: string;
+/** Reads a config file's text; an unreadable file is a ConfigError naming it. */
+export function readConfigText(path: string): string {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (err) {
     throw new ConfigError([
       { file: path, line: 0, column: 0, field: '', message: `cannot read: ${(err as Error).message}` },
     ]);
   }
-  return parseConfig(text, path);
+}
+
+/** Reads and validates a config file. */
+export function loadConfigFile(path: string): SpeakerConfig {
+  return parseConfig(readConfigText(path), path);
 }
