@@ -7,38 +7,21 @@ const repo = fileURLToPath(new URL('../..', import.meta.url));
 export const BGPD_BIN = join(repo, 'packages/bgp/bin/bgpd.js');
 export const BGPCTL_BIN = join(repo, 'packages/bgpctl/bin/bgpctl.js');
 
-/** A `tabby bgpd` process in a namespace, with its config file and control socket in a temp dir. */
-export class TabbyDaemon extends NsDaemon {
-  constructor(ns: Netns, config: string) {
-    super(ns, 'bgpd', 'bgpd.yaml', config);
-  }
+/** A Tabby daemon with a control socket: bgpctl queries shared by bgpd and rr. */
+export abstract class ControlledDaemon extends NsDaemon {
+  abstract get socket(): string;
 
-  get socket(): string {
-    return join(this.dir, 'bgpd.sock');
-  }
-
-  override write(config: string): void {
-    super.write(`controlSocket: ${this.socket}\n${config}`);
-  }
-
-  async start(extraArgs: string[] = []): Promise<void> {
-    this.proc = this.ns.spawn([
-      process.execPath,
-      BGPD_BIN,
-      '-c',
-      this.configFile,
-      '--log-level',
-      'debug',
-      ...extraArgs,
-    ]);
+  /** Spawns `argv` and waits for its control socket to answer. */
+  protected async spawnAndWait(what: string, argv: string[]): Promise<void> {
+    this.proc = this.ns.spawn(argv);
     try {
       await waitFor(
-        'bgpd control socket',
+        `${what} control socket`,
         async () => (await this.ctl(['show', 'status'], true)).exitCode === 0,
         10_000,
       );
     } catch (err) {
-      throw new Error(`${(err as Error).message}\nbgpd output:\n${this.log}`);
+      throw new Error(`${(err as Error).message}\n${what} output:\n${this.log}`);
     }
   }
 
@@ -60,5 +43,32 @@ export class TabbyDaemon extends NsDaemon {
   async routes(): Promise<Map<string, Record<string, unknown>>> {
     const r = await this.json<{ routes: Record<string, unknown>[] }>('show', 'rib');
     return new Map(r.routes.filter((x) => x.best).map((x) => [x.prefix as string, x]));
+  }
+}
+
+/** A `tabby bgpd` process in a namespace, with its config file and control socket in a temp dir. */
+export class TabbyDaemon extends ControlledDaemon {
+  constructor(ns: Netns, config: string) {
+    super(ns, 'bgpd', 'bgpd.yaml', config);
+  }
+
+  get socket(): string {
+    return join(this.dir, 'bgpd.sock');
+  }
+
+  override write(config: string): void {
+    super.write(`controlSocket: ${this.socket}\n${config}`);
+  }
+
+  start(extraArgs: string[] = []): Promise<void> {
+    return this.spawnAndWait('bgpd', [
+      process.execPath,
+      BGPD_BIN,
+      '-c',
+      this.configFile,
+      '--log-level',
+      'debug',
+      ...extraArgs,
+    ]);
   }
 }
