@@ -1,6 +1,8 @@
 import { watch as fsWatch } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { parseArgs } from 'node:util';
+import { createFlatKvView, type Datastore, DatastoreError, openDatastore } from '@tabby/datastore';
+import { FlatViewSource } from './kv/datastore-source.js';
 import { KeysFileError, readKeysFile } from './kv/keys-file.js';
 import { MemoryKeyValueSource } from './kv/memory-source.js';
 import type { CommandRunner } from './loop/command-runner.js';
@@ -31,6 +33,8 @@ keeps the old file; errors are retried with back-off.
 Options:
   --confdir DIR   Directory holding conf.d/*.toml and templates/ (default /etc/tabby/confd;
                   this package ships one with a BIRD 2 resource: ${SHIPPED_CONFDIR})
+  --datastore URL The datastore whose flat key/value view to render (redis://..., etcd://...,
+                  file:///x.json; default $TABBY_DATASTORE). Rendering waits for its first sync.
   --keys FILE     Read keys from a JSON or YAML file instead of the datastore: a mapping of
                   absolute key to value. In watch mode the file is re-read when it changes.
   --node NAME     Node to render for (sets NODENAME for getenv; default $NODENAME)
@@ -55,6 +59,7 @@ Keys file example (YAML):
   /calico/bgp/v1/host/node-a/ip_addr_v4: 198.19.0.1
 
 Examples:
+  tabby confd --onetime --datastore redis://127.0.0.1:6379/0 --node node-a
   tabby confd --onetime --noop --keys cluster.yaml --node node-a --confdir ./confdir
   tabby confd --keys cluster.yaml --node node-a
 
@@ -74,11 +79,12 @@ function jsonLogger(stderr: { write(s: string): unknown }): Logger {
 
 /**
  * `tabby confd`: parses `argv` (the words after `confd`) and runs. Resolves with the exit code.
- * Until the datastore is wired, keys come from `--keys FILE`.
+ * Keys come from the datastore's flat view (`--datastore URL`) or from `--keys FILE`.
  */
 export async function runConfdCommand(argv: readonly string[], io: ConfdCommandIO): Promise<number> {
   let values: {
     confdir?: string;
+    datastore?: string;
     keys?: string;
     node?: string;
     onetime?: boolean;
@@ -91,6 +97,7 @@ export async function runConfdCommand(argv: readonly string[], io: ConfdCommandI
       args: [...argv],
       options: {
         confdir: { type: 'string' },
+        datastore: { type: 'string' },
         keys: { type: 'string' },
         node: { type: 'string' },
         onetime: { type: 'boolean' },
@@ -113,9 +120,11 @@ export async function runConfdCommand(argv: readonly string[], io: ConfdCommandI
     io.stderr.write(`tabby confd: ${msg}\nRun 'tabby confd --help' for usage.\n`);
     return 2;
   };
-  if (!values.keys) {
-    return usage('no key/value source: the datastore is not wired to confd yet; give --keys FILE');
+  const datastoreUrl = values.datastore ?? io.env.TABBY_DATASTORE;
+  if (!values.keys && !datastoreUrl) {
+    return usage('no key/value source: give --datastore URL (or set TABBY_DATASTORE), or --keys FILE');
   }
+  if (values.keys && values.datastore) return usage('give --datastore or --keys, not both');
   const debounceMs = values.debounce === undefined ? 100 : Number(values.debounce);
   if (!Number.isFinite(debounceMs) || debounceMs < 0) return usage(`--debounce must be a number of milliseconds`);
   const env = { ...io.env, ...(values.node ? { NODENAME: values.node } : {}) };
@@ -124,18 +133,27 @@ export async function runConfdCommand(argv: readonly string[], io: ConfdCommandI
   const logger = jsonLogger(io.stderr);
 
   let resources: Awaited<ReturnType<typeof loadTemplateResources>>;
-  let source: MemoryKeyValueSource;
+  let source: MemoryKeyValueSource | FlatViewSource;
+  let datastore: Datastore | undefined;
   try {
     resources = await loadTemplateResources(confdir);
     if (resources.length === 0) return usage(`no template resources in ${confdir}/conf.d (*.toml)`);
-    source = new MemoryKeyValueSource(await readKeysFile(values.keys), { inSync: true });
+    if (values.keys) source = new MemoryKeyValueSource(await readKeysFile(values.keys), { inSync: true });
+    else {
+      datastore = openDatastore(datastoreUrl!);
+      source = new FlatViewSource(createFlatKvView(datastore));
+    }
   } catch (e) {
-    if (e instanceof TemplateResourceError || e instanceof KeysFileError) {
+    if (e instanceof TemplateResourceError || e instanceof KeysFileError || e instanceof DatastoreError) {
       io.stderr.write(`tabby confd: ${e.message}\n`);
       return 2;
     }
     throw e;
   }
+  const closeSource = async () => {
+    if (source instanceof FlatViewSource) source.close();
+    await datastore?.close();
+  };
 
   const loop = new ConfdLoop({
     resources,
@@ -153,16 +171,26 @@ export async function runConfdCommand(argv: readonly string[], io: ConfdCommandI
 
   if (values.onetime) {
     const results = await loop.runOnce(io.signal);
+    await closeSource();
     return results.some((r) => 'error' in r) ? 1 : 0;
+  }
+  if (!(source instanceof MemoryKeyValueSource) || !values.keys) {
+    try {
+      await loop.run(io.signal);
+    } finally {
+      await closeSource();
+    }
+    return 0;
   }
 
   // Watch mode: re-read the keys file when it changes. The directory is watched, not the file,
   // because editors replace files by renaming over them.
   const keysFile = values.keys;
+  const fileSource = source;
   const watcher = fsWatch(dirname(keysFile), (_event, name) => {
     if (name !== null && name !== basename(keysFile)) return;
     readKeysFile(keysFile).then(
-      (pairs) => source.replaceAll(pairs),
+      (pairs) => fileSource.replaceAll(pairs),
       (e: Error) => logger.warn({ err: e.message }, 'confd: keys file unreadable, keeping the previous keys'),
     );
   });

@@ -6,6 +6,7 @@ export { CONFD_HELP, type ConfdCommandIO, runConfdCommand } from './command.js';
 export { type ConfdFunctionContext, createConfdFunctions, GoTime } from './functions/confd-functions.js';
 export { compareIP } from './functions/ip.js';
 export { KeyNotFoundError, KeyStore, KVPair } from './functions/key-store.js';
+export { FlatViewSource } from './kv/datastore-source.js';
 // Key/value sources.
 export { isUnderPrefix, type KeyValue, type KeyValueSource, type Unsubscribe } from './kv/key-value-source.js';
 export { KeysFileError, readKeysFile } from './kv/keys-file.js';
