@@ -42,7 +42,7 @@ describe('tabby confd', () => {
     expect(await runConfdCommand(['--bogus'], t.io)).toBe(2);
     expect(t.err()).toContain("Unknown option '--bogus'");
     expect(await runConfdCommand(['--onetime'], t.io)).toBe(2);
-    expect(t.err()).toContain('give --keys FILE');
+    expect(t.err()).toContain('give --datastore URL (or set TABBY_DATASTORE), or --keys FILE');
   });
   it('--onetime renders, checks, swaps and reloads once', async () => {
     const t = io();

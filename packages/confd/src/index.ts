@@ -25,7 +25,7 @@ export {
   TemplateResourceError,
 } from './loop/template-resource.js';
 export { ConfdTemplate, type RenderOptions, renderConfdTemplate } from './render.js';
-export { BIRD_TEMPLATE_PATH, SHIPPED_CONFDIR } from './shipped.js';
+export { BGPD_TEMPLATE_PATH, BIRD_TEMPLATE_PATH, SHIPPED_CONFDIR } from './shipped.js';
 // Template engine (Go text/template semantics).
 export type { Tree } from './template/ast.js';
 export {

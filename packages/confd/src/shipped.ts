@@ -10,3 +10,8 @@ export const SHIPPED_CONFDIR: string = fileURLToPath(new URL('../confdir', impor
 export const BIRD_TEMPLATE_PATH: string = fileURLToPath(
   new URL('../confdir/templates/bird.cfg.template', import.meta.url),
 );
+
+/** The shipped template for Tabby's own speaker (`tabby bgpd` YAML), the same peerings as the BIRD one. */
+export const BGPD_TEMPLATE_PATH: string = fileURLToPath(
+  new URL('../confdir/templates/bgpd.yaml.template', import.meta.url),
+);
