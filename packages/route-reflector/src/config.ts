@@ -1,5 +1,4 @@
 import {
-  ConfigError,
   type ConfigPath,
   ConfigReader,
   defaultPeerName,
