@@ -122,8 +122,7 @@ export class Speaker implements PeerHost {
   private readonly localSource: PathSource;
   private readonly local = new Map<PrefixKey, OriginatedPrefix>();
   private readonly subscribers = new Set<(e: BestRouteEvent) => void>();
-  /** What the best-route feed last said per prefix (for `show fib` and change detection); entries are interned. */
-  readonly fib = new Map<PrefixKey, FibEntry>();
+  /** Interned forwarding outcomes; each Dest points at its current one (`dest.fib`). */
   private readonly fibEntries = new Map<string, FibEntry>();
   /** Encoded attribute sets per update group. */
   private readonly encodedSets = new Map<string, Map<number, AttributeSet>>();
@@ -600,7 +599,7 @@ export class Speaker implements PeerHost {
   private fibEvent(change: DestChange): void {
     const { dest } = change;
     const key = dest.key;
-    const prev = this.fib.get(key);
+    const prev = dest.fib as FibEntry | undefined;
     let next: FibEntry | undefined;
     if (dest.best) {
       const blackhole = dest.best.source.local && (this.local.get(key)?.blackhole ?? false);
@@ -617,11 +616,17 @@ export class Speaker implements PeerHost {
       }
     }
     if (next === prev) return;
-    if (next) this.fib.set(key, next);
-    else this.fib.delete(key);
+    dest.fib = next;
     if (!this.subscribers.size) return;
     const ev = next ? fibEvent(prev ? 'change' : 'add', key, next) : fibEvent('withdraw', key, prev!);
     for (const s of this.subscribers) s(ev);
+  }
+
+  /** The best-route feed's current state: prefix key to forwarding outcome. */
+  get fib(): Map<PrefixKey, FibEntry> {
+    const out = new Map<PrefixKey, FibEntry>();
+    for (const d of this.rib.values()) if (d.fib) out.set(d.key, d.fib as FibEntry);
+    return out;
   }
 
   // ---- export --------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ export interface Dest {
   best: Path | null;
   /** The other ECMP members besides `best` (usually empty: shared constant). */
   ecmpRest: readonly Path[];
+  /** What the best-route feed last said for this prefix (owned by the speaker), if anything. */
+  fib?: unknown;
 }
 
 const NONE: readonly Path[] = Object.freeze([]);

@@ -1,0 +1,535 @@
+// Route-reflector benchmarks (issue 5), Tabby's bgpd (clusterId + routeReflectorClient peers) and
+// BIRD 2 (`rr client`) as the reflector, one after the other in the same run.
+//
+// Fan-out: one reflector, 200 iBGP clients (50 with --quick); once every session is Established,
+// client 0 announces 10,000 /24s (2,000); measured: seconds from the first UPDATE sent to every
+// other client holding all of them, and the reflector's peak RSS and CPU time.
+// Session scale: 1,000 clients (200) connect at once; each announces 1 prefix as soon as its
+// session is Established, so the reflector distributes 1,000 (200) routes to every client;
+// measured: seconds to all-Established, to every client holding every other client's route,
+// sessions lost (NOTIFICATION, hold timer expiry on either side, connection closed), peak RSS, CPU.
+//
+// The reflector runs in one namespace (198.18.0.1/15 on eth0); the clients are lightweight
+// sessions in one Node process (reflector-driver.ts) in a second namespace, each from its own
+// secondary address 198.18.1.1 ... (added inside that namespace only). Hold time 9 s, keepalive 3 s.
+// Development knobs (environment): BGP_RR_REFLECTORS (e.g. "tabby"), BGP_RR_CASES ("fanout,scale").
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os, { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { commandExists, exec, isRoot, NetLab, type Netns, type NsProcess, waitFor } from '@tabby/test-helpers';
+import { BGPD_BIN, daemonPid, type ProcStats, procStats } from './ingest-receivers.js';
+import type { DriverConfig, DriverEvent } from './reflector-driver.js';
+
+interface Ctx {
+  log(msg: string): void;
+  quick: boolean;
+}
+
+const RR_ADDR = '198.18.0.1';
+const CL_ADDR = '198.18.0.2';
+const CLUSTER_ID = '198.18.0.100';
+const ASN = 64512;
+const HOLD = 9;
+/** 198.18.1.1: the first client's source address. */
+const FIRST_CLIENT = ((198 << 24) | (18 << 16) | (1 << 8) | 1) >>> 0;
+const DRIVER = fileURLToPath(new URL('./reflector-driver.js', import.meta.url));
+
+const ipText = (a: number) => `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+const clientAddr = (i: number) => ipText(FIRST_CLIENT + i);
+const mb = (kb: number) => Math.round(kb / 1024);
+const round2 = (x: number) => Math.round(x * 100) / 100;
+const load = () => os.loadavg().map(round2);
+
+type ReflectorName = 'Tabby' | 'BIRD';
+type CaseName = 'fanout' | 'scale';
+type Status = 'ok' | 'timeout' | 'failed' | 'not-measured';
+
+interface CaseResult {
+  reflector: ReflectorName;
+  case: CaseName;
+  clients: number;
+  /** Prefixes announced in all. */
+  prefixes: number;
+  status: Status;
+  reason?: string;
+  /** Fan-out: from the first UPDATE sent to every other client holding all prefixes. */
+  fanoutSeconds?: number;
+  /** Scale: from the driver's first connect to every session Established. */
+  allEstablishedSeconds?: number;
+  /** Scale: from the first connect to every client holding every other client's routes. */
+  allRoutesSeconds?: number;
+  /** Sessions that went down after Established (reasons below). */
+  sessionsLost?: number;
+  downReasons?: Record<string, number>;
+  /** The reflector namespace's TcpExtListenOverflows: handshakes dropped for a full accept queue. */
+  listenOverflows?: number;
+  /** TCP connects the driver made (more than `clients` when some had to retry). */
+  connectAttempts?: number;
+  peakRssMb?: number;
+  rssAtEndMb?: number;
+  /** Reflector CPU (user+system) over the case, from the driver's start. */
+  cpuSeconds?: number;
+  driverCpuSeconds?: number;
+  version?: string;
+  loadAvgBefore?: number[];
+  loadAvgAfter?: number[];
+}
+
+/** One request on Tabby's newline-delimited JSON control socket. */
+function controlRequest(path: string, command: string, timeoutMs = 10_000): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const sock = net.createConnection({ path });
+    let buf = '';
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`control socket: no answer to "${command}"`));
+    }, timeoutMs);
+    sock.setEncoding('utf8');
+    sock.on('connect', () => sock.write(`${JSON.stringify({ id: 1, command })}\n`));
+    sock.on('data', (d: string) => {
+      buf += d;
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      clearTimeout(timer);
+      sock.destroy();
+      try {
+        resolve(JSON.parse(buf.slice(0, nl)));
+      } catch (err) {
+        reject(err);
+      }
+    });
+    sock.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+abstract class Reflector {
+  readonly dir = mkdtempSync(join(tmpdir(), 'tabby-rr-bench-'));
+  proc: NsProcess | null = null;
+  pid = 0;
+  abstract readonly name: ReflectorName;
+  protected abstract readonly comm: string;
+  protected abstract argv(): string[];
+  protected abstract ready(): Promise<boolean>;
+  abstract version(): Promise<string>;
+
+  constructor(
+    readonly ns: Netns,
+    readonly clients: number,
+  ) {}
+
+  async start(): Promise<void> {
+    this.proc = this.ns.spawn(this.argv(), { env: { ...process.env, TZ: 'UTC' } });
+    try {
+      await waitFor(
+        `${this.name} ready`,
+        async () => {
+          if (!this.proc?.running) throw new Error(`${this.name} exited`);
+          return this.ready();
+        },
+        60_000,
+        200,
+      );
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${this.name} output:\n${this.proc.output.slice(-2000)}`);
+    }
+    this.pid = daemonPid(this.proc.pid!, this.comm);
+  }
+
+  stats(): ProcStats | null {
+    return this.pid ? procStats(this.pid) : null;
+  }
+
+  async stop(): Promise<void> {
+    await this.proc?.kill('SIGKILL');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+class TabbyReflector extends Reflector {
+  readonly name = 'Tabby';
+  protected readonly comm = 'node';
+  readonly socket = join(this.dir, 'bgpd.sock');
+  readonly configFile = join(this.dir, 'bgpd.yaml');
+
+  constructor(ns: Netns, clients: number) {
+    super(ns, clients);
+    const lines = [
+      `controlSocket: ${this.socket}`,
+      `routerId: ${RR_ADDR}`,
+      `asn: ${ASN}`,
+      `clusterId: ${CLUSTER_ID}`,
+      `listen: { address: ${RR_ADDR}, port: 179 }`,
+      `holdTime: ${HOLD}`,
+      'gracefulRestart: { enabled: false }',
+      'peers:',
+    ];
+    for (let i = 0; i < clients; i++) {
+      lines.push(
+        `  - { name: c${i}, address: ${clientAddr(i)}, asn: ${ASN}, passive: true, routeReflectorClient: true, families: [ipv4-unicast] }`,
+      );
+    }
+    writeFileSync(this.configFile, `${lines.join('\n')}\n`);
+  }
+
+  async version(): Promise<string> {
+    return `Tabby bgpd (Node ${process.version})`;
+  }
+
+  protected argv(): string[] {
+    return [process.execPath, BGPD_BIN, '-c', this.configFile, '--log-level', 'warn'];
+  }
+
+  protected async ready(): Promise<boolean> {
+    const r = (await controlRequest(this.socket, 'show status')) as { ok: boolean };
+    return r.ok;
+  }
+}
+
+class BirdReflector extends Reflector {
+  readonly name = 'BIRD';
+  protected readonly comm = 'bird';
+  readonly socket = join(this.dir, 'bird.ctl');
+  readonly configFile = join(this.dir, 'bird.conf');
+
+  constructor(ns: Netns, clients: number) {
+    super(ns, clients);
+    const lines = [
+      `router id ${RR_ADDR};`,
+      'protocol device {}',
+      'template bgp rrc {',
+      `  local ${RR_ADDR} as ${ASN};`,
+      '  direct;',
+      '  passive on;',
+      `  hold time ${HOLD};`,
+      `  keepalive time ${HOLD / 3};`,
+      '  rr client;',
+      `  rr cluster id ${CLUSTER_ID};`,
+      '  ipv4 { import all; export all; gateway direct; };',
+      '}',
+    ];
+    for (let i = 0; i < clients; i++)
+      lines.push(`protocol bgp c${i} from rrc { neighbor ${clientAddr(i)} as ${ASN}; }`);
+    writeFileSync(this.configFile, `${lines.join('\n')}\n`);
+  }
+
+  async version(): Promise<string> {
+    const r = await exec(['bird', '--version'], { allowFailure: true });
+    return `${r.stdout}${r.stderr}`.trim();
+  }
+
+  protected argv(): string[] {
+    return ['bird', '-f', '-c', this.configFile, '-s', this.socket];
+  }
+
+  protected async ready(): Promise<boolean> {
+    const r = await exec(['birdc', '-s', this.socket, 'show', 'status'], { allowFailure: true });
+    return r.stdout.includes('Daemon is up');
+  }
+}
+
+/** Adds the clients' source addresses inside the client namespace, in one `ip -batch`. */
+async function addClientAddresses(ns: Netns, n: number, dir: string): Promise<void> {
+  const file = join(dir, 'addrs.batch');
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) lines.push(`addr add ${clientAddr(i)}/15 dev eth0`);
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  await ns.ip(['-batch', file]);
+}
+
+/** A TcpExt counter of the namespace (/proc/net/netstat as seen from inside it). */
+async function tcpExtCounter(ns: Netns, name: string): Promise<number | null> {
+  const r = await ns.exec(['cat', '/proc/net/netstat'], { allowFailure: true });
+  const lines = r.stdout.split('\n').filter((l) => l.startsWith('TcpExt:'));
+  if (lines.length < 2) return null;
+  const keys = lines[0]!.split(/\s+/);
+  const vals = lines[1]!.split(/\s+/);
+  const i = keys.indexOf(name);
+  return i > 0 ? Number(vals[i]) : null;
+}
+
+interface DriverRun {
+  events: DriverEvent[];
+  endReason: string;
+}
+
+/** Starts the driver in `ns`, collects its events until it ends (or the outer timeout passes). */
+async function runDriver(ctx: Ctx, label: string, ns: Netns, cfg: DriverConfig): Promise<DriverRun> {
+  const proc = ns.spawn([process.execPath, DRIVER, JSON.stringify(cfg)]);
+  const events: DriverEvent[] = [];
+  let buf = '';
+  let lastLog = 0;
+  const done = new Promise<string>((resolve) => {
+    proc.child.stdout?.on('data', (d: string) => {
+      buf += d;
+      let nl = buf.indexOf('\n');
+      while (nl >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        nl = buf.indexOf('\n');
+        let e: DriverEvent;
+        try {
+          e = JSON.parse(line) as DriverEvent;
+        } catch {
+          continue;
+        }
+        events.push(e);
+        if (e.ev === 'progress' && e.t - lastLog >= 10_000) {
+          lastLog = e.t;
+          ctx.log(
+            `${label}: ${(e.t / 1000).toFixed(0)} s: ${e.established}/${cfg.clients} Established, ${e.complete} complete, min held ${e.minHeld}, ${e.down} down`,
+          );
+        } else if (e.ev !== 'progress' && e.ev !== 'down') {
+          ctx.log(`${label}: ${e.ev} at ${(e.t / 1000).toFixed(2)} s`);
+        }
+        if (e.ev === 'end') resolve(e.reason);
+      }
+    });
+    void proc.wait().then(() => resolve('driver exited'));
+  });
+  const timer = new Promise<string>((resolve) => setTimeout(() => resolve('outer timeout'), cfg.timeoutMs + 30_000));
+  const endReason = await Promise.race([done, timer]);
+  await proc.kill('SIGKILL');
+  if (endReason !== 'done' && endReason !== 'timeout') {
+    ctx.log(`${label}: driver ended with "${endReason}"; output tail: ${proc.output.slice(-500)}`);
+  }
+  return { events, endReason };
+}
+
+async function runCase(
+  ctx: Ctx,
+  name: ReflectorName,
+  kind: CaseName,
+  sizes: { clients: number; prefixes: number; timeoutMs: number; settleMs: number },
+): Promise<CaseResult> {
+  const base: CaseResult = {
+    reflector: name,
+    case: kind,
+    clients: sizes.clients,
+    prefixes: sizes.prefixes,
+    status: 'failed',
+  };
+  if (name === 'BIRD' && !(commandExists('bird') && commandExists('birdc')))
+    return { ...base, status: 'not-measured', reason: 'not installed: bird, birdc' };
+  const lab = new NetLab();
+  let rr: Reflector | null = null;
+  const dir = mkdtempSync(join(tmpdir(), 'tabby-rr-clients-'));
+  const label = `${name}/${kind}`;
+  try {
+    const rrNs = await lab.netns('rr');
+    const clNs = await lab.netns('clients');
+    await lab.link(rrNs, 'eth0', `${RR_ADDR}/15`, clNs, 'eth0', `${CL_ADDR}/15`);
+    await addClientAddresses(clNs, sizes.clients, dir);
+    rr = name === 'Tabby' ? new TabbyReflector(rrNs, sizes.clients) : new BirdReflector(rrNs, sizes.clients);
+    const version = await rr.version();
+    await rr.start();
+    const before = rr.stats();
+    const loadAvgBefore = load();
+    const cfg: DriverConfig =
+      kind === 'fanout'
+        ? {
+            rrAddr: RR_ADDR,
+            asn: ASN,
+            clients: sizes.clients,
+            firstAddr: FIRST_CLIENT,
+            holdTime: HOLD,
+            announcers: 1,
+            perClient: sizes.prefixes,
+            announce: 'after-all',
+            settleMs: sizes.settleMs,
+            timeoutMs: sizes.timeoutMs,
+          }
+        : {
+            rrAddr: RR_ADDR,
+            asn: ASN,
+            clients: sizes.clients,
+            firstAddr: FIRST_CLIENT,
+            holdTime: HOLD,
+            announcers: sizes.clients,
+            perClient: sizes.prefixes / sizes.clients,
+            announce: 'on-established',
+            settleMs: sizes.settleMs,
+            timeoutMs: sizes.timeoutMs,
+          };
+    const run = await runDriver(ctx, label, clNs, cfg);
+    const after = rr.stats();
+    const listenOverflows = await tcpExtCounter(rrNs, 'ListenOverflows');
+    const ev = <K extends DriverEvent['ev']>(k: K) =>
+      run.events.find((e) => e.ev === k) as Extract<DriverEvent, { ev: K }> | undefined;
+    const downs = run.events.filter((e): e is Extract<DriverEvent, { ev: 'down' }> => e.ev === 'down');
+    const downReasons: Record<string, number> = {};
+    for (const d of downs) {
+      const key = d.reason.replace(/"[^"]*"/, '').trim();
+      downReasons[key] = (downReasons[key] ?? 0) + 1;
+    }
+    const progress = run.events.filter((e): e is Extract<DriverEvent, { ev: 'progress' }> => e.ev === 'progress');
+    const last = progress.at(-1);
+    const end = ev('end');
+    const allEst = ev('allEstablished');
+    const complete = ev('complete');
+    const annStart = ev('announceStart');
+    const running = rr.proc?.running ?? false;
+    const result: CaseResult = {
+      ...base,
+      version,
+      sessionsLost: downs.filter((d) => d.wasEstablished).length,
+      downReasons,
+      ...(last ? { connectAttempts: last.connectAttempts } : {}),
+      ...(listenOverflows !== null ? { listenOverflows } : {}),
+      ...(end ? { driverCpuSeconds: end.driverCpuSeconds } : {}),
+      loadAvgBefore,
+      loadAvgAfter: load(),
+      ...(after
+        ? {
+            peakRssMb: mb(after.vmHwmKb),
+            rssAtEndMb: mb(after.vmRssKb),
+            ...(before ? { cpuSeconds: round2(after.cpuSeconds - before.cpuSeconds) } : {}),
+          }
+        : {}),
+      ...(allEst ? { allEstablishedSeconds: round2(allEst.t / 1000) } : {}),
+    };
+    if (kind === 'fanout' && complete && annStart) result.fanoutSeconds = round2((complete.t - annStart.t) / 1000);
+    if (kind === 'scale' && complete) result.allRoutesSeconds = round2(complete.t / 1000);
+    if (!running) return { ...result, status: 'failed', reason: `${name} exited: ${rr.proc?.output.slice(-300)}` };
+    if (!complete) {
+      const where = last
+        ? `${last.established}/${sizes.clients} Established, ${last.complete} complete, min held ${last.minHeld}`
+        : 'no progress';
+      return {
+        ...result,
+        status: 'timeout',
+        reason: `not complete after ${sizes.timeoutMs / 1000} s (${where}; driver: ${run.endReason})`,
+      };
+    }
+    return { ...result, status: 'ok' };
+  } catch (err) {
+    return { ...base, status: 'failed', reason: (err as Error).message.split('\n').slice(0, 6).join(' | ') };
+  } finally {
+    await rr?.stop().catch(() => {});
+    await lab.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Tabby's fan-out against BIRD's: null when undecidable (BIRD not measured or failed). */
+function fanoutVerdict(t: CaseResult | undefined, bird: CaseResult | undefined): boolean | null {
+  if (!t) return null;
+  if (t.status !== 'ok') return false;
+  if (bird?.status === 'timeout') return true;
+  if (bird?.status !== 'ok') return null;
+  return t.fanoutSeconds! <= bird.fanoutSeconds!;
+}
+
+function fmt(n: number | undefined, digits = 2): string {
+  return n === undefined ? '—' : n.toFixed(digits);
+}
+
+export default async function reflector(ctx: Ctx) {
+  if (!isRoot() || !commandExists('ip')) throw new Error('bgp-reflector needs root and iproute2 (network namespaces)');
+  const pick = <T extends string>(env: string | undefined, all: readonly T[]): T[] => {
+    if (!env) return [...all];
+    const want = env.toLowerCase().split(',');
+    return all.filter((x) => want.includes(x.toLowerCase()));
+  };
+  const reflectors = pick<ReflectorName>(process.env.BGP_RR_REFLECTORS, ['BIRD', 'Tabby']);
+  const cases = pick<CaseName>(process.env.BGP_RR_CASES, ['fanout', 'scale']);
+  const q = ctx.quick;
+  const sizes: Record<CaseName, { clients: number; prefixes: number; timeoutMs: number; settleMs: number }> = {
+    fanout: { clients: q ? 50 : 200, prefixes: q ? 2_000 : 10_000, timeoutMs: 120_000, settleMs: 1_000 },
+    // `settleMs` keeps the sessions up past two hold times after the routes are in, to catch losses.
+    scale: { clients: q ? 200 : 1_000, prefixes: q ? 200 : 1_000, timeoutMs: 300_000, settleMs: 2 * HOLD * 1000 },
+  };
+  const results: CaseResult[] = [];
+  for (const kind of cases) {
+    for (const name of reflectors) {
+      ctx.log(`${name}/${kind}: ${sizes[kind].clients} clients, ${sizes[kind].prefixes} prefixes ...`);
+      const r = await runCase(ctx, name, kind, sizes[kind]);
+      ctx.log(
+        `${name}/${kind}: ${r.status}${r.fanoutSeconds !== undefined ? ` fan-out ${r.fanoutSeconds} s` : ''}${r.allEstablishedSeconds !== undefined ? `, all Established ${r.allEstablishedSeconds} s` : ''}${r.allRoutesSeconds !== undefined ? `, all routes ${r.allRoutesSeconds} s` : ''}, lost ${r.sessionsLost ?? '—'}, peak RSS ${r.peakRssMb ?? '—'} MB, CPU ${r.cpuSeconds ?? '—'} s${r.reason ? ` (${r.reason})` : ''}`,
+      );
+      results.push(r);
+    }
+  }
+  const find = (n: ReflectorName, k: CaseName) => results.find((r) => r.reflector === n && r.case === k);
+  const st = (r: CaseResult) => (r.status === 'ok' ? 'ok' : `${r.status}: ${r.reason ?? ''}`.replace(/\|/g, '/'));
+  const fanRows = [
+    '| reflector | clients | prefixes | fan-out (s) | vs BIRD | peak RSS (MB) | CPU s | sessions lost | status |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  const birdFan = find('BIRD', 'fanout');
+  for (const r of results.filter((x) => x.case === 'fanout')) {
+    const ratio =
+      r.fanoutSeconds !== undefined && birdFan?.fanoutSeconds
+        ? `${(r.fanoutSeconds / birdFan.fanoutSeconds).toFixed(2)}x`
+        : '—';
+    const secs =
+      r.status === 'ok' ? fmt(r.fanoutSeconds) : r.status === 'timeout' ? `> ${sizes.fanout.timeoutMs / 1000}` : '—';
+    fanRows.push(
+      `| ${r.reflector} | ${r.clients} | ${r.prefixes.toLocaleString('en-US')} | ${secs} | ${ratio} | ${r.peakRssMb ?? '—'} | ${fmt(r.cpuSeconds, 1)} | ${r.sessionsLost ?? '—'} | ${st(r)} |`,
+    );
+  }
+  const scaleRows = [
+    '| reflector | clients | routes to each client | all Established (s) | all routes in (s) | sessions lost | connects | listen overflows | peak RSS (MB) | CPU s | status |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const r of results.filter((x) => x.case === 'scale')) {
+    scaleRows.push(
+      `| ${r.reflector} | ${r.clients} | ${(r.prefixes - r.prefixes / r.clients).toLocaleString('en-US')} | ${fmt(r.allEstablishedSeconds)} | ${fmt(r.allRoutesSeconds)} | ${r.sessionsLost ?? '—'} | ${r.connectAttempts ?? '—'} | ${r.listenOverflows ?? '—'} | ${r.peakRssMb ?? '—'} | ${fmt(r.cpuSeconds, 1)} | ${st(r)} |`,
+    );
+  }
+  const tFan = find('Tabby', 'fanout');
+  const tScale = find('Tabby', 'scale');
+  const met: Record<string, boolean | null> = {
+    fanoutNoSlowerThanBird: fanoutVerdict(tFan, birdFan),
+    scaleAllEstablishedNoneLost: tScale ? tScale.status === 'ok' && tScale.sessionsLost === 0 : null,
+  };
+  const verdict = (v: boolean | null) => (v === null ? 'not decided' : v ? '**met**' : '**NOT met**');
+  const downLines = results
+    .filter((r) => r.downReasons && Object.keys(r.downReasons).length)
+    .map(
+      (r) =>
+        `- ${r.reflector}/${r.case}: ${Object.entries(r.downReasons!)
+          .map(([k, v]) => `${v} x ${k}`)
+          .join('; ')}`,
+    );
+  const loads = results.flatMap((r) => [r.loadAvgBefore?.[0] ?? 0, r.loadAvgAfter?.[0] ?? 0]);
+  const maxLoad = loads.length ? Math.max(...loads) : 0;
+  const cpus = os.cpus().length;
+  const versions = [...new Set(results.filter((r) => r.version).map((r) => `${r.reflector}: ${r.version}`))];
+  const markdown = [
+    q
+      ? 'Quick mode: reduced sizes (fan-out 50 clients / 2,000 prefixes; scale 200 clients / 200 routes); the targets are meant for the full sizes and are only indicative here.\n'
+      : '',
+    '## Fan-out',
+    '',
+    ...fanRows,
+    '',
+    '## Session scale',
+    '',
+    ...scaleRows,
+    '',
+    `Targets (issue 5): fan-out no slower than BIRD: ${verdict(met.fanoutNoSlowerThanBird!)}${tFan?.fanoutSeconds !== undefined && birdFan?.fanoutSeconds ? ` (${(tFan.fanoutSeconds / birdFan.fanoutSeconds).toFixed(2)}x BIRD's time)` : ''}; session scale, every client Established and none lost: ${verdict(met.scaleAllEstablishedNoneLost!)}. For comparison the issue quotes GoBGP at about 5 minutes to all-Established with 2,500 clients.`,
+    '',
+    ...(downLines.length ? ['Sessions that went down:', '', ...downLines, ''] : []),
+    '## How it is measured',
+    '',
+    `- The reflector (AS ${ASN}, cluster ID ${CLUSTER_ID}, every peer an iBGP route-reflector client, passive, hold time ${HOLD} s, keepalive ${HOLD / 3} s, IPv4 unicast, no kernel FIB) runs in one network namespace on ${RR_ADDR}/15: Tabby as \`node packages/bgp/bin/bgpd.js\` with \`clusterId\` and \`routeReflectorClient: true\` peers (graceful restart off), BIRD 2 with one \`protocol bgp\` per client from a \`template bgp\` with \`rr client; rr cluster id\`. They run one after the other, each with fresh namespaces.`,
+    '- The clients are lightweight sessions in one Node process (`dist/bench/reflector-driver.js`, built on @tabby/wire) in a second namespace, each from its own source address 198.18.1.1 upwards (secondary addresses inside that namespace). Each sends OPEN (4-octet AS, IPv4 unicast), KEEPALIVEs every 3 s, enforces the 9 s hold time on what the reflector sends, and counts the distinct prefixes it holds (announcements minus withdrawals); it answers nothing else.',
+    `- Fan-out: the driver connects every client, and 1 s after the last one is Established client 0 announces the prefixes (distinct /24s from 11.0.0.0, one attribute set, packed into 4,096-octet UPDATEs). Seconds: from writing the first UPDATE to the moment the last other client holds all of them (checked on every received UPDATE, ms precision).`,
+    `- Session scale: every client connects at once; each announces its 1 prefix as soon as its own session is Established, so the reflector distributes one route per client to every other client (clients-1 routes each; the issue's "1,000 routes per client" read as 1,000 routes delivered to each client, i.e. about ${sizes.scale.clients.toLocaleString('en-US')}^2 route deliveries in all). All Established: from the driver's first connect; all routes in: from the same start to every client holding all other clients' routes. The sessions are then kept for ${(sizes.scale.settleMs / 1000).toFixed(0)} s (two hold times) more. Sessions lost: a NOTIFICATION from the reflector (its hold timer expiring on our keepalives, or another error), the connection closed, or nothing received from the reflector for the hold time. Connects: TCP connections the driver opened (a refused or reset connection before Established is retried after 1 s, one with no OPEN in 240 s is dropped and retried). Listen overflows: the reflector namespace's \`TcpExtListenOverflows\` at the end of the case (handshakes the kernel dropped because the reflector's accept queue was full; the client retransmits, so these show up as slow session set-up).`,
+    "- Peak RSS: VmHWM of the reflector process at the end (Tabby: the Node process; includes its start-up baseline). CPU s: its user+system time from the driver start to the end (including the settle time). The driver's own CPU time is in the JSON (`driverCpuSeconds`): it shares the 2 cores with the reflector.",
+    `- Timeouts: fan-out ${sizes.fanout.timeoutMs / 1000} s, scale ${sizes.scale.timeoutMs / 1000} s per reflector.`,
+    `- Machine load: ${cpus} CPUs; the 1-minute load average before/after the cases reached ${maxLoad.toFixed(1)}${maxLoad > cpus * 0.75 ? ' — other jobs were running at the same time, so absolute times are inflated and noisier than on an idle machine; the ratio within the run is more meaningful' : ''}.`,
+    '',
+    `Versions: ${versions.join('; ')}.`,
+  ].join('\n');
+  return {
+    title: `bgp: route-reflector fan-out (${sizes.fanout.clients} clients, ${sizes.fanout.prefixes.toLocaleString('en-US')} prefixes) and session scale (${sizes.scale.clients.toLocaleString('en-US')} clients), Tabby vs BIRD`,
+    markdown,
+    results: { sizes, holdTime: HOLD, targetsMet: met, cases: results },
+  };
+}
