@@ -12,7 +12,7 @@ describe.skipIf(!(canUseNetns() && haveCommands('redis-server', 'redis-cli')))(
     beforeAll(async () => {
       await cluster.start(3);
       await cluster.apply(clusterYaml(3));
-      await Promise.all(cluster.nodes.map((n) => cluster.startNode(n)));
+      await Promise.all(cluster.nodes.map((n) => cluster.startNode(n, ['--health-port', '9099'])));
       for (const n of cluster.nodes) pods.push(await cluster.addPod(n, `web-${n.name}`));
     }, 120_000);
     afterAll(async () => {
@@ -53,6 +53,24 @@ describe.skipIf(!(canUseNetns() && haveCommands('redis-server', 'redis-cli')))(
       expect(viaNodes.map((r) => r.dst).every((d) => /^198\.19\.\d+\.\d+\/26$/.test(d))).toBe(true);
       // Pools without encapsulation are routed by BGP, as Calico does with BIRD (proto bird there).
       expect(viaNodes.every((r) => r.dev === 'eth0' && r.protocol === 'bgp')).toBe(true);
+    });
+
+    it('serves readiness (in sync, sessions up) and liveness for Kubernetes', async () => {
+      const n2 = cluster.nodes[1]!;
+      const get = async (path: string) => {
+        const script = `const r = await fetch('http://127.0.0.1:9099${path}'); console.log(r.status, await r.text());`;
+        return (await n2.ns.exec([process.execPath, '--input-type=module', '-e', script])).stdout.trim();
+      };
+      expect(await get('/liveness')).toBe('200 ok');
+      const ready = await waitFor(
+        'ready',
+        async () => {
+          const r = await get('/readiness');
+          return r.startsWith('200') ? r : null;
+        },
+        30_000,
+      );
+      expect(JSON.parse(ready.slice(4))).toMatchObject({ node: 'n2', ready: true });
     });
 
     it('every pod reaches every other pod (real traffic)', async () => {
