@@ -970,9 +970,15 @@ export class Speaker implements PeerHost {
     const newLocal = new Map(next.originate.map((o) => [o.prefix, o]));
     for (const [prefix] of oldLocal) if (!newLocal.has(prefix)) this.withdrawLocal(prefix);
     for (const [prefix, o] of newLocal) if (oldLocal.get(prefix) !== JSON.stringify(o)) this.addLocal(o);
-    // Export side: re-evaluate every prefix for every peer (policies, next hops, reflection).
-    for (const p of this.peers.values()) if (p.established) this.initialSync.set(p, this.rib.values());
-    this.rib.markAllDirty();
+    // Export side: when what decides or shapes routes changed (policies, decision options,
+    // reflection, a peer's settings), re-evaluate every prefix for every peer. Origination and
+    // peers added or removed alone need nothing more: they went through the usual paths.
+    const shaping = (c: SpeakerConfig) =>
+      JSON.stringify([decisionOptions(c), c.clusterId ?? '', c.ebgpRequiresPolicy, c.gracefulRestart]);
+    if (result.policies_changed || result.peers_changed.length || shaping(old) !== shaping(next)) {
+      for (const p of this.peers.values()) if (p.established) this.initialSync.set(p, this.rib.values());
+      this.rib.markAllDirty();
+    }
     this.lastReload = Date.now();
     this.scheduleWork();
     return result;

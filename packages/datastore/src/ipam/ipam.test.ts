@@ -77,6 +77,18 @@ describe('IPAM (memory)', () => {
     await expect(ipam.assign({ node: 'unlabelled', handle: 'u' })).rejects.toBeInstanceOf(IpamExhaustedError);
   });
 
+  it('assigns only from the named pools, even when the node has free blocks elsewhere', async () => {
+    const ds = new MemoryDatastore();
+    const ipam = await setup(ds, [
+      pool('main', '198.18.0.0/24', { blockSize: 28 }),
+      pool('hosts', '198.18.9.0/24', { blockSize: 32 }),
+    ]);
+    expect(await ipam.assign({ node: 'n1', handle: 'a', pools: ['main'] })).toBe('198.18.0.0');
+    expect(await ipam.assign({ node: 'n1', handle: 'b', pools: ['hosts'] })).toBe('198.18.9.0');
+    expect(await ipam.assign({ node: 'n1', handle: 'c', pools: ['hosts'] })).toBe('198.18.9.1');
+    expect(await ipam.assign({ node: 'n1', handle: 'd', pools: ['main'] })).toBe('198.18.0.1');
+  });
+
   it('releases an empty block, refuses a used one', async () => {
     const ds = new MemoryDatastore();
     const ipam = await setup(ds, [pool('p', '198.18.0.0/24', { blockSize: 28 })]);

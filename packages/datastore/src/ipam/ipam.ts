@@ -214,7 +214,12 @@ export class Ipam {
     let noFreeBlock = false;
     for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
       try {
-        const own = (await this.blocksOf(req.node, family)).filter((b) => b.state === 'confirmed');
+        let own = (await this.blocksOf(req.node, family)).filter((b) => b.state === 'confirmed');
+        if (req.pools) {
+          // Restricted to some pools: only the node's blocks inside them count.
+          const allowed = (await this.poolsFor(req.node, family, req.pools)).map((p) => parseCidr(p.spec.cidr) as Cidr);
+          own = own.filter((b) => allowed.some((p) => contains(p, parseCidr(b.cidr) as Cidr)));
+        }
         for (const b of own) {
           const ip = await this.allocateIn(family, b.cidr, req.handle, `host:${req.node}`);
           if (ip) return ip;
