@@ -112,3 +112,46 @@ describe('in-process lab: route reflectors, mesh off', () => {
     expect(dest?.paths).toHaveLength(2);
   });
 });
+
+describe('in-process lab: a borrowed pod address is announced as a /32', () => {
+  const lab = new InProcessLab({
+    nodes: 3,
+    pods: 0,
+    transport: 'memory',
+    socketDir: `/tmp/tabby-lab-borrow-${process.pid}`,
+  });
+  beforeAll(() => lab.up(), 30_000);
+  afterAll(() => lab.down());
+
+  it('longest-prefix match sends traffic for the borrowed address to the node that has the pod', async () => {
+    await lab.waitConverged(30_000);
+    await lab.store.apply({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'IPPool',
+      metadata: { name: 'tiny' },
+      spec: { cidr: '198.18.200.0/28', blockSize: 28 },
+    } as Parameters<typeof lab.store.apply>[0]);
+    const [n1, n2, n3] = lab.nodes as [(typeof lab.nodes)[0], (typeof lab.nodes)[0], (typeof lab.nodes)[0]];
+    // node-1 takes the pool's only block; node-3 then has to borrow from it.
+    expect(await lab.ipam.assign({ node: n1.name, handle: 'owner', pools: ['tiny'] })).toBe('198.18.200.0');
+    const ip = await lab.ipam.assign({ node: n3.name, handle: 'borrower', pools: ['tiny'] });
+    expect(ip).toBe('198.18.200.1');
+    n3.routes.addLink('calib0rr0wed001');
+    await lab.store.apply({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'WorkloadEndpoint',
+      metadata: { name: 'node-3-k8s-borrower-eth0', namespace: 'default' },
+      spec: { node: n3.name, pod: 'borrower', interfaceName: 'calib0rr0wed001', ipNetworks: [`${ip}/32`] },
+    } as Parameters<typeof lab.store.apply>[0]);
+    const end = Date.now() + 5000;
+    for (;;) {
+      const r = (await n2.routes.read()).routes.find((x) => x.dst === `${ip}/32`);
+      if (r) {
+        expect(r.via ?? r.nextHops?.[0]?.via).toBe(n3.address);
+        break;
+      }
+      if (Date.now() > end) throw new Error('borrowed /32 not routed at node-2');
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  });
+});

@@ -207,6 +207,7 @@ export class NodeAgent {
       peerings: this.peerings,
       pools,
       blocks: myBlocks.map((b) => b.cidr).sort(),
+      borrowed: this.borrowedAddresses(myBlocks.map((b) => b.cidr)),
       bgpSpec,
       listenPort: bgp.listenPort,
       ...(this.opts.holdTime !== undefined ? { holdTime: this.opts.holdTime } : {}),
@@ -218,6 +219,20 @@ export class NodeAgent {
     await this.applySpeaker(config);
     this.lastError = '';
     this.markReady();
+  }
+
+  /** Local pods' addresses outside this node's own blocks (borrowed from another node's block). */
+  private borrowedAddresses(blocks: string[]): string[] {
+    const own = blocks.map((b) => parseCidr(b)).filter((c): c is NonNullable<typeof c> => c !== undefined);
+    const out: string[] = [];
+    for (const w of this.ofKind('WorkloadEndpoint') as WorkloadEndpointResource[]) {
+      if (w.spec.node !== this.name) continue;
+      for (const net of w.spec.ipNetworks) {
+        const c = parseCidr(net.includes('/') ? net : `${net}/${net.includes(':') ? 128 : 32}`);
+        if (c && !own.some((b) => contains(b, c))) out.push(net);
+      }
+    }
+    return out.sort();
   }
 
   private async applySpeaker(config: SpeakerConfig): Promise<void> {

@@ -15,6 +15,8 @@ export interface SpeakerConfigInput {
   pools: readonly IPPoolResource[];
   /** This node's confirmed IPAM blocks (announced, with a blackhole behind them). */
   blocks: readonly string[];
+  /** Addresses of local pods borrowed from other nodes' blocks: announced as /32 (/128). */
+  borrowed?: readonly string[];
   /** The `default` BGPConfiguration spec (communities, prefix advertisements, bind mode). */
   bgpSpec: BGPConfigurationSpec | undefined;
   listenPort: number;
@@ -83,10 +85,18 @@ export function buildSpeakerConfig(input: SpeakerConfigInput): SpeakerConfig {
     connectRetryTime: input.connectRetryTime ?? 5,
     ...(clusterId(node) ? { clusterId: clusterId(node) } : {}),
     gracefulRestart: { enabled: true, restartTime: input.restartTime ?? 120 },
-    originate: input.blocks.map((b) => {
-      const c = advertisedCommunities(bgpSpec, b);
-      return { prefix: b, blackhole: true, communities: c.std, largeCommunities: c.large };
-    }),
+    originate: [
+      ...input.blocks.map((b) => {
+        const c = advertisedCommunities(bgpSpec, b);
+        return { prefix: b, blackhole: true, communities: c.std, largeCommunities: c.large };
+      }),
+      // Longest-prefix match lets a borrowed address beat the owner's block (calico-model rule 5).
+      ...(input.borrowed ?? []).map((ip) => {
+        const prefix = ip.includes('/') ? ip : `${ip}/${ip.includes(':') ? 128 : 32}`;
+        const c = advertisedCommunities(bgpSpec, prefix);
+        return { prefix, blackhole: false, communities: c.std, largeCommunities: c.large };
+      }),
+    ],
     policies: [
       { name: 'tabby-export', rules, default: 'reject' },
       { name: 'tabby-import', rules: [], default: 'accept' },
