@@ -128,7 +128,7 @@ export class NetnsCluster {
     await waitFor(
       `${n.name} control socket`,
       async () => (await this.ctl(n, ['show', 'status'], true)).exitCode === 0,
-      20_000,
+      60_000,
     ).catch((err) => {
       throw new Error(`${(err as Error).message}\n${n.proc?.output}`);
     });

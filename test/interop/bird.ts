@@ -16,7 +16,7 @@ export class BirdDaemon extends NsDaemon {
       await waitFor(
         'bird control socket',
         async () => (await this.birdc('show status')).includes('Daemon is up'),
-        10_000,
+        30_000,
       );
     } catch (err) {
       throw new Error(`${(err as Error).message}\nbird output:\n${this.log}`);

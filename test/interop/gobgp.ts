@@ -10,7 +10,7 @@ export class GobgpDaemon extends NsDaemon {
   async start(): Promise<void> {
     this.proc = this.ns.spawn(['gobgpd', '-f', this.configFile, '-t', 'toml', '--api-hosts=127.0.0.1:50051']);
     try {
-      await waitFor('gobgpd API', async () => (await this.gobgp(['global'], true)).includes('AS'), 15_000);
+      await waitFor('gobgpd API', async () => (await this.gobgp(['global'], true)).includes('AS'), 30_000);
     } catch (err) {
       throw new Error(`${(err as Error).message}\ngobgpd output:\n${this.log}`);
     }

@@ -18,7 +18,7 @@ export abstract class ControlledDaemon extends NsDaemon {
       await waitFor(
         `${what} control socket`,
         async () => (await this.ctl(['show', 'status'], true)).exitCode === 0,
-        10_000,
+        30_000,
       );
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${what} output:\n${this.log}`);
