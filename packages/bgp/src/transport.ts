@@ -149,7 +149,7 @@ function listenTcp(opts: ListenOptions, onConnection: (conn: Connection) => void
   return new Promise((resolve, reject) => {
     const server = net.createServer((socket) => onConnection(new TcpConnection(socket)));
     server.once('error', reject);
-    server.listen({ host: opts.host, port: opts.port }, () => {
+    server.listen({ host: opts.host, port: opts.port, backlog: 4096 }, () => {
       server.removeListener('error', reject);
       const addr = server.address() as net.AddressInfo;
       resolve({

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '@tabby/bgp';
 import { describe, expect, it } from 'vitest';
@@ -55,5 +55,14 @@ describe('the Tabby speaker template (bgpd.yaml.template)', () => {
     const exp = cfg.policies.get('tabby-export')!;
     expect(exp.default).toBe('reject');
     expect(exp.rules.some((r) => r.action === 'accept')).toBe(true);
+  });
+});
+
+describe('Tabby speaker template golden files', () => {
+  it.each(fixtures)('%s renders byte-for-byte as testdata/%s.bgpd.yaml', (name) => {
+    const { yaml } = render(name);
+    const golden = join(TESTDATA, `${name}.bgpd.yaml`);
+    if (process.env.UPDATE_GOLDEN === '1') writeFileSync(golden, yaml);
+    expect(yaml).toBe(readFileSync(golden, 'utf8'));
   });
 });
