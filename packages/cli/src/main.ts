@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { runBgpd } from '@tabby/bgp';
 import { runConfdCommand } from '@tabby/confd';
 import { type CliIo, DATASTORE_ENV, runApply, runDelete, runGet, runIpamShow } from '@tabby/datastore';
-import { runLab } from '@tabby/lab';
+import { labDown, labStatus, runLab, runNetnsLab } from '@tabby/lab';
 import { runNode } from '@tabby/node';
 import { runRr } from '@tabby/route-reflector';
 import yargs from 'yargs';
@@ -80,14 +80,17 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
               .option('netns', {
                 type: 'boolean',
                 default: false,
-                describe: 'network namespaces with real kernel routes (root): not built yet',
+                describe: 'network namespaces on a bridge, real kernel routes, CNI-plugged pods, a real Redis (root)',
               })
               .example('$0 lab up --nodes 6 --topology rr --reflectors 2', 'reflectors with the mesh off'),
           (a) =>
             run(async () => {
               if (a.netns) {
-                io.stderr('tabby lab up --netns: not built yet (the in-process lab is; drop --netns).\n');
-                return 2;
+                return runNetnsLab(
+                  { nodes: a.nodes, topology: a.topology, reflectors: a.reflectors, pods: a.pods },
+                  io,
+                  interrupted(),
+                );
               }
               return runLab(
                 {
@@ -103,7 +106,19 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
               );
             })(),
         )
-        .demandCommand(1, 'Name a lab command: up.'),
+        .command(
+          'status',
+          'Show the running netns lab: nodes, pods, and every node status',
+          (yy) => yy.option('json', { type: 'boolean', default: false }),
+          (a) => run(() => labStatus(io, a.json))(),
+        )
+        .command(
+          'down',
+          'Stop the running netns lab and remove everything it made',
+          () => {},
+          () => run(() => labDown(io))(),
+        )
+        .demandCommand(1, 'Name a lab command: up, status or down.'),
     )
     .command('node', 'Run the per-node agent: peerings, speaker, kernel routes (tabby node --help)')
     .command('bgpd', 'Run the BGP speaker from a YAML config (tabby bgpd --help)')
