@@ -41,7 +41,7 @@ function peerValue(p: BGPPeerResource, ip: string, port: number, asNum: string):
 
 /**
  * Computes confd's flat key/value view from the resources, with Calico's keys:
- * `/calico/bgp/v1/global/{as_num,node_mesh,listen_port,loglevel,peer_v4/<ip>,peer_v6/<ip>}`,
+ * `/calico/bgp/v1/global/{as_num,node_mesh,node_mesh_restart_time,listen_port,loglevel,peer_v4/<ip>,peer_v6/<ip>}`,
  * `/calico/bgp/v1/host/<node>/{ip_addr_v4,ip_addr_v6,network_v4,network_v6,as_num,rr_cluster_id,peer_v4/<ip>,...}`,
  * `/calico/v1/ipam/v4/pool/<a.b.c.d-len>`, plus IPAM affinities as stored. Pure; deterministic.
  */
@@ -52,6 +52,8 @@ export function computeFlatView(input: FlatViewInput): Map<string, string> {
   out.set(`${G}as_num`, String(eff.asNumber));
   out.set(`${G}node_mesh`, JSON.stringify({ enabled: eff.nodeToNodeMeshEnabled }));
   out.set(`${G}listen_port`, String(eff.listenPort));
+  // Graceful restart time of the mesh sessions (Calico's nodeMeshMaxRestartTime, a duration).
+  out.set(`${G}node_mesh_restart_time`, eff.nodeMeshMaxRestartTime);
   out.set(`${G}loglevel`, eff.logSeverityScreen.toLowerCase());
   if (def?.spec.communities?.length) out.set(`${G}communities`, JSON.stringify(def.spec.communities));
   if (def?.spec.prefixAdvertisements?.length)
