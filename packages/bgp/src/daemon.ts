@@ -1,12 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import pino from 'pino';
 import { loadConfigFile } from './config/load.js';
 import { ControlHandler } from './control/handler.js';
-import { ControlServer } from './control/server.js';
-import { daemonPrologue } from './daemon-support.js';
-import { serveMetrics } from './metrics.js';
+import { daemonLogger, daemonPrologue, serveDaemon } from './daemon-support.js';
 import { connectedResolver } from './nexthop.js';
 import { Speaker } from './speaker.js';
 import { tcpTransport } from './transport.js';
@@ -49,59 +44,31 @@ export async function runBgpd(argv: string[]): Promise<number> {
     );
     return 0;
   }
-  const level = args['log-level'] ?? process.env.TABBY_LOG_LEVEL ?? 'info';
-  const log = pino(
-    { level, base: { daemon: 'bgpd' } },
-    args['log-pretty'] ? prettyStream() : pino.destination({ dest: 2, sync: false }),
-  );
+  const log = daemonLogger('bgpd', args['log-level'], args['log-pretty']);
   // Next hops must be on a connected subnet (multihop peers excepted), as BIRD's direct gateway mode.
-  let speaker: Speaker | null = null;
-  const resolver = connectedResolver(30_000, () => speaker?.revalidate());
-  speaker = new Speaker(config, {
+  let interfacesChanged = () => {};
+  const resolver = connectedResolver(30_000, () => interfacesChanged());
+  const sp = new Speaker(config, {
     transport: tcpTransport,
     logger: log,
     nextHopReachable: resolver.reachable,
     restarting: args.restarted ?? false,
   });
-  const socketPath = args.socket ?? config.controlSocket ?? DEFAULT_CONTROL_SOCKET;
-  const handler = new ControlHandler(speaker, {
-    version: BGPD_VERSION,
-    configFile: file,
-    reload: () => loadConfigFile(file),
-  });
-  const control = new ControlServer(socketPath, handler.handle);
-  try {
-    mkdirSync(dirname(socketPath), { recursive: true });
-    await control.start();
-    await speaker.start();
-  } catch (err) {
-    log.error({ err: (err as Error).message }, 'start-up failed');
-    process.stderr.write(`tabby bgpd: ${(err as Error).message}\n`);
-    await control.stop().catch(() => {});
-    return 1;
-  }
-  const metrics = config.metricsPort ? await serveMetrics(speaker, config.metricsPort) : null;
-  log.info({ config: file, socket: socketPath, routerId: config.routerId, asn: config.asn }, 'bgpd started');
-  return new Promise<number>((resolve) => {
-    const stop = async (signal: string) => {
-      log.info({ signal }, 'shutting down');
-      await speaker?.stop();
+  interfacesChanged = () => sp.revalidate();
+  return serveDaemon({
+    name: 'bgpd',
+    log,
+    socketPath: args.socket ?? config.controlSocket ?? DEFAULT_CONTROL_SOCKET,
+    handler: new ControlHandler(sp, { version: BGPD_VERSION, configFile: file, reload: () => loadConfigFile(file) }),
+    speaker: sp,
+    metricsPort: config.metricsPort,
+    start: () => sp.start(),
+    stop: async () => {
+      await sp.stop();
       resolver.stop();
-      await control.stop();
-      metrics?.close();
-      // Give the NOTIFICATIONs a moment to leave before the process goes.
-      setTimeout(() => resolve(0), 200);
-    };
-    process.once('SIGTERM', () => void stop('SIGTERM'));
-    process.once('SIGINT', () => void stop('SIGINT'));
-    process.on('SIGHUP', () => {
-      try {
-        const r = speaker?.reload(loadConfigFile(file));
-        log.info({ ...r }, 'config reloaded');
-      } catch (err) {
-        log.error({ err: (err as Error).message }, 'config not reloaded; the running one stays');
-      }
-    });
+    },
+    reload: () => sp.reload(loadConfigFile(file)),
+    started: { config: file, routerId: config.routerId, asn: config.asn },
   });
 }
 
@@ -120,29 +87,4 @@ function parse(argv: string[]) {
     strict: true,
     allowPositionals: false,
   }).values;
-}
-
-/** A minimal human-readable log stream (no pino-pretty dependency). */
-function prettyStream(): { write(s: string): void } {
-  return {
-    write(line: string) {
-      try {
-        const { time, level, msg, daemon: _d, pid: _p, hostname: _h, ...rest } = JSON.parse(line);
-        const names: Record<number, string> = {
-          10: 'TRACE',
-          20: 'DEBUG',
-          30: 'INFO',
-          40: 'WARN',
-          50: 'ERROR',
-          60: 'FATAL',
-        };
-        const extra = Object.entries(rest)
-          .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-          .join(' ');
-        process.stderr.write(`${new Date(time).toISOString()} ${names[level] ?? level} ${msg ?? ''} ${extra}\n`);
-      } catch {
-        process.stderr.write(line);
-      }
-    },
-  };
 }

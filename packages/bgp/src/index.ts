@@ -3,13 +3,14 @@ export { addressToBigInt, bigIntToAddress, type ParsedCidr, parseCidr } from './
 export { defaultPeerName, loadConfigFile, parseConfig, readConfigText } from './config/load.js';
 export { ConfigError, type ConfigIssue, ConfigReader, type Path as ConfigPath } from './config/reader.js';
 export type * from './config/types.js';
+export { Families, MaxPrefixActions, NextHopModes, PolicyActions } from './config/types.js';
 export type * from './control/api.js';
 export { SessionStates } from './control/api.js';
 export { ControlHandler } from './control/handler.js';
 export { ControlError, type ControlRequest, type ControlResponse } from './control/protocol.js';
-export { type ControlHandler as ControlHandlerFn, ControlServer } from './control/server.js';
+export { type ControlHandlerFn, ControlServer } from './control/server.js';
 export { BGPD_HELP, BGPD_VERSION, DEFAULT_CONTROL_SOCKET, runBgpd } from './daemon.js';
-export { type DaemonArgs, daemonPrologue } from './daemon-support.js';
+export { type DaemonArgs, daemonLogger, daemonPrologue, type ServeOptions, serveDaemon } from './daemon-support.js';
 export { type Logger, silentLogger } from './logger.js';
 export { renderMetrics, serveMetrics } from './metrics.js';
 export { Peer } from './peer.js';

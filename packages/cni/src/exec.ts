@@ -1,54 +1,28 @@
-import { spawn } from 'node:child_process';
+import { CommandFailedError, runCommand } from '@tabby/fib';
 import { CniError, CniErrorCode } from './errors.js';
 
-export interface RunResult {
-  stdout: string;
-  stderr: string;
-  exitCode: number;
-}
+export type { RunResult } from '@tabby/fib';
 
 /**
- * Runs argv (no shell) and collects its output. Throws a CniError (InterfaceFailure by default)
- * naming the command and its stderr when it exits non-zero, unless `allowFailure`.
+ * Runs argv (no shell) with the FIB's command runner. A non-zero exit (unless `allowFailure`)
+ * or a command that cannot start becomes a CniError (InterfaceFailure by default) naming the
+ * command and its stderr.
  */
-export function run(
+export async function run(
   argv: readonly string[],
   opts: { input?: string; allowFailure?: boolean; timeoutMs?: number; code?: CniErrorCode } = {},
-): Promise<RunResult> {
-  const [cmd, ...args] = argv;
-  if (!cmd) throw new TypeError('run: empty argv');
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
+) {
+  try {
+    return await runCommand(argv, {
+      ...(opts.input !== undefined ? { input: opts.input } : {}),
+      ...(opts.allowFailure !== undefined ? { allowFailure: opts.allowFailure } : {}),
+      timeoutMs: opts.timeoutMs ?? 20_000,
     });
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20_000);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(new CniError(opts.code ?? CniErrorCode.InterfaceFailure, `cannot run ${cmd}: ${err.message}`));
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const exitCode = code ?? (signal ? 128 : 1);
-      if (exitCode !== 0 && !opts.allowFailure) {
-        const what = opts.input ? `${argv.join(' ')} <<< ${opts.input.trim().replaceAll('\n', '; ')}` : argv.join(' ');
-        reject(
-          new CniError(
-            opts.code ?? CniErrorCode.InterfaceFailure,
-            `command failed (exit ${exitCode}): ${what}`,
-            stderr.trim(),
-          ),
-        );
-      } else resolve({ stdout, stderr, exitCode });
-    });
-    if (opts.input !== undefined) {
-      child.stdin?.on('error', () => {});
-      child.stdin?.end(opts.input);
-    }
-  });
+  } catch (err) {
+    if (!(err instanceof CommandFailedError)) throw err;
+    const what = opts.input ? `${argv.join(' ')} <<< ${opts.input.trim().replaceAll('\n', '; ')}` : argv.join(' ');
+    const code = opts.code ?? CniErrorCode.InterfaceFailure;
+    if (err.exitCode === null) throw new CniError(code, `cannot run ${argv[0]}: ${err.stderr}`);
+    throw new CniError(code, `command failed (exit ${err.exitCode}): ${what}`, err.stderr.trim());
+  }
 }

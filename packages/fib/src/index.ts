@@ -34,6 +34,7 @@ export {
   type RemoteNode,
 } from './inputs.js';
 export { workloadInterfaceName } from './interface-name.js';
+export { type RunResult, run as runCommand } from './ip-command.js';
 export { KernelDriver, type KernelDriverOptions } from './kernel-driver.js';
 export { KernelLinkDriver, type KernelLinkDriverOptions } from './kernel-link-driver.js';
 export { routeArgs, routeSignature, toKernelRoute } from './kernel-route.js';

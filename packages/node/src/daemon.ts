@@ -4,10 +4,9 @@ import http from 'node:http';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { tcpTransport } from '@tabby/bgp';
+import { daemonLogger, type Logger, tcpTransport } from '@tabby/bgp';
 import { type NodeResource, openDatastore, ResourceStore, resolveDatastoreUrl } from '@tabby/datastore';
 import { FibDataplane, KernelDriver, KernelLinkDriver, MemoryDriver, MemoryLinkDriver, RouteTable } from '@tabby/fib';
-import pino from 'pino';
 import { NodeAgent } from './agent.js';
 
 const run = promisify(execFile);
@@ -84,10 +83,7 @@ export async function runNode(argv: string[]): Promise<number> {
     return 1;
   }
   const name = args.name ?? process.env.NODENAME ?? hostname();
-  const log = pino(
-    { level: args['log-level'] ?? process.env.TABBY_LOG_LEVEL ?? 'info', base: { daemon: 'node', node: name } },
-    pino.destination({ dest: 2, sync: false }),
-  );
+  const log = daemonLogger('node', args['log-level']).child({ node: name });
   const url = resolveDatastoreUrl(args.datastore);
   const ds = openDatastore(url);
   const uplink = args.uplink ?? 'eth0';
@@ -154,7 +150,7 @@ class NodeAddressError extends Error {
 }
 
 /** Address detection: a Node without an IPv4 address gets the interface's, written back. */
-async function ensureAddress(store: ResourceStore, name: string, ifname: string, log: pino.Logger): Promise<void> {
+async function ensureAddress(store: ResourceStore, name: string, ifname: string, log: Logger): Promise<void> {
   const node = (await store.get('Node', name).catch(() => undefined)) as NodeResource | undefined;
   if (node?.spec?.bgp?.ipv4Address) return;
   const address = await interfaceAddress(ifname).catch(() => undefined);

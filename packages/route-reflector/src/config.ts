@@ -2,14 +2,12 @@ import {
   type ConfigPath,
   ConfigReader,
   defaultPeerName,
+  Families,
   type FamilyName,
   type PeerConfig,
   readConfigText,
 } from '@tabby/bgp';
 import { Selector, SelectorParseError } from '@tabby/datastore';
-
-/** The speaker's families (its `Families` constant is exported as a type only). */
-const Families: readonly FamilyName[] = ['ipv4-unicast', 'ipv6-unicast'];
 
 /** Where datastore clients come from. */
 export interface RrDatastoreConfig {
@@ -81,17 +79,6 @@ const PEER = [
 ] as const;
 
 type Top = Pick<RrConfig, 'asn' | 'holdTime' | 'keepaliveTime' | 'connectRetryTime' | 'clientDefaults'>;
-
-/** Hold time: 0 (no keepalives) or 3..65535 seconds (RFC 4271 4.2). */
-function readHoldTime(r: ConfigReader, path: ConfigPath, def: number): number {
-  const v = r.integer(path, { min: 0, max: 65535 });
-  if (v === undefined) return def;
-  if (v > 0 && v < 3) {
-    r.fail(path, `${v} is not allowed: the hold time is 0 or at least 3 seconds (RFC 4271 4.2)`);
-    return def;
-  }
-  return v;
-}
 
 function readFamilies(r: ConfigReader, path: ConfigPath): FamilyName[] | undefined {
   if (!r.has(path)) return undefined;
@@ -187,7 +174,7 @@ function readPeer(r: ConfigReader, path: ConfigPath, top: Top, client: boolean):
   const passive = r.has([...path, 'passive']) ? r.boolean([...path, 'passive'], false) : undefined;
   const localAddress = r.address([...path, 'localAddress']);
   const multihop = r.integer([...path, 'multihop'], { min: 1, max: 255 });
-  const holdTime = r.has([...path, 'holdTime']) ? readHoldTime(r, [...path, 'holdTime'], top.holdTime) : undefined;
+  const holdTime = r.has([...path, 'holdTime']) ? r.holdTime([...path, 'holdTime'], top.holdTime) : undefined;
   const keepaliveTime = r.integer([...path, 'keepaliveTime'], { min: 1, max: 21845 });
   const connectRetryTime = r.integer([...path, 'connectRetryTime'], { min: 1, max: 65535 });
   const families = readFamilies(r, [...path, 'families']);
@@ -229,7 +216,7 @@ export function parseRrConfig(text: string, file = '<config>'): RrConfig {
   const clusterId = r.dottedQuad(['clusterId'], true);
   const lp = ['listen'];
   r.object(lp, ['address', 'port', 'enabled']);
-  const holdTime = readHoldTime(r, ['holdTime'], 90);
+  const holdTime = r.holdTime(['holdTime'], 90);
   const controlSocket = r.string(['controlSocket']);
   const metricsPort = r.integer(['metricsPort'], { min: 1, max: 65535 });
   const cd = ['clientDefaults'];

@@ -1,9 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ControlHandler, ControlServer, daemonPrologue, serveMetrics, tcpTransport } from '@tabby/bgp';
+import { ControlHandler, daemonLogger, daemonPrologue, serveDaemon, tcpTransport } from '@tabby/bgp';
 import { DATASTORE_ENV, openDatastore } from '@tabby/datastore';
-import pino from 'pino';
 import { loadRrConfigFile, type RrConfig } from './config.js';
 import { RouteReflector } from './reflector.js';
 
@@ -98,8 +95,7 @@ export async function runRr(argv: string[]): Promise<number> {
     process.stderr.write(`tabby rr: ${(err as Error).message}\n`);
     return 1;
   }
-  const level = args['log-level'] ?? process.env.TABBY_LOG_LEVEL ?? 'info';
-  const log = pino({ level, base: { daemon: 'rr' } }, pino.destination({ dest: 2, sync: false }));
+  const log = daemonLogger('rr', args['log-level']);
   const opener = (url: string) => openDatastore(url, { logger: log });
   const rr = new RouteReflector(config, {
     transport: tcpTransport,
@@ -107,44 +103,20 @@ export async function runRr(argv: string[]): Promise<number> {
     openDatastore: opener,
     ...(datastoreUrl ? { datastoreUrl } : {}),
   });
-  const socketPath = args.socket ?? config.controlSocket ?? DEFAULT_RR_CONTROL_SOCKET;
-  const handler = new ControlHandler(rr.speaker, {
-    version: RR_VERSION,
-    configFile: file,
-    reload: () => rr.prepareReload(loadRrConfigFile(file)),
-  });
-  const control = new ControlServer(socketPath, handler.handle);
-  try {
-    mkdirSync(dirname(socketPath), { recursive: true });
-    await control.start();
-    await rr.start();
-  } catch (err) {
-    log.error({ err: (err as Error).message }, 'start-up failed');
-    process.stderr.write(`tabby rr: ${(err as Error).message}\n`);
-    await control.stop().catch(() => {});
-    await rr.stop().catch(() => {});
-    return 1;
-  }
-  const metrics = config.metricsPort ? await serveMetrics(rr.speaker, config.metricsPort) : null;
-  log.info({ config: file, socket: socketPath, summary: describeConfig(config) }, 'route reflector started');
-  return new Promise<number>((resolve) => {
-    const stop = async (signal: string) => {
-      log.info({ signal }, 'shutting down');
-      await rr.stop();
-      await control.stop();
-      metrics?.close();
-      // Give the NOTIFICATIONs a moment to leave before the process goes.
-      setTimeout(() => resolve(0), 200);
-    };
-    process.once('SIGTERM', () => void stop('SIGTERM'));
-    process.once('SIGINT', () => void stop('SIGINT'));
-    process.on('SIGHUP', () => {
-      try {
-        const r = rr.reload(loadRrConfigFile(file));
-        log.info({ ...r }, 'config reloaded');
-      } catch (err) {
-        log.error({ err: (err as Error).message }, 'config not reloaded; the running one stays');
-      }
-    });
+  return serveDaemon({
+    name: 'rr',
+    log,
+    socketPath: args.socket ?? config.controlSocket ?? DEFAULT_RR_CONTROL_SOCKET,
+    handler: new ControlHandler(rr.speaker, {
+      version: RR_VERSION,
+      configFile: file,
+      reload: () => rr.prepareReload(loadRrConfigFile(file)),
+    }),
+    speaker: rr.speaker,
+    metricsPort: config.metricsPort,
+    start: () => rr.start(),
+    stop: () => rr.stop(),
+    reload: () => rr.reload(loadRrConfigFile(file)),
+    started: { config: file, summary: describeConfig(config) },
   });
 }

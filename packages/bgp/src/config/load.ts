@@ -219,7 +219,7 @@ function readPeer(r: ConfigReader, path: Path, top: Omit<SpeakerConfig, 'peers' 
   const address = r.address([...path, 'address'], { required: true });
   const port = r.integer([...path, 'port'], { default: 179, min: 1, max: 65535 }) ?? 179;
   const asn = r.asn([...path, 'asn'], true);
-  const holdTime = readHoldTime(r, [...path, 'holdTime'], top.holdTime);
+  const holdTime = r.holdTime([...path, 'holdTime'], top.holdTime);
   const families = r.list([...path, 'families']).flatMap((_, i) => {
     const f = r.oneOf([...path, 'families', i], Families, 'ipv4-unicast');
     return [f];
@@ -280,24 +280,13 @@ function readPeer(r: ConfigReader, path: Path, top: Omit<SpeakerConfig, 'peers' 
   };
 }
 
-/** Hold time: 0 (no keepalives) or 3..65535 seconds (RFC 4271 4.2). */
-function readHoldTime(r: ConfigReader, path: Path, def: number): number {
-  const v = r.integer(path, { min: 0, max: 65535 });
-  if (v === undefined) return def;
-  if (v > 0 && v < 3) {
-    r.fail(path, `${v} is not allowed: the hold time is 0 or at least 3 seconds (RFC 4271 4.2)`);
-    return def;
-  }
-  return v;
-}
-
 /** Parses and validates a speaker config. Throws ConfigError listing every problem with file:line:column. */
 export function parseConfig(text: string, file = '<config>'): SpeakerConfig {
   const r = new ConfigReader(file, text);
   r.check();
   r.object([], TOP, true);
   r.check();
-  const holdTime = readHoldTime(r, ['holdTime'], 90);
+  const holdTime = r.holdTime(['holdTime'], 90);
   const lp = ['listen'];
   r.object(lp, ['address', 'port', 'enabled']);
   const gp = ['gracefulRestart'];

@@ -173,6 +173,17 @@ export class ConfigReader {
     return v;
   }
 
+  /** A hold time: 0 (no keepalives) or 3..65535 seconds (RFC 4271 4.2). */
+  holdTime(path: Path, def: number): number {
+    const v = this.integer(path, { min: 0, max: 65535 });
+    if (v === undefined) return def;
+    if (v > 0 && v < 3) {
+      this.fail(path, `${v} is not allowed: the hold time is 0 or at least 3 seconds (RFC 4271 4.2)`);
+      return def;
+    }
+    return v;
+  }
+
   /** A dotted-quad (router ID, cluster ID). */
   dottedQuad(path: Path, required = false) {
     return this.address(path, { required, family: 4 });

@@ -2,7 +2,7 @@ import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { ControlError, type ControlRequest, type ControlResponse, MAX_REQUEST_BYTES } from './protocol.js';
 
-export type ControlHandler = (command: string, args: Record<string, unknown>) => unknown | Promise<unknown>;
+export type ControlHandlerFn = (command: string, args: Record<string, unknown>) => unknown | Promise<unknown>;
 
 /** Is something answering on this UNIX socket path? */
 function socketInUse(path: string): Promise<boolean> {
@@ -26,7 +26,7 @@ export class ControlServer {
 
   constructor(
     readonly path: string,
-    private readonly handler: ControlHandler,
+    private readonly handler: ControlHandlerFn,
   ) {}
 
   async start(): Promise<void> {
