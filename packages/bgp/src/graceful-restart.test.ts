@@ -82,10 +82,18 @@ describe('graceful restart (RFC 4724, RFC 8538)', () => {
     await b.start();
     const a = make('a', true);
     expect(a.deferring).toBe(true);
+    let selected = false;
+    void a.selectionDone.then(() => {
+      selected = true;
+    });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(selected).toBe(false);
     await a.start();
     const openCaps = a.localOpen([...a.peers.values()][0]!).capabilities;
     expect(openCaps.find((c) => c.kind === 'graceful-restart')).toMatchObject({ restarting: true });
     await until('deferral ends on End-of-RIB', () => !a.deferring, 4000);
+    await a.selectionDone;
+    expect(selected).toBe(true);
     await until('a learned b route', () => pathAt(a, '198.18.65.0/26') !== undefined);
     await until('b learned a route', () => pathAt(b, '198.18.64.0/26') !== undefined);
   });

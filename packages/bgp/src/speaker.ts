@@ -65,6 +65,16 @@ export interface SpeakerDeps {
   restarting?: boolean;
 }
 
+/** A peer's resolved policies and update group (see `Speaker.view`). */
+interface PeerView {
+  imports: CompiledPolicy[];
+  importsPerPrefix: boolean;
+  /** RFC 8212: an eBGP peer without import policy gets nothing in. */
+  denyImports: boolean;
+  exports: CompiledPolicy[];
+  group: string;
+}
+
 /** One distinct forwarding outcome, shared by every prefix that has it. */
 export interface FibEntry {
   readonly nextHops: readonly string[];
@@ -132,6 +142,9 @@ export class Speaker implements PeerHost {
   private workScheduled = false;
   /** RFC 4724 4.1: selection deferred after a restart. */
   deferring = false;
+  /** Resolves when route selection runs: at once, or when the restart's deferral ends. */
+  readonly selectionDone: Promise<void>;
+  private selectionStarted: () => void = () => {};
   private deferralTimer: ReturnType<Clock['setTimeout']> | undefined;
   private readonly eorReceived = new Map<Peer, Set<Afi>>();
   private running = false;
@@ -160,6 +173,10 @@ export class Speaker implements PeerHost {
     };
     this.compilePolicies();
     this.deferring = !!deps.restarting && config.gracefulRestart.enabled;
+    this.selectionDone = new Promise((resolve) => {
+      this.selectionStarted = resolve;
+    });
+    if (!this.deferring) this.selectionStarted();
   }
 
   private nextHopUsable(p: Path, reachable: (nh: string) => boolean): boolean {
@@ -210,6 +227,7 @@ export class Speaker implements PeerHost {
     if (!this.deferring) return;
     this.deferring = false;
     this.clock.clearTimeout(this.deferralTimer);
+    this.selectionStarted();
     this.log.info({ reason: why }, 'graceful restart: selection deferral over');
     this.scheduleWork();
   }
@@ -244,6 +262,38 @@ export class Speaker implements PeerHost {
 
   private compilePolicies(): void {
     this.policies = new Map([...this.config.policies].map(([k, v]) => [k, new CompiledPolicy(v)]));
+    this.peerViews.clear();
+  }
+
+  /** What import and export need to know of a peer, resolved once, not per UPDATE or prefix. */
+  private readonly peerViews = new Map<Peer, PeerView>();
+
+  private view(peer: Peer): PeerView {
+    let v = this.peerViews.get(peer);
+    if (v) return v;
+    const c = peer.config;
+    const resolve = (names: string[]) => names.map((n) => this.policies.get(n)).filter((x): x is CompiledPolicy => !!x);
+    const imports = resolve(c.import);
+    const exports = resolve(c.export);
+    const byPeer = exports.some((p) => p.policy.rules.some((r) => r.match.peer !== undefined));
+    v = {
+      imports,
+      importsPerPrefix: imports.some((p) => p.policy.rules.some((r) => r.match.prefix !== undefined)),
+      denyImports: !peer.ibgp && imports.length === 0 && this.config.ebgpRequiresPolicy,
+      exports,
+      group: JSON.stringify([
+        peer.ibgp,
+        c.routeReflectorClient,
+        c.nextHop,
+        c.export,
+        c.localAsn,
+        peer.established?.conn.localAddress ?? '',
+        peer.established?.ctx.fourOctetAs ?? true,
+        byPeer ? c.name : '',
+      ]),
+    };
+    this.peerViews.set(peer, v);
+    return v;
   }
 
   private addPeer(pc: PeerConfig): Peer {
@@ -309,6 +359,7 @@ export class Speaker implements PeerHost {
   onStateChange(_peer: Peer, _from: SessionState, _to: SessionState): void {}
 
   onEstablished(peer: Peer, s: Session): void {
+    this.peerViews.delete(peer); // the local address and encoding are the new session's
     const remote = s.remoteOpen?.capabilities ?? [];
     const theirs = new Set(remote.filter((c) => c.kind === 'multiprotocol').map((c) => (c as { afi: number }).afi));
     // RFC 4760 8: a peer that advertises no multiprotocol capability speaks IPv4 unicast.
@@ -330,6 +381,7 @@ export class Speaker implements PeerHost {
   }
 
   onDown(peer: Peer, _s: Session, reason: CloseReason): void {
+    this.peerViews.delete(peer);
     this.initialSync.delete(peer);
     peer.adjOut.clear();
     peer.outQueue.clear();
@@ -447,9 +499,8 @@ export class Speaker implements PeerHost {
     const loop = this.loopCheck(peer, attrs);
     // RFC 4271 5.1.5: LOCAL_PREF from an external peer is ignored.
     if (!peer.ibgp && attrs.localPref !== undefined) attrs = { ...attrs, localPref: undefined };
-    const imports = peer.config.import.map((n) => this.policies.get(n)!).filter(Boolean);
-    const denyAll = !loop && !peer.ibgp && imports.length === 0 && this.config.ebgpRequiresPolicy;
-    const needsPerPrefix = imports.some((p) => p.policy.rules.some((r) => r.match.prefix !== undefined));
+    const { imports, importsPerPrefix: needsPerPrefix, denyImports } = this.view(peer);
+    const denyAll = !loop && denyImports;
     let shared: AttrSet | null | undefined;
     for (let i = 0; i < list.count; i++) {
       const key = prefixKeyAt(list, i);
@@ -496,7 +547,8 @@ export class Speaker implements PeerHost {
 
   private checkMaxPrefix(peer: Peer): void {
     const mp = peer.config.maxPrefix;
-    if (!mp) return;
+    // Accepted routes are a subset of the Adj-RIB-In: count them only when it is over the limit.
+    if (!mp || peer.adjIn.size <= mp.limit) return;
     let accepted = 0;
     for (const e of peer.adjIn.values()) if (e.accepted) accepted += 1;
     if (accepted <= mp.limit) return;
@@ -654,18 +706,7 @@ export class Speaker implements PeerHost {
 
   /** The update-group signature of a peer (see `exportFor`). */
   updateGroup(peer: Peer): string {
-    const c = peer.config;
-    const byPeer = c.export.some((n) => this.policies.get(n)?.policy.rules.some((r) => r.match.peer !== undefined));
-    return JSON.stringify([
-      peer.ibgp,
-      c.routeReflectorClient,
-      c.nextHop,
-      c.export,
-      c.localAsn,
-      peer.established?.conn.localAddress ?? '',
-      peer.established?.ctx.fourOctetAs ?? true,
-      byPeer ? c.name : '',
-    ]);
+    return this.view(peer).group;
   }
 
   /** RFC 4271 5.1 and RFC 4456 8: what one path becomes towards `peer`, or null when not sent. */
@@ -709,7 +750,7 @@ export class Speaker implements PeerHost {
       nextHopSelf = peer.config.nextHop !== 'keep' || src.local;
     }
     let nextHop = best.attrs.nextHop;
-    const exports = peer.config.export.map((n) => this.policies.get(n)!).filter(Boolean);
+    const { exports } = this.view(peer);
     if (!peer.ibgp && !exports.length && this.config.ebgpRequiresPolicy) return null;
     if (exports.length) {
       const r = applyPolicies(
@@ -953,6 +994,7 @@ export class Speaker implements PeerHost {
       }
       const oldPc = JSON.stringify(peer.config);
       const reset = peer.reconfigure(pc);
+      this.peerViews.delete(peer);
       if (reset) {
         peer.stop(notification(6, CeaseSubcode.OtherConfigurationChange));
         this.dropPeerRoutes(peer);
@@ -997,8 +1039,7 @@ export class Speaker implements PeerHost {
   /** Soft reconfiguration inbound: re-runs import policy over the stored Adj-RIB-In. */
   private reimport(peer: Peer): void {
     const now = this.seconds();
-    const imports = peer.config.import.map((n) => this.policies.get(n)!).filter(Boolean);
-    const denyAll = !peer.ibgp && imports.length === 0 && this.config.ebgpRequiresPolicy;
+    const { imports, denyImports: denyAll } = this.view(peer);
     for (const e of peer.adjIn.values()) {
       let attrs = e.raw.attrs;
       if (!peer.ibgp && attrs.localPref !== undefined) attrs = { ...attrs, localPref: undefined };

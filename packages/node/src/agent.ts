@@ -259,11 +259,13 @@ export class NodeAgent {
     await speaker.start();
     this.speaker = speaker;
     if (this.opts.restarting) {
-      const poll = setInterval(() => {
-        this.checkRestartDone();
-        if (this.restartDone || this.stopped) clearInterval(poll);
-      }, 1000);
-      poll.unref();
+      // After -R the kernel's BGP routes stay until the speaker has relearned everything.
+      void speaker.selectionDone.then(() => {
+        if (this.stopped || !this.dataplane) return;
+        this.dataplane.endGracefulRestart();
+        this.log.info({}, 'graceful restart over: stale kernel routes may be swept');
+        this.scheduleApply();
+      });
     }
     if (this.opts.controlSocket && !this.control) {
       const handler = new ControlHandler(speaker, { version: this.opts.version ?? '0.1.0' });
@@ -275,18 +277,7 @@ export class NodeAgent {
     }
   }
 
-  private restartDone = false;
-  /** After `-R`: once the speaker has relearned everything, stale kernel BGP routes may go. */
-  private checkRestartDone(): void {
-    if (this.restartDone || !this.opts.restarting || !this.speaker || this.speaker.deferring || !this.dataplane) return;
-    this.restartDone = true;
-    this.dataplane.endGracefulRestart();
-    this.log.info({}, 'graceful restart over: stale kernel routes may be swept');
-    this.scheduleApply();
-  }
-
   private onBestRoute(e: BestRouteEvent): void {
-    this.checkRestartDone();
     if (!this.dataplane || e.blackhole) return; // local blocks: the dataplane has their blackholes
     const dev = this.opts.uplink ?? 'eth0';
     this.dataplane.setBgpRoute({ prefix: e.prefix, nextHops: e.nextHops.map((via) => ({ via, dev })) });
@@ -321,7 +312,7 @@ export class NodeAgent {
       this.dataplane = this.opts.dataplane(local);
       this.dataplane.markInSync();
       // A fresh start has nothing to preserve; after a graceful restart the kernel's BGP routes
-      // stay until the speaker's selection deferral is over (see checkRestartDone).
+      // stay until the speaker's selection deferral is over (speaker.selectionDone).
       if (!this.opts.restarting) this.dataplane.endGracefulRestart();
     } else this.dataplane.setLocalNode(local);
     const dp = this.dataplane;
