@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from './config/load.js';
+import { comparePaths } from './rib/decision.js';
 import type { Dest } from './rib/loc-rib.js';
 import { prefixKeyText } from './rib/prefix-key.js';
 import { Speaker } from './speaker.js';
@@ -75,12 +76,40 @@ describe('route reflection (RFC 4456), in-process', () => {
     expect(check(peer, { clusterList: ['198.18.0.99'] })).toBe('');
   });
 
-  it('prefers the shorter CLUSTER_LIST, then the lower ORIGINATOR_ID', async () => {
-    const { c1, rr } = await topology();
-    await until('route at rr', () => dest(rr, '198.19.1.0/24') !== undefined);
-    // c1's own route reflected back would carry c1 as originator: c1 must not install it.
-    await new Promise((r) => setTimeout(r, 50));
-    expect(dest(c1, '198.19.1.0/24')!.best!.source.local).toBe(true);
-    expect(c1.rib.get(dest(c1, '198.19.1.0/24')!.key)!.paths).toHaveLength(1);
+  it('prefers the direct path over one reflected by the other reflector (shorter CLUSTER_LIST)', async () => {
+    // Two reflectors with distinct cluster IDs, clients of each other, and one client of both
+    // that originates a prefix. rr2 holds the client's path and rr1's reflection of it; the
+    // reflection comes from the lower peer address, so only the CLUSTER_LIST step can pick the
+    // direct path.
+    const net = new MemoryNetwork();
+    const mk = (id: string, yaml: string) => {
+      const s = new Speaker(
+        parseConfig(`routerId: ${id}\nasn: 64512\nlisten: { address: ${id}, port: 179 }\n${yaml}`),
+        {
+          transport: net.transport(id),
+        },
+      );
+      speakers.push(s);
+      return s;
+    };
+    const client = (a: string) => `  - { address: ${a}, asn: 64512, routeReflectorClient: true }\n`;
+    const c = mk(
+      '198.18.0.20',
+      'originate:\n  - { prefix: 198.19.7.0/24 }\npeers:\n  - { address: 198.18.0.10, asn: 64512 }\n  - { address: 198.18.0.11, asn: 64512 }\n',
+    );
+    const rr1 = mk('198.18.0.10', `clusterId: 198.18.0.100\npeers:\n${client('198.18.0.20')}${client('198.18.0.11')}`);
+    const rr2 = mk('198.18.0.11', `clusterId: 198.18.0.101\npeers:\n${client('198.18.0.20')}${client('198.18.0.10')}`);
+    await Promise.all([c, rr1, rr2].map((s) => s.start()));
+    await until(
+      'both paths at rr2',
+      () => (rr2.rib.get(dest(rr2, '198.19.7.0/24')?.key ?? -1)?.paths.length ?? 0) === 2,
+    );
+    const d = dest(rr2, '198.19.7.0/24')!;
+    expect(d.best!.source.address).toBe('198.18.0.20');
+    const other = d.paths.find((p) => p !== d.best)!;
+    expect(other.attrs.attrs.clusterList).toEqual(['198.18.0.100']);
+    expect(comparePaths(d.best!, other, rr2.rib.options)).toMatchObject({ reason: 'longer cluster list' });
+    // The originator never installs its own route back.
+    expect(c.rib.get(dest(c, '198.19.7.0/24')!.key)!.paths).toHaveLength(1);
   });
 });

@@ -184,8 +184,3 @@ export function applyPolicies(policies: readonly CompiledPolicy[], route: RouteV
   }
   return cur;
 }
-
-/** Parses an address for comparisons (used by peers keyed by address). */
-export function addressKey(address: string): bigint {
-  return addressToBigInt(address)?.value ?? 0n;
-}

@@ -56,21 +56,10 @@ export function prefixKeyText(key: PrefixKey): string {
   return `${ipv6Text(hex)}/${len}`;
 }
 
-/** Address and length of a key, in the form `PrefixList.from` accepts. */
-export function prefixKeyParts(key: PrefixKey): { address: string; length: number } {
-  const t = prefixKeyText(key);
-  const slash = t.lastIndexOf('/');
-  return { address: t.slice(0, slash), length: Number(t.slice(slash + 1)) };
-}
-
 /** Key of a prefix given as text (must be canonical: host bits zero). */
 export function prefixKeyFromText(family: 4 | 6, address: bigint, length: number): PrefixKey {
   if (family === 4) return v4Key(Number(address), length);
   return `${address.toString(16).padStart(32, '0')}/${length}`;
-}
-
-export function keyFamily(key: PrefixKey): 4 | 6 {
-  return typeof key === 'number' ? 4 : 6;
 }
 
 /** Orders keys by family, then address, then length (for listings). */
