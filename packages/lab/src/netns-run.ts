@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main as bgpctl } from '@tabby/bgpctl';
-import { exec, isRoot, listNamespaces, NetLab, waitFor } from '@tabby/test-helpers';
+import { deleteNamespaceSync, isRoot, listNamespaces, NetLab, waitFor } from '@tabby/test-helpers';
 import type { DemoIo } from './demo.js';
 import { clusterYaml, NetnsLab, type Pod } from './netns-lab.js';
 
@@ -153,12 +153,7 @@ export async function labDown(io: DemoIo): Promise<number> {
     await waitFor('the lab to stop', () => !alive(state.pid), 30_000).catch(() => process.kill(state.pid, 'SIGKILL'));
   }
   const left = (await listNamespaces()).filter((n) => state.namespaces.includes(n));
-  for (const n of left) {
-    await exec(['ip', 'netns', 'pids', n], { allowFailure: true }).then(async (r) => {
-      for (const pid of r.stdout.split('\n').map(Number).filter(Boolean)) process.kill(pid, 'SIGKILL');
-    });
-    await exec(['ip', 'netns', 'del', n], { allowFailure: true });
-  }
+  for (const n of left) deleteNamespaceSync(n);
   rmSync(LAB_STATE, { force: true });
   io.stdout(`lab stopped${left.length ? `; removed ${left.length} leftover namespaces` : ''}\n`);
   return 0;

@@ -1,5 +1,13 @@
 export { available, canUseNetns, commandExists, haveCommands, isRoot } from './env.js';
 export { CommandError, type ExecOptions, type ExecResult, exec } from './exec.js';
-export { listNamespaces, NETNS_PREFIX, NetLab, Netns, NsProcess, sweepStaleNamespaces } from './netns.js';
+export {
+  deleteNamespaceSync,
+  listNamespaces,
+  NETNS_PREFIX,
+  NetLab,
+  Netns,
+  NsProcess,
+  sweepStaleNamespaces,
+} from './netns.js';
 export { EtcdServer, freePort, LoopbackServer, RedisServer, startEtcd, startRedis } from './servers.js';
 export { waitFor } from './wait.js';

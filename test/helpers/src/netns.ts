@@ -38,7 +38,8 @@ function killNamespaceProcesses(name: string): void {
   }
 }
 
-function deleteNamespaceSync(name: string): void {
+/** Deletes a namespace after killing every process inside it. */
+export function deleteNamespaceSync(name: string): void {
   killNamespaceProcesses(name);
   spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
 }
