@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { closeSync, fstatSync, openSync, readSync, statfsSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CommandFailedError } from './errors.js';
 
 export interface RunResult {
@@ -9,16 +12,24 @@ export interface RunResult {
 
 /**
  * Runs a command without a shell, feeding `input` on stdin. Rejects with `CommandFailedError`
- * on a non-zero exit unless `allowFailure`.
+ * on a non-zero exit unless `allowFailure`. With `spool`, a large standard output goes through a
+ * deleted temporary file rather than a pipe (see `spoolFile`).
  */
 export function run(
   argv: readonly string[],
-  opts: { input?: string | Iterable<string>; allowFailure?: boolean; timeoutMs?: number } = {},
+  opts: { input?: string | Iterable<string>; allowFailure?: boolean; timeoutMs?: number; spool?: boolean } = {},
 ): Promise<RunResult> {
   const [cmd, ...args] = argv;
   if (!cmd) throw new TypeError('run: empty argv');
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const spoolFd = opts.spool ? spoolFile() : undefined;
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(cmd, args, { stdio: [opts.input === undefined ? 'ignore' : 'pipe', spoolFd ?? 'pipe', 'pipe'] });
+    } catch (e) {
+      if (spoolFd !== undefined) closeSync(spoolFd);
+      throw e;
+    }
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout?.on('data', (d: Buffer) => out.push(d));
@@ -26,12 +37,24 @@ export function run(
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
     child.on('error', (e) => {
       clearTimeout(timer);
+      if (spoolFd !== undefined) closeSync(spoolFd);
       reject(new CommandFailedError(argv, null, e.message));
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const exitCode = code ?? (signal ? 128 : 1);
-      const stdout = Buffer.concat(out).toString('utf8');
+      let stdout: string;
+      if (spoolFd === undefined) stdout = Buffer.concat(out).toString('utf8');
+      else {
+        try {
+          stdout = readAll(spoolFd).toString('utf8');
+        } catch (e) {
+          reject(new CommandFailedError(argv.slice(0, 8), exitCode, `reading its output: ${(e as Error).message}`));
+          return;
+        } finally {
+          closeSync(spoolFd);
+        }
+      }
       const stderr = Buffer.concat(err).toString('utf8');
       if (exitCode !== 0 && !opts.allowFailure) reject(new CommandFailedError(argv.slice(0, 8), exitCode, stderr));
       else resolve({ stdout, stderr, exitCode });
@@ -77,4 +100,50 @@ export function parseBatchErrors(stderr: string): Map<number, string> {
     } else if (line.trim()) pending.push(line.trim());
   }
   return out;
+}
+
+/** Free space a spool directory must have: far more than any routing table's text. */
+const SPOOL_MIN_FREE = 256 * 1024 * 1024;
+let spoolDir: string | null | undefined;
+
+/**
+ * An open, already deleted temporary file for a child's standard output, or undefined when no
+ * directory has room. A child writing a few megabytes into a file finishes in about half the time
+ * it takes through a pipe, whose 4 KiB writes each wake the reader. The free-space check keeps a
+ * full disk from silently truncating the output.
+ */
+export function spoolFile(): number | undefined {
+  if (spoolDir === undefined) {
+    spoolDir = null;
+    for (const dir of ['/dev/shm', tmpdir()]) {
+      try {
+        statfsSync(dir);
+        spoolDir = dir;
+        break;
+      } catch {}
+    }
+  }
+  if (spoolDir === null) return undefined;
+  try {
+    const st = statfsSync(spoolDir);
+    if (st.bavail * st.bsize < SPOOL_MIN_FREE) return undefined;
+    const path = join(spoolDir, `.tabby-fib-${process.pid}-${Math.random().toString(36).slice(2)}`);
+    const fd = openSync(path, 'w+', 0o600);
+    unlinkSync(path);
+    return fd;
+  } catch {
+    return undefined;
+  }
+}
+
+function readAll(fd: number): Buffer {
+  const size = fstatSync(fd).size;
+  const buf = Buffer.allocUnsafe(size);
+  let off = 0;
+  while (off < size) {
+    const n = readSync(fd, buf, off, size - off, off);
+    if (n === 0) break;
+    off += n;
+  }
+  return off === size ? buf : buf.subarray(0, off);
 }

@@ -4,10 +4,10 @@ import { kernelPrefix } from './cidr.js';
 import { RouteType } from './constants.js';
 import { CommandFailedError, ReadBackError } from './errors.js';
 import { parseBatchErrors, run } from './ip-command.js';
-import { fromIpJson, type IpJsonRoute, routeArgs } from './kernel-route.js';
+import { routeArgs } from './kernel-route.js';
 import { type Logger, silentLogger } from './logger.js';
 import type { RouteDriver, RouteOp, RouteOpFailure, TableEvent, TableSnapshot } from './route-driver.js';
-import type { KernelRoute } from './types.js';
+import { parseRouteText } from './route-text.js';
 
 export interface KernelDriverOptions {
   /** Network namespace name (`ip -n NAME`); omitted: the namespace this process runs in. */
@@ -66,7 +66,7 @@ export function parseMonitorLine(
 const PROTO_NAMES: Record<string, number> = { kernel: 2, boot: 3, static: 4, bird: 12, bgp: 186 };
 
 /**
- * Route driver over iproute2: reads back with `ip -json route show`, writes with one
+ * Route driver over iproute2: reads back with `ip -N route show` (plain text, streamed), writes with one
  * `ip -force -batch -` per apply (each line an atomic replace or delete), and watches with
  * `ip monitor route` and `ip monitor link`. No native code.
  */
@@ -93,34 +93,19 @@ export class KernelDriver implements RouteDriver {
 
   async read(): Promise<TableSnapshot> {
     const table = String(this.table);
+    // Plain text (`-N`: types, protocols and scopes as numbers) through a spool file, parsed by
+    // a tight line parser: no JSON string of the whole table, no intermediate objects.
     const [v4, v6, links] = await Promise.all([
-      run(this.ipArgv(['-4', '-N', '-json', 'route', 'show', 'table', table])),
-      run(this.ipArgv(['-6', '-N', '-json', 'route', 'show', 'table', table]), { allowFailure: true }),
+      run(this.ipArgv(['-4', '-N', 'route', 'show', 'table', table]), { spool: true }),
+      run(this.ipArgv(['-6', '-N', 'route', 'show', 'table', table]), { allowFailure: true, spool: true }),
       run(this.ipArgv(['-json', 'link', 'show'])),
     ]);
-    const routes: KernelRoute[] = [];
-    for (const [res, isV6] of [
-      [v4, false],
-      [v6, true],
-    ] as const) {
-      if (res.exitCode !== 0) {
-        // An empty IPv6 table (or IPv6 disabled) is not an error.
-        if (/does not exist|not supported|Address family/i.test(res.stderr)) continue;
-        throw new ReadBackError(`IPv6 table ${table}`, res.stderr.trim());
-      }
-      const text = res.stdout.trim();
-      if (!text) continue;
-      let parsed: IpJsonRoute[];
-      try {
-        parsed = JSON.parse(text) as IpJsonRoute[];
-      } catch (err) {
-        throw new ReadBackError(`routes of table ${table}`, (err as Error).message);
-      }
-      for (const j of parsed) {
-        const r = fromIpJson(j, isV6);
-        if (r) routes.push(r);
-      }
-    }
+    const routes = parseRouteText(v4.stdout, false);
+    if (v6.exitCode !== 0) {
+      // An empty IPv6 table (or IPv6 disabled) is not an error.
+      if (!/does not exist|not supported|Address family/i.test(v6.stderr))
+        throw new ReadBackError(`IPv6 table ${table}`, v6.stderr.trim());
+    } else for (const r of parseRouteText(v6.stdout, true)) routes.push(r);
     let names: string[];
     try {
       names = (JSON.parse(links.stdout || '[]') as { ifname: string }[]).map((l) => l.ifname);

@@ -54,7 +54,7 @@ function normaliseHop(dst: string, h: NextHop): NextHop {
   return out;
 }
 
-function sortHops(hops: NextHop[]): NextHop[] {
+export function sortHops(hops: NextHop[]): NextHop[] {
   return hops.sort((a, b) => hopKey(a).localeCompare(hopKey(b)));
 }
 
