@@ -73,6 +73,10 @@ interface PeerView {
   /** RFC 8212: an eBGP peer without import policy gets nothing in. */
   denyImports: boolean;
   exports: CompiledPolicy[];
+  /** An export policy matches on prefixes: the export of a path depends on more than its attributes. */
+  exportsPerPrefix: boolean;
+  /** RFC 8212: an eBGP peer without export policy gets nothing out. */
+  exportsNothing: boolean;
   group: string;
 }
 
@@ -160,8 +164,15 @@ export class Speaker implements PeerHost {
   private readonly subscribers = new Set<(e: BestRouteEvent) => void>();
   /** Interned forwarding outcomes; each Dest points at its current one (`dest.fib`). */
   private readonly fibEntries = new Map<string, FibEntry>();
+  /** The entries of single-path outcomes, by source and next hop (a shortcut into `fibEntries`). */
+  private readonly singleFib = new Map<PathSource, Map<string, FibEntry>>();
   /** Export results per export view and path (paths are immutable: a change is a new object). */
   private exportMemo = new Map<string, WeakMap<Path, AttrSet | null>>();
+  /**
+   * Export results per export view, attribute set, and source and family, for views whose
+   * policies do not look at the prefix: a full table under a few attribute sets exports a few times.
+   */
+  private exportBySet = new Map<string, WeakMap<AttrSet, Map<number, AttrSet | null>>>();
   /**
    * Update groups by key. Usually one per key; more while a peer that joined late (or asked for a
    * refresh) gets its own transfer, until the tables are equal and the groups merge.
@@ -309,6 +320,8 @@ export class Speaker implements PeerHost {
       importsPerPrefix: imports.some((p) => p.policy.rules.some((r) => r.match.prefix !== undefined)),
       denyImports: !peer.ibgp && imports.length === 0 && this.config.ebgpRequiresPolicy,
       exports,
+      exportsPerPrefix: exports.some((p) => p.policy.rules.some((r) => r.match.prefix !== undefined)),
+      exportsNothing: !peer.ibgp && exports.length === 0 && this.config.ebgpRequiresPolicy,
       group: JSON.stringify([
         peer.ibgp,
         c.routeReflectorClient,
@@ -388,6 +401,8 @@ export class Speaker implements PeerHost {
 
   onEstablished(peer: Peer, s: Session): void {
     this.peerViews.delete(peer); // the local address and encoding are the new session's
+    // The peer's router ID (ORIGINATOR_ID of what it sent) may have changed.
+    this.exportBySet = new Map();
     const remote = s.remoteOpen?.capabilities ?? [];
     const theirs = new Set(remote.filter((c) => c.kind === 'multiprotocol').map((c) => (c as { afi: number }).afi));
     // RFC 4760 8: a peer that advertises no multiprotocol capability speaks IPv4 unicast.
@@ -433,6 +448,7 @@ export class Speaker implements PeerHost {
       new Set([...peer.families].filter((a) => !peer.addPathSend.has(a))),
       new Set([...peer.addPathSend].filter((a) => peer.families.has(a))),
     );
+    g.exportsNothing = this.view(peer).exportsNothing;
     let list = this.groups.get(key);
     if (!list) {
       list = [];
@@ -452,7 +468,7 @@ export class Speaker implements PeerHost {
     let g = this.groups.get(key)?.find((x) => x.adjOut.size === 0);
     if (!g) {
       g = this.newGroup(peer, key);
-      g.sync = this.rib.values();
+      if (!g.exportsNothing) g.sync = this.rib.values();
     }
     g.members.add(peer);
     peer.group = g;
@@ -479,6 +495,7 @@ export class Speaker implements PeerHost {
     const c = g.clone((set) => this.exportAttrs.ref(set));
     c.key = key;
     c.viewKey = viewKey;
+    if (peers[0]) c.exportsNothing = this.view(peers[0]).exportsNothing;
     let list = this.groups.get(key);
     if (!list) {
       list = [];
@@ -799,7 +816,9 @@ export class Speaker implements PeerHost {
     let next: FibEntry | undefined;
     if (dest.best) {
       const blackhole = dest.best.source.local && (this.local.get(key)?.blackhole ?? false);
-      if (!dest.best.source.local || blackhole) {
+      const single = !blackhole && dest.ecmpRest.length === 0 ? this.singleFib.get(dest.best.source) : undefined;
+      next = single?.get(dest.best.attrs.nextHop);
+      if (!next && (!dest.best.source.local || blackhole)) {
         const members = ecmpMembers(dest);
         const nextHops = blackhole ? [] : members.map((p) => p.attrs.nextHop).filter(Boolean);
         const sources = members.map((p) => p.source.name);
@@ -808,6 +827,15 @@ export class Speaker implements PeerHost {
         if (!next) {
           next = { nextHops, blackhole, sources };
           this.fibEntries.set(id, next);
+        }
+        if (!blackhole && members.length === 1) {
+          // One path, one next hop: found again without building the key (a full table hits this).
+          let m = this.singleFib.get(dest.best.source);
+          if (!m) {
+            m = new Map();
+            this.singleFib.set(dest.best.source, m);
+          }
+          m.set(dest.best.attrs.nextHop, next);
         }
       }
     }
@@ -840,13 +868,34 @@ export class Speaker implements PeerHost {
 
   /** `best` exported through the view `viewKey` that `peer` has, memoized per view and path. */
   private exportVia(viewKey: string, peer: Peer, best: Path): AttrSet | null {
+    const v = this.view(peer);
+    if (v.exportsNothing) return null;
+    if (!v.exportsPerPrefix) {
+      let bySet = this.exportBySet.get(viewKey);
+      if (!bySet) {
+        bySet = new WeakMap();
+        this.exportBySet.set(viewKey, bySet);
+      }
+      let m = bySet.get(best.attrs);
+      if (!m) {
+        m = new Map();
+        bySet.set(best.attrs, m);
+      }
+      const k = best.source.id * 2 + (typeof best.key === 'number' ? 0 : 1);
+      const hit = m.get(k);
+      // A remembered set no path uses any more left the table: put it back (one object per set).
+      if (hit !== undefined) return hit && hit.refs <= 0 ? this.exportAttrs.adopt(hit) : hit;
+      const out = this.exportPath(peer, best);
+      m.set(k, out);
+      return out;
+    }
     let memo = this.exportMemo.get(viewKey);
     if (!memo) {
       memo = new WeakMap();
       this.exportMemo.set(viewKey, memo);
     }
     const hit = memo.get(best);
-    if (hit !== undefined) return hit;
+    if (hit !== undefined) return hit && hit.refs <= 0 ? this.exportAttrs.adopt(hit) : hit;
     const out = this.exportPath(peer, best);
     memo.set(best, out);
     return out;
@@ -927,6 +976,7 @@ export class Speaker implements PeerHost {
 
   /** Queues a changed prefix for every group that sends its family. */
   private queueExport(g: UpdateGroup, key: PrefixKey): void {
+    if (g.exportsNothing) return;
     const afi = AFI_OF(key);
     if (g.families.has(afi)) g.queue.add(key);
     else if (g.addPathFamilies.has(afi)) for (const p of g.members) p.addPathDirty.add(key);
@@ -1180,6 +1230,7 @@ export class Speaker implements PeerHost {
     this.rib.options = decisionOptions(next);
     this.compilePolicies();
     this.exportMemo = new Map();
+    this.exportBySet = new Map();
     const wanted = new Map(next.peers.map((p) => [p.name, p]));
     for (const [name, peer] of this.peers) {
       if (wanted.has(name)) continue;
@@ -1256,6 +1307,7 @@ export class Speaker implements PeerHost {
         else this.groups.set(key, [g]);
       }
       g.viewKey = this.view(peers[0]!).group;
+      g.exportsNothing = this.view(peers[0]!).exportsNothing;
       if (resync || parts.length > 1) g.sync = this.rib.values();
     }
   }

@@ -32,6 +32,8 @@ export class UpdateGroup {
   readonly force = new Set<PrefixKey>();
   /** The initial (or re-)transfer in progress: the Loc-RIB still to walk. */
   sync: Iterator<Dest> | null = null;
+  /** RFC 8212: the members get nothing (eBGP without export policy): nothing to queue. */
+  exportsNothing = false;
   /** The merge check failed once (a bug): the group stays apart. */
   unmergeable = false;
   /** Attribute sets encoded for this group's session encoding, by AttrSet id. */
@@ -95,6 +97,7 @@ export class UpdateGroup {
     for (const k of this.queue) g.queue.add(k);
     for (const k of this.force) g.force.add(k);
     g.encoded = this.encoded;
+    g.exportsNothing = this.exportsNothing;
     return g;
   }
 
@@ -102,7 +105,8 @@ export class UpdateGroup {
   sameTable(other: UpdateGroup): boolean {
     if (other.adjOut.size !== this.adjOut.size || other.sources.size !== this.sources.size) return false;
     for (const [k, set] of this.adjOut) {
-      if (other.adjOut.get(k) !== set || other.sources.get(k) !== this.sources.get(k)) return false;
+      const o = other.adjOut.get(k);
+      if ((o !== set && o?.key !== set.key) || other.sources.get(k) !== this.sources.get(k)) return false;
     }
     return true;
   }

@@ -61,6 +61,17 @@ export class AttrTable {
     return s;
   }
 
+  /**
+   * The table's set for `s`'s key: `s` itself, put back when it had left the table (no path used
+   * it) and no equal set took its place.
+   */
+  adopt(s: AttrSet): AttrSet {
+    const cur = this.sets.get(s.key);
+    if (cur) return cur;
+    this.sets.set(s.key, s);
+    return s;
+  }
+
   /** Takes a reference (a path now uses the set). */
   ref(s: AttrSet): AttrSet {
     s.refs += 1;
