@@ -647,8 +647,9 @@ export class Speaker implements PeerHost {
   private announceFrom(peer: Peer, m: UpdateMessage, list: PrefixList, nextHop: string, now: number): void {
     let attrs = m.attributes;
     peer.updates.prefixesReceived += list.count;
-    const rawKey = m.attrKey ? `r${nextHop}|${Buffer.from(m.attrKey.bytes).toString('latin1')}` : undefined;
-    const raw = this.attrs.intern(attrs, nextHop, rawKey);
+    const raw = m.attrKey
+      ? this.attrs.internRaw(attrs, nextHop, m.attrKey, peer.established?.ctx.fourOctetAs ?? true)
+      : this.attrs.intern(attrs, nextHop);
     const loop = this.loopCheck(peer, attrs);
     // RFC 4271 5.1.5: LOCAL_PREF from an external peer is ignored.
     if (!peer.ibgp && attrs.localPref !== undefined) attrs = { ...attrs, localPref: undefined };
