@@ -83,7 +83,11 @@ function sameSlot(x: KernelRoute, r: KernelRoute): boolean {
   const xd = hasDefaultMetric(x);
   return xd === hasDefaultMetric(r) && (xd || x.metric === r.metric);
 }
-/** Ops per driver call when a big change is written. */
+/**
+ * Ops per driver call when a big change is written. The first chunk is small, so the driver
+ * (an `ip` process, bound by the kernel) starts writing while the rest is still being planned.
+ */
+const FIRST_CHUNK = 10_000;
 const CHUNK = 50_000;
 
 /**
@@ -421,18 +425,31 @@ export class RouteTable {
     // Ops go to the driver in chunks: the next chunk is calculated while the driver (an `ip`
     // process, bound by the kernel) writes the previous one.
     let ops: RouteOp[] = [];
+    let chunkSize = FIRST_CHUNK;
+    let first = true;
     let writing: Promise<RouteOpFailure[]> = Promise.resolve([]);
     const flush = (): void => {
       if (ops.length === 0) return;
       const chunk = ops;
       ops = [];
+      chunkSize = CHUNK;
       // Update the belief first, so watch events caused by these very ops are recognised as ours.
       for (const op of chunk) this.believe(op);
-      const before = writing;
-      writing = before.then(async (f) => {
-        const more = await this.driver.apply(chunk);
-        return more.length ? f.concat(more) : f;
-      });
+      if (first) {
+        // Started right away (not in a later microtask): `ip` writes while the loop below plans on.
+        first = false;
+        try {
+          writing = this.driver.apply(chunk);
+        } catch (err) {
+          writing = Promise.reject(err);
+        }
+      } else {
+        const before = writing;
+        writing = before.then(async (f) => {
+          const more = await this.driver.apply(chunk);
+          return more.length ? f.concat(more) : f;
+        });
+      }
       // Keep a rejected chunk from being reported as unhandled before it is awaited.
       writing.catch(() => {});
     };
@@ -447,7 +464,7 @@ export class RouteTable {
           ops.push({ op: 'replace', route: want.route });
           replaced += 1;
         }
-        if (ops.length >= CHUNK) flush();
+        if (ops.length >= chunkSize) flush();
         return;
       }
       const have = held === undefined ? undefined : heldList(held);
@@ -475,7 +492,7 @@ export class RouteTable {
             deleted += 1;
           }
       }
-      if (ops.length >= CHUNK) flush();
+      if (ops.length >= chunkSize) flush();
     };
     if (work) for (const dst of work) plan(dst, this.byDst.get(dst));
     else {
