@@ -101,6 +101,9 @@ function fibEvent(type: BestRouteEvent['type'], key: PrefixKey, e: FibEntry): Be
 /** Routes per prefix in one slice of work before yielding to timers and I/O. */
 const DEFAULT_SLICE = 2000;
 
+/** How long one turn of the work loop runs the decision process at most (ms, checked per slice). */
+const PROCESS_MS = 8;
+
 /** Output waits while a member's send buffer holds more than this. */
 const HIGH_WATER = 1 << 20;
 
@@ -1175,7 +1178,13 @@ export class Speaker implements PeerHost {
   private work(): void {
     if (this.deferring) return; // resumed by endDeferral()
     const groups = [...this.allGroups()];
-    if (this.rib.pending > 0) this.rib.process(this.slice, (c) => this.onDestChange(c, groups));
+    // Slices of the decision process for up to a few ms per turn: a backlog of dirty prefixes
+    // (a full table arriving) costs memory, and sessions read for up to 10 ms per turn.
+    const until = performance.now() + PROCESS_MS;
+    while (this.rib.pending > 0) {
+      this.rib.process(this.slice, (c) => this.onDestChange(c, groups));
+      if (performance.now() >= until) break;
+    }
     for (const g of groups) {
       const it = g.sync;
       if (!it) continue;
