@@ -68,11 +68,10 @@ export class AttrTable {
     const e = this.byHash.get(hash);
     if (e !== undefined) {
       const bytes = raw.bytes;
-      const same = (s: AttrSet) => s.nextHop === nextHop && sameBytes(s.key, tag, bytes);
       if (!Array.isArray(e)) {
-        if (same(e)) return e;
+        if (e.nextHop === nextHop && sameBytes(e.key, tag, bytes)) return e;
       } else {
-        for (const s of e) if (same(s)) return s;
+        for (const s of e) if (s.nextHop === nextHop && sameBytes(s.key, tag, bytes)) return s;
       }
     }
     // The key is the tag and the bytes as a one-byte string: compact, and flat (no concatenation).
