@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readSync, statfsSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { CommandFailedError } from './errors.js';
 
 export interface RunResult {
@@ -13,11 +14,19 @@ export interface RunResult {
 /**
  * Runs a command without a shell, feeding `input` on stdin. Rejects with `CommandFailedError`
  * on a non-zero exit unless `allowFailure`. With `spool`, a large standard output goes through a
- * deleted temporary file rather than a pipe (see `spoolFile`).
+ * deleted temporary file rather than a pipe (see `spoolFile`). With `onStdout`, the output is
+ * handed over in pieces while the command runs (UTF-8, never split inside a character; from a
+ * spool file every few milliseconds) and the result's `stdout` is empty.
  */
 export function run(
   argv: readonly string[],
-  opts: { input?: string | Iterable<string>; allowFailure?: boolean; timeoutMs?: number; spool?: boolean } = {},
+  opts: {
+    input?: string | Iterable<string>;
+    allowFailure?: boolean;
+    timeoutMs?: number;
+    spool?: boolean;
+    onStdout?: (text: string) => void;
+  } = {},
 ): Promise<RunResult> {
   const [cmd, ...args] = argv;
   if (!cmd) throw new TypeError('run: empty argv');
@@ -32,22 +41,56 @@ export function run(
     }
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout?.on('data', (d: Buffer) => out.push(d));
+    const onStdout = opts.onStdout;
+    const decoder = onStdout ? new StringDecoder('utf8') : undefined;
+    let consumerError: unknown;
+    const hand = (b: Buffer | undefined): void => {
+      if (!onStdout || !decoder || consumerError !== undefined) return;
+      try {
+        const text = b ? decoder.write(b) : decoder.end();
+        if (text) onStdout(text);
+      } catch (e) {
+        consumerError = e;
+      }
+    };
+    let spooled = 0;
+    let pollBuf: Buffer | undefined;
+    /** Hands over what the child has written to the spool file so far. */
+    const drain = (): void => {
+      if (spoolFd === undefined) return;
+      pollBuf ??= Buffer.allocUnsafe(1 << 20);
+      for (;;) {
+        const n = readSync(spoolFd, pollBuf, 0, pollBuf.length, spooled);
+        if (n <= 0) return;
+        spooled += n;
+        hand(pollBuf.subarray(0, n));
+      }
+    };
+    const poller = spoolFd !== undefined && onStdout ? setInterval(drain, 5) : undefined;
+    if (onStdout) child.stdout?.on('data', (d: Buffer) => hand(d));
+    else child.stdout?.on('data', (d: Buffer) => out.push(d));
     child.stderr?.on('data', (d: Buffer) => err.push(d));
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
     child.on('error', (e) => {
       clearTimeout(timer);
+      if (poller) clearInterval(poller);
       if (spoolFd !== undefined) closeSync(spoolFd);
       reject(new CommandFailedError(argv, null, e.message));
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      if (poller) clearInterval(poller);
       const exitCode = code ?? (signal ? 128 : 1);
-      let stdout: string;
-      if (spoolFd === undefined) stdout = Buffer.concat(out).toString('utf8');
-      else {
+      let stdout = '';
+      if (spoolFd === undefined) {
+        if (onStdout) hand(undefined);
+        else stdout = Buffer.concat(out).toString('utf8');
+      } else {
         try {
-          stdout = readAll(spoolFd).toString('utf8');
+          if (onStdout) {
+            drain();
+            hand(undefined);
+          } else stdout = readAll(spoolFd).toString('utf8');
         } catch (e) {
           reject(new CommandFailedError(argv.slice(0, 8), exitCode, `reading its output: ${(e as Error).message}`));
           return;
@@ -56,7 +99,8 @@ export function run(
         }
       }
       const stderr = Buffer.concat(err).toString('utf8');
-      if (exitCode !== 0 && !opts.allowFailure) reject(new CommandFailedError(argv.slice(0, 8), exitCode, stderr));
+      if (consumerError !== undefined) reject(consumerError);
+      else if (exitCode !== 0 && !opts.allowFailure) reject(new CommandFailedError(argv.slice(0, 8), exitCode, stderr));
       else resolve({ stdout, stderr, exitCode });
     });
     const stdin = child.stdin;

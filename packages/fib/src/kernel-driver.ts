@@ -7,7 +7,7 @@ import { parseBatchErrors, run } from './ip-command.js';
 import { routeArgs } from './kernel-route.js';
 import { type Logger, silentLogger } from './logger.js';
 import type { RouteDriver, RouteOp, RouteOpFailure, TableEvent, TableSnapshot } from './route-driver.js';
-import { parseRouteText } from './route-text.js';
+import { RouteTextParser } from './route-text.js';
 
 export interface KernelDriverOptions {
   /** Network namespace name (`ip -n NAME`); omitted: the namespace this process runs in. */
@@ -93,19 +93,25 @@ export class KernelDriver implements RouteDriver {
 
   async read(): Promise<TableSnapshot> {
     const table = String(this.table);
-    // Plain text (`-N`: types, protocols and scopes as numbers) through a spool file, parsed by
-    // a tight line parser: no JSON string of the whole table, no intermediate objects.
-    const [v4, v6, links] = await Promise.all([
-      run(this.ipArgv(['-4', '-N', 'route', 'show', 'table', table]), { spool: true }),
-      run(this.ipArgv(['-6', '-N', 'route', 'show', 'table', table]), { allowFailure: true, spool: true }),
+    // Plain text (`-N`: types, protocols and scopes as numbers) through a spool file, parsed by a
+    // tight line parser while `ip` is still dumping: no JSON string of the whole table.
+    const v4 = new RouteTextParser(false);
+    const v6 = new RouteTextParser(true);
+    const [, res6, links] = await Promise.all([
+      run(this.ipArgv(['-4', '-N', 'route', 'show', 'table', table]), { spool: true, onStdout: (t) => v4.push(t) }),
+      run(this.ipArgv(['-6', '-N', 'route', 'show', 'table', table]), {
+        allowFailure: true,
+        spool: true,
+        onStdout: (t) => v6.push(t),
+      }),
       run(this.ipArgv(['-json', 'link', 'show'])),
     ]);
-    const routes = parseRouteText(v4.stdout, false);
-    if (v6.exitCode !== 0) {
+    const routes = v4.end();
+    if (res6.exitCode !== 0) {
       // An empty IPv6 table (or IPv6 disabled) is not an error.
-      if (!/does not exist|not supported|Address family/i.test(v6.stderr))
-        throw new ReadBackError(`IPv6 table ${table}`, v6.stderr.trim());
-    } else for (const r of parseRouteText(v6.stdout, true)) routes.push(r);
+      if (!/does not exist|not supported|Address family/i.test(res6.stderr))
+        throw new ReadBackError(`IPv6 table ${table}`, res6.stderr.trim());
+    } else for (const r of v6.end()) routes.push(r);
     let names: string[];
     try {
       names = (JSON.parse(links.stdout || '[]') as { ifname: string }[]).map((l) => l.ifname);

@@ -247,7 +247,7 @@ export class RouteTextParser {
       dst = s.slice(a, b);
       if (!dst.includes('/')) dst += this.v6 ? '/128' : '/32';
     }
-    const r: KernelRoute = { dst, type, protocol: 3, scope: Scope.Global };
+    let protocol = 3; // iproute2 omits `proto boot`
     let via: string | undefined;
     let dev: string | undefined;
     let src: string | undefined;
@@ -303,7 +303,7 @@ export class RouteTextParser {
           break;
         case K_PROTO: {
           const n = decimal(s, a, b);
-          r.protocol = n >= 0 ? n : (PROTOCOL_BY_NAME.get(s.slice(a, b)) ?? -1);
+          protocol = n >= 0 ? n : (PROTOCOL_BY_NAME.get(s.slice(a, b)) ?? -1);
           break;
         }
         case K_SCOPE:
@@ -321,17 +321,29 @@ export class RouteTextParser {
           break;
       }
     }
-    if (metric >= 0) r.metric = metric;
-    this.routes.push(r);
+    let r: KernelRoute;
     if (type !== RouteType.Unicast) {
+      r = { dst, type, protocol, scope: Scope.Global };
+      if (metric >= 0) r.metric = metric;
+      this.routes.push(r);
       this.last = undefined;
       return;
     }
-    r.scope = scope;
-    if (src !== undefined) r.src = src;
-    if (dev !== undefined) r.dev = dev;
-    if (via !== undefined) r.via = via;
-    if (onlink) r.onlink = true;
+    if (dev !== undefined && src === undefined && metric < 0) {
+      // The common shapes, made in one go (and with the property order `toKernelRoute` uses).
+      if (via !== undefined)
+        r = onlink ? { dst, type, protocol, scope, dev, via, onlink: true } : { dst, type, protocol, scope, dev, via };
+      else if (!onlink) r = { dst, type, protocol, scope, dev };
+      else r = { dst, type, protocol, scope, dev, onlink: true };
+    } else {
+      r = { dst, type, protocol, scope };
+      if (metric >= 0) r.metric = metric;
+      if (src !== undefined) r.src = src;
+      if (dev !== undefined) r.dev = dev;
+      if (via !== undefined) r.via = via;
+      if (onlink) r.onlink = true;
+    }
+    this.routes.push(r);
     this.last = r;
   }
 
