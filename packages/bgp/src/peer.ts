@@ -60,7 +60,7 @@ export class Peer {
   readonly received: MessageCounters = newCounters();
   readonly updates = { prefixesReceived: 0, withdrawalsReceived: 0, prefixesSent: 0, withdrawalsSent: 0 };
   /** Adj-RIB-In (each path keeps its pre-policy attributes), keyed by prefix key, or `key#pathId` with ADD-PATH. */
-  readonly adjIn = new Map<PrefixKey, Path>();
+  adjIn = new Map<PrefixKey, Path>();
   /** The update group whose Adj-RIB-Out and UPDATE stream the established session shares. */
   group: UpdateGroup | null = null;
   /** Families negotiated on the established session. */
@@ -106,6 +106,12 @@ export class Peer {
       rrClient: this.config.routeReflectorClient,
       local: false,
     };
+  }
+
+  /** The old session's paths are being dropped: they keep the old source, marked dead; new ones get a new source. */
+  renewSource(): void {
+    this.source.dead = true;
+    this.source = this.makeSource();
   }
 
   get ibgp(): boolean {

@@ -181,6 +181,8 @@ export class Speaker implements PeerHost {
    * refresh) gets its own transfer, until the tables are equal and the groups merge.
    */
   private readonly groups = new Map<string, UpdateGroup[]>();
+  /** Adj-RIBs-In of sessions that went down, being removed (see `dropPeerRoutes`). */
+  private readonly drops: Iterator<Path>[] = [];
   private workScheduled = false;
   /** RFC 4724 4.1: selection deferred after a restart. */
   deferring = false;
@@ -581,7 +583,7 @@ export class Speaker implements PeerHost {
     let n = 0;
     for (const [k, e] of peer.adjIn) {
       if (!e.stale || (afi !== undefined && AFI_OF(e.key) !== afi)) continue;
-      if (e.accepted) this.rib.remove(e.key, peer.source, e.pathId);
+      if (e.accepted) this.rib.remove(e.key, e.source, e.pathId);
       this.attrs.unref(e.raw);
       peer.adjIn.delete(k);
       n += 1;
@@ -630,7 +632,7 @@ export class Speaker implements PeerHost {
       peer.updates.withdrawalsReceived += 1;
       if (!e) continue;
       peer.adjIn.delete(adjKey);
-      if (e.accepted) this.rib.remove(key, peer.source, pathId);
+      if (e.accepted) this.rib.remove(key, e.source, pathId);
       this.attrs.unref(e.raw);
     }
   }
@@ -695,7 +697,7 @@ export class Speaker implements PeerHost {
       if (prev) this.attrs.unref(prev.raw);
       peer.adjIn.set(adjKey, path);
       if (post) this.rib.install(path);
-      else if (prev?.accepted) this.rib.remove(key, peer.source, pathId);
+      else if (prev?.accepted) this.rib.remove(key, prev.source, pathId);
     }
     if (loop) this.log.debug({ peer: peer.config.name, prefixes: list.count, reason: loop }, 'routes ignored');
   }
@@ -997,7 +999,9 @@ export class Speaker implements PeerHost {
     const dest = this.rib.get(key);
     if (!dest?.best) return out;
     const candidates =
-      peer.config.addPath.select === 'all' ? dest.paths.filter((p) => this.rib.usable(p)) : ecmpMembers(dest);
+      peer.config.addPath.select === 'all'
+        ? dest.paths.filter((p) => !p.source.dead && this.rib.usable(p))
+        : ecmpMembers(dest).filter((p) => !p.source.dead);
     const group = this.updateGroup(peer);
     let memo = this.exportMemo.get(group);
     if (!memo) {
@@ -1047,7 +1051,8 @@ export class Speaker implements PeerHost {
       if (n++ >= budget) break;
       g.queue.delete(key);
       const force = g.force.delete(key);
-      const best = this.rib.get(key)?.best ?? null;
+      let best = this.rib.get(key)?.best ?? null;
+      if (best?.source.dead) best = null; // being dropped: the prefix is reprocessed when it goes
       const set = best ? this.exportVia(g.viewKey, rep, best) : null;
       const src = set && !best!.source.local ? best!.source : undefined;
       const old = g.adjOut.get(key) ?? null;
@@ -1178,6 +1183,7 @@ export class Speaker implements PeerHost {
   private work(): void {
     if (this.deferring) return; // resumed by endDeferral()
     const groups = [...this.allGroups()];
+    if (this.drops.length) this.removeDropped(this.slice);
     // Slices of the decision process for up to a few ms per turn: a backlog of dirty prefixes
     // (a full table arriving) costs memory, and sessions read for up to 10 ms per turn.
     const until = performance.now() + PROCESS_MS;
@@ -1199,7 +1205,7 @@ export class Speaker implements PeerHost {
     }
     for (const g of groups) this.flushGroup(g, this.slice);
     this.mergeGroups();
-    let more = this.rib.pending > 0;
+    let more = this.rib.pending > 0 || this.drops.length > 0;
     for (const g of this.allGroups()) {
       if (more) break;
       const members = [...g.members];
@@ -1322,14 +1328,41 @@ export class Speaker implements PeerHost {
     }
   }
 
+  /**
+   * Drops a peer's routes. Their source is marked dead at once (no longer a candidate; a new
+   * session gets a new source), and the work loop removes them a slice at a time, so a full table
+   * does not hold the event loop.
+   */
   private dropPeerRoutes(peer: Peer): void {
-    for (const e of peer.adjIn.values()) {
-      if (e.accepted) this.rib.remove(e.key, peer.source, e.pathId);
-      this.attrs.unref(e.raw);
-    }
-    peer.adjIn.clear();
+    const paths = peer.adjIn;
+    peer.adjIn = new Map();
     this.clock.clearTimeout(this.staleTimers.get(peer));
     this.staleTimers.delete(peer);
+    const first = paths.values().next();
+    if (first.done) return;
+    if (first.value.source === peer.source) peer.renewSource();
+    else first.value.source.dead = true; // the peer got a new source already (reconfigured)
+    this.drops.push(paths.values());
+    this.scheduleWork();
+  }
+
+  /** Removes up to `budget` paths of dropped sessions; returns how many. */
+  private removeDropped(budget: number): number {
+    let n = 0;
+    while (this.drops.length && n < budget) {
+      const it = this.drops[0]!;
+      for (; n < budget; n++) {
+        const r = it.next();
+        if (r.done) {
+          this.drops.shift();
+          break;
+        }
+        const e = r.value;
+        if (e.accepted) this.rib.remove(e.key, e.source, e.pathId);
+        this.attrs.unref(e.raw);
+      }
+    }
+    return n;
   }
 
   /** Soft reconfiguration inbound: re-runs import policy over the stored Adj-RIB-In. */
@@ -1352,7 +1385,7 @@ export class Speaker implements PeerHost {
         }
       }
       if (post === (e.accepted ? e.attrs : null)) continue;
-      if (e.accepted) this.rib.remove(e.key, peer.source, e.pathId);
+      if (e.accepted) this.rib.remove(e.key, e.source, e.pathId);
       e.accepted = post !== null;
       e.attrs = post ?? e.raw;
       e.since = now;

@@ -117,6 +117,8 @@ export class LocRib {
   private pathCount = 0;
   /** Whether a path may be chosen (its next hop resolves); set by the speaker. */
   usable: (p: Path) => boolean = () => true;
+  /** Candidates: paths of live sources whose next hop resolves. */
+  private readonly candidate = (p: Path) => !p.source.dead && this.usable(p);
 
   constructor(
     private readonly attrs: AttrTable,
@@ -207,7 +209,7 @@ export class LocRib {
       this.dirty.delete(dest);
       const oldBest = dest.best;
       const oldRest = dest.ecmpRest;
-      const sel = dest.select(this.options, this.usable);
+      const sel = dest.select(this.options, this.candidate);
       dest.best = sel.best;
       dest.ecmpRest = sel.ecmp.length > 1 ? sel.ecmp.slice(1) : NONE;
       if (!dest.size) this.dests.delete(dest.key);

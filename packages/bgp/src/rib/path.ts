@@ -16,6 +16,11 @@ export interface PathSource {
   readonly ibgp: boolean;
   readonly rrClient: boolean;
   readonly local: boolean;
+  /**
+   * The session these paths came from is gone and they are being removed (a slice at a time):
+   * they are no candidates any more. A new session of the peer gets a new source.
+   */
+  dead?: boolean;
 }
 
 /**
