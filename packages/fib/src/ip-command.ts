@@ -148,36 +148,30 @@ export function parseBatchErrors(stderr: string): Map<number, string> {
 
 /** Free space a spool directory must have: far more than any routing table's text. */
 const SPOOL_MIN_FREE = 256 * 1024 * 1024;
-let spoolDir: string | null | undefined;
 
 /**
- * An open, already deleted temporary file for a child's standard output, or undefined when no
- * directory has room. A child writing a few megabytes into a file finishes in about half the time
- * it takes through a pipe, whose 4 KiB writes each wake the reader. The free-space check keeps a
- * full disk from silently truncating the output.
+ * An open, already deleted temporary file for a child's standard output (in `/dev/shm`, else the
+ * temporary directory), or undefined when neither has room. A child writing a few megabytes into
+ * a file finishes in about half the time it takes through a pipe, whose 4 KiB writes each wake the
+ * reader. The free-space check keeps a full disk from silently truncating the output.
  */
 export function spoolFile(): number | undefined {
-  if (spoolDir === undefined) {
-    spoolDir = null;
-    for (const dir of ['/dev/shm', tmpdir()]) {
+  for (const dir of ['/dev/shm', tmpdir()]) {
+    try {
+      const st = statfsSync(dir);
+      if (st.bavail * st.bsize < SPOOL_MIN_FREE) continue;
+      const path = join(dir, `.tabby-fib-${process.pid}-${Math.random().toString(36).slice(2)}`);
+      const fd = openSync(path, 'wx+', 0o600);
       try {
-        statfsSync(dir);
-        spoolDir = dir;
-        break;
-      } catch {}
-    }
+        unlinkSync(path);
+      } catch {
+        closeSync(fd);
+        continue;
+      }
+      return fd;
+    } catch {}
   }
-  if (spoolDir === null) return undefined;
-  try {
-    const st = statfsSync(spoolDir);
-    if (st.bavail * st.bsize < SPOOL_MIN_FREE) return undefined;
-    const path = join(spoolDir, `.tabby-fib-${process.pid}-${Math.random().toString(36).slice(2)}`);
-    const fd = openSync(path, 'w+', 0o600);
-    unlinkSync(path);
-    return fd;
-  } catch {
-    return undefined;
-  }
+  return undefined;
 }
 
 function readAll(fd: number): Buffer {
