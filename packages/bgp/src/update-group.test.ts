@@ -46,20 +46,23 @@ function updates(chunks: readonly Uint8Array[]): Uint8Array[] {
   return out;
 }
 
+/** The reflector's config: `n` passive client peers (c1..cn); `tagged` ones export through policy `tag`. */
+function rrYaml(n: number, tagged: number[] = []): string {
+  const peers = Array.from(
+    { length: n },
+    (_, i) =>
+      `  - { address: ${client(i + 1)}, asn: 64512, passive: true, routeReflectorClient: true${tagged.includes(i + 1) ? ', export: [tag]' : ''} }\n`,
+  ).join('');
+  const policy =
+    'policies:\n  - { name: tag, rules: [{ match: {}, set: { addCommunities: ["64512:99"] }, action: accept }] }\n';
+  return `routerId: ${RR}\nasn: 64512\nclusterId: 198.18.0.100\nlisten: { address: ${RR}, port: 179 }\n${policy}peers:\n${peers}`;
+}
+
 /** A reflector with `n` passive client peers (c1..cn), and the clients that `start` lists. */
 async function setup(n: number, start: number[]) {
   const net = new MemoryNetwork();
   const writes = new Map<string, Uint8Array[]>();
-  const peers = Array.from(
-    { length: n },
-    (_, i) => `  - { address: ${client(i + 1)}, asn: 64512, passive: true, routeReflectorClient: true }\n`,
-  ).join('');
-  const rr = new Speaker(
-    parseConfig(
-      `routerId: ${RR}\nasn: 64512\nclusterId: 198.18.0.100\nlisten: { address: ${RR}, port: 179 }\npeers:\n${peers}`,
-    ),
-    { transport: recording(net.transport(RR), writes) },
-  );
+  const rr = new Speaker(parseConfig(rrYaml(n)), { transport: recording(net.transport(RR), writes) });
   speakers.push(rr);
   await rr.start();
   const clients = new Map<number, Speaker>();
@@ -80,12 +83,12 @@ async function setup(n: number, start: number[]) {
   };
   for (const i of start) await startClient(i);
   const peer = (i: number) => rr.findPeer(client(i))!;
+  const adjIn = (i: number) => [...[...clients.get(i)!.peers.values()][0]!.adjIn.values()];
   /** Prefixes client i holds from the reflector, with the ORIGINATOR_ID of each. */
-  const held = (i: number) => {
-    const p = [...clients.get(i)!.peers.values()][0]!;
-    return new Map([...p.adjIn.values()].map((e) => [prefixKeyText(e.key), e.raw.attrs.originatorId]));
-  };
-  return { rr, clients, writes, peer, held, startClient };
+  const held = (i: number) => new Map(adjIn(i).map((e) => [prefixKeyText(e.key), e.raw.attrs.originatorId]));
+  /** How many of them carry community 64512:99. */
+  const tagged = (i: number) => adjIn(i).filter((e) => e.raw.attrs.communities?.includes(64512 * 65536 + 99)).length;
+  return { rr, clients, writes, peer, held, tagged, startClient };
 }
 
 const PREFIXES = Array.from({ length: 40 }, (_, i) => `198.19.${i}.0/24`);
@@ -175,6 +178,24 @@ describe('update groups (one Adj-RIB-Out and one UPDATE stream per group)', () =
     await until('c3 back in the group', () => peer(3).group === peer(2).group);
     expect(held(3).size).toBe(PREFIXES.length);
     // The other members got nothing.
+    expect(updates(writes.get(client(2))!.slice(mark2))).toEqual([]);
+  });
+
+  it('moves a member whose export policy changed on reload to a group of its own, and back', async () => {
+    const { rr, clients, writes, peer, held, tagged } = await setup(3, [1, 2, 3]);
+    for (const p of PREFIXES) clients.get(1)!.originate(p);
+    for (const i of [2, 3]) await until(`c${i} has all`, () => held(i).size === PREFIXES.length);
+    const mark2 = writes.get(client(2))!.length;
+    rr.reload(parseConfig(rrYaml(3, [3])));
+    await until('c3 re-sent everything with the community', () => tagged(3) === PREFIXES.length);
+    expect(peer(3).group).not.toBe(peer(2).group);
+    expect(peer(2).group).toBe(peer(1).group);
+    expect(tagged(2)).toBe(0);
+    rr.reload(parseConfig(rrYaml(3)));
+    await until('c3 untagged again', () => tagged(3) === 0);
+    await until('c3 back in the group', () => peer(3).group === peer(2).group);
+    expect(held(3).size).toBe(PREFIXES.length);
+    // The members whose view did not change got nothing.
     expect(updates(writes.get(client(2))!.slice(mark2))).toEqual([]);
   });
 });
