@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, fstatSync, openSync, readSync, statfsSync, unlinkSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statfsSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -16,7 +16,9 @@ export interface RunResult {
  * on a non-zero exit unless `allowFailure`. With `spool`, a large standard output goes through a
  * deleted temporary file rather than a pipe (see `spoolFile`). With `onStdout`, the output is
  * handed over in pieces while the command runs (UTF-8, never split inside a character; from a
- * spool file every few milliseconds) and the result's `stdout` is empty.
+ * spool file every few milliseconds) and the result's `stdout` is empty. With `spoolInput`, the
+ * input is written to a deleted temporary file first and the command reads that: it never waits
+ * for this process (busy, or descheduled on a loaded machine) to refill a pipe.
  */
 export function run(
   argv: readonly string[],
@@ -25,19 +27,34 @@ export function run(
     allowFailure?: boolean;
     timeoutMs?: number;
     spool?: boolean;
+    spoolInput?: boolean;
     onStdout?: (text: string) => void;
   } = {},
 ): Promise<RunResult> {
   const [cmd, ...args] = argv;
   if (!cmd) throw new TypeError('run: empty argv');
   return new Promise((resolve, reject) => {
+    let inFd: number | undefined;
+    if (opts.input !== undefined && opts.spoolInput) {
+      try {
+        inFd = spoolInputFile(opts.input);
+      } catch (e) {
+        reject(new CommandFailedError(argv.slice(0, 8), null, `spooling its input: ${(e as Error).message}`));
+        return;
+      }
+    }
     const spoolFd = opts.spool ? spoolFile() : undefined;
     let child: ReturnType<typeof spawn>;
     try {
-      child = spawn(cmd, args, { stdio: [opts.input === undefined ? 'ignore' : 'pipe', spoolFd ?? 'pipe', 'pipe'] });
+      child = spawn(cmd, args, {
+        stdio: [inFd ?? (opts.input === undefined ? 'ignore' : 'pipe'), spoolFd ?? 'pipe', 'pipe'],
+      });
     } catch (e) {
       if (spoolFd !== undefined) closeSync(spoolFd);
       throw e;
+    } finally {
+      // The child has its own copy.
+      if (inFd !== undefined) closeSync(inFd);
     }
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -104,7 +121,7 @@ export function run(
       else resolve({ stdout, stderr, exitCode });
     });
     const stdin = child.stdin;
-    if (opts.input !== undefined && stdin) {
+    if (opts.input !== undefined && inFd === undefined && stdin) {
       stdin.on('error', () => {});
       if (typeof opts.input === 'string') stdin.end(opts.input);
       else {
@@ -149,29 +166,61 @@ export function parseBatchErrors(stderr: string): Map<number, string> {
 /** Free space a spool directory must have: far more than any routing table's text. */
 const SPOOL_MIN_FREE = 256 * 1024 * 1024;
 
-/**
- * An open, already deleted temporary file for a child's standard output (in `/dev/shm`, else the
- * temporary directory), or undefined when neither has room. A child writing a few megabytes into
- * a file finishes in about half the time it takes through a pipe, whose 4 KiB writes each wake the
- * reader. The free-space check keeps a full disk from silently truncating the output.
- */
-export function spoolFile(): number | undefined {
+/** A new temporary file (in `/dev/shm`, else the temporary directory) with room to spare. */
+function openSpool(): { fd: number; path: string } | undefined {
   for (const dir of ['/dev/shm', tmpdir()]) {
     try {
       const st = statfsSync(dir);
       if (st.bavail * st.bsize < SPOOL_MIN_FREE) continue;
       const path = join(dir, `.tabby-fib-${process.pid}-${Math.random().toString(36).slice(2)}`);
-      const fd = openSync(path, 'wx+', 0o600);
-      try {
-        unlinkSync(path);
-      } catch {
-        closeSync(fd);
-        continue;
-      }
-      return fd;
+      return { fd: openSync(path, 'wx+', 0o600), path };
     } catch {}
   }
   return undefined;
+}
+
+/**
+ * An open, already deleted temporary file for a child's standard output, or undefined when no
+ * directory has room. A child writing a few megabytes into a file finishes in about half the time
+ * it takes through a pipe, whose 4 KiB writes each wake the reader. The free-space check keeps a
+ * full disk from silently truncating the output.
+ */
+export function spoolFile(): number | undefined {
+  const f = openSpool();
+  if (!f) return undefined;
+  try {
+    unlinkSync(f.path);
+  } catch {
+    closeSync(f.fd);
+    return undefined;
+  }
+  return f.fd;
+}
+
+/**
+ * Writes `input` to a deleted temporary file and returns a descriptor that reads it from the
+ * start, or undefined when no directory has room (the caller then uses a pipe). Throws when a
+ * write fails (the input may be a generator: it cannot be replayed into a pipe).
+ */
+function spoolInputFile(input: string | Iterable<string>): number | undefined {
+  const f = openSpool();
+  if (!f) return undefined;
+  try {
+    if (typeof input === 'string') writeAll(f.fd, input);
+    else for (const piece of input) writeAll(f.fd, piece);
+    return openSync(f.path, 'r');
+  } finally {
+    closeSync(f.fd);
+    try {
+      unlinkSync(f.path);
+    } catch {}
+  }
+}
+
+function writeAll(fd: number, text: string): void {
+  const buf = Buffer.from(text, 'utf8');
+  let off = 0;
+  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
 }
 
 function readAll(fd: number): Buffer {

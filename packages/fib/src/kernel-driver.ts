@@ -63,6 +63,9 @@ export function parseMonitorLine(
   return { deleted, dst, protocol, dev, table };
 }
 
+/** Lines per piece of `ip -batch` input. */
+const BATCH_PIECE = 1000;
+
 const PROTO_NAMES: Record<string, number> = { kernel: 2, boot: 3, static: 4, bird: 12, bgp: 186 };
 
 /**
@@ -132,12 +135,25 @@ export class KernelDriver implements RouteDriver {
     return `${s} proto ${r.protocol}`;
   }
 
+  /**
+   * The batch input in pieces of `BATCH_PIECE` lines: no string of the whole batch, and lines that
+   * die young instead of piling up for the garbage collector. They go into a spool file that `ip`
+   * reads (or, without room for one, into its stdin as it takes them in).
+   */
+  private *batchText(ops: readonly RouteOp[]): Generator<string> {
+    for (let i = 0; i < ops.length; i += BATCH_PIECE) {
+      const end = Math.min(ops.length, i + BATCH_PIECE);
+      const lines = new Array<string>(end - i);
+      for (let k = i; k < end; k++) lines[k - i] = this.batchLine(ops[k]!);
+      yield `${lines.join('\n')}\n`;
+    }
+  }
+
   async apply(ops: readonly RouteOp[]): Promise<RouteOpFailure[]> {
     if (ops.length === 0) return [];
-    const lines = new Array<string>(ops.length);
-    for (let i = 0; i < ops.length; i++) lines[i] = this.batchLine(ops[i]!);
     const res = await run(this.ipArgv(['-force', '-batch', '-']), {
-      input: `${lines.join('\n')}\n`,
+      input: this.batchText(ops),
+      spoolInput: true,
       allowFailure: true,
     });
     if (res.exitCode === 0) return [];

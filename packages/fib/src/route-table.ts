@@ -172,16 +172,20 @@ export class RouteTable {
     const prev = this.desired.get(key);
     const next = new Map<string, Candidate>();
     const added: Candidate[] = [];
+    let kept = 0;
     for (const t of routes) {
       const same = prev?.get(t.dst);
       if (same && targetMatches(t, iface, same.route)) {
         next.set(t.dst, same);
+        kept += 1;
         continue;
       }
       const route = toKernelRoute(t, iface, protocol);
       const p = prev?.get(route.dst);
-      if (p && routeEquals(p.route, route)) next.set(route.dst, p);
-      else {
+      if (p && routeEquals(p.route, route)) {
+        next.set(route.dst, p);
+        kept += 1;
+      } else {
         const c: Candidate = { key, cls, iface, route };
         next.set(route.dst, c);
         added.push(c);
@@ -196,9 +200,11 @@ export class RouteTable {
         if (track) this.dirty.add(dst);
       }
     }
+    // Without duplicate prefixes in `routes` (the usual case) every added candidate is in `next`.
+    const duplicates = next.size !== kept + added.length;
     for (const c of added) {
       // A later duplicate of the same prefix in `routes` wins, as with `Map.set`.
-      if (next.get(c.route.dst) !== c) continue;
+      if (duplicates && next.get(c.route.dst) !== c) continue;
       this.addCandidate(c.route.dst, c);
       if (track) this.dirty.add(c.route.dst);
     }
