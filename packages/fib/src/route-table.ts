@@ -84,6 +84,40 @@ function sameSlot(x: KernelRoute, r: KernelRoute): boolean {
   return xd === hasDefaultMetric(r) && (xd || x.metric === r.metric);
 }
 /**
+ * The read-back by prefix. Routes of one prefix (other metrics) come next to each other in a
+ * dump, so one `set` per route does; should they not, the map is built again with a lookup each.
+ */
+function indexByDst(routes: readonly KernelRoute[]): Map<string, Held> {
+  const kernel = new Map<string, Held>();
+  let groups = 0;
+  let last: KernelRoute | undefined;
+  let lastHeld: KernelRoute[] | undefined;
+  for (const r of routes) {
+    if (last !== undefined && r.dst === last.dst) {
+      if (lastHeld === undefined) {
+        lastHeld = [last];
+        kernel.set(r.dst, lastHeld);
+      }
+      lastHeld.push(r);
+      continue;
+    }
+    kernel.set(r.dst, r);
+    groups += 1;
+    last = r;
+    lastHeld = undefined;
+  }
+  if (kernel.size === groups) return kernel;
+  kernel.clear();
+  for (const r of routes) {
+    const h = kernel.get(r.dst);
+    if (!h) kernel.set(r.dst, r);
+    else if (Array.isArray(h)) h.push(r);
+    else kernel.set(r.dst, [h, r]);
+  }
+  return kernel;
+}
+
+/**
  * Ops per driver call when a big change is written. The first chunk is small, so the driver
  * (an `ip` process, bound by the kernel) starts writing while the rest is still being planned.
  */
@@ -397,13 +431,7 @@ export class RouteTable {
         this.needFull = false;
         const snap = await this.driver.read();
         const now = this.clock.now();
-        const kernel = new Map<string, Held>();
-        for (const r of snap.routes) {
-          const h = kernel.get(r.dst);
-          if (!h) kernel.set(r.dst, r);
-          else if (Array.isArray(h)) h.push(r);
-          else kernel.set(r.dst, [h, r]);
-        }
+        const kernel = indexByDst(snap.routes);
         this.kernel = kernel;
         this.links = new Set(snap.links);
         for (const l of snap.links)
