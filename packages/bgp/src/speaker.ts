@@ -1340,8 +1340,10 @@ export class Speaker implements PeerHost {
     this.staleTimers.delete(peer);
     const first = paths.values().next();
     if (first.done) return;
-    if (first.value.source === peer.source) peer.renewSource();
-    else first.value.source.dead = true; // the peer got a new source already (reconfigured)
+    const old = first.value.source;
+    if (old === peer.source) peer.renewSource();
+    else old.dead = true; // the peer got a new source already (reconfigured)
+    this.singleFib.delete(old); // a dead source never wins again
     this.drops.push(paths.values());
     this.scheduleWork();
   }
