@@ -50,4 +50,30 @@ describe("a session's routes are dropped a slice at a time", () => {
     await until('all gone', () => rx.rib.size === 0 && rx.rib.paths === 0 && rx.fib.size === 0, 10_000);
     expect(rx.attrs.size).toBe(0);
   });
+
+  it('removes the routes of a session reset by a reload (the peer gets a new source first)', async () => {
+    const net = new MemoryNetwork();
+    const cfg = (id: string, peer: string, hold: number) =>
+      parseConfig(
+        `routerId: ${id}\nasn: 64512\nlisten: { address: ${id}, port: 179 }\ngracefulRestart: { enabled: false }\npeers:\n  - { address: ${peer}, asn: 64512, holdTime: ${hold} }\n`,
+      );
+    const rx = new Speaker(cfg('198.18.0.1', '198.18.0.2', 90), { transport: net.transport('198.18.0.1') });
+    const tx = new Speaker(cfg('198.18.0.2', '198.18.0.1', 90), { transport: net.transport('198.18.0.2') });
+    speakers.push(rx, tx);
+    await Promise.all([rx.start(), tx.start()]);
+    for (let i = 0; i < 20; i++) tx.originate(`198.19.${i}.0/24`);
+    await until('routes at rx', () => rx.fib.size === 20 && rx.rib.pending === 0);
+    const peer = rx.findPeer('198.18.0.2')!;
+    const before = peer.establishedTransitions;
+    expect(rx.reload(cfg('198.18.0.1', '198.18.0.2', 60)).peers_reset).toHaveLength(1);
+    await until(
+      'back, with one path per prefix',
+      () =>
+        peer.establishedTransitions > before &&
+        peer.adjIn.size === 20 &&
+        rx.rib.pending === 0 &&
+        [...rx.rib.values()].every((d) => d.paths.length === 1 && d.best?.source === peer.source),
+    );
+    expect(rx.rib.paths).toBe(20);
+  });
 });
