@@ -212,7 +212,7 @@ export class NodeAgent {
       listenPort: bgp.listenPort,
       ...(this.opts.holdTime !== undefined ? { holdTime: this.opts.holdTime } : {}),
       ...(this.opts.connectRetryTime !== undefined ? { connectRetryTime: this.opts.connectRetryTime } : {}),
-      restartTime: Number.parseInt(bgp.nodeMeshMaxRestartTime, 10) || 120,
+      restartTime: bgp.nodeMeshRestartSeconds,
     });
     // The FIB first, so the speaker's best routes have somewhere to go from the start.
     this.applyDataplane(self, nodes, pools);

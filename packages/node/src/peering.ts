@@ -1,5 +1,6 @@
 import {
   type BGPPeerResource,
+  durationSeconds,
   type EffectiveBGPConfiguration,
   type NodeResource,
   parseAsNumber,
@@ -28,6 +29,11 @@ export interface Peering {
   /** The peer is a node of the cluster with a cluster ID (a route reflector). */
   peerIsReflector: boolean;
   keepNextHop: boolean;
+  /**
+   * Graceful restart (RFC 4724) on this session: off when its restart time is 0 (`maxRestartTime`
+   * of the BGPPeer, `nodeMeshMaxRestartTime` for the mesh), so a dead peer's routes go at once.
+   */
+  gracefulRestart: boolean;
 }
 
 export interface ClusterView {
@@ -92,11 +98,14 @@ export function computePeerings(view: ClusterView, selfName: string): Peering[] 
   }
   const out: Peering[] = [];
   const seen = new Set<string>();
+  const meshGr = view.bgp.nodeMeshRestartSeconds !== 0;
   const localSideMatches = (p: BGPPeerResource, n: NodeResource): boolean => {
     if (p.spec.node) return p.spec.node === n.metadata.name;
     if (p.spec.nodeSelector) return safeMatch(p.spec.nodeSelector, labels(n));
     return true;
   };
+  const grOf = (p: BGPPeerResource) =>
+    p.spec.maxRestartTime === undefined || durationSeconds(p.spec.maxRestartTime) !== 0;
   const typeOf = (p: BGPPeerResource): PeerType => (p.spec.node || p.spec.nodeSelector ? 'node specific' : 'global');
 
   for (const family of [4, 6] as const) {
@@ -122,6 +131,7 @@ export function computePeerings(view: ClusterView, selfName: string): Peering[] 
         routeReflectorClient: selfCluster !== '' && asn === selfAs && remoteCluster !== selfCluster,
         peerIsReflector: remoteCluster !== '',
         keepNextHop: false,
+        gracefulRestart: true,
         ...extra,
       });
     };
@@ -130,15 +140,20 @@ export function computePeerings(view: ClusterView, selfName: string): Peering[] 
     for (const p of sorted) {
       if (!localSideMatches(p, self)) continue;
       const keep = p.spec.keepOriginalNextHop === true || p.spec.nextHopMode === 'Keep';
+      const gr = grOf(p);
       if (p.spec.peerIP) {
         const ip = parsePeerIP(p.spec.peerIP);
         if (!ip || (family === 4) !== !ip.ip.includes(':')) continue;
-        add(typeOf(p), ip.ip, ip.port, parseAsNumber(p.spec.asNumber ?? Number.NaN), { keepNextHop: keep });
+        add(typeOf(p), ip.ip, ip.port, parseAsNumber(p.spec.asNumber ?? Number.NaN), {
+          keepNextHop: keep,
+          gracefulRestart: gr,
+        });
       } else if (p.spec.peerSelector) {
         for (const n of view.nodes) {
           if (n === self || !safeMatch(p.spec.peerSelector, labels(n))) continue;
           const a = nodeAddress(n, family);
-          if (a) add(typeOf(p), a, view.bgp.listenPort, nodeAs(n, view.bgp), { keepNextHop: keep });
+          if (a)
+            add(typeOf(p), a, view.bgp.listenPort, nodeAs(n, view.bgp), { keepNextHop: keep, gracefulRestart: gr });
         }
       }
     }
@@ -149,14 +164,14 @@ export function computePeerings(view: ClusterView, selfName: string): Peering[] 
       for (const n of view.nodes) {
         if (n === self || !localSideMatches(p, n)) continue;
         const a = nodeAddress(n, family);
-        if (a) add(typeOf(p), a, view.bgp.listenPort, nodeAs(n, view.bgp));
+        if (a) add(typeOf(p), a, view.bgp.listenPort, nodeAs(n, view.bgp), { gracefulRestart: grOf(p) });
       }
     }
     if (view.bgp.nodeToNodeMeshEnabled && selfCluster === '') {
       for (const n of view.nodes) {
         if (n === self || clusterId(n) !== '') continue;
         const a = nodeAddress(n, family);
-        if (a) add('node-to-node mesh', a, view.bgp.listenPort, nodeAs(n, view.bgp));
+        if (a) add('node-to-node mesh', a, view.bgp.listenPort, nodeAs(n, view.bgp), { gracefulRestart: meshGr });
       }
     }
   }

@@ -24,6 +24,7 @@ export interface SpeakerConfigInput {
   /** Timers (s) for every session; Calico's BIRD defaults when absent. */
   holdTime?: number;
   connectRetryTime?: number;
+  /** Graceful restart time (s) to announce: the mesh's `nodeMeshMaxRestartTime`; 0 or absent: 120. */
   restartTime?: number;
 }
 
@@ -84,7 +85,8 @@ export function buildSpeakerConfig(input: SpeakerConfigInput): SpeakerConfig {
     ...(input.holdTime !== undefined ? { holdTime: input.holdTime } : {}),
     connectRetryTime: input.connectRetryTime ?? 5,
     ...(clusterId(node) ? { clusterId: clusterId(node) } : {}),
-    gracefulRestart: { enabled: true, restartTime: input.restartTime ?? 120 },
+    // The restart time this node announces; sessions with graceful restart off say so per peer.
+    gracefulRestart: { enabled: true, restartTime: Math.min(input.restartTime || 120, 4095) },
     originate: [
       ...input.blocks.map((b) => {
         const c = advertisedCommunities(bgpSpec, b);
@@ -110,6 +112,7 @@ export function buildSpeakerConfig(input: SpeakerConfigInput): SpeakerConfig {
       ...((p.family === 4 ? v4 : v6) ? { localAddress: p.family === 4 ? v4 : v6 } : {}),
       routeReflectorClient: p.routeReflectorClient,
       nextHop: p.keepNextHop ? 'keep' : 'auto',
+      gracefulRestart: p.gracefulRestart,
       families: [p.family === 4 ? 'ipv4-unicast' : 'ipv6-unicast'],
       import: ['tabby-import'],
       export: ['tabby-export'],

@@ -52,8 +52,9 @@ export function computeFlatView(input: FlatViewInput): Map<string, string> {
   out.set(`${G}as_num`, String(eff.asNumber));
   out.set(`${G}node_mesh`, JSON.stringify({ enabled: eff.nodeToNodeMeshEnabled }));
   out.set(`${G}listen_port`, String(eff.listenPort));
-  // Graceful restart time of the mesh sessions (Calico's nodeMeshMaxRestartTime, a duration).
-  out.set(`${G}node_mesh_restart_time`, eff.nodeMeshMaxRestartTime);
+  // Graceful restart time of the mesh sessions (Calico's nodeMeshMaxRestartTime, a Go duration)
+  // in whole seconds, as the templates use it; 0 turns graceful restart off.
+  out.set(`${G}node_mesh_restart_time`, String(eff.nodeMeshRestartSeconds));
   out.set(`${G}loglevel`, eff.logSeverityScreen.toLowerCase());
   if (def?.spec.communities?.length) out.set(`${G}communities`, JSON.stringify(def.spec.communities));
   if (def?.spec.prefixAdvertisements?.length)
