@@ -83,7 +83,9 @@ describe('computePeerings: Calico rules', () => {
       node('rr2', '198.18.0.9', { cluster: '1.0.0.1', labels: { rr: 'y' } }),
     ];
     const peers = [peer('rrs', { peerSelector: 'has(rr)' })];
-    expect(brief(computePeerings({ nodes, peers, bgp: noMesh }, 'rr1'))).toEqual(['Global_198_18_0_9 global as64512']);
+    expect(brief(computePeerings({ nodes, peers, bgp: noMesh }, 'rr1'))).toEqual([
+      'Node_198_18_0_9 node specific as64512',
+    ]);
   });
 
   it('global peers to an IP, node-specific peers by name and selector, a duplicate of a global skipped', () => {

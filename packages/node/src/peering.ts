@@ -79,7 +79,8 @@ export function protocolName(prefix: 'Mesh' | 'Global' | 'Node', address: string
  * 1. the node-to-node mesh (when enabled), without route reflectors, the higher address passive;
  * 2. BGPPeers whose local side selects this node (`node`, `nodeSelector`, or neither: global),
  *    to `peerIP` or to the nodes `peerSelector` picks (their AS), a node-specific peering to an
- *    address that already has a global one skipped;
+ *    address that already has a global one skipped; peerings to selected nodes are node-specific
+ *    (`Node_...`: Calico keeps them per host, since each node's set differs);
  * 3. reverse peerings: a node that some BGPPeer's `peerSelector` picks peers back with the nodes
  *    on that BGPPeer's local side (`reversePeering: Auto`);
  * 4. with a cluster ID, iBGP peers with another (or no) cluster ID are route-reflector clients.
@@ -153,7 +154,10 @@ export function computePeerings(view: ClusterView, selfName: string): Peering[] 
           if (n === self || !safeMatch(p.spec.peerSelector, labels(n))) continue;
           const a = nodeAddress(n, family);
           if (a)
-            add(typeOf(p), a, view.bgp.listenPort, nodeAs(n, view.bgp), { keepNextHop: keep, gracefulRestart: gr });
+            add('node specific', a, view.bgp.listenPort, nodeAs(n, view.bgp), {
+              keepNextHop: keep,
+              gracefulRestart: gr,
+            });
         }
       }
     }
@@ -164,7 +168,7 @@ export function computePeerings(view: ClusterView, selfName: string): Peering[] 
       for (const n of view.nodes) {
         if (n === self || !localSideMatches(p, n)) continue;
         const a = nodeAddress(n, family);
-        if (a) add(typeOf(p), a, view.bgp.listenPort, nodeAs(n, view.bgp), { gracefulRestart: grOf(p) });
+        if (a) add('node specific', a, view.bgp.listenPort, nodeAs(n, view.bgp), { gracefulRestart: grOf(p) });
       }
     }
     if (view.bgp.nodeToNodeMeshEnabled && selfCluster === '') {

@@ -1,6 +1,6 @@
 import { formatCidr, parseCidr } from '../ip.js';
 import { cidrSegment, ipamKeys, KEY_PREFIX } from '../keys.js';
-import { effectiveBGPConfiguration, parseAsNumber } from '../resources/defaults.js';
+import { durationSeconds, effectiveBGPConfiguration, parseAsNumber } from '../resources/defaults.js';
 import type { BGPConfigurationResource, BGPPeerResource, IPPoolResource, NodeResource } from '../resources/types.js';
 import { parsePeerIP } from '../resources/validate.js';
 import { Selector } from '../selector/evaluate.js';
@@ -22,15 +22,21 @@ function addrOnly(s: string | undefined): string {
   return s ? (s.split('/')[0] ?? '') : '';
 }
 
-function peerValue(p: BGPPeerResource, ip: string, port: number, asNum: string): string {
+/**
+ * A peer's JSON. `calico_node` marks a peer that is itself a node of the cluster (picked by a
+ * `peerSelector`, or the reverse of such a peering): the templates make the higher address of
+ * such a pair passive, as in the mesh. `restart_time` is in whole seconds (0: graceful restart off).
+ */
+function peerValue(p: BGPPeerResource, ip: string, port: number, asNum: string, calicoNode = false): string {
   const v: Record<string, unknown> = { ip, as_num: asNum };
+  if (calicoNode) v.calico_node = true;
   if (port !== 179) v.port = port;
   if (p.spec.localASNumber !== undefined) v.local_as_num = String(parseAsNumber(p.spec.localASNumber));
   if (p.spec.keepOriginalNextHop) v.keep_next_hop = true;
   if (p.spec.nextHopMode) v.next_hop_mode = p.spec.nextHopMode;
   if (p.spec.password) v.password = p.spec.password;
   if (p.spec.sourceAddress) v.source_address = p.spec.sourceAddress;
-  if (p.spec.maxRestartTime) v.restart_time = p.spec.maxRestartTime;
+  if (p.spec.maxRestartTime) v.restart_time = String(durationSeconds(p.spec.maxRestartTime));
   if (p.spec.keepaliveTime) v.keepalive_time = p.spec.keepaliveTime;
   if (p.spec.ttlSecurity) v.ttl_security = p.spec.ttlSecurity;
   if (p.spec.numAllowedLocalASNumbers) v.num_allow_local_as = p.spec.numAllowedLocalASNumbers;
@@ -112,7 +118,21 @@ export function computeFlatView(input: FlatViewInput): Map<string, string> {
             ['peer_v4', addrOnly(r.spec.bgp?.ipv4Address)],
             ['peer_v6', addrOnly(r.spec.bgp?.ipv6Address)],
           ] as const) {
-            if (addr) out.set(`${H(l.metadata.name)}${fam}/${addr}`, peerValue(p, addr, 179, nodeAs(r)));
+            if (addr) out.set(`${H(l.metadata.name)}${fam}/${addr}`, peerValue(p, addr, 179, nodeAs(r), true));
+          }
+        }
+      }
+      // Reverse peerings (reversePeering Auto): the selected nodes peer back with the local side.
+      if (p.spec.reversePeering === 'Manual') continue;
+      for (const r of remotes) {
+        for (const l of locals) {
+          if (r.metadata.name === l.metadata.name) continue;
+          for (const [fam, addr] of [
+            ['peer_v4', addrOnly(l.spec.bgp?.ipv4Address)],
+            ['peer_v6', addrOnly(l.spec.bgp?.ipv6Address)],
+          ] as const) {
+            const key = `${H(r.metadata.name)}${fam}/${addr}`;
+            if (addr && !out.has(key)) out.set(key, peerValue(p, addr, 179, nodeAs(l), true));
           }
         }
       }
