@@ -27,8 +27,8 @@ import {
   type WorkloadEndpointResource,
 } from '@tabby/datastore';
 import type { FibDataplane, LocalNode } from '@tabby/fib';
-import { computePeerings, nodeAs, type Peering } from './peering.js';
-import { buildSpeakerConfig } from './speaker-config.js';
+import { computePeerings, type Peering } from './peering.js';
+import { SpeakerConfigRenderer } from './speaker-config.js';
 
 export interface NodeAgentOptions {
   nodeName: string;
@@ -48,6 +48,8 @@ export interface NodeAgentOptions {
   /** This start is a graceful restart (the kernel routes were kept). */
   restarting?: boolean;
   version?: string;
+  /** The confd template the speaker config is rendered from (default: the shipped bgpd.yaml.template). */
+  speakerTemplate?: string;
 }
 
 /** `bgpctl node status` / readiness: Calico's table. */
@@ -77,8 +79,12 @@ export class NodeAgent {
   synced = false;
   lastError = '';
   private readonly log: Logger;
+  private readonly renderer: SpeakerConfigRenderer;
   private readonly resources = new Map<string, Resource>();
-  private readonly affinities = new Map<string, { node: string; family: 4 | 6; cidr: string; state: string }>();
+  private readonly affinities = new Map<
+    string,
+    { key: string; value: string; node: string; family: 4 | 6; cidr: string; state: string }
+  >();
   private watchers: { close(): void }[] = [];
   private syncedParts = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -99,6 +105,12 @@ export class NodeAgent {
   constructor(private readonly opts: NodeAgentOptions) {
     this.name = opts.nodeName;
     this.log = opts.logger ?? silentLogger;
+    this.renderer = new SpeakerConfigRenderer({
+      nodeName: opts.nodeName,
+      ...(opts.speakerTemplate ? { templatePath: opts.speakerTemplate } : {}),
+      ...(opts.holdTime !== undefined ? { holdTime: opts.holdTime } : {}),
+      ...(opts.connectRetryTime !== undefined ? { connectRetryTime: opts.connectRetryTime } : {}),
+    });
     this.ready = new Promise((r) => {
       this.markReady = r;
     });
@@ -136,7 +148,14 @@ export class NodeAgent {
       } catch {
         // an empty or odd value: Calico treats it as confirmed
       }
-      this.affinities.set(ev.key, { node: m[1]!, family: Number(m[2]) as 4 | 6, cidr: segmentCidr(m[3]!), state });
+      this.affinities.set(ev.key, {
+        key: ev.key,
+        value: ev.value,
+        node: m[1]!,
+        family: Number(m[2]) as 4 | 6,
+        cidr: segmentCidr(m[3]!),
+        state,
+      });
       return relevant;
     });
     await this.ready;
@@ -238,20 +257,26 @@ export class NodeAgent {
     const inputs = `${this.bgpVersion}|${blocks.join(',')}|${borrowed.join(',')}`;
     let config: SpeakerConfig | undefined;
     if (inputs !== this.speakerInputs || !this.speaker) {
-      this.peerings = computePeerings({ nodes, peers: this.ofKind('BGPPeer') as BGPPeerResource[], bgp }, this.name);
-      config = buildSpeakerConfig({
-        node: self,
-        asn: nodeAs(self, bgp),
-        peerings: this.peerings,
-        pools,
-        blocks,
-        borrowed,
-        bgpSpec,
-        listenPort: bgp.listenPort,
-        ...(this.opts.holdTime !== undefined ? { holdTime: this.opts.holdTime } : {}),
-        ...(this.opts.connectRetryTime !== undefined ? { connectRetryTime: this.opts.connectRetryTime } : {}),
-        restartTime: bgp.nodeMeshRestartSeconds,
-      });
+      const peers = this.ofKind('BGPPeer') as BGPPeerResource[];
+      const bgpConfigurations = this.ofKind('BGPConfiguration') as BGPConfigurationResource[];
+      const listenPorts = new Map<string, number>();
+      for (const c of bgpConfigurations) {
+        if (c.metadata.name.startsWith('node.') && c.spec.listenPort !== undefined)
+          listenPorts.set(c.metadata.name.slice('node.'.length), c.spec.listenPort);
+      }
+      this.peerings = computePeerings({ nodes, peers, bgp, listenPorts }, this.name);
+      // Rendered through confd's speaker template from the flat view of what concerns this node.
+      config = this.renderer.render({
+        nodes,
+        bgpConfigurations,
+        bgpPeers: peers,
+        ipPools: pools,
+        affinities: myBlocks.map((a) => ({ key: a.key, value: a.value })),
+        workloadEndpoints: (this.ofKind('WorkloadEndpoint') as WorkloadEndpointResource[]).filter(
+          (w) => w.spec.node === this.name,
+        ),
+      }).config;
+      this.checkPeerings(config);
     }
     // The FIB first, so the speaker's best routes have somewhere to go from the start.
     this.applyDataplane(self, nodes, pools);
@@ -275,6 +300,20 @@ export class NodeAgent {
       }
     }
     return out.sort();
+  }
+
+  /**
+   * The rendered sessions against the peerings computed from Calico's rules: they agree with the
+   * shipped template (a test proves it); a custom template that differs is reported, not fixed.
+   */
+  private checkPeerings(config: SpeakerConfig): void {
+    const rendered = new Set(config.peers.map((p) => p.name));
+    const computed = new Set(this.peerings.map((p) => p.name));
+    const missing = [...computed].filter((n) => !rendered.has(n));
+    const extra = [...rendered].filter((n) => !computed.has(n));
+    if (missing.length || extra.length) {
+      this.log.warn({ missing, extra }, "the speaker template's peers differ from Calico's peering rules");
+    }
   }
 
   private async applySpeaker(config: SpeakerConfig): Promise<void> {

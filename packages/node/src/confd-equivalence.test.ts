@@ -1,21 +1,17 @@
-import { readFileSync } from 'node:fs';
-import { parseConfig, type SpeakerConfig } from '@tabby/bgp';
-import { BGPD_TEMPLATE_PATH, ConfdTemplate } from '@tabby/confd';
 import {
   type BGPConfigurationResource,
   type BGPPeerResource,
-  computeFlatView,
   effectiveBGPConfiguration,
   type IPPoolResource,
   type NodeResource,
 } from '@tabby/datastore';
 import { describe, expect, it } from 'vitest';
-import { computePeerings, nodeAs } from './peering.js';
-import { buildSpeakerConfig } from './speaker-config.js';
+import { computePeerings, nodeAddress } from './peering.js';
+import { SpeakerConfigRenderer } from './speaker-config.js';
 
-// The node agent computes its peerings in TypeScript (peering.ts); operators who run the speaker
-// from `tabby confd` get them from the shipped bgpd.yaml template and the flat key view. Both
-// must give every node the same sessions, for every topology.
+// The node agent renders its speaker config through confd (the flat key view and the shipped
+// bgpd.yaml template) and computes the peerings from Calico's rules (peering.ts) for status and
+// as a check. Both must give every node the same sessions, for every topology.
 
 function node(
   name: string,
@@ -56,56 +52,68 @@ interface Cluster {
   nodes: NodeResource[];
   peers: BGPPeerResource[];
   config: BGPConfigurationResource;
+  /** Nodes with a port of their own (BGPConfiguration node.<name>). */
+  ports?: Record<string, number>;
 }
 
-const TEMPLATE = readFileSync(BGPD_TEMPLATE_PATH, 'utf8');
+const nodeConfigs = (c: Cluster) =>
+  Object.entries(c.ports ?? {}).map(
+    ([n, listenPort]) =>
+      ({
+        apiVersion: 'projectcalico.org/v3',
+        kind: 'BGPConfiguration',
+        metadata: { name: `node.${n}` },
+        spec: { listenPort },
+      }) as BGPConfigurationResource,
+  );
 
-function fromTemplate(c: Cluster, self: string): SpeakerConfig {
-  const kv = computeFlatView({
+function rendered(c: Cluster, self: string) {
+  const { config } = new SpeakerConfigRenderer({ nodeName: self }).render({
     nodes: c.nodes,
-    bgpConfigurations: [c.config],
+    bgpConfigurations: [c.config, ...nodeConfigs(c)],
     bgpPeers: c.peers,
     ipPools: [pool],
     affinities: [],
   });
-  const yaml = new ConfdTemplate(TEMPLATE, 'bgpd.yaml.template', { NODENAME: self }).render(
-    [...kv].map(([key, value]) => ({ key, value })),
-    '/calico',
-  );
-  return parseConfig(yaml, `bgpd.yaml for ${self}`);
-}
-
-function fromAgent(c: Cluster, self: string): SpeakerConfig {
-  const bgp = effectiveBGPConfiguration(c.config.spec);
-  const me = c.nodes.find((n) => n.metadata.name === self)!;
-  return buildSpeakerConfig({
-    node: me,
-    asn: nodeAs(me, bgp),
-    peerings: computePeerings({ nodes: c.nodes, peers: c.peers, bgp }, self),
-    pools: [pool],
-    blocks: [],
-    bgpSpec: c.config.spec,
-    listenPort: bgp.listenPort,
-    restartTime: bgp.nodeMeshRestartSeconds,
-  });
-}
-
-/** What makes a session: everything of a peer that the two sources must agree on. */
-function sessions(cfg: SpeakerConfig) {
   return new Map(
-    cfg.peers.map((p) => [
+    config.peers.map((p) => [
       p.name,
       {
+        type: p.description,
         address: p.address,
         port: p.port,
         asn: p.asn,
-        localAsn: p.localAsn,
         passive: p.passive,
         routeReflectorClient: p.routeReflectorClient,
         gracefulRestart: p.gracefulRestart,
-        nextHop: p.nextHop,
-        families: p.families,
+        keepNextHop: p.nextHop === 'keep',
+        family: p.families.includes('ipv6-unicast') ? 6 : 4,
         localAddress: p.localAddress,
+      },
+    ]),
+  );
+}
+
+function computed(c: Cluster, self: string) {
+  const bgp = effectiveBGPConfiguration(c.config.spec);
+  const me = c.nodes.find((n) => n.metadata.name === self)!;
+  return new Map(
+    computePeerings(
+      { nodes: c.nodes, peers: c.peers, bgp, listenPorts: new Map(Object.entries(c.ports ?? {})) },
+      self,
+    ).map((p) => [
+      p.name,
+      {
+        type: p.peerIsReflector ? 'route reflector' : p.type,
+        address: p.address,
+        port: p.port,
+        asn: p.asn,
+        passive: p.passive,
+        routeReflectorClient: p.routeReflectorClient,
+        gracefulRestart: p.gracefulRestart,
+        keepNextHop: p.keepNextHop,
+        family: p.family,
+        localAddress: nodeAddress(me, p.family),
       },
     ]),
   );
@@ -140,6 +148,16 @@ const clusters: Record<string, Cluster> = {
     peers: [peer('peer-with-rrs', { nodeSelector: 'all()', peerSelector: "route-reflector == 'true'" })],
     config: bgpConfig({ nodeToNodeMeshEnabled: false }),
   },
+  'route reflectors on a cluster port, one node on its own port': {
+    nodes: [
+      node('a', '198.18.0.1'),
+      node('b', '198.18.0.2'),
+      node('rr1', '198.18.0.8', { cluster: '1.0.0.1', labels: { 'route-reflector': 'true' } }),
+    ],
+    peers: [peer('peer-with-rrs', { nodeSelector: 'all()', peerSelector: "route-reflector == 'true'" })],
+    config: bgpConfig({ listenPort: 17379 }),
+    ports: { b: 17400 },
+  },
   'route reflectors sharing a cluster ID, mesh on': {
     nodes: [
       node('a', '198.18.0.1'),
@@ -160,14 +178,10 @@ const clusters: Record<string, Cluster> = {
   },
 };
 
-describe('speaker config: node agent (peering.ts) = confd template (bgpd.yaml.template)', () => {
+describe('sessions: Calico rules (peering.ts) = confd rendering (bgpd.yaml.template)', () => {
   for (const [name, c] of Object.entries(clusters)) {
     it.each(c.nodes.map((n) => n.metadata.name))(`${name}: node %s`, (self) => {
-      const agent = fromAgent(c, self);
-      const template = fromTemplate(c, self);
-      expect(sessions(template)).toEqual(sessions(agent));
-      expect(template.gracefulRestart).toEqual(agent.gracefulRestart);
-      expect(template.clusterId).toEqual(agent.clusterId);
+      expect(rendered(c, self)).toEqual(computed(c, self));
     });
   }
 });

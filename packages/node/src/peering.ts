@@ -40,6 +40,8 @@ export interface ClusterView {
   nodes: readonly NodeResource[];
   peers: readonly BGPPeerResource[];
   bgp: EffectiveBGPConfiguration;
+  /** Nodes listening on a port of their own (`listenPort` of BGPConfiguration `node.<name>`). */
+  listenPorts?: ReadonlyMap<string, number>;
 }
 
 /** The node's address of a family without its prefix length, or undefined. */
@@ -100,6 +102,7 @@ export function computePeerings(view: ClusterView, selfName: string): Peering[] 
   const out: Peering[] = [];
   const seen = new Set<string>();
   const meshGr = view.bgp.nodeMeshRestartSeconds !== 0;
+  const portOf = (n: NodeResource) => view.listenPorts?.get(n.metadata.name) ?? view.bgp.listenPort;
   const localSideMatches = (p: BGPPeerResource, n: NodeResource): boolean => {
     if (p.spec.node) return p.spec.node === n.metadata.name;
     if (p.spec.nodeSelector) return safeMatch(p.spec.nodeSelector, labels(n));
@@ -154,7 +157,7 @@ export function computePeerings(view: ClusterView, selfName: string): Peering[] 
           if (n === self || !safeMatch(p.spec.peerSelector, labels(n))) continue;
           const a = nodeAddress(n, family);
           if (a)
-            add('node specific', a, view.bgp.listenPort, nodeAs(n, view.bgp), {
+            add('node specific', a, portOf(n), nodeAs(n, view.bgp), {
               keepNextHop: keep,
               gracefulRestart: gr,
             });
@@ -168,14 +171,14 @@ export function computePeerings(view: ClusterView, selfName: string): Peering[] 
       for (const n of view.nodes) {
         if (n === self || !localSideMatches(p, n)) continue;
         const a = nodeAddress(n, family);
-        if (a) add('node specific', a, view.bgp.listenPort, nodeAs(n, view.bgp), { gracefulRestart: grOf(p) });
+        if (a) add('node specific', a, portOf(n), nodeAs(n, view.bgp), { gracefulRestart: grOf(p) });
       }
     }
     if (view.bgp.nodeToNodeMeshEnabled && selfCluster === '') {
       for (const n of view.nodes) {
         if (n === self || clusterId(n) !== '') continue;
         const a = nodeAddress(n, family);
-        if (a) add('node-to-node mesh', a, view.bgp.listenPort, nodeAs(n, view.bgp), { gracefulRestart: meshGr });
+        if (a) add('node-to-node mesh', a, portOf(n), nodeAs(n, view.bgp), { gracefulRestart: meshGr });
       }
     }
   }

@@ -1,7 +1,13 @@
-import { formatCidr, parseCidr } from '../ip.js';
+import { contains, formatCidr, parseCidr } from '../ip.js';
 import { cidrSegment, ipamKeys, KEY_PREFIX } from '../keys.js';
 import { durationSeconds, effectiveBGPConfiguration, parseAsNumber } from '../resources/defaults.js';
-import type { BGPConfigurationResource, BGPPeerResource, IPPoolResource, NodeResource } from '../resources/types.js';
+import type {
+  BGPConfigurationResource,
+  BGPPeerResource,
+  IPPoolResource,
+  NodeResource,
+  WorkloadEndpointResource,
+} from '../resources/types.js';
 import { parsePeerIP } from '../resources/validate.js';
 import { Selector } from '../selector/evaluate.js';
 
@@ -13,6 +19,8 @@ export interface FlatViewInput {
   ipPools: IPPoolResource[];
   /** Raw IPAM affinity pairs (`/calico/ipam/v2/host/...`), passed through unchanged. */
   affinities: { key: string; value: string }[];
+  /** Pods, for the addresses a node borrowed from another node's block (announced as /32, /128). */
+  workloadEndpoints?: WorkloadEndpointResource[];
 }
 
 const G = `${KEY_PREFIX.bgp}global/`;
@@ -58,6 +66,8 @@ export function computeFlatView(input: FlatViewInput): Map<string, string> {
   out.set(`${G}as_num`, String(eff.asNumber));
   out.set(`${G}node_mesh`, JSON.stringify({ enabled: eff.nodeToNodeMeshEnabled }));
   out.set(`${G}listen_port`, String(eff.listenPort));
+  // Tabby: the speaker listens on the node's own address rather than on every address.
+  if (eff.bindMode === 'NodeIP') out.set(`${G}bind_mode`, 'NodeIP');
   // Graceful restart time of the mesh sessions (Calico's nodeMeshMaxRestartTime, a Go duration)
   // in whole seconds, as the templates use it; 0 turns graceful restart off.
   out.set(`${G}node_mesh_restart_time`, String(eff.nodeMeshRestartSeconds));
@@ -90,6 +100,10 @@ export function computeFlatView(input: FlatViewInput): Map<string, string> {
     if (nodeCfg?.spec.logSeverityScreen) out.set(`${H(name)}loglevel`, nodeCfg.spec.logSeverityScreen.toLowerCase());
   }
 
+  // A node's BGP port: its own BGPConfiguration (node.<name>) or the cluster's.
+  const nodePort = (n: NodeResource) =>
+    input.bgpConfigurations.find((c) => c.metadata.name === `node.${n.metadata.name}`)?.spec.listenPort ??
+    eff.listenPort;
   const nodeAs = (n: NodeResource) =>
     String(n.spec.bgp?.asNumber !== undefined ? parseAsNumber(n.spec.bgp.asNumber) : eff.asNumber);
   for (const p of input.bgpPeers) {
@@ -118,7 +132,7 @@ export function computeFlatView(input: FlatViewInput): Map<string, string> {
             ['peer_v4', addrOnly(r.spec.bgp?.ipv4Address)],
             ['peer_v6', addrOnly(r.spec.bgp?.ipv6Address)],
           ] as const) {
-            if (addr) out.set(`${H(l.metadata.name)}${fam}/${addr}`, peerValue(p, addr, 179, nodeAs(r), true));
+            if (addr) out.set(`${H(l.metadata.name)}${fam}/${addr}`, peerValue(p, addr, nodePort(r), nodeAs(r), true));
           }
         }
       }
@@ -132,7 +146,7 @@ export function computeFlatView(input: FlatViewInput): Map<string, string> {
             ['peer_v6', addrOnly(l.spec.bgp?.ipv6Address)],
           ] as const) {
             const key = `${H(r.metadata.name)}${fam}/${addr}`;
-            if (addr && !out.has(key)) out.set(key, peerValue(p, addr, 179, nodeAs(l), true));
+            if (addr && !out.has(key)) out.set(key, peerValue(p, addr, nodePort(l), nodeAs(l), true));
           }
         }
       }
@@ -158,5 +172,41 @@ export function computeFlatView(input: FlatViewInput): Map<string, string> {
   }
 
   for (const a of input.affinities) if (a.key.startsWith(ipamKeys.allAffinities())) out.set(a.key, a.value);
+  borrowedAddresses(input, out);
   return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+const AFFINITY = /^\/calico\/ipam\/v2\/host\/([^/]+)\/ipv[46]\/block\/(.+)$/;
+
+/**
+ * `/calico/bgp/v1/host/<node>/borrowed_v4/<a.b.c.d-32>` (Tabby's key): a pod address on `node`
+ * outside every block the node holds (confirmed affinities), which it announces as a /32 (/128)
+ * so that longest-prefix match beats the owner's block.
+ */
+function borrowedAddresses(input: FlatViewInput, out: Map<string, string>): void {
+  if (!input.workloadEndpoints?.length) return;
+  const blocks = new Map<string, ReturnType<typeof parseCidr>[]>();
+  for (const a of input.affinities) {
+    const m = AFFINITY.exec(a.key);
+    if (!m) continue;
+    let state = 'confirmed';
+    try {
+      state = (JSON.parse(a.value || '{}') as { state?: string }).state ?? 'confirmed';
+    } catch {
+      // an empty or odd value: confirmed, as Calico reads it
+    }
+    if (state !== 'confirmed') continue;
+    const list = blocks.get(m[1] as string) ?? [];
+    list.push(parseCidr((m[2] as string).replace(/-(\d+)$/, '/$1')));
+    blocks.set(m[1] as string, list);
+  }
+  for (const w of input.workloadEndpoints) {
+    const own = blocks.get(w.spec.node) ?? [];
+    for (const net of w.spec.ipNetworks) {
+      const c = parseCidr(net.includes('/') ? net : `${net}/${net.includes(':') ? 128 : 32}`);
+      if (!c || own.some((b) => b && contains(b, c))) continue;
+      const cidr = formatCidr(c);
+      out.set(`${H(w.spec.node)}borrowed_v${c.family}/${cidrSegment(cidr)}`, cidr);
+    }
+  }
 }
