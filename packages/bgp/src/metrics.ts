@@ -48,7 +48,7 @@ export function renderMetrics(speaker: Speaker): string {
     'bgp_routes_advertised',
     'gauge',
     'Routes in the Adj-RIB-Out towards the peer.',
-    peers.map((p) => [lbl(p), p.adjOut.size]),
+    peers.map((p) => [lbl(p), p.advertisedCount]),
   );
   metric(
     'bgp_established_transitions_total',

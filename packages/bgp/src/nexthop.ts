@@ -27,6 +27,8 @@ export function connectedResolver(
   onChange?: () => void,
 ): { reachable: (nh: string) => boolean; stop: () => void } {
   let subnets = connectedSubnets();
+  // Answers per next hop: the decision process asks once per path (a million for a full table).
+  const known = new Map<string, boolean>();
   let signature = JSON.stringify(subnets, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
   const timer = setInterval(() => {
     const next = connectedSubnets();
@@ -34,14 +36,19 @@ export function connectedResolver(
     if (sig === signature) return;
     subnets = next;
     signature = sig;
+    known.clear();
     onChange?.();
   }, refreshMs);
   timer.unref();
   return {
     reachable(nh: string): boolean {
+      let r = known.get(nh);
+      if (r !== undefined) return r;
       const a = addressToBigInt(nh);
-      if (!a || a.value === 0n) return false;
-      return subnets.some((s) => s.family === a.family && a.value >> s.shift === s.network);
+      r = !!a && a.value !== 0n && subnets.some((s) => s.family === a.family && a.value >> s.shift === s.network);
+      if (known.size >= 100_000) known.clear();
+      known.set(nh, r);
+      return r;
     },
     stop: () => clearInterval(timer),
   };

@@ -20,6 +20,7 @@ import type { AttrSet, Path, PathSource } from './rib/path.js';
 import type { PrefixKey } from './rib/prefix-key.js';
 import { type CloseReason, type MessageCounters, newCounters, Session } from './session.js';
 import type { Connection, Transport } from './transport.js';
+import type { UpdateGroup } from './update-group.js';
 
 /** What a peer needs from the speaker that owns it. */
 export interface PeerHost {
@@ -59,11 +60,9 @@ export class Peer {
   readonly received: MessageCounters = newCounters();
   readonly updates = { prefixesReceived: 0, withdrawalsReceived: 0, prefixesSent: 0, withdrawalsSent: 0 };
   /** Adj-RIB-In (each path keeps its pre-policy attributes), keyed by prefix key, or `key#pathId` with ADD-PATH. */
-  readonly adjIn = new Map<PrefixKey, Path>();
-  /** What we last advertised, per prefix key. */
-  readonly adjOut = new Map<PrefixKey, AttrSet>();
-  /** Queued changes towards the peer: an attribute set to announce, or null to withdraw. */
-  readonly outQueue = new Map<PrefixKey, AttrSet | null>();
+  adjIn = new Map<PrefixKey, Path>();
+  /** The update group whose Adj-RIB-Out and UPDATE stream the established session shares. */
+  group: UpdateGroup | null = null;
   /** Families negotiated on the established session. */
   families = new Set<Afi>();
   /** RFC 7911: families where we send several paths per prefix, what we sent, what to redo. */
@@ -107,6 +106,12 @@ export class Peer {
       rrClient: this.config.routeReflectorClient,
       local: false,
     };
+  }
+
+  /** The old session's paths are being dropped: they keep the old source, marked dead; new ones get a new source. */
+  renewSource(): void {
+    this.source.dead = true;
+    this.source = this.makeSource();
   }
 
   get ibgp(): boolean {
@@ -383,6 +388,16 @@ export class Peer {
       }
     }
     return { sent, received };
+  }
+
+  /** What we advertise to the peer (without ADD-PATH), per prefix key. */
+  advertised(): IterableIterator<[PrefixKey, AttrSet]> {
+    return this.group ? this.group.advertised(this) : new Map<PrefixKey, AttrSet>().entries();
+  }
+
+  /** How many prefixes we advertise to the peer (with ADD-PATH: prefixes, not paths). */
+  get advertisedCount(): number {
+    return (this.group?.advertisedCount(this) ?? 0) + this.addPathOut.size;
   }
 
   /** Bytes waiting in the send buffer of the established session. */

@@ -1,6 +1,5 @@
 import {
   Afi,
-  type AttributeSet,
   type Capability,
   CeaseSubcode,
   encodeAttributeSet,
@@ -13,6 +12,7 @@ import {
   packUpdates,
   type RouteRefreshMessage,
   Safi,
+  type SessionContext,
   shutdownNotification,
   type UpdateMessage,
   WellKnownCommunity,
@@ -33,6 +33,7 @@ import { type PrefixKey, prefixKeyAt, prefixKeyFromText, prefixKeyText } from '.
 import { prefixListFromKeys } from './rib/prefix-list-build.js';
 import type { CloseReason, Session } from './session.js';
 import type { Connection, Listener, Transport } from './transport.js';
+import { UpdateGroup } from './update-group.js';
 
 /** A change of the best route(s) for a prefix, as handed to the FIB programmer. */
 export interface BestRouteEvent {
@@ -72,6 +73,10 @@ interface PeerView {
   /** RFC 8212: an eBGP peer without import policy gets nothing in. */
   denyImports: boolean;
   exports: CompiledPolicy[];
+  /** An export policy matches on prefixes: the export of a path depends on more than its attributes. */
+  exportsPerPrefix: boolean;
+  /** RFC 8212: an eBGP peer without export policy gets nothing out. */
+  exportsNothing: boolean;
   group: string;
 }
 
@@ -95,6 +100,34 @@ function fibEvent(type: BestRouteEvent['type'], key: PrefixKey, e: FibEntry): Be
 
 /** Routes per prefix in one slice of work before yielding to timers and I/O. */
 const DEFAULT_SLICE = 2000;
+
+/** How long one turn of the work loop runs the decision process at most (ms, checked per slice). */
+const PROCESS_MS = 8;
+
+/** Output waits while a member's send buffer holds more than this. */
+const HIGH_WATER = 1 << 20;
+
+/** One flush's changes for one audience of an update group: packed and encoded once. */
+interface OutBatch {
+  /** Only this member; else every member but `except`. */
+  readonly only: Peer | undefined;
+  readonly except: readonly Peer[];
+  readonly withdraw: Map<Afi, PrefixKey[]>;
+  readonly announce: Map<AttrSet, PrefixKey[]>;
+}
+
+const OutBatch = {
+  announce(b: OutBatch, set: AttrSet, key: PrefixKey): void {
+    const keys = b.announce.get(set);
+    if (keys) keys.push(key);
+    else b.announce.set(set, [key]);
+  },
+  withdraw(b: OutBatch, afi: Afi, key: PrefixKey): void {
+    const keys = b.withdraw.get(afi);
+    if (keys) keys.push(key);
+    else b.withdraw.set(afi, [key]);
+  },
+};
 
 const AFI_OF = (key: PrefixKey): Afi => (typeof key === 'number' ? Afi.ipv4 : Afi.ipv6);
 
@@ -134,11 +167,22 @@ export class Speaker implements PeerHost {
   private readonly subscribers = new Set<(e: BestRouteEvent) => void>();
   /** Interned forwarding outcomes; each Dest points at its current one (`dest.fib`). */
   private readonly fibEntries = new Map<string, FibEntry>();
-  /** Encoded attribute sets per update group. */
-  private readonly encodedSets = new Map<string, Map<number, AttributeSet>>();
-  /** Export results per update group and path (paths are immutable: a change is a new object). */
+  /** The entries of single-path outcomes, by source and next hop (a shortcut into `fibEntries`). */
+  private readonly singleFib = new Map<PathSource, Map<string, FibEntry>>();
+  /** Export results per export view and path (paths are immutable: a change is a new object). */
   private exportMemo = new Map<string, WeakMap<Path, AttrSet | null>>();
-  private readonly initialSync = new Map<Peer, Iterator<Dest>>();
+  /**
+   * Export results per export view, attribute set, and source and family, for views whose
+   * policies do not look at the prefix: a full table under a few attribute sets exports a few times.
+   */
+  private exportBySet = new Map<string, WeakMap<AttrSet, Map<number, AttrSet | null>>>();
+  /**
+   * Update groups by key. Usually one per key; more while a peer that joined late (or asked for a
+   * refresh) gets its own transfer, until the tables are equal and the groups merge.
+   */
+  private readonly groups = new Map<string, UpdateGroup[]>();
+  /** Adj-RIBs-In of sessions that went down, being removed (see `dropPeerRoutes`). */
+  private readonly drops: Iterator<Path>[] = [];
   private workScheduled = false;
   /** RFC 4724 4.1: selection deferred after a restart. */
   deferring = false;
@@ -281,6 +325,8 @@ export class Speaker implements PeerHost {
       importsPerPrefix: imports.some((p) => p.policy.rules.some((r) => r.match.prefix !== undefined)),
       denyImports: !peer.ibgp && imports.length === 0 && this.config.ebgpRequiresPolicy,
       exports,
+      exportsPerPrefix: exports.some((p) => p.policy.rules.some((r) => r.match.prefix !== undefined)),
+      exportsNothing: !peer.ibgp && exports.length === 0 && this.config.ebgpRequiresPolicy,
       group: JSON.stringify([
         peer.ibgp,
         c.routeReflectorClient,
@@ -360,6 +406,8 @@ export class Speaker implements PeerHost {
 
   onEstablished(peer: Peer, s: Session): void {
     this.peerViews.delete(peer); // the local address and encoding are the new session's
+    // The peer's router ID (ORIGINATOR_ID of what it sent) may have changed.
+    this.exportBySet = new Map();
     const remote = s.remoteOpen?.capabilities ?? [];
     const theirs = new Set(remote.filter((c) => c.kind === 'multiprotocol').map((c) => (c as { afi: number }).afi));
     // RFC 4760 8: a peer that advertises no multiprotocol capability speaks IPv4 unicast.
@@ -367,8 +415,7 @@ export class Speaker implements PeerHost {
     peer.families = new Set(peer.config.families.map(familyAfi).filter((a) => theirs.has(a)));
     peer.eorPending = new Set(peer.families);
     this.eorReceived.set(peer, new Set());
-    peer.adjOut.clear();
-    peer.outQueue.clear();
+    this.leaveGroup(peer);
     peer.addPathOut.clear();
     peer.addPathDirty.clear();
     peer.addPathSend = new Set<Afi>();
@@ -376,15 +423,126 @@ export class Speaker implements PeerHost {
       if (s.ctx.addPathSend.ipv4) peer.addPathSend.add(Afi.ipv4);
       if (s.ctx.addPathSend.ipv6) peer.addPathSend.add(Afi.ipv6);
     }
-    this.initialSync.set(peer, this.rib.values());
+    this.joinGroup(peer);
     this.scheduleWork();
   }
 
+  // ---- update groups ---------------------------------------------------------------------------
+
+  /** The update-group key of an established peer: export view, families, ADD-PATH, encoding. */
+  private groupKey(peer: Peer): string {
+    const ctx: SessionContext = peer.established!.ctx;
+    const addPath = [...peer.addPathSend].sort();
+    return JSON.stringify([
+      this.view(peer).group,
+      [...peer.families].filter((a) => !peer.addPathSend.has(a)).sort(),
+      addPath,
+      ctx.fourOctetAs,
+      ctx.extendedMessage,
+      ctx.addPathSend.ipv4,
+      ctx.addPathSend.ipv6,
+      // ADD-PATH state (what was sent per path) is per peer: such a peer is a group of its own.
+      addPath.length ? peer.config.name : '',
+    ]);
+  }
+
+  private newGroup(peer: Peer, key: string): UpdateGroup {
+    const g = new UpdateGroup(
+      key,
+      this.view(peer).group,
+      new Set([...peer.families].filter((a) => !peer.addPathSend.has(a))),
+      new Set([...peer.addPathSend].filter((a) => peer.families.has(a))),
+    );
+    g.exportsNothing = this.view(peer).exportsNothing;
+    let list = this.groups.get(key);
+    if (!list) {
+      list = [];
+      this.groups.set(key, list);
+    }
+    list.push(g);
+    return g;
+  }
+
+  /**
+   * Puts a newly established peer (which holds nothing from us) in a group: one that holds
+   * nothing either shares its transfer at once; otherwise a new group of its own with the same
+   * key transfers the table, and merges with the others when both are quiet.
+   */
+  private joinGroup(peer: Peer): void {
+    const key = this.groupKey(peer);
+    let g = this.groups.get(key)?.find((x) => x.adjOut.size === 0);
+    if (!g) {
+      g = this.newGroup(peer, key);
+      if (!g.exportsNothing) g.sync = this.rib.values();
+    }
+    g.members.add(peer);
+    peer.group = g;
+  }
+
+  private leaveGroup(peer: Peer): void {
+    const g = peer.group;
+    peer.group = null;
+    if (!g) return;
+    g.members.delete(peer);
+    if (g.members.size === 0) this.dropGroup(g);
+  }
+
+  private dropGroup(g: UpdateGroup): void {
+    g.clear((set) => this.exportAttrs.unref(set));
+    const list = this.groups.get(g.key);
+    const i = list?.indexOf(g) ?? -1;
+    if (i >= 0) list!.splice(i, 1);
+    if (list && !list.length) this.groups.delete(g.key);
+  }
+
+  /** Moves `peers` (members of `g`) to a copy of it, which re-walks the Loc-RIB; returns the copy. */
+  private splitGroup(g: UpdateGroup, peers: Peer[], key = g.key, viewKey = g.viewKey): UpdateGroup {
+    const c = g.clone((set) => this.exportAttrs.ref(set));
+    c.key = key;
+    c.viewKey = viewKey;
+    if (peers[0]) c.exportsNothing = this.view(peers[0]).exportsNothing;
+    let list = this.groups.get(key);
+    if (!list) {
+      list = [];
+      this.groups.set(key, list);
+    }
+    list.push(c);
+    for (const p of peers) {
+      g.members.delete(p);
+      c.members.add(p);
+      p.group = c;
+    }
+    c.sync = this.rib.values();
+    if (g.members.size === 0) this.dropGroup(g);
+    return c;
+  }
+
+  /** Merges quiet groups of one key (their tables are then equal) into the first of them. */
+  private mergeGroups(): void {
+    for (const list of this.groups.values()) {
+      if (list.length < 2) continue;
+      const quiet = list.filter((g) => g.quiet && g.members.size > 0);
+      const into = quiet[0];
+      for (const g of quiet.slice(1)) {
+        if (g.unmergeable || !into!.sameTable(g)) {
+          // Cannot happen while both follow the Loc-RIB; should it, the group just stays apart.
+          if (!g.unmergeable) this.log.error({ group: g.key }, 'update groups hold different tables: not merged');
+          g.unmergeable = true;
+          continue;
+        }
+        for (const p of g.members) {
+          into!.members.add(p);
+          p.group = into!;
+        }
+        g.members.clear();
+        this.dropGroup(g);
+      }
+    }
+  }
+
   onDown(peer: Peer, _s: Session, reason: CloseReason): void {
+    this.leaveGroup(peer);
     this.peerViews.delete(peer);
-    this.initialSync.delete(peer);
-    peer.adjOut.clear();
-    peer.outQueue.clear();
     peer.addPathOut.clear();
     peer.addPathDirty.clear();
     // RFC 4724: keep the routes as stale when the session just dropped; RFC 8538: also after a
@@ -425,7 +583,7 @@ export class Speaker implements PeerHost {
     let n = 0;
     for (const [k, e] of peer.adjIn) {
       if (!e.stale || (afi !== undefined && AFI_OF(e.key) !== afi)) continue;
-      if (e.accepted) this.rib.remove(e.key, peer.source, e.pathId);
+      if (e.accepted) this.rib.remove(e.key, e.source, e.pathId);
       this.attrs.unref(e.raw);
       peer.adjIn.delete(k);
       n += 1;
@@ -474,7 +632,7 @@ export class Speaker implements PeerHost {
       peer.updates.withdrawalsReceived += 1;
       if (!e) continue;
       peer.adjIn.delete(adjKey);
-      if (e.accepted) this.rib.remove(key, peer.source, pathId);
+      if (e.accepted) this.rib.remove(key, e.source, pathId);
       this.attrs.unref(e.raw);
     }
   }
@@ -494,8 +652,9 @@ export class Speaker implements PeerHost {
   private announceFrom(peer: Peer, m: UpdateMessage, list: PrefixList, nextHop: string, now: number): void {
     let attrs = m.attributes;
     peer.updates.prefixesReceived += list.count;
-    const rawKey = m.attrKey ? `r${nextHop}|${Buffer.from(m.attrKey.bytes).toString('latin1')}` : undefined;
-    const raw = this.attrs.intern(attrs, nextHop, rawKey);
+    const raw = m.attrKey
+      ? this.attrs.internRaw(attrs, nextHop, m.attrKey, peer.established?.ctx.fourOctetAs ?? true)
+      : this.attrs.intern(attrs, nextHop);
     const loop = this.loopCheck(peer, attrs);
     // RFC 4271 5.1.5: LOCAL_PREF from an external peer is ignored.
     if (!peer.ibgp && attrs.localPref !== undefined) attrs = { ...attrs, localPref: undefined };
@@ -538,7 +697,7 @@ export class Speaker implements PeerHost {
       if (prev) this.attrs.unref(prev.raw);
       peer.adjIn.set(adjKey, path);
       if (post) this.rib.install(path);
-      else if (prev?.accepted) this.rib.remove(key, peer.source, pathId);
+      else if (prev?.accepted) this.rib.remove(key, prev.source, pathId);
     }
     if (loop) this.log.debug({ peer: peer.config.name, prefixes: list.count, reason: loop }, 'routes ignored');
   }
@@ -576,9 +735,17 @@ export class Speaker implements PeerHost {
     if (m.subtype !== 'normal' && m.subtype !== 0) return; // BoRR/EoRR from the peer: nothing to do here
     const afi = m.afi as Afi;
     if (!peer.families.has(afi)) return;
-    // RFC 2918 / 7313: re-send the Adj-RIB-Out for the family.
-    for (const [k, set] of peer.adjOut) if (AFI_OF(k) === afi) peer.outQueue.set(k, set);
-    for (const k of peer.outQueue.keys()) if (AFI_OF(k) === afi) peer.adjOut.delete(k);
+    // RFC 2918 / 7313: re-send the Adj-RIB-Out for the family, from a group of the peer's own
+    // (it merges back once done).
+    const g = peer.group;
+    if (g?.families.has(afi)) {
+      const c = g.members.size > 1 ? this.splitGroup(g, [peer]) : g;
+      for (const [k] of c.advertised(peer)) {
+        if (AFI_OF(k) !== afi) continue;
+        c.force.add(k);
+        c.queue.add(k);
+      }
+    }
     for (const k of peer.addPathOut.keys()) {
       if (AFI_OF(k) !== afi) continue;
       peer.addPathOut.delete(k);
@@ -655,7 +822,9 @@ export class Speaker implements PeerHost {
     let next: FibEntry | undefined;
     if (dest.best) {
       const blackhole = dest.best.source.local && (this.local.get(key)?.blackhole ?? false);
-      if (!dest.best.source.local || blackhole) {
+      const single = !blackhole && dest.ecmpRest.length === 0 ? this.singleFib.get(dest.best.source) : undefined;
+      next = single?.get(dest.best.attrs.nextHop);
+      if (!next && (!dest.best.source.local || blackhole)) {
         const members = ecmpMembers(dest);
         const nextHops = blackhole ? [] : members.map((p) => p.attrs.nextHop).filter(Boolean);
         const sources = members.map((p) => p.source.name);
@@ -664,6 +833,15 @@ export class Speaker implements PeerHost {
         if (!next) {
           next = { nextHops, blackhole, sources };
           this.fibEntries.set(id, next);
+        }
+        if (!blackhole && members.length === 1) {
+          // One path, one next hop: found again without building the key (a full table hits this).
+          let m = this.singleFib.get(dest.best.source);
+          if (!m) {
+            m = new Map();
+            this.singleFib.set(dest.best.source, m);
+          }
+          m.set(dest.best.attrs.nextHop, next);
         }
       }
     }
@@ -691,14 +869,39 @@ export class Speaker implements PeerHost {
   exportFor(peer: Peer, dest: Dest): AttrSet | null {
     const best: Path | null = dest.best;
     if (!best || best.source === peer.source) return null;
-    const group = this.updateGroup(peer);
-    let memo = this.exportMemo.get(group);
+    return this.exportVia(this.updateGroup(peer), peer, best);
+  }
+
+  /** `best` exported through the view `viewKey` that `peer` has, memoized per view and path. */
+  private exportVia(viewKey: string, peer: Peer, best: Path): AttrSet | null {
+    const v = this.view(peer);
+    if (v.exportsNothing) return null;
+    if (!v.exportsPerPrefix) {
+      let bySet = this.exportBySet.get(viewKey);
+      if (!bySet) {
+        bySet = new WeakMap();
+        this.exportBySet.set(viewKey, bySet);
+      }
+      let m = bySet.get(best.attrs);
+      if (!m) {
+        m = new Map();
+        bySet.set(best.attrs, m);
+      }
+      const k = best.source.id * 2 + (typeof best.key === 'number' ? 0 : 1);
+      const hit = m.get(k);
+      // A remembered set no path uses any more left the table: put it back (one object per set).
+      if (hit !== undefined) return hit && hit.refs <= 0 ? this.exportAttrs.adopt(hit) : hit;
+      const out = this.exportPath(peer, best);
+      m.set(k, out);
+      return out;
+    }
+    let memo = this.exportMemo.get(viewKey);
     if (!memo) {
       memo = new WeakMap();
-      this.exportMemo.set(group, memo);
+      this.exportMemo.set(viewKey, memo);
     }
     const hit = memo.get(best);
-    if (hit !== undefined) return hit;
+    if (hit !== undefined) return hit && hit.refs <= 0 ? this.exportAttrs.adopt(hit) : hit;
     const out = this.exportPath(peer, best);
     memo.set(best, out);
     return out;
@@ -777,21 +980,12 @@ export class Speaker implements PeerHost {
     return this.exportAttrs.intern(out, nextHop);
   }
 
-  private queueExport(peer: Peer, dest: Dest): void {
-    const afi = AFI_OF(dest.key);
-    if (!peer.families.has(afi)) return;
-    if (peer.addPathSend.has(afi)) {
-      peer.addPathDirty.add(dest.key);
-      return;
-    }
-    const set = this.exportFor(peer, dest);
-    const cur = peer.outQueue.has(dest.key) ? peer.outQueue.get(dest.key) : peer.adjOut.get(dest.key);
-    if ((cur ?? null) === set) return;
-    if (set === null && !peer.adjOut.has(dest.key)) {
-      peer.outQueue.delete(dest.key);
-      return;
-    }
-    peer.outQueue.set(dest.key, set);
+  /** Queues a changed prefix for every group that sends its family. */
+  private queueExport(g: UpdateGroup, key: PrefixKey): void {
+    if (g.exportsNothing) return;
+    const afi = AFI_OF(key);
+    if (g.families.has(afi)) g.queue.add(key);
+    else if (g.addPathFamilies.has(afi)) for (const p of g.members) p.addPathDirty.add(key);
   }
 
   /** RFC 7911 path identifier for a path we send: stable per (source, received path ID). */
@@ -805,7 +999,9 @@ export class Speaker implements PeerHost {
     const dest = this.rib.get(key);
     if (!dest?.best) return out;
     const candidates =
-      peer.config.addPath.select === 'all' ? dest.paths.filter((p) => this.rib.usable(p)) : ecmpMembers(dest);
+      peer.config.addPath.select === 'all'
+        ? dest.paths.filter((p) => !p.source.dead && this.rib.usable(p))
+        : ecmpMembers(dest).filter((p) => !p.source.dead);
     const group = this.updateGroup(peer);
     let memo = this.exportMemo.get(group);
     if (!memo) {
@@ -824,11 +1020,101 @@ export class Speaker implements PeerHost {
     return out;
   }
 
-  /** Sends up to `budget` queued prefixes to `peer` as packed UPDATEs; returns how many it handled. */
-  private flushPeer(peer: Peer, budget: number): number {
-    const s = peer.established;
-    if (!s?.writable || s.conn.pendingBytes > 1 << 20) return 0;
-    // Per family: withdrawals and, per attribute set, announcements, as (key, path ID) pairs.
+  /**
+   * Sends up to `budget` queued prefixes of the group: each change is exported, encoded and packed
+   * once, and the same bytes are written to every member that gets them. A member is left out
+   * of a prefix's change when it is the source of the path (no echo) or was before (it then gets
+   * the announcement on its own); returns how many prefixes it handled.
+   */
+  private flushGroup(g: UpdateGroup, budget: number): number {
+    const members = [...g.members].filter((p) => p.established?.writable);
+    if (!members.length) return 0;
+    for (const p of members) if (p.established!.conn.pendingBytes > HIGH_WATER) return 0;
+    const rep = members[0]!;
+    const ctx = rep.established!.ctx;
+    const bySource = new Map<PathSource, Peer>();
+    for (const p of members) bySource.set(p.source, p);
+    // Changes by audience: everyone but `except`, or one member only.
+    const batches = new Map<string, OutBatch>();
+    const batch = (only: Peer | undefined, except: (Peer | undefined)[]): OutBatch => {
+      const ex = except.filter((p): p is Peer => p !== undefined);
+      const id = only ? `=${only.id}` : ex.map((p) => p.id).join(',');
+      let b = batches.get(id);
+      if (!b) {
+        b = { only, except: ex, withdraw: new Map(), announce: new Map() };
+        batches.set(id, b);
+      }
+      return b;
+    };
+    let n = 0;
+    for (const key of g.queue) {
+      if (n++ >= budget) break;
+      g.queue.delete(key);
+      const force = g.force.delete(key);
+      let best = this.rib.get(key)?.best ?? null;
+      if (best?.source.dead) best = null; // being dropped: the prefix is reprocessed when it goes
+      const set = best ? this.exportVia(g.viewKey, rep, best) : null;
+      const src = set && !best!.source.local ? best!.source : undefined;
+      const old = g.adjOut.get(key) ?? null;
+      const oldSrc = g.sources.get(key);
+      if (set === old && src === oldSrc && !force) continue;
+      if (set) this.exportAttrs.ref(set);
+      if (old) this.exportAttrs.unref(old);
+      g.record(key, set, src);
+      // The member that was the source held nothing; the one that is now holds nothing.
+      const a = oldSrc ? bySource.get(oldSrc) : undefined;
+      const b = src ? bySource.get(src) : undefined;
+      const afi = AFI_OF(key);
+      if (set && (set !== old || force)) OutBatch.announce(batch(undefined, [a, b]), set, key);
+      else if (!set && old) OutBatch.withdraw(batch(undefined, [a, b]), afi, key);
+      if (a !== b) {
+        if (a && set) OutBatch.announce(batch(a, []), set, key);
+        if (b && old) OutBatch.withdraw(batch(b, []), afi, key);
+      }
+    }
+    if (g.encoded.size > 50_000) g.encoded = new Map(); // attribute sets that churned away
+    for (const b of batches.values()) {
+      const out: Uint8Array[] = [];
+      let withdrawn = 0;
+      let announced = 0;
+      for (const [afi, keys] of b.withdraw) {
+        withdrawn += keys.length;
+        out.push(...packUpdates({ withdraw: prefixListFromKeys(afi, keys) }, ctx));
+      }
+      for (const [set, keys] of b.announce) {
+        const afi = AFI_OF(keys[0]!);
+        let enc = g.encoded.get(set.id);
+        if (!enc) {
+          const mp = afi === Afi.ipv6 ? splitNextHop(set.nextHop) : undefined;
+          enc = encodeAttributeSet(set.attrs, ctx, mp ? { afi: Afi.ipv6, ...mp } : undefined);
+          g.encoded.set(set.id, enc);
+        }
+        announced += keys.length;
+        out.push(...packUpdates({ announce: prefixListFromKeys(afi, keys), attributes: enc }, ctx));
+      }
+      if (!out.length) continue;
+      const bytes = out.length === 1 ? out[0]! : Buffer.concat(out);
+      for (const p of b.only ? [b.only] : members) {
+        if (b.except.includes(p)) continue;
+        p.updates.withdrawalsSent += withdrawn;
+        p.updates.prefixesSent += announced;
+        p.established!.sendEncoded(bytes, out.length);
+      }
+    }
+    for (const p of members) if (p.addPathDirty.size) n += this.flushAddPath(p, budget);
+    const done = g.quiet;
+    for (const p of members) {
+      if (done && !p.addPathDirty.size && p.eorPending.size) {
+        for (const afi of p.eorPending) p.established!.send(endOfRib(afi));
+        p.eorPending.clear();
+      }
+    }
+    return n;
+  }
+
+  /** Sends up to `budget` of `peer`'s ADD-PATH changes (RFC 7911: several paths per prefix, per peer). */
+  private flushAddPath(peer: Peer, budget: number): number {
+    const s = peer.established!;
     const withdraw = new Map<Afi, { keys: PrefixKey[]; ids: number[] }>();
     const announce = new Map<AttrSet, { keys: PrefixKey[]; ids: number[] }>();
     const add = <K>(m: Map<K, { keys: PrefixKey[]; ids: number[] }>, k: K, key: PrefixKey, id: number) => {
@@ -839,20 +1125,6 @@ export class Speaker implements PeerHost {
       } else m.set(k, { keys: [key], ids: [id] });
     };
     let n = 0;
-    for (const [key, set] of peer.outQueue) {
-      if (n++ >= budget) break;
-      peer.outQueue.delete(key);
-      const old = peer.adjOut.get(key);
-      if (old === (set ?? undefined)) continue;
-      if (old) this.exportAttrs.unref(old);
-      if (set === null) {
-        peer.adjOut.delete(key);
-        add(withdraw, AFI_OF(key), key, 1);
-      } else {
-        peer.adjOut.set(key, this.exportAttrs.ref(set));
-        add(announce, set, key, 1);
-      }
-    }
     for (const key of peer.addPathDirty) {
       if (n++ >= budget) break;
       peer.addPathDirty.delete(key);
@@ -872,19 +1144,11 @@ export class Speaker implements PeerHost {
       else peer.addPathOut.delete(key);
     }
     const out: Uint8Array[] = [];
-    const ap = (afi: Afi) => (afi === Afi.ipv4 ? s.ctx.addPathSend.ipv4 : s.ctx.addPathSend.ipv6);
     for (const [afi, { keys, ids }] of withdraw) {
       peer.updates.withdrawalsSent += keys.length;
-      const list = prefixListFromKeys(afi, keys, ap(afi) ? ids : undefined);
-      out.push(...packUpdates({ withdraw: list }, s.ctx));
+      out.push(...packUpdates({ withdraw: prefixListFromKeys(afi, keys, ids) }, s.ctx));
     }
-    const group = this.updateGroup(peer);
-    let cache = this.encodedSets.get(group);
-    // Bounded: attribute sets that churned away are forgotten wholesale.
-    if (!cache || cache.size > 50_000) {
-      cache = new Map<number, AttributeSet>();
-      this.encodedSets.set(group, cache);
-    }
+    const cache = peer.group!.encoded;
     for (const [set, { keys, ids }] of announce) {
       const afi = AFI_OF(keys[0]!);
       let enc = cache.get(set.id);
@@ -894,14 +1158,9 @@ export class Speaker implements PeerHost {
         cache.set(set.id, enc);
       }
       peer.updates.prefixesSent += keys.length;
-      const list = prefixListFromKeys(afi, keys, ap(afi) ? ids : undefined);
-      out.push(...packUpdates({ announce: list, attributes: enc }, s.ctx));
+      out.push(...packUpdates({ announce: prefixListFromKeys(afi, keys, ids), attributes: enc }, s.ctx));
     }
     if (out.length) s.sendEncoded(Buffer.concat(out), out.length);
-    if (!peer.outQueue.size && !peer.addPathDirty.size && !this.initialSync.has(peer) && peer.eorPending.size) {
-      for (const afi of peer.eorPending) s.send(endOfRib(afi));
-      peer.eorPending.clear();
-    }
     return n;
   }
 
@@ -917,39 +1176,49 @@ export class Speaker implements PeerHost {
     });
   }
 
+  private *allGroups(): IterableIterator<UpdateGroup> {
+    for (const list of this.groups.values()) yield* list;
+  }
+
   private work(): void {
     if (this.deferring) return; // resumed by endDeferral()
-    const peers = [...this.peers.values()].filter((p) => p.established);
-    if (this.rib.pending > 0) this.rib.process(this.slice, (c) => this.onDestChange(c, peers));
-    for (const [peer, it] of this.initialSync) {
-      if (!peer.established) {
-        this.initialSync.delete(peer);
-        continue;
-      }
+    const groups = [...this.allGroups()];
+    if (this.drops.length) this.removeDropped(this.slice);
+    // Slices of the decision process for up to a few ms per turn: a backlog of dirty prefixes
+    // (a full table arriving) costs memory, and sessions read for up to 10 ms per turn.
+    const until = performance.now() + PROCESS_MS;
+    while (this.rib.pending > 0) {
+      this.rib.process(this.slice, (c) => this.onDestChange(c, groups));
+      if (performance.now() >= until) break;
+    }
+    for (const g of groups) {
+      const it = g.sync;
+      if (!it) continue;
       for (let i = 0; i < this.slice; i++) {
         const r = it.next();
         if (r.done) {
-          this.initialSync.delete(peer);
+          g.sync = null;
           break;
         }
-        if (r.value.best) this.queueExport(peer, r.value);
+        this.queueExport(g, r.value.key);
       }
     }
-    for (const p of peers) this.flushPeer(p, this.slice);
-    const more =
-      this.rib.pending > 0 ||
-      this.initialSync.size > 0 ||
-      peers.some(
-        (p) =>
-          (p.outQueue.size > 0 || p.addPathDirty.size > 0 || p.eorPending.size > 0) &&
-          (p.established?.conn.pendingBytes ?? 0) <= 1 << 20,
-      );
+    for (const g of groups) this.flushGroup(g, this.slice);
+    this.mergeGroups();
+    let more = this.rib.pending > 0 || this.drops.length > 0;
+    for (const g of this.allGroups()) {
+      if (more) break;
+      const members = [...g.members];
+      const blocked = members.some((p) => (p.established?.conn.pendingBytes ?? 0) > HIGH_WATER);
+      const owed = members.some((p) => p.addPathDirty.size > 0 || p.eorPending.size > 0);
+      if (g.sync || ((g.queue.size > 0 || owed) && !blocked)) more = true;
+    }
     if (more && this.running) this.scheduleWork();
   }
 
-  private onDestChange(c: DestChange, peers: Peer[]): void {
+  private onDestChange(c: DestChange, groups: UpdateGroup[]): void {
     this.fibEvent(c);
-    for (const p of peers) this.queueExport(p, c.dest);
+    for (const g of groups) this.queueExport(g, c.dest.key);
   }
 
   // ---- reload --------------------------------------------------------------------------------
@@ -977,6 +1246,7 @@ export class Speaker implements PeerHost {
     this.rib.options = decisionOptions(next);
     this.compilePolicies();
     this.exportMemo = new Map();
+    this.exportBySet = new Map();
     const wanted = new Map(next.peers.map((p) => [p.name, p]));
     for (const [name, peer] of this.peers) {
       if (wanted.has(name)) continue;
@@ -1018,23 +1288,82 @@ export class Speaker implements PeerHost {
     // peers added or removed alone need nothing more: they went through the usual paths.
     const shaping = (c: SpeakerConfig) =>
       JSON.stringify([decisionOptions(c), c.clusterId ?? '', c.ebgpRequiresPolicy, c.gracefulRestart]);
-    if (result.policies_changed || result.peers_changed.length || shaping(old) !== shaping(next)) {
-      for (const p of this.peers.values()) if (p.established) this.initialSync.set(p, this.rib.values());
-      this.rib.markAllDirty();
-    }
+    const reshape = result.policies_changed || result.peers_changed.length > 0 || shaping(old) !== shaping(next);
+    this.regroup(reshape);
+    if (reshape) this.rib.markAllDirty();
     this.lastReload = Date.now();
     this.scheduleWork();
     return result;
   }
 
-  private dropPeerRoutes(peer: Peer): void {
-    for (const e of peer.adjIn.values()) {
-      if (e.accepted) this.rib.remove(e.key, peer.source, e.pathId);
-      this.attrs.unref(e.raw);
+  /**
+   * After a reload: members whose group key changed (export policies) move to a group of the new
+   * key, with the table they hold; with `resync`, every group re-walks the Loc-RIB.
+   */
+  private regroup(resync: boolean): void {
+    for (const g of [...this.allGroups()]) {
+      const byKey = new Map<string, Peer[]>();
+      for (const p of g.members) {
+        const k = this.groupKey(p);
+        const list = byKey.get(k);
+        if (list) list.push(p);
+        else byKey.set(k, [p]);
+      }
+      const parts = [...byKey];
+      for (const [key, peers] of parts.slice(1)) this.splitGroup(g, peers, key, this.view(peers[0]!).group);
+      const [first] = parts;
+      if (!first) continue;
+      const [key, peers] = first;
+      if (g.key !== key) {
+        const list = this.groups.get(g.key)!;
+        list.splice(list.indexOf(g), 1);
+        if (!list.length) this.groups.delete(g.key);
+        g.key = key;
+        const to = this.groups.get(key);
+        if (to) to.push(g);
+        else this.groups.set(key, [g]);
+      }
+      g.viewKey = this.view(peers[0]!).group;
+      g.exportsNothing = this.view(peers[0]!).exportsNothing;
+      if (resync || parts.length > 1) g.sync = this.rib.values();
     }
-    peer.adjIn.clear();
+  }
+
+  /**
+   * Drops a peer's routes. Their source is marked dead at once (no longer a candidate; a new
+   * session gets a new source), and the work loop removes them a slice at a time, so a full table
+   * does not hold the event loop.
+   */
+  private dropPeerRoutes(peer: Peer): void {
+    const paths = peer.adjIn;
+    peer.adjIn = new Map();
     this.clock.clearTimeout(this.staleTimers.get(peer));
     this.staleTimers.delete(peer);
+    const first = paths.values().next();
+    if (first.done) return;
+    if (first.value.source === peer.source) peer.renewSource();
+    else first.value.source.dead = true; // the peer got a new source already (reconfigured)
+    this.drops.push(paths.values());
+    this.scheduleWork();
+  }
+
+  /** Removes up to `budget` paths of dropped sessions; returns how many. */
+  private removeDropped(budget: number): number {
+    let n = 0;
+    while (this.drops.length && n < budget) {
+      const it = this.drops[0]!;
+      for (; n < budget; n++) {
+        const r = it.next();
+        if (r.done) {
+          this.drops.shift();
+          break;
+        }
+        const e = r.value;
+        if (e.accepted) this.rib.remove(e.key, e.source, e.pathId);
+        this.attrs.unref(e.raw);
+      }
+    }
+    return n;
   }
 
   /** Soft reconfiguration inbound: re-runs import policy over the stored Adj-RIB-In. */
@@ -1057,7 +1386,7 @@ export class Speaker implements PeerHost {
         }
       }
       if (post === (e.accepted ? e.attrs : null)) continue;
-      if (e.accepted) this.rib.remove(e.key, peer.source, e.pathId);
+      if (e.accepted) this.rib.remove(e.key, e.source, e.pathId);
       e.accepted = post !== null;
       e.attrs = post ?? e.raw;
       e.since = now;

@@ -36,3 +36,24 @@ describe('prefixes', () => {
     expect(ipv4InPrefix('198.18.1.2', '198.18.0.1/24')).toBe(false);
   });
 });
+
+describe('canonical IPv4 prefixes', () => {
+  it('accepts exactly the prefixes without host bits, in their one spelling', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 32 }), (n, len) => {
+        const masked = len === 0 ? 0 : (n & (0xffffffff << (32 - len))) >>> 0;
+        expect(canonicalPrefix(`${formatIpv4(masked)}/${len}`)).toBe(`${formatIpv4(masked)}/${len}`);
+        if (masked !== n) expect(() => canonicalPrefix(`${formatIpv4(n)}/${len}`)).toThrow(InvalidCidrError);
+      }),
+    );
+    for (const bad of [
+      '198.18.0.0/',
+      '198.18.0.0/033',
+      '198.18.0.0/08',
+      '198.18.0.0/3a',
+      '198.18.0.0/-1',
+      '198.18.0/24',
+    ])
+      expect(() => canonicalPrefix(bad), bad).toThrow(InvalidCidrError);
+  });
+});

@@ -87,8 +87,17 @@ export function canonicalPrefix(input: string): string {
       if (parseIpv4(input) === undefined) throw new InvalidCidrError(input);
       return `${input}/32`;
     }
-    const p = parseIpv4Prefix(input);
-    if ((p.addr & ~maskV4(p.len)) >>> 0 !== 0) throw new InvalidCidrError(input);
+    // Parsed in place (no objects): this runs once per desired route.
+    const addr = parseV4Range(input, 0, slash);
+    const digits = input.length - slash - 1;
+    let len = digits === 1 || digits === 2 ? 0 : -1;
+    for (let i = slash + 1; i < input.length && len >= 0; i++) {
+      const c = input.charCodeAt(i);
+      len = c >= 48 && c <= 57 ? len * 10 + (c - 48) : -1;
+    }
+    if (addr === undefined || len < 0 || len > 32 || (digits === 2 && input.charCodeAt(slash + 1) === 48))
+      throw new InvalidCidrError(input);
+    if ((addr & ~maskV4(len)) >>> 0 !== 0) throw new InvalidCidrError(input);
     // A parsed IPv4 prefix has exactly one spelling (no leading zeros), so the input is canonical.
     return input;
   }

@@ -4,10 +4,10 @@ import { kernelPrefix } from './cidr.js';
 import { RouteType } from './constants.js';
 import { CommandFailedError, ReadBackError } from './errors.js';
 import { parseBatchErrors, run } from './ip-command.js';
-import { fromIpJson, type IpJsonRoute, routeArgs } from './kernel-route.js';
+import { routeArgs } from './kernel-route.js';
 import { type Logger, silentLogger } from './logger.js';
 import type { RouteDriver, RouteOp, RouteOpFailure, TableEvent, TableSnapshot } from './route-driver.js';
-import type { KernelRoute } from './types.js';
+import { RouteTextParser } from './route-text.js';
 
 export interface KernelDriverOptions {
   /** Network namespace name (`ip -n NAME`); omitted: the namespace this process runs in. */
@@ -63,10 +63,13 @@ export function parseMonitorLine(
   return { deleted, dst, protocol, dev, table };
 }
 
+/** Lines per piece of `ip -batch` input. */
+const BATCH_PIECE = 1000;
+
 const PROTO_NAMES: Record<string, number> = { kernel: 2, boot: 3, static: 4, bird: 12, bgp: 186 };
 
 /**
- * Route driver over iproute2: reads back with `ip -json route show`, writes with one
+ * Route driver over iproute2: reads back with `ip -N route show` (plain text, streamed), writes with one
  * `ip -force -batch -` per apply (each line an atomic replace or delete), and watches with
  * `ip monitor route` and `ip monitor link`. No native code.
  */
@@ -93,34 +96,25 @@ export class KernelDriver implements RouteDriver {
 
   async read(): Promise<TableSnapshot> {
     const table = String(this.table);
-    const [v4, v6, links] = await Promise.all([
-      run(this.ipArgv(['-4', '-N', '-json', 'route', 'show', 'table', table])),
-      run(this.ipArgv(['-6', '-N', '-json', 'route', 'show', 'table', table]), { allowFailure: true }),
+    // Plain text (`-N`: types, protocols and scopes as numbers) through a spool file, parsed by a
+    // tight line parser while `ip` is still dumping: no JSON string of the whole table.
+    const v4 = new RouteTextParser(false);
+    const v6 = new RouteTextParser(true);
+    const [, res6, links] = await Promise.all([
+      run(this.ipArgv(['-4', '-N', 'route', 'show', 'table', table]), { spool: true, onStdout: (t) => v4.push(t) }),
+      run(this.ipArgv(['-6', '-N', 'route', 'show', 'table', table]), {
+        allowFailure: true,
+        spool: true,
+        onStdout: (t) => v6.push(t),
+      }),
       run(this.ipArgv(['-json', 'link', 'show'])),
     ]);
-    const routes: KernelRoute[] = [];
-    for (const [res, isV6] of [
-      [v4, false],
-      [v6, true],
-    ] as const) {
-      if (res.exitCode !== 0) {
-        // An empty IPv6 table (or IPv6 disabled) is not an error.
-        if (/does not exist|not supported|Address family/i.test(res.stderr)) continue;
-        throw new ReadBackError(`IPv6 table ${table}`, res.stderr.trim());
-      }
-      const text = res.stdout.trim();
-      if (!text) continue;
-      let parsed: IpJsonRoute[];
-      try {
-        parsed = JSON.parse(text) as IpJsonRoute[];
-      } catch (err) {
-        throw new ReadBackError(`routes of table ${table}`, (err as Error).message);
-      }
-      for (const j of parsed) {
-        const r = fromIpJson(j, isV6);
-        if (r) routes.push(r);
-      }
-    }
+    const routes = v4.end();
+    if (res6.exitCode !== 0) {
+      // An empty IPv6 table (or IPv6 disabled) is not an error.
+      if (!/does not exist|not supported|Address family/i.test(res6.stderr))
+        throw new ReadBackError(`IPv6 table ${table}`, res6.stderr.trim());
+    } else for (const r of v6.end()) routes.push(r);
     let names: string[];
     try {
       names = (JSON.parse(links.stdout || '[]') as { ifname: string }[]).map((l) => l.ifname);
@@ -141,12 +135,25 @@ export class KernelDriver implements RouteDriver {
     return `${s} proto ${r.protocol}`;
   }
 
+  /**
+   * The batch input in pieces of `BATCH_PIECE` lines: no string of the whole batch, and lines that
+   * die young instead of piling up for the garbage collector. They go into a spool file that `ip`
+   * reads (or, without room for one, into its stdin as it takes them in).
+   */
+  private *batchText(ops: readonly RouteOp[]): Generator<string> {
+    for (let i = 0; i < ops.length; i += BATCH_PIECE) {
+      const end = Math.min(ops.length, i + BATCH_PIECE);
+      const lines = new Array<string>(end - i);
+      for (let k = i; k < end; k++) lines[k - i] = this.batchLine(ops[k]!);
+      yield `${lines.join('\n')}\n`;
+    }
+  }
+
   async apply(ops: readonly RouteOp[]): Promise<RouteOpFailure[]> {
     if (ops.length === 0) return [];
-    const lines = new Array<string>(ops.length);
-    for (let i = 0; i < ops.length; i++) lines[i] = this.batchLine(ops[i]!);
     const res = await run(this.ipArgv(['-force', '-batch', '-']), {
-      input: `${lines.join('\n')}\n`,
+      input: this.batchText(ops),
+      spoolInput: true,
       allowFailure: true,
     });
     if (res.exitCode === 0) return [];

@@ -32,6 +32,15 @@ export function toKernelRoute(target: RouteTarget, iface: string, protocol: numb
     return r;
   }
   if (iface === NO_INTERFACE) throw new InvalidRouteError(dst, 'a unicast route needs an interface or next hops');
+  if (target.via && !target.src) {
+    // The common shape (a gateway on an interface), made in one go.
+    const via = canonicalAddress(target.via);
+    const v6 = isIpv6(dst);
+    if (isIpv6(via) !== v6) throw new InvalidRouteError(dst, `gateway ${target.via} is of another family`);
+    return target.onlink
+      ? { dst, type, protocol, scope: Scope.Global, dev: iface, via, onlink: true }
+      : { dst, type, protocol, scope: Scope.Global, dev: iface, via };
+  }
   r.dev = iface;
   if (target.via) {
     r.via = canonicalAddress(target.via);
@@ -54,7 +63,7 @@ function normaliseHop(dst: string, h: NextHop): NextHop {
   return out;
 }
 
-function sortHops(hops: NextHop[]): NextHop[] {
+export function sortHops(hops: NextHop[]): NextHop[] {
   return hops.sort((a, b) => hopKey(a).localeCompare(hopKey(b)));
 }
 

@@ -35,6 +35,52 @@ describe('RouteTable (memory driver specifics)', () => {
     expect(() => new RouteTable({ driver: new MemoryDriver(), felixProtocol: 9, bgpProtocol: 9 })).toThrow();
   });
 
+  it('reads back routes of one prefix whether or not the dump lists them next to each other', async () => {
+    const u = (dst: string, protocol: number, via: string, metric?: number): KernelRoute => ({
+      dst,
+      type: 'unicast',
+      protocol,
+      scope: 'global',
+      dev: 'eth0',
+      via,
+      onlink: true,
+      ...(metric === undefined ? {} : { metric }),
+    });
+    const foreign = u('198.19.1.0/26', 4, '198.18.0.9');
+    const extra = u('198.19.1.0/26', 80, '198.18.0.2', 100);
+    const mine = u('198.19.2.0/26', 80, '198.18.0.2');
+    const stray = u('198.19.3.0/26', 80, '198.18.0.2', 5);
+    for (const routes of [
+      [foreign, extra, mine, stray],
+      [foreign, mine, stray, extra],
+      [extra, mine, foreign, stray],
+    ]) {
+      const applied: string[] = [];
+      const driver = {
+        kind: 'fixed',
+        read: async () => ({ routes, links: LINKS }),
+        apply: async (ops: readonly { op: string; route: KernelRoute }[]) => {
+          for (const o of ops) applied.push(`${o.op} ${o.route.dst} ${o.route.metric ?? '-'}`);
+          return [];
+        },
+        watch: () => () => {},
+        close: async () => {},
+      };
+      const t = new RouteTable({ driver, watch: false, gracefulRestartMs: 0 });
+      t.setRoutes('no-encap', 'eth0', [
+        { dst: '198.19.1.0/26', via: '198.18.0.2', onlink: true },
+        { dst: '198.19.2.0/26', via: '198.18.0.2', onlink: true },
+      ]);
+      t.markInSync();
+      const r = await t.apply();
+      // The foreign route holds 198.19.1.0/26: a conflict, so that prefix is left alone (its owned
+      // route at metric 100 too); the owned stray prefix goes; the route already in place stays.
+      expect(r.conflicts).toEqual(['198.19.1.0/26']);
+      expect(applied.sort()).toEqual(['delete 198.19.3.0/26 5']);
+      await t.close();
+    }
+  });
+
   it('breaks ties within a class by interface name, deterministically', async () => {
     const mem = new MemoryDriver(LINKS);
     const t = new RouteTable({ driver: mem, watch: false, gracefulRestartMs: 0 });

@@ -83,7 +83,45 @@ function sameSlot(x: KernelRoute, r: KernelRoute): boolean {
   const xd = hasDefaultMetric(x);
   return xd === hasDefaultMetric(r) && (xd || x.metric === r.metric);
 }
-/** Ops per driver call when a big change is written. */
+/**
+ * The read-back by prefix. Routes of one prefix (other metrics) come next to each other in a
+ * dump, so one `set` per route does; should they not, the map is built again with a lookup each.
+ */
+function indexByDst(routes: readonly KernelRoute[]): Map<string, Held> {
+  const kernel = new Map<string, Held>();
+  let groups = 0;
+  let last: KernelRoute | undefined;
+  let lastHeld: KernelRoute[] | undefined;
+  for (const r of routes) {
+    if (last !== undefined && r.dst === last.dst) {
+      if (lastHeld === undefined) {
+        lastHeld = [last];
+        kernel.set(r.dst, lastHeld);
+      }
+      lastHeld.push(r);
+      continue;
+    }
+    kernel.set(r.dst, r);
+    groups += 1;
+    last = r;
+    lastHeld = undefined;
+  }
+  if (kernel.size === groups) return kernel;
+  kernel.clear();
+  for (const r of routes) {
+    const h = kernel.get(r.dst);
+    if (!h) kernel.set(r.dst, r);
+    else if (Array.isArray(h)) h.push(r);
+    else kernel.set(r.dst, [h, r]);
+  }
+  return kernel;
+}
+
+/**
+ * Ops per driver call when a big change is written. The first chunk is small, so the driver
+ * (an `ip` process, bound by the kernel) starts writing while the rest is still being planned.
+ */
+const FIRST_CHUNK = 10_000;
 const CHUNK = 50_000;
 
 /**
@@ -168,16 +206,20 @@ export class RouteTable {
     const prev = this.desired.get(key);
     const next = new Map<string, Candidate>();
     const added: Candidate[] = [];
+    let kept = 0;
     for (const t of routes) {
       const same = prev?.get(t.dst);
       if (same && targetMatches(t, iface, same.route)) {
         next.set(t.dst, same);
+        kept += 1;
         continue;
       }
       const route = toKernelRoute(t, iface, protocol);
       const p = prev?.get(route.dst);
-      if (p && routeEquals(p.route, route)) next.set(route.dst, p);
-      else {
+      if (p && routeEquals(p.route, route)) {
+        next.set(route.dst, p);
+        kept += 1;
+      } else {
         const c: Candidate = { key, cls, iface, route };
         next.set(route.dst, c);
         added.push(c);
@@ -192,9 +234,11 @@ export class RouteTable {
         if (track) this.dirty.add(dst);
       }
     }
+    // Without duplicate prefixes in `routes` (the usual case) every added candidate is in `next`.
+    const duplicates = next.size !== kept + added.length;
     for (const c of added) {
       // A later duplicate of the same prefix in `routes` wins, as with `Map.set`.
-      if (next.get(c.route.dst) !== c) continue;
+      if (duplicates && next.get(c.route.dst) !== c) continue;
       this.addCandidate(c.route.dst, c);
       if (track) this.dirty.add(c.route.dst);
     }
@@ -387,13 +431,7 @@ export class RouteTable {
         this.needFull = false;
         const snap = await this.driver.read();
         const now = this.clock.now();
-        const kernel = new Map<string, Held>();
-        for (const r of snap.routes) {
-          const h = kernel.get(r.dst);
-          if (!h) kernel.set(r.dst, r);
-          else if (Array.isArray(h)) h.push(r);
-          else kernel.set(r.dst, [h, r]);
-        }
+        const kernel = indexByDst(snap.routes);
         this.kernel = kernel;
         this.links = new Set(snap.links);
         for (const l of snap.links)
@@ -421,18 +459,31 @@ export class RouteTable {
     // Ops go to the driver in chunks: the next chunk is calculated while the driver (an `ip`
     // process, bound by the kernel) writes the previous one.
     let ops: RouteOp[] = [];
+    let chunkSize = FIRST_CHUNK;
+    let first = true;
     let writing: Promise<RouteOpFailure[]> = Promise.resolve([]);
     const flush = (): void => {
       if (ops.length === 0) return;
       const chunk = ops;
       ops = [];
+      chunkSize = CHUNK;
       // Update the belief first, so watch events caused by these very ops are recognised as ours.
       for (const op of chunk) this.believe(op);
-      const before = writing;
-      writing = before.then(async (f) => {
-        const more = await this.driver.apply(chunk);
-        return more.length ? f.concat(more) : f;
-      });
+      if (first) {
+        // Started right away (not in a later microtask): `ip` writes while the loop below plans on.
+        first = false;
+        try {
+          writing = this.driver.apply(chunk);
+        } catch (err) {
+          writing = Promise.reject(err);
+        }
+      } else {
+        const before = writing;
+        writing = before.then(async (f) => {
+          const more = await this.driver.apply(chunk);
+          return more.length ? f.concat(more) : f;
+        });
+      }
       // Keep a rejected chunk from being reported as unhandled before it is awaited.
       writing.catch(() => {});
     };
@@ -447,7 +498,7 @@ export class RouteTable {
           ops.push({ op: 'replace', route: want.route });
           replaced += 1;
         }
-        if (ops.length >= CHUNK) flush();
+        if (ops.length >= chunkSize) flush();
         return;
       }
       const have = held === undefined ? undefined : heldList(held);
@@ -475,7 +526,7 @@ export class RouteTable {
             deleted += 1;
           }
       }
-      if (ops.length >= CHUNK) flush();
+      if (ops.length >= chunkSize) flush();
     };
     if (work) for (const dst of work) plan(dst, this.byDst.get(dst));
     else {

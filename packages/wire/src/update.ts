@@ -165,7 +165,8 @@ function parseAsPath(b: Uint8Array, v: number, e: number, asSize: 2 | 4): AsPath
     }
     out.push({ kind, asns });
   }
-  return out;
+  // Exact size: push reserves room for more, and a full table keeps hundreds of thousands of these.
+  return out.length === 1 ? [out[0]!] : out.slice();
 }
 
 /**

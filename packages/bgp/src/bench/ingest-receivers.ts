@@ -153,8 +153,10 @@ export abstract class Receiver {
     return this.pid ? procStats(this.pid) : null;
   }
 
+  protected stopSignal: NodeJS.Signals = 'SIGKILL';
+
   async stop(): Promise<void> {
-    await this.proc?.kill('SIGKILL');
+    await this.proc?.kill(this.stopSignal);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -185,8 +187,12 @@ peers:
     return `Tabby bgpd (Node ${process.version})`;
   }
 
+  /** BGP_INGEST_TABBY_NODE_ARGS: extra Node options (e.g. `--cpu-prof`); bgpd then stops with SIGTERM. */
+  private readonly nodeArgs = (process.env.BGP_INGEST_TABBY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  protected override stopSignal: NodeJS.Signals = this.nodeArgs.length ? 'SIGTERM' : 'SIGKILL';
+
   protected argv(): string[] {
-    return [process.execPath, BGPD_BIN, '-c', this.configFile, '--log-level', 'info'];
+    return [process.execPath, ...this.nodeArgs, BGPD_BIN, '-c', this.configFile, '--log-level', 'info'];
   }
 
   protected async ready(): Promise<boolean> {
@@ -480,8 +486,10 @@ export class BirdFeeder {
     return m ? Date.parse(`${m[1]}T${m[2]}Z`) : null;
   }
 
+  protected stopSignal: NodeJS.Signals = 'SIGKILL';
+
   async stop(): Promise<void> {
-    await this.proc?.kill('SIGKILL');
+    await this.proc?.kill(this.stopSignal);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

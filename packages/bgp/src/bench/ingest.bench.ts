@@ -8,7 +8,8 @@
 // and always deleted here.
 //
 // Development knobs (environment): BGP_INGEST_PREFIXES=N overrides the size, BGP_INGEST_RECEIVERS
-// (e.g. "tabby,bird") and BGP_INGEST_MODES (e.g. "packed") select what runs.
+// (e.g. "tabby,bird") and BGP_INGEST_MODES (e.g. "packed") select what runs; BGP_INGEST_TABBY_NODE_ARGS
+// adds Node options to Tabby's bgpd (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';

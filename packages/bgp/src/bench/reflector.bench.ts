@@ -12,7 +12,9 @@
 // The reflector runs in one namespace (198.18.0.1/15 on eth0); the clients are lightweight
 // sessions in one Node process (reflector-driver.ts) in a second namespace, each from its own
 // secondary address 198.18.1.1 ... (added inside that namespace only). Hold time 9 s, keepalive 3 s.
-// Development knobs (environment): BGP_RR_REFLECTORS (e.g. "tabby"), BGP_RR_CASES ("fanout,scale").
+// Development knobs (environment): BGP_RR_REFLECTORS (e.g. "tabby"), BGP_RR_CASES ("fanout,scale"),
+// BGP_RR_TABBY_NODE_ARGS (extra Node options for Tabby's bgpd, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p";
+// with it bgpd is stopped with SIGTERM, so the profile gets written).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os, { tmpdir } from 'node:os';
@@ -144,8 +146,10 @@ abstract class Reflector {
     return this.pid ? procStats(this.pid) : null;
   }
 
+  protected stopSignal: NodeJS.Signals = 'SIGKILL';
+
   async stop(): Promise<void> {
-    await this.proc?.kill('SIGKILL');
+    await this.proc?.kill(this.stopSignal);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -180,8 +184,11 @@ class TabbyReflector extends Reflector {
     return `Tabby bgpd (Node ${process.version})`;
   }
 
+  private readonly nodeArgs = (process.env.BGP_RR_TABBY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  protected override stopSignal: NodeJS.Signals = this.nodeArgs.length ? 'SIGTERM' : 'SIGKILL';
+
   protected argv(): string[] {
-    return [process.execPath, BGPD_BIN, '-c', this.configFile, '--log-level', 'warn'];
+    return [process.execPath, ...this.nodeArgs, BGPD_BIN, '-c', this.configFile, '--log-level', 'warn'];
   }
 
   protected async ready(): Promise<boolean> {

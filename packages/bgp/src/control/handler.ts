@@ -117,7 +117,7 @@ export class ControlHandler {
       state_seconds: Math.max(0, Math.floor((now - p.stateSince) / 1000)),
       prefixes_received: p.adjIn.size,
       prefixes_accepted: accepted,
-      prefixes_sent: p.adjOut.size,
+      prefixes_sent: p.advertisedCount,
       last_error: p.lastError,
     };
   }
@@ -279,7 +279,7 @@ export class ControlHandler {
         );
       }
     } else {
-      const entries = [...p.adjOut]
+      const entries = [...p.advertised()]
         .filter(([k]) => !match || match(k))
         .sort((a, b) => byKey({ key: a[0] }, { key: b[0] }));
       for (const [k, set] of entries) {

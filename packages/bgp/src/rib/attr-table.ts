@@ -1,4 +1,4 @@
-import { type AsPathSegment, asPathLength, type PathAttributes } from '@tabby/wire';
+import { type AsPathSegment, type AttributeKey, asPathLength, type PathAttributes } from '@tabby/wire';
 import type { AttrSet } from './path.js';
 
 const ORIGIN_RANK = { igp: 0, egp: 1, incomplete: 2 } as const;
@@ -33,7 +33,58 @@ export function attrKey(a: PathAttributes, nextHop: string): string {
  */
 export class AttrTable {
   private readonly sets = new Map<string, AttrSet>();
+  /** Sets interned by their received bytes (`internRaw`), by hash; an array on a collision. */
+  private readonly byHash = new Map<number, AttrSet | AttrSet[]>();
+  private rawCount = 0;
   private nextId = 1;
+
+  private make(attrs: PathAttributes, nextHop: string, key: string, hash: number): AttrSet {
+    return {
+      id: this.nextId++,
+      key,
+      hash,
+      attrs,
+      nextHop,
+      localPref: attrs.localPref ?? DEFAULT_LOCAL_PREF,
+      asPathLength: asPathLength(attrs.asPath ?? []),
+      neighborAs: firstAs(attrs.asPath),
+      originRank: ORIGIN_RANK[attrs.origin ?? 'incomplete'],
+      med: attrs.med ?? 0,
+      clusterListLength: attrs.clusterList?.length ?? 0,
+      originatorId: attrs.originatorId ? ipv4ToUint(attrs.originatorId) : undefined,
+      refs: 0,
+    };
+  }
+
+  /**
+   * The shared set for attributes received as `raw` (the UPDATE's attribute bytes, see
+   * `AttributeKey`) on a session with or without 4-octet AS numbers, announced with `nextHop`:
+   * found by the bytes' hash and a byte compare, without building a key string; `attrs` is the
+   * decoded form, kept when the set is new.
+   */
+  internRaw(attrs: PathAttributes, nextHop: string, raw: AttributeKey, fourOctetAs: boolean): AttrSet {
+    const hash = (raw.hash ^ (fourOctetAs ? 0x5bd1e995 : 0)) >>> 0;
+    const tag = fourOctetAs ? 4 : 2;
+    const e = this.byHash.get(hash);
+    if (e !== undefined) {
+      const bytes = raw.bytes;
+      if (!Array.isArray(e)) {
+        if (e.nextHop === nextHop && sameBytes(e.key, tag, bytes)) return e;
+      } else {
+        for (const s of e) if (s.nextHop === nextHop && sameBytes(s.key, tag, bytes)) return s;
+      }
+    }
+    // The key is the tag and the bytes as a one-byte string: compact, and flat (no concatenation).
+    const buf = Buffer.allocUnsafe(raw.length + 1);
+    buf[0] = tag;
+    buf.set(raw.bytes, 1);
+    const s = this.make(attrs, nextHop, buf.toString('latin1'), hash);
+    if (e === undefined) this.byHash.set(hash, s);
+    else if (Array.isArray(e)) e.push(s);
+    else this.byHash.set(hash, [e, s]);
+    this.rawCount += 1;
+    return s;
+  }
 
   /**
    * The shared set for `attrs` with `nextHop`; `key` may be given when the caller already has a
@@ -42,22 +93,21 @@ export class AttrTable {
   intern(attrs: PathAttributes, nextHop: string, key: string = attrKey(attrs, nextHop)): AttrSet {
     let s = this.sets.get(key);
     if (!s) {
-      s = {
-        id: this.nextId++,
-        key,
-        attrs,
-        nextHop,
-        localPref: attrs.localPref ?? DEFAULT_LOCAL_PREF,
-        asPathLength: asPathLength(attrs.asPath ?? []),
-        neighborAs: firstAs(attrs.asPath),
-        originRank: ORIGIN_RANK[attrs.origin ?? 'incomplete'],
-        med: attrs.med ?? 0,
-        clusterListLength: attrs.clusterList?.length ?? 0,
-        originatorId: attrs.originatorId ? ipv4ToUint(attrs.originatorId) : undefined,
-        refs: 0,
-      };
+      s = this.make(attrs, nextHop, key, -1);
       this.sets.set(key, s);
     }
+    return s;
+  }
+
+  /**
+   * The table's set for `s`'s key: `s` itself, put back when it had left the table (no path used
+   * it) and no equal set took its place.
+   */
+  adopt(s: AttrSet): AttrSet {
+    if (s.hash !== undefined && s.hash >= 0) return s; // raw sets are never adopted (exports are not raw)
+    const cur = this.sets.get(s.key);
+    if (cur) return cur;
+    this.sets.set(s.key, s);
     return s;
   }
 
@@ -70,10 +120,30 @@ export class AttrTable {
   /** Drops a reference; the set is forgotten when no path uses it. */
   unref(s: AttrSet): void {
     s.refs -= 1;
-    if (s.refs <= 0 && this.sets.get(s.key) === s) this.sets.delete(s.key);
+    if (s.refs > 0) return;
+    if (s.hash === undefined || s.hash < 0) {
+      if (this.sets.get(s.key) === s) this.sets.delete(s.key);
+      return;
+    }
+    const e = this.byHash.get(s.hash);
+    if (e === s) this.byHash.delete(s.hash);
+    else if (Array.isArray(e)) {
+      const i = e.indexOf(s);
+      if (i < 0) return;
+      e.splice(i, 1);
+      if (e.length === 1) this.byHash.set(s.hash, e[0]!);
+    } else return;
+    this.rawCount -= 1;
   }
 
   get size(): number {
-    return this.sets.size;
+    return this.sets.size + this.rawCount;
   }
+}
+
+/** True when `key` is `tag` followed by `bytes` (a one-byte string against bytes). */
+function sameBytes(key: string, tag: number, bytes: Uint8Array): boolean {
+  if (key.length !== bytes.length + 1 || key.charCodeAt(0) !== tag) return false;
+  for (let i = 0; i < bytes.length; i++) if (key.charCodeAt(i + 1) !== bytes[i]) return false;
+  return true;
 }

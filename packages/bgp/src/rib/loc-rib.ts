@@ -3,18 +3,97 @@ import { type DecisionOptions, selectBest } from './decision.js';
 import type { AttrSet, Path, PathSource } from './path.js';
 import type { PrefixKey } from './prefix-key.js';
 
-/** Every path known for one prefix, and the current choice among them. */
-export interface Dest {
-  readonly key: PrefixKey;
-  paths: Path[];
-  best: Path | null;
-  /** The other ECMP members besides `best` (usually empty: shared constant). */
-  ecmpRest: readonly Path[];
-  /** What the best-route feed last said for this prefix (owned by the speaker), if anything. */
-  fib?: unknown;
-}
-
 const NONE: readonly Path[] = Object.freeze([]);
+
+/**
+ * Every path known for one prefix, and the current choice among them. Most prefixes have one
+ * path: it is held directly, without an array (a full table is a million of these).
+ */
+export class Dest {
+  /** The one path, or two or more in an array, or null when none is left. */
+  private p: Path | Path[] | null;
+  best: Path | null = null;
+  /** The other ECMP members besides `best` (usually empty: shared constant). */
+  ecmpRest: readonly Path[] = NONE;
+  /** What the best-route feed last said for this prefix (owned by the speaker), if anything. */
+  fib: unknown = undefined;
+
+  constructor(
+    readonly key: PrefixKey,
+    first: Path,
+  ) {
+    this.p = first;
+  }
+
+  /** The candidate paths (a fresh one-element array for a single path: not for hot loops). */
+  get paths(): readonly Path[] {
+    const p = this.p;
+    return p === null ? NONE : Array.isArray(p) ? p : [p];
+  }
+
+  get size(): number {
+    const p = this.p;
+    return p === null ? 0 : Array.isArray(p) ? p.length : 1;
+  }
+
+  /** The path from `source` with `pathId`, if any. */
+  find(source: PathSource, pathId: number): Path | undefined {
+    const p = this.p;
+    if (p === null) return undefined;
+    if (!Array.isArray(p)) return p.source === source && p.pathId === pathId ? p : undefined;
+    return p.find((x) => x.source === source && x.pathId === pathId);
+  }
+
+  /** Adds `path`, or replaces the one with its source and path ID; returns the replaced path. */
+  put(path: Path): Path | undefined {
+    const p = this.p;
+    if (p === null) {
+      this.p = path;
+      return undefined;
+    }
+    if (!Array.isArray(p)) {
+      if (p.source === path.source && p.pathId === path.pathId) {
+        this.p = path;
+        return p;
+      }
+      this.p = [p, path];
+      return undefined;
+    }
+    const i = p.findIndex((x) => x.source === path.source && x.pathId === path.pathId);
+    if (i < 0) {
+      this.p = [...p, path];
+      return undefined;
+    }
+    const old = p[i]!;
+    p[i] = path;
+    return old;
+  }
+
+  /** Removes the path from `source` with `pathId`; returns it. */
+  take(source: PathSource, pathId: number): Path | undefined {
+    const p = this.p;
+    if (p === null) return undefined;
+    if (!Array.isArray(p)) {
+      if (p.source !== source || p.pathId !== pathId) return undefined;
+      this.p = null;
+      return p;
+    }
+    const i = p.findIndex((x) => x.source === source && x.pathId === pathId);
+    if (i < 0) return undefined;
+    const old = p[i]!;
+    const rest = p.filter((_, j) => j !== i);
+    this.p = rest.length === 1 ? rest[0]! : rest;
+    return old;
+  }
+
+  /** Runs the decision process over the paths. */
+  select(o: DecisionOptions, usable: (p: Path) => boolean): { best: Path | null; ecmp: Path[] } {
+    const p = this.p;
+    if (p === null) return { best: null, ecmp: [] };
+    if (!Array.isArray(p)) return usable(p) ? { best: p, ecmp: [p] } : { best: null, ecmp: [] };
+    return selectBest(p, o, usable);
+  }
+}
 
 /** The best path and its ECMP partners, best first. */
 export function ecmpMembers(d: Dest): Path[] {
@@ -38,6 +117,8 @@ export class LocRib {
   private pathCount = 0;
   /** Whether a path may be chosen (its next hop resolves); set by the speaker. */
   usable: (p: Path) => boolean = () => true;
+  /** Candidates: paths of live sources whose next hop resolves. */
+  private readonly candidate = (p: Path) => !p.source.dead && this.usable(p);
 
   constructor(
     private readonly attrs: AttrTable,
@@ -71,23 +152,17 @@ export class LocRib {
   install(path: Path): void {
     let dest = this.dests.get(path.key);
     if (!dest) {
-      // An array literal of one is allocated at exactly that size (push would reserve 17 slots).
-      dest = { key: path.key, paths: [path], best: null, ecmpRest: NONE };
+      dest = new Dest(path.key, path);
       this.dests.set(path.key, dest);
       this.attrs.ref(path.attrs);
       this.pathCount += 1;
       this.dirty.add(dest);
       return;
     }
-    const i = dest.paths.findIndex((p) => p.source === path.source && p.pathId === path.pathId);
     this.attrs.ref(path.attrs);
-    if (i >= 0) {
-      this.attrs.unref(dest.paths[i]!.attrs);
-      dest.paths[i] = path;
-    } else {
-      dest.paths = [...dest.paths, path];
-      this.pathCount += 1;
-    }
+    const old = dest.put(path);
+    if (old) this.attrs.unref(old.attrs);
+    else this.pathCount += 1;
     this.dirty.add(dest);
   }
 
@@ -95,10 +170,9 @@ export class LocRib {
   remove(key: PrefixKey, source: PathSource, pathId: number): boolean {
     const dest = this.dests.get(key);
     if (!dest) return false;
-    const i = dest.paths.findIndex((p) => p.source === source && p.pathId === pathId);
-    if (i < 0) return false;
-    this.attrs.unref(dest.paths[i]!.attrs);
-    dest.paths.splice(i, 1);
+    const old = dest.take(source, pathId);
+    if (!old) return false;
+    this.attrs.unref(old.attrs);
     this.pathCount -= 1;
     this.dirty.add(dest);
     return true;
@@ -135,10 +209,10 @@ export class LocRib {
       this.dirty.delete(dest);
       const oldBest = dest.best;
       const oldRest = dest.ecmpRest;
-      const sel = selectBest(dest.paths, this.options, this.usable);
+      const sel = dest.select(this.options, this.candidate);
       dest.best = sel.best;
       dest.ecmpRest = sel.ecmp.length > 1 ? sel.ecmp.slice(1) : NONE;
-      if (!dest.paths.length) this.dests.delete(dest.key);
+      if (!dest.size) this.dests.delete(dest.key);
       if (oldBest !== sel.best || !same(oldRest, dest.ecmpRest)) onChange({ dest, oldBest });
     }
     return this.dirty.size;

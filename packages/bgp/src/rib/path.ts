@@ -16,6 +16,11 @@ export interface PathSource {
   readonly ibgp: boolean;
   readonly rrClient: boolean;
   readonly local: boolean;
+  /**
+   * The session these paths came from is gone and they are being removed (a slice at a time):
+   * they are no candidates any more. A new session of the peer gets a new source.
+   */
+  dead?: boolean;
 }
 
 /**
@@ -24,7 +29,10 @@ export interface PathSource {
  */
 export interface AttrSet {
   readonly id: number;
+  /** The interning key (for sets interned by received bytes: a tag octet and the bytes). */
   readonly key: string;
+  /** For sets interned by received bytes, the bytes' hash (see `AttrTable.internRaw`); else -1. */
+  readonly hash?: number;
   readonly attrs: PathAttributes;
   /** The effective next hop: NEXT_HOP, or the MP_REACH_NLRI next hop (IPv6: global, then `%link-local`). */
   readonly nextHop: string;

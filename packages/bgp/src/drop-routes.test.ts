@@ -1,0 +1,53 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from './config/load.js';
+import { Speaker } from './speaker.js';
+import { until } from './test-support.js';
+import { MemoryNetwork } from './transport.js';
+
+const speakers: Speaker[] = [];
+afterEach(async () => {
+  for (const s of speakers.splice(0)) await s.stop();
+});
+
+describe("a session's routes are dropped a slice at a time", () => {
+  it('takes them out of selection at once, removes them in slices, and keeps the new session’s routes', async () => {
+    const net = new MemoryNetwork();
+    const cfg = (id: string, peer: string) =>
+      parseConfig(
+        `routerId: ${id}\nasn: 64512\nlisten: { address: ${id}, port: 179 }\ngracefulRestart: { enabled: false }\npeers:\n  - { address: ${peer}, asn: 64512 }\n`,
+      );
+    const rx = new Speaker(cfg('198.18.0.1', '198.18.0.2'), { transport: net.transport('198.18.0.1'), sliceSize: 5 });
+    const tx = new Speaker(cfg('198.18.0.2', '198.18.0.1'), { transport: net.transport('198.18.0.2') });
+    speakers.push(rx, tx);
+    await Promise.all([rx.start(), tx.start()]);
+    const N = 300;
+    for (let i = 0; i < N; i++) tx.originate(`198.19.${i >> 2}.${(i & 3) * 64}/26`);
+    await until('all routes at rx', () => rx.fib.size === N && rx.rib.pending === 0, 10_000);
+    const peer = rx.findPeer('198.18.0.2')!;
+    const before = peer.source;
+
+    peer.clear('test');
+    // The session is down: its paths are no candidates any more, but still being removed.
+    expect(before.dead).toBe(true);
+    expect(peer.source).not.toBe(before);
+    expect(peer.adjIn.size).toBe(0);
+    expect(rx.rib.paths).toBe(N);
+
+    // The session comes back and re-sends everything while the old paths are still being removed.
+    await until(
+      'new session holds everything, old paths gone',
+      () =>
+        peer.state === 'Established' &&
+        rx.rib.paths === N &&
+        rx.rib.pending === 0 &&
+        [...rx.rib.values()].every((d) => d.paths.length === 1 && d.best?.source === peer.source),
+      10_000,
+    );
+    expect(rx.fib.size).toBe(N);
+    expect(peer.adjIn.size).toBe(N);
+
+    peer.shutdown('test');
+    await until('all gone', () => rx.rib.size === 0 && rx.rib.paths === 0 && rx.fib.size === 0, 10_000);
+    expect(rx.attrs.size).toBe(0);
+  });
+});
