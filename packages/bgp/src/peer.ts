@@ -425,15 +425,11 @@ export class Peer {
       'addPath',
       'nextHop',
     ];
-    return resetKeys.some((k) => JSON.stringify(old[k]) !== JSON.stringify(next[k]));
-  }
-
-  /**
-   * After a reset for a configuration change, once the old session's routes are gone: paths are
-   * matched to their source by identity, so the old source must outlive them.
-   */
-  renewSource(): void {
-    this.source = this.makeSource();
+    const reset = resetKeys.some((k) => JSON.stringify(old[k]) !== JSON.stringify(next[k]));
+    if (reset) {
+      this.source = this.makeSource();
+    }
+    return reset;
   }
 }
 

@@ -1268,7 +1268,6 @@ export class Speaker implements PeerHost {
       if (reset) {
         peer.stop(notification(6, CeaseSubcode.OtherConfigurationChange));
         this.dropPeerRoutes(peer);
-        peer.renewSource();
         peer.start();
         result.peers_reset.push(pc.name);
       } else if (oldPc !== JSON.stringify(pc)) {
