@@ -88,6 +88,7 @@ export class NodeAgent {
   private watchers: { close(): void }[] = [];
   private syncedParts = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
   private control: ControlServer | null = null;
   private configSignature = '';
@@ -203,7 +204,9 @@ export class NodeAgent {
         .then(() => this.reconcile())
         .catch((err) => {
           this.lastError = (err as Error).message;
-          this.log.error({ err: this.lastError }, 'reconcile failed');
+          this.log.error({ err: this.lastError }, 'reconcile failed; retrying in 1 s');
+          // Passes run only for changes that concern this node: come back by ourselves.
+          if (!this.stopped) this.retryTimer = setTimeout(() => this.schedule(), 1000);
         });
     }, 5);
   }
@@ -366,11 +369,25 @@ export class NodeAgent {
   }
 
   private applyTimer: NodeJS.Timeout | undefined;
-  private scheduleApply(): void {
+  /**
+   * Applies the FIB soon. Passes hand the dataplane only changes, so the agent itself comes back
+   * while an interface is still missing (a pod's veth not there yet) or after a failure.
+   */
+  private scheduleApply(delayMs = 5): void {
     clearTimeout(this.applyTimer);
     this.applyTimer = setTimeout(() => {
-      this.dataplane?.apply().catch((err) => this.log.error({ err: (err as Error).message }, 'FIB apply failed'));
-    }, 5);
+      const dp = this.dataplane;
+      if (!dp || this.stopped) return;
+      dp.apply().then(
+        () => {
+          if (dp.pending > 0) this.scheduleApply(500);
+        },
+        (err) => {
+          this.log.error({ err: (err as Error).message }, 'FIB apply failed; retrying in 1 s');
+          this.scheduleApply(1000);
+        },
+      );
+    }, delayMs);
   }
 
   private localNode(self: NodeResource): LocalNode | undefined {
@@ -533,6 +550,7 @@ export class NodeAgent {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.retryTimer);
     clearTimeout(this.applyTimer);
     for (const w of this.watchers) w.close();
     await this.chain.catch(() => {});
