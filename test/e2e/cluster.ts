@@ -1,2 +1,2 @@
 // The end-to-end suites use the lab's namespace cluster (packages/lab/src/netns-lab.ts).
-export { clusterYaml, DS_ADDRESS, DS_URL, NetnsLab as NetnsCluster, type Pod } from '@tabby/lab';
+export { type ClusterNode, clusterYaml, DS_ADDRESS, DS_URL, NetnsLab as NetnsCluster, type Pod } from '@tabby/lab';

@@ -98,3 +98,24 @@ describe('graceful restart (RFC 4724, RFC 8538)', () => {
     await until('b learned a route', () => pathAt(b, '198.18.64.0/26') !== undefined);
   });
 });
+
+describe('reload that resets a session', () => {
+  it('drops the routes learned on the old session: no ghost path survives the reset', async () => {
+    const { make } = pair('gracefulRestart: { enabled: false }\n');
+    const a = make('a');
+    const b = make('b');
+    await Promise.all([a.start(), b.start()]);
+    await until('route at b', () => pathAt(b, '198.18.64.0/26') !== undefined);
+    // Turning graceful restart on for the peer changes the capabilities: the session resets.
+    const next = parseConfig(
+      `routerId: 198.18.0.2\nasn: 64512\nlisten: { address: 198.18.0.2, port: ${port + 1} }\nconnectRetryTime: 1\ngracefulRestart: { restartTime: 1 }\noriginate:\n  - { prefix: 198.18.65.0/26 }\npeers:\n  - { name: a, address: 198.18.0.1, port: ${port}, asn: 64512 }\n`,
+    );
+    expect(b.reload(next).peers_reset).toEqual(['a']);
+    await until('re-learned at b', () => pathAt(b, '198.18.64.0/26') !== undefined, 6000);
+    const paths = () => [...b.rib.values()].find((d) => prefixKeyText(d.key) === '198.18.64.0/26')?.paths ?? [];
+    expect(paths()).toHaveLength(1);
+    // Without its peer the route must go (its one path was from the new session).
+    await a.stop();
+    await until('gone at b after a stopped and the restart time ran out', () => paths().length === 0, 6000);
+  });
+});

@@ -65,6 +65,7 @@ export { type Logger, nullLogger } from './logger.js';
 export { DATASTORE_ENV, openDatastore, resolveDatastoreUrl } from './open.js';
 export {
   DEFAULTS,
+  durationSeconds,
   type EffectiveBGPConfiguration,
   effectiveBGPConfiguration,
   parseAsNumber,

@@ -172,6 +172,14 @@ export class FibDataplane {
     this.table.markInSync();
   }
 
+  /**
+   * Work the last `apply()` could not finish because an interface is missing (a workload
+   * interface not yet configured, a route waiting for its device): call `apply()` again later.
+   */
+  get pending(): number {
+    return this.linksPending + this.table.status().waitingForInterface;
+  }
+
   /** The link state of the last calculation (for status and tests). */
   get linkState(): LinkState {
     return this.wantedLinks;

@@ -181,6 +181,11 @@ export class InProcessLab {
     return true;
   }
 
+  /** Resolves once every node agent has handled the datastore changes made so far. */
+  async settled(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.agent.idle()));
+  }
+
   /** Waits for convergence (polling), up to `timeoutMs`. */
   async waitConverged(timeoutMs = 30_000): Promise<number> {
     const start = Date.now();

@@ -27,8 +27,8 @@ import {
   type WorkloadEndpointResource,
 } from '@tabby/datastore';
 import type { FibDataplane, LocalNode } from '@tabby/fib';
-import { computePeerings, nodeAs, type Peering } from './peering.js';
-import { buildSpeakerConfig } from './speaker-config.js';
+import { computePeerings, type Peering } from './peering.js';
+import { SpeakerConfigRenderer } from './speaker-config.js';
 
 export interface NodeAgentOptions {
   nodeName: string;
@@ -48,6 +48,8 @@ export interface NodeAgentOptions {
   /** This start is a graceful restart (the kernel routes were kept). */
   restarting?: boolean;
   version?: string;
+  /** The confd template the speaker config is rendered from (default: the shipped bgpd.yaml.template). */
+  speakerTemplate?: string;
 }
 
 /** `bgpctl node status` / readiness: Calico's table. */
@@ -77,14 +79,25 @@ export class NodeAgent {
   synced = false;
   lastError = '';
   private readonly log: Logger;
+  private readonly renderer: SpeakerConfigRenderer;
   private readonly resources = new Map<string, Resource>();
-  private readonly affinities = new Map<string, { node: string; family: 4 | 6; cidr: string; state: string }>();
+  private readonly affinities = new Map<
+    string,
+    { key: string; value: string; node: string; family: 4 | 6; cidr: string; state: string }
+  >();
   private watchers: { close(): void }[] = [];
   private syncedParts = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
   private control: ControlServer | null = null;
   private configSignature = '';
+  /** Bumped by every change of a resource other than a WorkloadEndpoint (what peerings read). */
+  private bgpVersion = 0;
+  /** The speaker inputs last applied: resources version, own blocks, borrowed addresses. */
+  private speakerInputs = '';
+  /** Some IP pool uses IPIP or VXLAN: other nodes' blocks are then routed by this node's FIB. */
+  private encapPools = false;
   private claimAttempted = false;
   private stopped = false;
   private readonly ready: Promise<void>;
@@ -93,6 +106,12 @@ export class NodeAgent {
   constructor(private readonly opts: NodeAgentOptions) {
     this.name = opts.nodeName;
     this.log = opts.logger ?? silentLogger;
+    this.renderer = new SpeakerConfigRenderer({
+      nodeName: opts.nodeName,
+      ...(opts.speakerTemplate ? { templatePath: opts.speakerTemplate } : {}),
+      ...(opts.holdTime !== undefined ? { holdTime: opts.holdTime } : {}),
+      ...(opts.connectRetryTime !== undefined ? { connectRetryTime: opts.connectRetryTime } : {}),
+    });
     this.ready = new Promise((r) => {
       this.markReady = r;
     });
@@ -100,24 +119,45 @@ export class NodeAgent {
 
   /** Starts watching; resolves after the first full reconciliation. */
   async start(): Promise<void> {
+    // Each callback stores the change and says whether this node must reconcile for it: another
+    // node's pod never matters, another node's block only when a pool encapsulates (the FIB
+    // routes those blocks itself; BGP carries the others).
     this.watch('resources', KEY_PREFIX.resources, (ev) => {
+      const kind = parseResourceKey(ev.key)?.kind;
+      if (!kind) return false;
+      const old = this.resources.get(ev.key);
       if (ev.type === 'deleted') this.resources.delete(ev.key);
-      else if (parseResourceKey(ev.key)) this.resources.set(ev.key, parseResource(ev.key, ev.value, ev.revision));
+      else this.resources.set(ev.key, parseResource(ev.key, ev.value, ev.revision));
+      if (kind !== 'WorkloadEndpoint') {
+        this.bgpVersion += 1;
+        return true;
+      }
+      const mine = (r: Resource | undefined) => (r as WorkloadEndpointResource | undefined)?.spec.node === this.name;
+      return mine(old) || mine(this.resources.get(ev.key));
     });
     this.watch('affinities', `${KEY_PREFIX.ipam}host/`, (ev) => {
+      const m = BLOCK_KEY.exec(ev.key);
+      const relevant = !m || m[1] === this.name || this.encapPools;
       if (ev.type === 'deleted') {
         this.affinities.delete(ev.key);
-        return;
+        return relevant;
       }
-      const m = BLOCK_KEY.exec(ev.key);
-      if (!m) return;
+      if (!m) return false;
       let state = 'confirmed';
       try {
         state = (JSON.parse(ev.value || '{}') as { state?: string }).state ?? 'confirmed';
       } catch {
         // an empty or odd value: Calico treats it as confirmed
       }
-      this.affinities.set(ev.key, { node: m[1]!, family: Number(m[2]) as 4 | 6, cidr: segmentCidr(m[3]!), state });
+      this.affinities.set(ev.key, {
+        key: ev.key,
+        value: ev.value,
+        node: m[1]!,
+        family: Number(m[2]) as 4 | 6,
+        cidr: segmentCidr(m[3]!),
+        state,
+      });
+      return relevant;
     });
     await this.ready;
   }
@@ -125,7 +165,7 @@ export class NodeAgent {
   private watch(
     part: string,
     prefix: string,
-    apply: (ev: { type: 'added' | 'updated' | 'deleted'; key: string; value: string; revision: number }) => void,
+    apply: (ev: { type: 'added' | 'updated' | 'deleted'; key: string; value: string; revision: number }) => boolean,
   ): void {
     const w = this.opts.datastore.watch(prefix);
     this.watchers.push(w);
@@ -145,8 +185,8 @@ export class NodeAgent {
             this.schedule();
             continue;
           }
-          apply(ev.type === 'deleted' ? { ...ev, value: '' } : ev);
-          if (this.synced) this.schedule();
+          const relevant = apply(ev.type === 'deleted' ? { ...ev, value: '' } : ev);
+          if (this.synced && relevant) this.schedule();
         }
       } catch (err) {
         if (!this.stopped) this.log.error({ part, err: (err as Error).message }, 'datastore watch failed');
@@ -159,13 +199,26 @@ export class NodeAgent {
     if (!this.synced || this.stopped) return;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
+      this.timer = undefined;
       this.chain = this.chain
         .then(() => this.reconcile())
         .catch((err) => {
           this.lastError = (err as Error).message;
-          this.log.error({ err: this.lastError }, 'reconcile failed');
+          this.log.error({ err: this.lastError }, 'reconcile failed; retrying in 1 s');
+          // Passes run only for changes that concern this node: come back by ourselves.
+          if (!this.stopped) this.retryTimer = setTimeout(() => this.schedule(), 1000);
         });
-    }, 20);
+    }, 5);
+  }
+
+  /** Resolves once no reconciliation is scheduled or running (datastore changes handled). */
+  async idle(): Promise<void> {
+    for (;;) {
+      const chain = this.chain;
+      await chain;
+      if (this.timer === undefined && chain === this.chain) return;
+      await new Promise((r) => setTimeout(r, 5));
+    }
   }
 
   private ofKind<K extends Resource['kind']>(kind: K): Extract<Resource, { kind: K }>[] {
@@ -200,23 +253,40 @@ export class NodeAgent {
       }
       // The affinity arrives through the watch and triggers the next pass.
     }
-    this.peerings = computePeerings({ nodes, peers: this.ofKind('BGPPeer') as BGPPeerResource[], bgp }, this.name);
-    const config = buildSpeakerConfig({
-      node: self,
-      asn: nodeAs(self, bgp),
-      peerings: this.peerings,
-      pools,
-      blocks: myBlocks.map((b) => b.cidr).sort(),
-      borrowed: this.borrowedAddresses(myBlocks.map((b) => b.cidr)),
-      bgpSpec,
-      listenPort: bgp.listenPort,
-      ...(this.opts.holdTime !== undefined ? { holdTime: this.opts.holdTime } : {}),
-      ...(this.opts.connectRetryTime !== undefined ? { connectRetryTime: this.opts.connectRetryTime } : {}),
-      restartTime: Number.parseInt(bgp.nodeMeshMaxRestartTime, 10) || 120,
-    });
+    // The speaker's config depends on the cluster's BGP resources and on this node's own blocks
+    // and pods only: another node's pod or block (the common change) skips building it.
+    const blocks = myBlocks.map((b) => b.cidr).sort();
+    const borrowed = this.borrowedAddresses(blocks);
+    const inputs = `${this.bgpVersion}|${blocks.join(',')}|${borrowed.join(',')}`;
+    let config: SpeakerConfig | undefined;
+    if (inputs !== this.speakerInputs || !this.speaker) {
+      const peers = this.ofKind('BGPPeer') as BGPPeerResource[];
+      const bgpConfigurations = this.ofKind('BGPConfiguration') as BGPConfigurationResource[];
+      const listenPorts = new Map<string, number>();
+      for (const c of bgpConfigurations) {
+        if (c.metadata.name.startsWith('node.') && c.spec.listenPort !== undefined)
+          listenPorts.set(c.metadata.name.slice('node.'.length), c.spec.listenPort);
+      }
+      this.peerings = computePeerings({ nodes, peers, bgp, listenPorts }, this.name);
+      // Rendered through confd's speaker template from the flat view of what concerns this node.
+      config = this.renderer.render({
+        nodes,
+        bgpConfigurations,
+        bgpPeers: peers,
+        ipPools: pools,
+        affinities: myBlocks.map((a) => ({ key: a.key, value: a.value })),
+        workloadEndpoints: (this.ofKind('WorkloadEndpoint') as WorkloadEndpointResource[]).filter(
+          (w) => w.spec.node === this.name,
+        ),
+      }).config;
+      this.checkPeerings(config);
+    }
     // The FIB first, so the speaker's best routes have somewhere to go from the start.
     this.applyDataplane(self, nodes, pools);
-    await this.applySpeaker(config);
+    if (config) {
+      await this.applySpeaker(config);
+      this.speakerInputs = inputs;
+    }
     this.lastError = '';
     this.markReady();
   }
@@ -233,6 +303,20 @@ export class NodeAgent {
       }
     }
     return out.sort();
+  }
+
+  /**
+   * The rendered sessions against the peerings computed from Calico's rules: they agree with the
+   * shipped template (a test proves it); a custom template that differs is reported, not fixed.
+   */
+  private checkPeerings(config: SpeakerConfig): void {
+    const rendered = new Set(config.peers.map((p) => p.name));
+    const computed = new Set(this.peerings.map((p) => p.name));
+    const missing = [...computed].filter((n) => !rendered.has(n));
+    const extra = [...rendered].filter((n) => !computed.has(n));
+    if (missing.length || extra.length) {
+      this.log.warn({ missing, extra }, "the speaker template's peers differ from Calico's peering rules");
+    }
   }
 
   private async applySpeaker(config: SpeakerConfig): Promise<void> {
@@ -285,11 +369,25 @@ export class NodeAgent {
   }
 
   private applyTimer: NodeJS.Timeout | undefined;
-  private scheduleApply(): void {
+  /**
+   * Applies the FIB soon. Passes hand the dataplane only changes, so the agent itself comes back
+   * while an interface is still missing (a pod's veth not there yet) or after a failure.
+   */
+  private scheduleApply(delayMs = 5): void {
     clearTimeout(this.applyTimer);
     this.applyTimer = setTimeout(() => {
-      this.dataplane?.apply().catch((err) => this.log.error({ err: (err as Error).message }, 'FIB apply failed'));
-    }, 10);
+      const dp = this.dataplane;
+      if (!dp || this.stopped) return;
+      dp.apply().then(
+        () => {
+          if (dp.pending > 0) this.scheduleApply(500);
+        },
+        (err) => {
+          this.log.error({ err: (err as Error).message }, 'FIB apply failed; retrying in 1 s');
+          this.scheduleApply(1000);
+        },
+      );
+    }, delayMs);
   }
 
   private localNode(self: NodeResource): LocalNode | undefined {
@@ -308,72 +406,120 @@ export class NodeAgent {
   private applyDataplane(self: NodeResource, nodes: NodeResource[], pools: IPPoolResource[]): void {
     const local = this.localNode(self);
     if (!local || !this.opts.dataplane) return;
+    const localSig = JSON.stringify(local);
     if (!this.dataplane) {
       this.dataplane = this.opts.dataplane(local);
       this.dataplane.markInSync();
       // A fresh start has nothing to preserve; after a graceful restart the kernel's BGP routes
       // stay until the speaker's selection deferral is over (speaker.selectionDone).
       if (!this.opts.restarting) this.dataplane.endGracefulRestart();
-    } else this.dataplane.setLocalNode(local);
+    } else if (localSig !== this.known.local) this.dataplane.setLocalNode(local);
+    this.known.local = localSig;
     const dp = this.dataplane;
+    // Only what changed since the last pass reaches the dataplane (every agent runs this on every
+    // datastore change, and an unchanged input must not make the dataplane recalculate).
+    let changed = false;
+    const sync = <T>(
+      known: Map<string, string>,
+      wanted: Map<string, T>,
+      upsert: (v: T) => void,
+      remove: (k: string) => void,
+    ) => {
+      for (const [k, v] of wanted) {
+        const sig = JSON.stringify(v);
+        if (known.get(k) === sig) continue;
+        upsert(v);
+        known.set(k, sig);
+        changed = true;
+      }
+      for (const k of known.keys()) {
+        if (wanted.has(k)) continue;
+        remove(k);
+        known.delete(k);
+        changed = true;
+      }
+    };
+    const remote = new Map<string, Parameters<FibDataplane['upsertRemoteNode']>[0]>();
     for (const n of nodes) {
-      if (n.metadata.name === this.name) continue;
       const v4 = n.spec?.bgp?.ipv4Address;
-      if (!v4) continue;
-      dp.upsertRemoteNode({
+      if (n.metadata.name === this.name || !v4) continue;
+      remote.set(n.metadata.name, {
         name: n.metadata.name,
         ipv4Address: v4,
         ...(n.spec?.ipv4VXLANTunnelAddr ? { vxlanTunnelAddress: n.spec.ipv4VXLANTunnelAddr } : {}),
         ...(n.spec?.vxlanTunnelMACAddr ? { vxlanTunnelMac: n.spec.vxlanTunnelMACAddr } : {}),
       });
     }
-    for (const name of this.known.nodes) if (!nodes.some((n) => n.metadata.name === name)) dp.removeRemoteNode(name);
-    this.known.nodes = new Set(nodes.map((n) => n.metadata.name).filter((n) => n !== this.name));
-    for (const p of pools)
-      dp.upsertPool({
+    sync(
+      this.known.nodes,
+      remote,
+      (n) => dp.upsertRemoteNode(n),
+      (k) => dp.removeRemoteNode(k),
+    );
+    const poolMap = new Map<string, Parameters<FibDataplane['upsertPool']>[0]>();
+    for (const p of pools) {
+      poolMap.set(p.spec.cidr, {
         cidr: p.spec.cidr,
         ipipMode: p.spec.ipipMode ?? 'Never',
         vxlanMode: p.spec.vxlanMode ?? 'Never',
         disabled: p.spec.disabled ?? false,
       });
-    for (const cidr of this.known.pools) if (!pools.some((p) => p.spec.cidr === cidr)) dp.removePool(cidr);
-    this.known.pools = new Set(pools.map((p) => p.spec.cidr));
+    }
+    sync(
+      this.known.pools,
+      poolMap,
+      (p) => dp.upsertPool(p),
+      (k) => dp.removePool(k),
+    );
     // Like Calico: remote blocks of pools without encapsulation are reached through BGP-learned
     // routes (so they go when the peer goes); the dataplane programs local blocks (blackholes)
     // and remote blocks of IPIP / VXLAN pools (tunnels, and same-subnet routes for CrossSubnet).
+    const parsedPools = pools.map((p) => ({ cidr: parseCidr(p.spec.cidr), spec: p.spec }));
     const encapsulated = (cidr: string) => {
       const block = parseCidr(cidr);
-      const pool = pools.find((p) => {
-        const c = parseCidr(p.spec.cidr);
-        return c && block && contains(c, block);
-      });
+      const pool = parsedPools.find((p) => p.cidr && block && contains(p.cidr, block));
       return !!pool && ((pool.spec.ipipMode ?? 'Never') !== 'Never' || (pool.spec.vxlanMode ?? 'Never') !== 'Never');
     };
-    const blocks = [...this.affinities.values()].filter(
-      (a) => a.state === 'confirmed' && (a.node === this.name || encapsulated(a.cidr)),
+    const anyEncap = parsedPools.some(
+      (p) => (p.spec.ipipMode ?? 'Never') !== 'Never' || (p.spec.vxlanMode ?? 'Never') !== 'Never',
     );
-    for (const b of blocks) dp.upsertBlock({ cidr: b.cidr, node: b.node });
-    for (const cidr of this.known.blocks) if (!blocks.some((b) => b.cidr === cidr)) dp.removeBlock(cidr);
-    this.known.blocks = new Set(blocks.map((b) => b.cidr));
-    const workloads = (this.ofKind('WorkloadEndpoint') as WorkloadEndpointResource[]).filter(
-      (w) => w.spec.node === this.name,
-    );
-    const ids = new Set<string>();
-    for (const w of workloads) {
-      const id = `${w.metadata.namespace ?? 'default'}/${w.metadata.name}`;
-      ids.add(id);
-      dp.upsertWorkload({ id, interfaceName: w.spec.interfaceName, ips: w.spec.ipNetworks });
+    this.encapPools = anyEncap;
+    const blocks = new Map<string, { cidr: string; node: string }>();
+    for (const a of this.affinities.values()) {
+      if (a.state !== 'confirmed') continue;
+      if (a.node === this.name || (anyEncap && encapsulated(a.cidr)))
+        blocks.set(a.cidr, { cidr: a.cidr, node: a.node });
     }
-    for (const id of this.known.workloads) if (!ids.has(id)) dp.removeWorkload(id);
-    this.known.workloads = ids;
-    this.scheduleApply();
+    sync(
+      this.known.blocks,
+      blocks,
+      (b) => dp.upsertBlock(b),
+      (k) => dp.removeBlock(k),
+    );
+    const workloads = new Map<string, Parameters<FibDataplane['upsertWorkload']>[0]>();
+    for (const w of this.ofKind('WorkloadEndpoint') as WorkloadEndpointResource[]) {
+      if (w.spec.node !== this.name) continue;
+      const id = `${w.metadata.namespace ?? 'default'}/${w.metadata.name}`;
+      workloads.set(id, { id, interfaceName: w.spec.interfaceName, ips: w.spec.ipNetworks });
+    }
+    sync(
+      this.known.workloads,
+      workloads,
+      (w) => dp.upsertWorkload(w),
+      (k) => dp.removeWorkload(k),
+    );
+    if (changed || !this.known.applied) this.scheduleApply();
+    this.known.applied = true;
   }
 
+  /** What the dataplane was last given (JSON signatures by key), so passes send only changes. */
   private known = {
-    nodes: new Set<string>(),
-    pools: new Set<string>(),
-    blocks: new Set<string>(),
-    workloads: new Set<string>(),
+    local: '',
+    applied: false,
+    nodes: new Map<string, string>(),
+    pools: new Map<string, string>(),
+    blocks: new Map<string, string>(),
+    workloads: new Map<string, string>(),
   };
 
   /** Calico's `node status` rows, from the speaker's sessions. */
@@ -404,6 +550,7 @@ export class NodeAgent {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.retryTimer);
     clearTimeout(this.applyTimer);
     for (const w of this.watchers) w.close();
     await this.chain.catch(() => {});

@@ -28,6 +28,8 @@ Options:
       --fib kernel|memory  program the kernel (default) or only a memory table
       --health-port PORT   serve /readiness and /liveness on this port (127.0.0.1; off by default)
       --hold-time S        BGP hold time for every session (default 90)
+      --speaker-template F confd template the speaker config is rendered from (default: the
+                           shipped bgpd.yaml.template; see tabby confd --help)
   -R, --restarted          graceful restart: kernel routes were kept; defer selection until peers' End-of-RIB
       --log-level LEVEL    trace, debug, info (default), warn, error
   -h, --help               this text
@@ -48,6 +50,7 @@ function parse(argv: string[]) {
       fib: { type: 'string' },
       'health-port': { type: 'string' },
       'hold-time': { type: 'string' },
+      'speaker-template': { type: 'string' },
       restarted: { type: 'boolean', short: 'R' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -114,6 +117,7 @@ export async function runNode(argv: string[]): Promise<number> {
     logger: log,
     restarting: args.restarted ?? false,
     ...(args['hold-time'] ? { holdTime: Number(args['hold-time']) } : {}),
+    ...(args['speaker-template'] ? { speakerTemplate: args['speaker-template'] } : {}),
     dataplane: (local) =>
       fib === 'kernel'
         ? new FibDataplane({

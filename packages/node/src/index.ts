@@ -12,4 +12,4 @@ export {
   PeerTypes,
   protocolName,
 } from './peering.js';
-export { advertisedCommunities, buildSpeakerConfig, type SpeakerConfigInput } from './speaker-config.js';
+export { SpeakerConfigRenderer, type SpeakerTemplateOptions } from './speaker-config.js';

@@ -83,7 +83,9 @@ describe('computePeerings: Calico rules', () => {
       node('rr2', '198.18.0.9', { cluster: '1.0.0.1', labels: { rr: 'y' } }),
     ];
     const peers = [peer('rrs', { peerSelector: 'has(rr)' })];
-    expect(brief(computePeerings({ nodes, peers, bgp: noMesh }, 'rr1'))).toEqual(['Global_198_18_0_9 global as64512']);
+    expect(brief(computePeerings({ nodes, peers, bgp: noMesh }, 'rr1'))).toEqual([
+      'Node_198_18_0_9 node specific as64512',
+    ]);
   });
 
   it('global peers to an IP, node-specific peers by name and selector, a duplicate of a global skipped', () => {
@@ -117,5 +119,31 @@ describe('computePeerings: Calico rules', () => {
       'Node_198_18_0_2 node specific as65020',
     ]);
     expect(computePeerings({ nodes, peers, bgp: noMesh }, 'b')).toEqual([]);
+  });
+
+  it('turns graceful restart off where the restart time is 0 (mesh, or one BGPPeer), and only there', () => {
+    const nodes = [node('a', '198.18.0.1'), node('b', '198.18.0.2'), node('c', '198.18.0.3', { labels: { tor: 'y' } })];
+    const peers = [
+      peer('tor-fast', { peerIP: '198.18.0.250', asNumber: 65000, maxRestartTime: '0s' }),
+      peer('tor-slow', { peerIP: '198.18.0.251', asNumber: 65000, maxRestartTime: '5m' }),
+      peer('to-c', { node: 'a', peerSelector: 'has(tor)', maxRestartTime: '0s' }),
+    ];
+    const gr = (bgp: ReturnType<typeof effectiveBGPConfiguration>, self: string) =>
+      Object.fromEntries(computePeerings({ nodes, peers, bgp }, self).map((p) => [p.name, p.gracefulRestart]));
+    expect(gr(mesh, 'a')).toEqual({
+      Global_198_18_0_250: false,
+      Global_198_18_0_251: true,
+      Node_198_18_0_3: false,
+      Mesh_198_18_0_2: true,
+    });
+    // The reverse side of the peerSelector peering follows the same BGPPeer.
+    expect(gr(mesh, 'c')).toMatchObject({ Node_198_18_0_1: false, Mesh_198_18_0_2: true });
+    const noGr = effectiveBGPConfiguration({ nodeMeshMaxRestartTime: '0s' });
+    expect(gr(noGr, 'a')).toEqual({
+      Global_198_18_0_250: false,
+      Global_198_18_0_251: true,
+      Node_198_18_0_3: false,
+      Mesh_198_18_0_2: false,
+    });
   });
 });

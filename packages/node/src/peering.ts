@@ -1,5 +1,6 @@
 import {
   type BGPPeerResource,
+  durationSeconds,
   type EffectiveBGPConfiguration,
   type NodeResource,
   parseAsNumber,
@@ -28,12 +29,19 @@ export interface Peering {
   /** The peer is a node of the cluster with a cluster ID (a route reflector). */
   peerIsReflector: boolean;
   keepNextHop: boolean;
+  /**
+   * Graceful restart (RFC 4724) on this session: off when its restart time is 0 (`maxRestartTime`
+   * of the BGPPeer, `nodeMeshMaxRestartTime` for the mesh), so a dead peer's routes go at once.
+   */
+  gracefulRestart: boolean;
 }
 
 export interface ClusterView {
   nodes: readonly NodeResource[];
   peers: readonly BGPPeerResource[];
   bgp: EffectiveBGPConfiguration;
+  /** Nodes listening on a port of their own (`listenPort` of BGPConfiguration `node.<name>`). */
+  listenPorts?: ReadonlyMap<string, number>;
 }
 
 /** The node's address of a family without its prefix length, or undefined. */
@@ -73,7 +81,8 @@ export function protocolName(prefix: 'Mesh' | 'Global' | 'Node', address: string
  * 1. the node-to-node mesh (when enabled), without route reflectors, the higher address passive;
  * 2. BGPPeers whose local side selects this node (`node`, `nodeSelector`, or neither: global),
  *    to `peerIP` or to the nodes `peerSelector` picks (their AS), a node-specific peering to an
- *    address that already has a global one skipped;
+ *    address that already has a global one skipped; peerings to selected nodes are node-specific
+ *    (`Node_...`: Calico keeps them per host, since each node's set differs);
  * 3. reverse peerings: a node that some BGPPeer's `peerSelector` picks peers back with the nodes
  *    on that BGPPeer's local side (`reversePeering: Auto`);
  * 4. with a cluster ID, iBGP peers with another (or no) cluster ID are route-reflector clients.
@@ -92,11 +101,15 @@ export function computePeerings(view: ClusterView, selfName: string): Peering[] 
   }
   const out: Peering[] = [];
   const seen = new Set<string>();
+  const meshGr = view.bgp.nodeMeshRestartSeconds !== 0;
+  const portOf = (n: NodeResource) => view.listenPorts?.get(n.metadata.name) ?? view.bgp.listenPort;
   const localSideMatches = (p: BGPPeerResource, n: NodeResource): boolean => {
     if (p.spec.node) return p.spec.node === n.metadata.name;
     if (p.spec.nodeSelector) return safeMatch(p.spec.nodeSelector, labels(n));
     return true;
   };
+  const grOf = (p: BGPPeerResource) =>
+    p.spec.maxRestartTime === undefined || durationSeconds(p.spec.maxRestartTime) !== 0;
   const typeOf = (p: BGPPeerResource): PeerType => (p.spec.node || p.spec.nodeSelector ? 'node specific' : 'global');
 
   for (const family of [4, 6] as const) {
@@ -122,6 +135,7 @@ export function computePeerings(view: ClusterView, selfName: string): Peering[] 
         routeReflectorClient: selfCluster !== '' && asn === selfAs && remoteCluster !== selfCluster,
         peerIsReflector: remoteCluster !== '',
         keepNextHop: false,
+        gracefulRestart: true,
         ...extra,
       });
     };
@@ -130,15 +144,23 @@ export function computePeerings(view: ClusterView, selfName: string): Peering[] 
     for (const p of sorted) {
       if (!localSideMatches(p, self)) continue;
       const keep = p.spec.keepOriginalNextHop === true || p.spec.nextHopMode === 'Keep';
+      const gr = grOf(p);
       if (p.spec.peerIP) {
         const ip = parsePeerIP(p.spec.peerIP);
         if (!ip || (family === 4) !== !ip.ip.includes(':')) continue;
-        add(typeOf(p), ip.ip, ip.port, parseAsNumber(p.spec.asNumber ?? Number.NaN), { keepNextHop: keep });
+        add(typeOf(p), ip.ip, ip.port, parseAsNumber(p.spec.asNumber ?? Number.NaN), {
+          keepNextHop: keep,
+          gracefulRestart: gr,
+        });
       } else if (p.spec.peerSelector) {
         for (const n of view.nodes) {
           if (n === self || !safeMatch(p.spec.peerSelector, labels(n))) continue;
           const a = nodeAddress(n, family);
-          if (a) add(typeOf(p), a, view.bgp.listenPort, nodeAs(n, view.bgp), { keepNextHop: keep });
+          if (a)
+            add('node specific', a, portOf(n), nodeAs(n, view.bgp), {
+              keepNextHop: keep,
+              gracefulRestart: gr,
+            });
         }
       }
     }
@@ -149,14 +171,14 @@ export function computePeerings(view: ClusterView, selfName: string): Peering[] 
       for (const n of view.nodes) {
         if (n === self || !localSideMatches(p, n)) continue;
         const a = nodeAddress(n, family);
-        if (a) add(typeOf(p), a, view.bgp.listenPort, nodeAs(n, view.bgp));
+        if (a) add('node specific', a, portOf(n), nodeAs(n, view.bgp), { gracefulRestart: grOf(p) });
       }
     }
     if (view.bgp.nodeToNodeMeshEnabled && selfCluster === '') {
       for (const n of view.nodes) {
         if (n === self || clusterId(n) !== '') continue;
         const a = nodeAddress(n, family);
-        if (a) add('node-to-node mesh', a, view.bgp.listenPort, nodeAs(n, view.bgp));
+        if (a) add('node-to-node mesh', a, portOf(n), nodeAs(n, view.bgp), { gracefulRestart: meshGr });
       }
     }
   }

@@ -90,12 +90,23 @@ export class NsProcess {
     return this.exited;
   }
 
+  /**
+   * Stops (SIGSTOP) or continues (SIGCONT) the whole process group without waiting: a frozen
+   * daemon keeps its TCP connections open but sends nothing, as a hung or cut-off node would.
+   */
+  freeze(frozen = true): void {
+    if (!this.running || this.child.pid === undefined) return;
+    process.kill(-this.child.pid, frozen ? 'SIGSTOP' : 'SIGCONT');
+  }
+
   /** Sends `signal` to the whole process group and waits (up to 5 s, then SIGKILL). */
   async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     if (!this.running || this.child.pid === undefined) return;
     const pgid = -this.child.pid;
     try {
       process.kill(pgid, signal);
+      // A frozen process would only see the signal once continued.
+      if (signal !== 'SIGKILL') process.kill(pgid, 'SIGCONT');
     } catch {
       return;
     }

@@ -72,13 +72,15 @@ describe.skipIf(!haveBird)('BIRD accepts the rendered config (bird -p -c)', () =
 
 describe('BIRD template semantics', () => {
   const protocols = (cfg: string) => [...cfg.matchAll(/^protocol bgp (\S+)/gm)].map((m) => m[1]);
-  it('mesh: peers every other node with IPv4, passive only towards lower addresses', () => {
+  it('mesh: peers every other node with IPv4, passive only towards lower addresses; restart time 0 turns GR off', () => {
     const cfg = renderFixture('mesh');
     expect(protocols(cfg)).toEqual(['Mesh_198_19_0_1', 'Mesh_198_19_0_10']);
     expect(cfg).toMatch(
       /Mesh_198_19_0_1 from bgp_template_v4 \{\n {2}neighbor 198\.19\.0\.1 as 64512;\n {2}passive on;/,
     );
-    expect(cfg).toMatch(/Mesh_198_19_0_10 from bgp_template_v4 \{\n {2}neighbor 198\.19\.0\.10 as 64512;\n\}/);
+    expect(cfg).toMatch(
+      /Mesh_198_19_0_10 from bgp_template_v4 \{\n {2}neighbor 198\.19\.0\.10 as 64512;\n {2}graceful restart off;[^\n]*\n\}/,
+    );
     expect(cfg).toContain('route 198.18.0.64/26 blackhole;');
     expect(cfg).toContain('route 198.18.1.0/26 blackhole;');
     expect(cfg).not.toContain('198.18.2.0/26');

@@ -7,7 +7,7 @@ import { BGPD_TEMPLATE_PATH } from '../shipped.js';
 
 // The speaker template and the BIRD template implement the same peering rules: for every BIRD
 // golden fixture, the Tabby config must validate and name exactly the BIRD config's BGP peers,
-// with the same passive sides and route-reflector clients.
+// with the same passive sides, route-reflector clients and graceful restart on or off.
 const TESTDATA = join(import.meta.dirname, 'testdata');
 const fixtures = readdirSync(TESTDATA)
   .filter((f) => f.endsWith('.json'))
@@ -27,11 +27,15 @@ function render(name: string): { yaml: string; bird: string } {
   return { yaml, bird: readFileSync(join(TESTDATA, `${name}.bird.cfg`), 'utf8') };
 }
 
-/** `protocol bgp NAME from ... { ... }` blocks of the golden BIRD config: name, passive, rr client. */
-function birdPeers(bird: string): Map<string, { passive: boolean; rrClient: boolean }> {
-  const out = new Map<string, { passive: boolean; rrClient: boolean }>();
+/** `protocol bgp NAME from ... { ... }` blocks of the golden BIRD config: name, passive, rr client, GR. */
+function birdPeers(bird: string): Map<string, { passive: boolean; rrClient: boolean; gr: boolean }> {
+  const out = new Map<string, { passive: boolean; rrClient: boolean; gr: boolean }>();
   for (const m of bird.matchAll(/^protocol bgp (\S+) from \S+ \{([\s\S]*?)^\}/gm)) {
-    out.set(m[1]!, { passive: /passive on;/.test(m[2]!), rrClient: /rr client;/.test(m[2]!) });
+    out.set(m[1]!, {
+      passive: /passive on;/.test(m[2]!),
+      rrClient: /rr client;/.test(m[2]!),
+      gr: !/graceful restart off;/.test(m[2]!),
+    });
   }
   return out;
 }
@@ -41,9 +45,11 @@ describe('the Tabby speaker template (bgpd.yaml.template)', () => {
     const { yaml, bird } = render(name);
     const cfg = parseConfig(yaml, `${name}.yaml`);
     const want = birdPeers(bird);
-    expect(new Map(cfg.peers.map((p) => [p.name, { passive: p.passive, rrClient: p.routeReflectorClient }]))).toEqual(
-      want,
-    );
+    expect(
+      new Map(
+        cfg.peers.map((p) => [p.name, { passive: p.passive, rrClient: p.routeReflectorClient, gr: p.gracefulRestart }]),
+      ),
+    ).toEqual(want);
     expect(render(name).yaml).toBe(yaml);
   });
 

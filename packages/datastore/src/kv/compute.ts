@@ -1,7 +1,13 @@
-import { formatCidr, parseCidr } from '../ip.js';
+import { contains, formatCidr, parseCidr } from '../ip.js';
 import { cidrSegment, ipamKeys, KEY_PREFIX } from '../keys.js';
-import { effectiveBGPConfiguration, parseAsNumber } from '../resources/defaults.js';
-import type { BGPConfigurationResource, BGPPeerResource, IPPoolResource, NodeResource } from '../resources/types.js';
+import { durationSeconds, effectiveBGPConfiguration, parseAsNumber } from '../resources/defaults.js';
+import type {
+  BGPConfigurationResource,
+  BGPPeerResource,
+  IPPoolResource,
+  NodeResource,
+  WorkloadEndpointResource,
+} from '../resources/types.js';
 import { parsePeerIP } from '../resources/validate.js';
 import { Selector } from '../selector/evaluate.js';
 
@@ -13,6 +19,8 @@ export interface FlatViewInput {
   ipPools: IPPoolResource[];
   /** Raw IPAM affinity pairs (`/calico/ipam/v2/host/...`), passed through unchanged. */
   affinities: { key: string; value: string }[];
+  /** Pods, for the addresses a node borrowed from another node's block (announced as /32, /128). */
+  workloadEndpoints?: WorkloadEndpointResource[];
 }
 
 const G = `${KEY_PREFIX.bgp}global/`;
@@ -22,15 +30,21 @@ function addrOnly(s: string | undefined): string {
   return s ? (s.split('/')[0] ?? '') : '';
 }
 
-function peerValue(p: BGPPeerResource, ip: string, port: number, asNum: string): string {
+/**
+ * A peer's JSON. `calico_node` marks a peer that is itself a node of the cluster (picked by a
+ * `peerSelector`, or the reverse of such a peering): the templates make the higher address of
+ * such a pair passive, as in the mesh. `restart_time` is in whole seconds (0: graceful restart off).
+ */
+function peerValue(p: BGPPeerResource, ip: string, port: number, asNum: string, calicoNode = false): string {
   const v: Record<string, unknown> = { ip, as_num: asNum };
+  if (calicoNode) v.calico_node = true;
   if (port !== 179) v.port = port;
   if (p.spec.localASNumber !== undefined) v.local_as_num = String(parseAsNumber(p.spec.localASNumber));
   if (p.spec.keepOriginalNextHop) v.keep_next_hop = true;
   if (p.spec.nextHopMode) v.next_hop_mode = p.spec.nextHopMode;
   if (p.spec.password) v.password = p.spec.password;
   if (p.spec.sourceAddress) v.source_address = p.spec.sourceAddress;
-  if (p.spec.maxRestartTime) v.restart_time = p.spec.maxRestartTime;
+  if (p.spec.maxRestartTime) v.restart_time = String(durationSeconds(p.spec.maxRestartTime));
   if (p.spec.keepaliveTime) v.keepalive_time = p.spec.keepaliveTime;
   if (p.spec.ttlSecurity) v.ttl_security = p.spec.ttlSecurity;
   if (p.spec.numAllowedLocalASNumbers) v.num_allow_local_as = p.spec.numAllowedLocalASNumbers;
@@ -52,8 +66,11 @@ export function computeFlatView(input: FlatViewInput): Map<string, string> {
   out.set(`${G}as_num`, String(eff.asNumber));
   out.set(`${G}node_mesh`, JSON.stringify({ enabled: eff.nodeToNodeMeshEnabled }));
   out.set(`${G}listen_port`, String(eff.listenPort));
-  // Graceful restart time of the mesh sessions (Calico's nodeMeshMaxRestartTime, a duration).
-  out.set(`${G}node_mesh_restart_time`, eff.nodeMeshMaxRestartTime);
+  // Tabby: the speaker listens on the node's own address rather than on every address.
+  if (eff.bindMode === 'NodeIP') out.set(`${G}bind_mode`, 'NodeIP');
+  // Graceful restart time of the mesh sessions (Calico's nodeMeshMaxRestartTime, a Go duration)
+  // in whole seconds, as the templates use it; 0 turns graceful restart off.
+  out.set(`${G}node_mesh_restart_time`, String(eff.nodeMeshRestartSeconds));
   out.set(`${G}loglevel`, eff.logSeverityScreen.toLowerCase());
   if (def?.spec.communities?.length) out.set(`${G}communities`, JSON.stringify(def.spec.communities));
   if (def?.spec.prefixAdvertisements?.length)
@@ -83,6 +100,10 @@ export function computeFlatView(input: FlatViewInput): Map<string, string> {
     if (nodeCfg?.spec.logSeverityScreen) out.set(`${H(name)}loglevel`, nodeCfg.spec.logSeverityScreen.toLowerCase());
   }
 
+  // A node's BGP port: its own BGPConfiguration (node.<name>) or the cluster's.
+  const nodePort = (n: NodeResource) =>
+    input.bgpConfigurations.find((c) => c.metadata.name === `node.${n.metadata.name}`)?.spec.listenPort ??
+    eff.listenPort;
   const nodeAs = (n: NodeResource) =>
     String(n.spec.bgp?.asNumber !== undefined ? parseAsNumber(n.spec.bgp.asNumber) : eff.asNumber);
   for (const p of input.bgpPeers) {
@@ -111,7 +132,21 @@ export function computeFlatView(input: FlatViewInput): Map<string, string> {
             ['peer_v4', addrOnly(r.spec.bgp?.ipv4Address)],
             ['peer_v6', addrOnly(r.spec.bgp?.ipv6Address)],
           ] as const) {
-            if (addr) out.set(`${H(l.metadata.name)}${fam}/${addr}`, peerValue(p, addr, 179, nodeAs(r)));
+            if (addr) out.set(`${H(l.metadata.name)}${fam}/${addr}`, peerValue(p, addr, nodePort(r), nodeAs(r), true));
+          }
+        }
+      }
+      // Reverse peerings (reversePeering Auto): the selected nodes peer back with the local side.
+      if (p.spec.reversePeering === 'Manual') continue;
+      for (const r of remotes) {
+        for (const l of locals) {
+          if (r.metadata.name === l.metadata.name) continue;
+          for (const [fam, addr] of [
+            ['peer_v4', addrOnly(l.spec.bgp?.ipv4Address)],
+            ['peer_v6', addrOnly(l.spec.bgp?.ipv6Address)],
+          ] as const) {
+            const key = `${H(r.metadata.name)}${fam}/${addr}`;
+            if (addr && !out.has(key)) out.set(key, peerValue(p, addr, nodePort(l), nodeAs(l), true));
           }
         }
       }
@@ -137,5 +172,41 @@ export function computeFlatView(input: FlatViewInput): Map<string, string> {
   }
 
   for (const a of input.affinities) if (a.key.startsWith(ipamKeys.allAffinities())) out.set(a.key, a.value);
+  borrowedAddresses(input, out);
   return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+const AFFINITY = /^\/calico\/ipam\/v2\/host\/([^/]+)\/ipv[46]\/block\/(.+)$/;
+
+/**
+ * `/calico/bgp/v1/host/<node>/borrowed_v4/<a.b.c.d-32>` (Tabby's key): a pod address on `node`
+ * outside every block the node holds (confirmed affinities), which it announces as a /32 (/128)
+ * so that longest-prefix match beats the owner's block.
+ */
+function borrowedAddresses(input: FlatViewInput, out: Map<string, string>): void {
+  if (!input.workloadEndpoints?.length) return;
+  const blocks = new Map<string, ReturnType<typeof parseCidr>[]>();
+  for (const a of input.affinities) {
+    const m = AFFINITY.exec(a.key);
+    if (!m) continue;
+    let state = 'confirmed';
+    try {
+      state = (JSON.parse(a.value || '{}') as { state?: string }).state ?? 'confirmed';
+    } catch {
+      // an empty or odd value: confirmed, as Calico reads it
+    }
+    if (state !== 'confirmed') continue;
+    const list = blocks.get(m[1] as string) ?? [];
+    list.push(parseCidr((m[2] as string).replace(/-(\d+)$/, '/$1')));
+    blocks.set(m[1] as string, list);
+  }
+  for (const w of input.workloadEndpoints) {
+    const own = blocks.get(w.spec.node) ?? [];
+    for (const net of w.spec.ipNetworks) {
+      const c = parseCidr(net.includes('/') ? net : `${net}/${net.includes(':') ? 128 : 32}`);
+      if (!c || own.some((b) => b && contains(b, c))) continue;
+      const cidr = formatCidr(c);
+      out.set(`${H(w.spec.node)}borrowed_v${c.family}/${cidrSegment(cidr)}`, cidr);
+    }
+  }
 }

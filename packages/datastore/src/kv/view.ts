@@ -29,7 +29,14 @@ export interface FlatKvView {
 const SOURCES = [KEY_PREFIX.resources, ipamKeys.allAffinities()] as const;
 
 function inputFrom(raw: Map<string, string>): FlatViewInput {
-  const input: FlatViewInput = { nodes: [], bgpConfigurations: [], bgpPeers: [], ipPools: [], affinities: [] };
+  const input: FlatViewInput = {
+    nodes: [],
+    bgpConfigurations: [],
+    bgpPeers: [],
+    ipPools: [],
+    affinities: [],
+    workloadEndpoints: [],
+  };
   for (const [key, value] of raw) {
     if (key.startsWith(ipamKeys.allAffinities())) {
       input.affinities.push({ key, value });
@@ -47,6 +54,7 @@ function inputFrom(raw: Map<string, string>): FlatViewInput {
     else if (r.kind === 'BGPConfiguration') input.bgpConfigurations.push(r);
     else if (r.kind === 'BGPPeer') input.bgpPeers.push(r);
     else if (r.kind === 'IPPool') input.ipPools.push(r);
+    else if (r.kind === 'WorkloadEndpoint') input.workloadEndpoints?.push(r);
   }
   return input;
 }

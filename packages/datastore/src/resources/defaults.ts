@@ -25,6 +25,8 @@ export interface EffectiveBGPConfiguration {
   logSeverityScreen: string;
   bindMode: 'None' | 'NodeIP';
   nodeMeshMaxRestartTime: string;
+  /** `nodeMeshMaxRestartTime` in whole seconds; 0 turns graceful restart off for the mesh. */
+  nodeMeshRestartSeconds: number;
 }
 
 /** Fills Calico's defaults into a BGPConfiguration spec (or none at all). */
@@ -36,7 +38,23 @@ export function effectiveBGPConfiguration(spec: BGPConfigurationSpec | undefined
     logSeverityScreen: spec?.logSeverityScreen ?? DEFAULTS.logSeverityScreen,
     bindMode: spec?.bindMode ?? DEFAULTS.bindMode,
     nodeMeshMaxRestartTime: spec?.nodeMeshMaxRestartTime ?? DEFAULTS.nodeMeshMaxRestartTime,
+    nodeMeshRestartSeconds: durationSeconds(spec?.nodeMeshMaxRestartTime ?? DEFAULTS.nodeMeshMaxRestartTime),
   };
+}
+
+const DURATION_UNITS: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+
+/**
+ * A Go duration (`120s`, `2m`, `1m30s`, `1.5h`) in whole seconds, rounded down; NaN when it is
+ * not one. Calico's restart times are Go durations; the speaker works in seconds.
+ */
+export function durationSeconds(v: string): number {
+  if (!/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(v)) return Number.NaN;
+  let total = 0;
+  for (const m of v.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) {
+    total += Number(m[1]) * (DURATION_UNITS[m[2] as string] as number);
+  }
+  return Math.floor(total + 1e-9);
 }
 
 /** Parses an AS number: a plain integer, or asdot (`1.10` = 65546). NaN when invalid. */

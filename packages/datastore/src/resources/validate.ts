@@ -1,7 +1,7 @@
 import { type FieldProblem, ValidationError } from '../errors.js';
 import { formatCidr, parseCidr, parseIp } from '../ip.js';
 import { parseSelector, SelectorParseError } from '../selector/parse.js';
-import { DEFAULTS, parseAsNumber } from './defaults.js';
+import { DEFAULTS, durationSeconds, parseAsNumber } from './defaults.js';
 import { API_VERSION, KINDS, type Kind, NAMESPACED_KINDS, type Resource } from './types.js';
 
 type Field =
@@ -127,7 +127,6 @@ const SPECS: Record<Kind, Field> = {
 };
 
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-const DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
 const MAC = /^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$/;
 const QUAD = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
@@ -183,7 +182,9 @@ function check(f: Field, v: unknown, path: string, c: Ctx): unknown {
         ? v
         : c.bad(path, v, 'must be an AS number between 1 and 4294967295 (or asdot such as 1.10)');
     case 'duration':
-      return typeof v === 'string' && DURATION.test(v) ? v : c.bad(path, v, 'must be a duration such as 120s or 1m30s');
+      return typeof v === 'string' && !Number.isNaN(durationSeconds(v))
+        ? v
+        : c.bad(path, v, 'must be a duration such as 120s or 1m30s');
     case 'mac':
       return typeof v === 'string' && MAC.test(v)
         ? v
