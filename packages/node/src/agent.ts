@@ -474,20 +474,21 @@ export class NodeAgent {
     // Like Calico: remote blocks of pools without encapsulation are reached through BGP-learned
     // routes (so they go when the peer goes); the dataplane programs local blocks (blackholes)
     // and remote blocks of IPIP / VXLAN pools (tunnels, and same-subnet routes for CrossSubnet).
-    const parsedPools = pools.map((p) => ({ cidr: parseCidr(p.spec.cidr), spec: p.spec }));
+    const encap = (spec: IPPoolResource['spec']) =>
+      (spec.ipipMode ?? 'Never') !== 'Never' || (spec.vxlanMode ?? 'Never') !== 'Never';
+    const encapPools = pools
+      .filter((p) => encap(p.spec))
+      .map((p) => parseCidr(p.spec.cidr))
+      .filter((c): c is NonNullable<typeof c> => c !== undefined);
+    this.encapPools = encapPools.length > 0;
     const encapsulated = (cidr: string) => {
       const block = parseCidr(cidr);
-      const pool = parsedPools.find((p) => p.cidr && block && contains(p.cidr, block));
-      return !!pool && ((pool.spec.ipipMode ?? 'Never') !== 'Never' || (pool.spec.vxlanMode ?? 'Never') !== 'Never');
+      return !!block && encapPools.some((c) => contains(c, block));
     };
-    const anyEncap = parsedPools.some(
-      (p) => (p.spec.ipipMode ?? 'Never') !== 'Never' || (p.spec.vxlanMode ?? 'Never') !== 'Never',
-    );
-    this.encapPools = anyEncap;
     const blocks = new Map<string, { cidr: string; node: string }>();
     for (const a of this.affinities.values()) {
       if (a.state !== 'confirmed') continue;
-      if (a.node === this.name || (anyEncap && encapsulated(a.cidr)))
+      if (a.node === this.name || (this.encapPools && encapsulated(a.cidr)))
         blocks.set(a.cidr, { cidr: a.cidr, node: a.node });
     }
     sync(

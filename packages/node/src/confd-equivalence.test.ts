@@ -8,32 +8,12 @@ import {
 import { describe, expect, it } from 'vitest';
 import { computePeerings, nodeAddress } from './peering.js';
 import { SpeakerConfigRenderer } from './speaker-config.js';
+import { node, peer } from './test-support.js';
 
 // The node agent renders its speaker config through confd (the flat key view and the shipped
 // bgpd.yaml template) and computes the peerings from Calico's rules (peering.ts) for status and
 // as a check. Both must give every node the same sessions, for every topology.
 
-function node(
-  name: string,
-  ip: string,
-  extra: { labels?: Record<string, string>; cluster?: string; asn?: number; v6?: string } = {},
-): NodeResource {
-  return {
-    apiVersion: 'projectcalico.org/v3',
-    kind: 'Node',
-    metadata: { name, ...(extra.labels ? { labels: extra.labels } : {}) },
-    spec: {
-      bgp: {
-        ipv4Address: `${ip}/24`,
-        ...(extra.v6 ? { ipv6Address: `${extra.v6}/64` } : {}),
-        ...(extra.cluster ? { routeReflectorClusterID: extra.cluster } : {}),
-        ...(extra.asn ? { asNumber: extra.asn } : {}),
-      },
-    },
-  } as NodeResource;
-}
-const peer = (name: string, spec: BGPPeerResource['spec']) =>
-  ({ apiVersion: 'projectcalico.org/v3', kind: 'BGPPeer', metadata: { name }, spec }) as BGPPeerResource;
 const bgpConfig = (spec: BGPConfigurationResource['spec']) =>
   ({
     apiVersion: 'projectcalico.org/v3',

@@ -1,30 +1,7 @@
-import { type BGPPeerResource, effectiveBGPConfiguration, type NodeResource } from '@tabby/datastore';
+import { effectiveBGPConfiguration } from '@tabby/datastore';
 import { describe, expect, it } from 'vitest';
 import { computePeerings, type Peering } from './peering.js';
-
-function node(
-  name: string,
-  ip: string,
-  extra: { labels?: Record<string, string>; cluster?: string; asn?: number; v6?: string } = {},
-): NodeResource {
-  return {
-    apiVersion: 'projectcalico.org/v3',
-    kind: 'Node',
-    metadata: { name, ...(extra.labels ? { labels: extra.labels } : {}) },
-    spec: {
-      bgp: {
-        ipv4Address: `${ip}/24`,
-        ...(extra.v6 ? { ipv6Address: `${extra.v6}/64` } : {}),
-        ...(extra.cluster ? { routeReflectorClusterID: extra.cluster } : {}),
-        ...(extra.asn ? { asNumber: extra.asn } : {}),
-      },
-    },
-  } as NodeResource;
-}
-
-function peer(name: string, spec: BGPPeerResource['spec']): BGPPeerResource {
-  return { apiVersion: 'projectcalico.org/v3', kind: 'BGPPeer', metadata: { name }, spec } as BGPPeerResource;
-}
+import { node, peer } from './test-support.js';
 
 const brief = (ps: Peering[]) =>
   ps.map(

@@ -125,31 +125,21 @@ export function computeFlatView(input: FlatViewInput): Map<string, string> {
       const sel = new Selector(p.spec.peerSelector);
       const remotes = input.nodes.filter((n) => sel.matches(n.metadata.labels ?? {}));
       const locals = local === 'global' ? input.nodes : local;
-      for (const l of locals) {
-        for (const r of remotes) {
-          if (r.metadata.name === l.metadata.name) continue;
-          for (const [fam, addr] of [
-            ['peer_v4', addrOnly(r.spec.bgp?.ipv4Address)],
-            ['peer_v6', addrOnly(r.spec.bgp?.ipv6Address)],
-          ] as const) {
-            if (addr) out.set(`${H(l.metadata.name)}${fam}/${addr}`, peerValue(p, addr, nodePort(r), nodeAs(r), true));
-          }
+      /** `host` peers with the node `target` (both families); `keep`: an existing key wins. */
+      const peerWith = (host: NodeResource, target: NodeResource, keep: boolean) => {
+        if (host.metadata.name === target.metadata.name) return;
+        for (const [fam, addr] of [
+          ['peer_v4', addrOnly(target.spec.bgp?.ipv4Address)],
+          ['peer_v6', addrOnly(target.spec.bgp?.ipv6Address)],
+        ] as const) {
+          const key = `${H(host.metadata.name)}${fam}/${addr}`;
+          if (addr && !(keep && out.has(key))) out.set(key, peerValue(p, addr, nodePort(target), nodeAs(target), true));
         }
-      }
+      };
+      for (const l of locals) for (const r of remotes) peerWith(l, r, false);
       // Reverse peerings (reversePeering Auto): the selected nodes peer back with the local side.
       if (p.spec.reversePeering === 'Manual') continue;
-      for (const r of remotes) {
-        for (const l of locals) {
-          if (r.metadata.name === l.metadata.name) continue;
-          for (const [fam, addr] of [
-            ['peer_v4', addrOnly(l.spec.bgp?.ipv4Address)],
-            ['peer_v6', addrOnly(l.spec.bgp?.ipv6Address)],
-          ] as const) {
-            const key = `${H(r.metadata.name)}${fam}/${addr}`;
-            if (addr && !out.has(key)) out.set(key, peerValue(p, addr, nodePort(l), nodeAs(l), true));
-          }
-        }
-      }
+      for (const r of remotes) for (const l of locals) peerWith(r, l, true);
     }
   }
 
