@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Logger, MemoryNetwork, silentLogger, type Transport, tcpTransport } from '@tabby/bgp';
@@ -199,5 +199,11 @@ export class InProcessLab {
   async down(): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.agent.stop()));
     await this.datastore.close();
+    // The agents removed their control sockets; the folder goes too unless someone else uses it.
+    try {
+      rmdirSync(this.opts.socketDir);
+    } catch {
+      // not empty (another lab), or already gone
+    }
   }
 }
