@@ -89,6 +89,7 @@ export class NodeAgent {
   private syncedParts = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  private retryMs = 1000;
   private chain: Promise<void> = Promise.resolve();
   private control: ControlServer | null = null;
   private configSignature = '';
@@ -202,11 +203,16 @@ export class NodeAgent {
       this.timer = undefined;
       this.chain = this.chain
         .then(() => this.reconcile())
+        .then(() => {
+          this.retryMs = 1000;
+        })
         .catch((err) => {
           this.lastError = (err as Error).message;
-          this.log.error({ err: this.lastError }, 'reconcile failed; retrying in 1 s');
-          // Passes run only for changes that concern this node: come back by ourselves.
-          if (!this.stopped) this.retryTimer = setTimeout(() => this.schedule(), 1000);
+          this.log.error({ err: this.lastError, retryInMs: this.retryMs }, 'reconcile failed');
+          // Passes run only for changes that concern this node: come back by ourselves, backing
+          // off (1 s doubling to 30 s) so that a lasting problem does not flood the log.
+          if (!this.stopped) this.retryTimer = setTimeout(() => this.schedule(), this.retryMs);
+          this.retryMs = Math.min(this.retryMs * 2, 30_000);
         });
     }, 5);
   }

@@ -1,0 +1,88 @@
+import { MemoryNetwork } from '@tabby/bgp';
+import { MemoryDatastore, type Resource, ResourceStore } from '@tabby/datastore';
+import {
+  FibDataplane,
+  type LinkApplyResult,
+  type LinkDriver,
+  type LinkState,
+  MemoryDriver,
+  RouteTable,
+} from '@tabby/fib';
+import { afterEach, describe, expect, it } from 'vitest';
+import { NodeAgent } from './agent.js';
+
+// The agent reconciles only for datastore changes that concern its node and hands the FIB only
+// what changed; these tests check that it still comes back by itself when the FIB could not
+// finish (an interface missing, a failure), without any further datastore change.
+
+/** A link driver whose first answers are scripted: `pending` counts, or an Error to throw. */
+class ScriptedLinks implements LinkDriver {
+  applies = 0;
+  constructor(private readonly script: (number | Error)[]) {}
+  async apply(_state: LinkState): Promise<LinkApplyResult> {
+    const next = this.script[this.applies++];
+    if (next instanceof Error) throw next;
+    return { pending: next ?? 0 };
+  }
+}
+
+const agents: NodeAgent[] = [];
+afterEach(async () => {
+  for (const a of agents.splice(0)) await a.stop();
+});
+
+async function start(links: ScriptedLinks): Promise<{ agent: NodeAgent; routes: MemoryDriver }> {
+  const ds = new MemoryDatastore();
+  const store = new ResourceStore(ds);
+  const docs = [
+    {
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'Node',
+      metadata: { name: 'n1' },
+      spec: { bgp: { ipv4Address: '198.18.0.1/24' } },
+    },
+    { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'p' }, spec: { cidr: '198.19.0.0/16' } },
+  ];
+  for (const d of docs) await store.apply(d as Resource);
+  const routes = new MemoryDriver(['eth0']);
+  const agent = new NodeAgent({
+    nodeName: 'n1',
+    datastore: ds,
+    transport: new MemoryNetwork().transport('198.18.0.1'),
+    dataplane: (local) => new FibDataplane({ localNode: local, routeTable: new RouteTable({ driver: routes }), links }),
+  });
+  agents.push(agent);
+  await agent.start();
+  return { agent, routes };
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('NodeAgent and its FIB', () => {
+  it('applies the FIB again while an interface is still missing, until nothing is pending', async () => {
+    const links = new ScriptedLinks([1, 1, 0]);
+    const { agent } = await start(links);
+    await until('three link passes', () => links.applies >= 3);
+    expect(agent.dataplane?.pending).toBe(0);
+    const settled = links.applies;
+    await new Promise((r) => setTimeout(r, 700));
+    expect(links.applies).toBe(settled); // nothing pending: no more passes
+  });
+
+  it('retries after a failed FIB apply, and the block blackhole gets programmed', async () => {
+    const links = new ScriptedLinks([new Error('ip: Cannot find device "vxlan.tabby"')]);
+    const { agent, routes } = await start(links);
+    await until('the block claimed', () => agent.blocks.length === 1);
+    const block = agent.blocks[0]!;
+    await until('the blackhole in the FIB', async () =>
+      (await routes.read()).routes.some((r) => r.dst === block && r.type === 'blackhole'),
+    );
+    expect(links.applies).toBeGreaterThanOrEqual(2);
+  });
+});
