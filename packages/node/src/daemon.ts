@@ -8,6 +8,7 @@ import { daemonLogger, type Logger, tcpTransport } from '@tabby/bgp';
 import { type NodeResource, openDatastore, ResourceStore, resolveDatastoreUrl } from '@tabby/datastore';
 import { FibDataplane, KernelDriver, KernelLinkDriver, MemoryDriver, MemoryLinkDriver, RouteTable } from '@tabby/fib';
 import { NodeAgent } from './agent.js';
+import { SpeakerConfigRenderer } from './speaker-config.js';
 
 const run = promisify(execFile);
 
@@ -85,6 +86,25 @@ export async function runNode(argv: string[]): Promise<number> {
     process.stderr.write(`tabby node: --fib must be kernel or memory, not "${fib}"\n`);
     return 1;
   }
+  const holdTime = args['hold-time'] === undefined ? undefined : Number(args['hold-time']);
+  if (
+    holdTime !== undefined &&
+    !(Number.isInteger(holdTime) && (holdTime === 0 || (holdTime >= 3 && holdTime <= 65535)))
+  ) {
+    process.stderr.write(
+      `tabby node: --hold-time must be 0 or a whole number of seconds from 3 to 65535 (RFC 4271), not "${args['hold-time']}"\n`,
+    );
+    return 1;
+  }
+  const template = args['speaker-template'];
+  if (template !== undefined) {
+    try {
+      new SpeakerConfigRenderer({ nodeName: 'check', templatePath: template }); // reads and parses it
+    } catch (err) {
+      process.stderr.write(`tabby node: --speaker-template ${template}: ${(err as Error).message}\n`);
+      return 1;
+    }
+  }
   const name = args.name ?? process.env.NODENAME ?? hostname();
   const log = daemonLogger('node', args['log-level']).child({ node: name });
   const url = resolveDatastoreUrl(args.datastore);
@@ -116,8 +136,8 @@ export async function runNode(argv: string[]): Promise<number> {
     uplink,
     logger: log,
     restarting: args.restarted ?? false,
-    ...(args['hold-time'] ? { holdTime: Number(args['hold-time']) } : {}),
-    ...(args['speaker-template'] ? { speakerTemplate: args['speaker-template'] } : {}),
+    ...(holdTime !== undefined ? { holdTime } : {}),
+    ...(template !== undefined ? { speakerTemplate: template } : {}),
     dataplane: (local) =>
       fib === 'kernel'
         ? new FibDataplane({
