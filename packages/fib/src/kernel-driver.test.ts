@@ -15,9 +15,12 @@ describe('ip output parsing', () => {
       dst: '198.18.5.0/26',
       protocol: 80,
       dev: 'd0',
+      via: '198.18.0.2',
       table: 254,
     });
     expect(parseMonitorLine('6 198.18.7.0/26 proto 80 ')).toMatchObject({ deleted: false, dst: '198.18.7.0/26' });
+    expect(parseMonitorLine('6 198.18.7.0/26 proto 80 ')?.via).toBeUndefined();
+    expect(parseMonitorLine('198.19.0.0/26 via inet6 fe80::1 dev d0 proto 186 ')?.via).toBe('fe80::1');
     expect(parseMonitorLine('198.18.1.1 dev d0 table 100 scope 253 ')).toMatchObject({
       dst: '198.18.1.1/32',
       table: 100,

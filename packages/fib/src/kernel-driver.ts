@@ -38,7 +38,9 @@ const TYPES_BY_TOKEN: Record<string, true> = {
  */
 export function parseMonitorLine(
   line: string,
-): { deleted: boolean; dst: string; protocol: number; dev: string | undefined; table: number } | undefined {
+):
+  | { deleted: boolean; dst: string; protocol: number; dev: string | undefined; via: string | undefined; table: number }
+  | undefined {
   if (!line || line.startsWith('\t') || line.startsWith(' ')) return undefined;
   const t = line.trim().split(/\s+/);
   let i = 0;
@@ -53,14 +55,16 @@ export function parseMonitorLine(
   else if (!dst.includes('/')) dst = dst.includes(':') ? `${dst}/128` : `${dst}/32`;
   let protocol = 3;
   let dev: string | undefined;
+  let via: string | undefined;
   let table = 254;
   for (let k = i + 1; k < t.length - 1; k++) {
     const v = t[k + 1]!;
     if (t[k] === 'proto') protocol = /^\d+$/.test(v) ? Number(v) : (PROTO_NAMES[v] ?? -1);
     else if (t[k] === 'dev') dev = v;
+    else if (t[k] === 'via') via = v === 'inet' || v === 'inet6' ? t[k + 2] : v;
     else if (t[k] === 'table') table = /^\d+$/.test(v) ? Number(v) : v === 'main' ? 254 : v === 'local' ? 255 : -1;
   }
-  return { deleted, dst, protocol, dev, table };
+  return { deleted, dst, protocol, dev, via, table };
 }
 
 /** Lines per piece of `ip -batch` input. */
@@ -179,7 +183,7 @@ export class KernelDriver implements RouteDriver {
       (line) => {
         const p = parseMonitorLine(line);
         if (!p || p.table !== this.table) return;
-        onEvent({ kind: 'route', deleted: p.deleted, dst: p.dst, protocol: p.protocol, dev: p.dev });
+        onEvent({ kind: 'route', deleted: p.deleted, dst: p.dst, protocol: p.protocol, dev: p.dev, via: p.via });
       },
       gap,
     );

@@ -60,7 +60,7 @@ export class MemoryDriver implements RouteDriver {
   private replace(r: KernelRoute): string | undefined {
     for (const d of routeDevices(r)) if (!this.links.has(d)) return `Cannot find device "${d}"`;
     this.routes.set(this.key(r), clone(r));
-    this.emit({ kind: 'route', deleted: false, dst: r.dst, protocol: r.protocol, dev: routeDevices(r)[0] });
+    this.emit({ kind: 'route', deleted: false, dst: r.dst, protocol: r.protocol, dev: routeDevices(r)[0], via: r.via });
     return undefined;
   }
 

@@ -22,7 +22,15 @@ export interface TableSnapshot {
  * enough for cheap filtering; `link` means interfaces appeared, vanished or changed state.
  */
 export type TableEvent =
-  | { kind: 'route'; deleted: boolean; dst: string; protocol: number; dev: string | undefined }
+  | {
+      kind: 'route';
+      deleted: boolean;
+      dst: string;
+      protocol: number;
+      dev: string | undefined;
+      /** The gateway of a single-path route, when the event shows one. */
+      via?: string | undefined;
+    }
   | { kind: 'link' };
 
 /**

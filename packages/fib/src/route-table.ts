@@ -625,7 +625,16 @@ export class RouteTable {
       // A delete we did ourselves leaves no belief behind; one of a route we believe in is news.
       relevant = have?.some((r) => r.protocol === ev.protocol) ?? false;
     } else if (ours) {
-      relevant = !(have?.some((r) => r.protocol === ev.protocol) ?? false);
+      // The echo of our own write matches what we believe is there; a route of our protocol that
+      // does not (someone replaced it with another gateway or device) is news.
+      relevant = !(
+        have?.some(
+          (r) =>
+            r.protocol === ev.protocol &&
+            (ev.dev === undefined || r.dev === ev.dev) &&
+            (ev.via === undefined || r.via === ev.via),
+        ) ?? false
+      );
     } else {
       const onOurs = ev.dev !== undefined && this.prefixes.some((p) => ev.dev?.startsWith(p));
       relevant = this.byDst.has(ev.dst) || onOurs || (have?.some((r) => this.owned(r)) ?? false);

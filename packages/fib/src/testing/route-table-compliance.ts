@@ -303,6 +303,30 @@ export function routeTableComplianceTests(name: string, setup: () => Promise<Rou
       expect((await h.list()).find((r) => r.dst === '198.19.9.0/24')).toMatchObject({ protocol: 4 });
     });
 
+    it('repairs a route someone replaced under its own protocol, through the watch', async () => {
+      const t = make({ watch: true, clock: undefined, watchDebounceMs: 10 });
+      const want = { dst: '198.19.8.0/26', via: '198.18.0.2', onlink: true };
+      t.setRoutes(RouteClass.NoEncap, h.links.uplink, [want]);
+      t.markInSync();
+      await t.apply();
+      await new Promise((r) => setTimeout(r, 200)); // let the monitor settle (our own write's echo)
+      expect((await h.list()).find((r) => r.dst === want.dst)).toMatchObject({ via: '198.18.0.2' });
+      // Same protocol, another gateway: only the gateway tells it from our own write.
+      await h.externalAdd({
+        dst: want.dst,
+        type: 'unicast',
+        protocol: P.felix,
+        scope: 'global',
+        dev: h.links.uplink,
+        via: '198.18.0.3',
+        onlink: true,
+      });
+      await waitUntil(
+        'gateway repaired',
+        async () => (await h.list()).find((r) => r.dst === want.dst)?.via === '198.18.0.2',
+      );
+    });
+
     it('repairs outside changes on the resync interval without a watch', async () => {
       const t = make({ resyncIntervalMs: 90_000 });
       t.setRoutes(RouteClass.Blackhole, NO_INTERFACE, [{ dst: '198.19.0.0/26', type: 'blackhole' }]);
