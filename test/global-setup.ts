@@ -1,16 +1,20 @@
-import { isRoot, sweepStaleNamespaces, sweepTempDirs } from '@tabby/test-helpers';
+import { rmSync } from 'node:fs';
+import { createRunTempDir, isRoot, sweepStaleNamespaces, sweepStaleRunDirs } from '@tabby/test-helpers';
 
 /**
- * Before any suite: remove namespaces (and their processes) left by a test run that died.
- * After the run: remove the temporary folders the suites made (daemon configs, sockets, data).
+ * Before any suite: remove namespaces (and their processes) and temporary folders left by a test
+ * run that died, then give this run a temporary folder of its own (TMPDIR, inherited by the test
+ * workers and the daemons they start). After the run: remove that folder.
  */
 export default async function setup(): Promise<() => void> {
-  const started = Date.now() - 1000;
   if (isRoot()) {
     const removed = await sweepStaleNamespaces();
     if (removed.length) console.warn(`removed ${removed.length} stale test namespace(s): ${removed.join(', ')}`);
   }
+  sweepStaleRunDirs();
+  const dir = createRunTempDir();
+  process.env.TMPDIR = dir;
   return () => {
-    sweepTempDirs(started);
+    rmSync(dir, { recursive: true, force: true });
   };
 }

@@ -10,5 +10,5 @@ export {
   sweepStaleNamespaces,
 } from './netns.js';
 export { EtcdServer, freePort, LoopbackServer, RedisServer, startEtcd, startRedis } from './servers.js';
-export { sweepTempDirs } from './temp.js';
+export { createRunTempDir, sweepStaleRunDirs } from './temp.js';
 export { waitFor } from './wait.js';

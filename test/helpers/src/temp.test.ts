@@ -1,22 +1,26 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { sweepTempDirs } from './temp.js';
+import { createRunTempDir, sweepStaleRunDirs } from './temp.js';
 
-it('sweepTempDirs removes the folders made since a time, and only those', async () => {
-  const prefix = `tabby-sweeptest-${process.pid}-`;
-  const old = mkdtempSync(join(tmpdir(), prefix));
-  await new Promise((r) => setTimeout(r, 200));
-  // File times come from a coarse kernel clock: allow for it, as the global teardown does.
-  const since = Date.now() - 50;
-  const fresh = mkdtempSync(join(tmpdir(), prefix));
+it('run folders carry the run pid; the sweep removes those of dead runs only', () => {
+  const mine = createRunTempDir();
+  // A pid that is surely gone: a child that has already exited.
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+    encoding: 'utf8',
+  }).stdout;
+  const stale = join(tmpdir(), `tabby-run-${dead}-test`);
+  mkdirSync(stale);
   try {
-    expect(sweepTempDirs(since, prefix)).toBe(1);
-    expect(existsSync(fresh)).toBe(false);
-    expect(existsSync(old)).toBe(true);
+    expect(mine).toContain(`tabby-run-${process.pid}-`);
+    const removed = sweepStaleRunDirs();
+    expect(removed).toContain(`tabby-run-${dead}-test`);
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(mine)).toBe(true);
   } finally {
-    rmSync(old, { recursive: true, force: true });
-    rmSync(fresh, { recursive: true, force: true });
+    rmSync(mine, { recursive: true, force: true });
+    rmSync(stale, { recursive: true, force: true });
   }
 });

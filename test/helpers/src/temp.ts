@@ -1,25 +1,36 @@
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/**
- * Removes the `tabby-*` folders in the temporary directory that were created at or after `since`
- * (ms since the epoch): what a test run made there, even when a test failed before cleaning up.
- * Returns how many it removed.
- */
-export function sweepTempDirs(since: number, prefix = 'tabby-'): number {
-  let n = 0;
-  for (const name of readdirSync(tmpdir())) {
-    if (!name.startsWith(prefix)) continue;
-    const path = join(tmpdir(), name);
-    try {
-      const st = statSync(path);
-      if (!st.isDirectory() || st.birthtimeMs < since) continue;
-      rmSync(path, { recursive: true, force: true });
-      n += 1;
-    } catch {
-      // gone meanwhile
-    }
+const RUN_PREFIX = 'tabby-run-';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-  return n;
+}
+
+/**
+ * A temporary folder for one test run, named after this process: `tabby-run-<pid>-XXXXXX`.
+ * Pointing TMPDIR at it makes every temporary file of the run (and of the processes it starts)
+ * land there, so removing it at the end cleans up after every suite, even one that failed,
+ * without touching what another run on the same machine is using.
+ */
+export function createRunTempDir(): string {
+  return mkdtempSync(join(tmpdir(), `${RUN_PREFIX}${process.pid}-`));
+}
+
+/** Removes the run folders of test runs whose process is gone (killed before they cleaned up). */
+export function sweepStaleRunDirs(): string[] {
+  const removed: string[] = [];
+  for (const name of readdirSync(tmpdir())) {
+    const m = new RegExp(`^${RUN_PREFIX}(\\d+)-`).exec(name);
+    if (!m || alive(Number(m[1]))) continue;
+    rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
 }
