@@ -1,6 +1,7 @@
 import { AttributeKey } from '@tabby/wire';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AttrTable } from './attr-table.js';
+import { AttrTable, attrKey, compactAttrs } from './attr-table.js';
 
 const key = (bytes: number[], hash?: number) => new AttributeKey(Uint8Array.from(bytes), 0, bytes.length, hash);
 
@@ -10,7 +11,7 @@ describe('AttrTable.internRaw (by received bytes: hash, then a byte compare)', (
     const attrs = { origin: 'igp' as const };
     const a = t.internRaw(attrs, '198.18.0.2', key([64, 1, 1, 0]), true);
     expect(t.internRaw({ origin: 'igp' }, '198.18.0.2', key([64, 1, 1, 0]), true)).toBe(a);
-    expect(a.attrs).toBe(attrs);
+    expect(a.attrs).toEqual(attrs); // a compact copy (only the attributes present)
     // The same bytes on a 2-octet-AS session mean something else; so does another next hop.
     const two = t.internRaw(attrs, '198.18.0.2', key([64, 1, 1, 0]), false);
     const nh = t.internRaw(attrs, '198.18.0.3', key([64, 1, 1, 0]), true);
@@ -31,5 +32,43 @@ describe('AttrTable.internRaw (by received bytes: hash, then a byte compare)', (
     expect(t.internRaw(attrs, 'x', key([1, 2, 4], 7), true)).not.toBe(c2);
     for (const s of [a, two, nh, c1, c3]) t.unref(s);
     expect(t.size).toBe(1); // the new set for [1, 2, 4], never referenced
+  });
+});
+
+describe('compactAttrs (the decoded attributes without their undefined slots)', () => {
+  const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
+  const attrsArb = fc.record({
+    origin: opt(fc.constantFrom('igp' as const, 'egp' as const, 'incomplete' as const)),
+    asPath: opt(fc.array(fc.record({ kind: fc.constant('sequence' as const), asns: fc.array(fc.nat()) }))),
+    nextHop: opt(fc.ipV4()),
+    med: opt(fc.nat()),
+    localPref: opt(fc.nat()),
+    atomicAggregate: opt(fc.constant(true as const)),
+    communities: opt(fc.array(fc.nat())),
+    originatorId: opt(fc.ipV4()),
+    otc: opt(fc.nat()),
+  });
+
+  it('keeps every present attribute (same values, same order), drops only undefined ones', () => {
+    fc.assert(
+      fc.property(attrsArb, (a) => {
+        const c = compactAttrs(a, a.nextHop);
+        expect(Object.keys(c)).toEqual(Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined));
+        for (const k of Object.keys(c))
+          expect((c as Record<string, unknown>)[k]).toBe((a as Record<string, unknown>)[k]);
+        expect(c).toEqual(a);
+        expect(attrKey(c, 'nh')).toBe(attrKey(a, 'nh'));
+      }),
+    );
+  });
+
+  it('internRaw shares one next hop string among sets', () => {
+    const t = new AttrTable();
+    const hop = (s: string) => s.split('|')[0]!; // a fresh string each time, as the decoder makes
+    const a = t.internRaw({ nextHop: hop('198.18.0.2|a') }, hop('198.18.0.2|a'), key([1]), true);
+    const b = t.internRaw({ nextHop: hop('198.18.0.2|b') }, hop('198.18.0.2|b'), key([2]), true);
+    expect(a).not.toBe(b);
+    expect(a.nextHop).toBe('198.18.0.2');
+    expect(b.attrs.nextHop).toBe(a.nextHop);
   });
 });

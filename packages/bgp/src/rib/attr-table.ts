@@ -37,6 +37,16 @@ export class AttrTable {
   private readonly byHash = new Map<number, AttrSet | AttrSet[]>();
   private rawCount = 0;
   private nextId = 1;
+  /** One string per distinct next hop, shared by every set that has it (each UPDATE decodes its own). */
+  private readonly nextHops = new Map<string, string>();
+
+  private nextHopText(nextHop: string): string {
+    const cur = this.nextHops.get(nextHop);
+    if (cur !== undefined) return cur;
+    if (this.nextHops.size >= 4096) this.nextHops.clear(); // bounded: a churn of next hops stays cheap
+    this.nextHops.set(nextHop, nextHop);
+    return nextHop;
+  }
 
   private make(attrs: PathAttributes, nextHop: string, key: string, hash: number): AttrSet {
     return {
@@ -78,7 +88,8 @@ export class AttrTable {
     const buf = Buffer.allocUnsafe(raw.length + 1);
     buf[0] = tag;
     buf.set(raw.bytes, 1);
-    const s = this.make(attrs, nextHop, buf.toString('latin1'), hash);
+    const hop = this.nextHopText(nextHop);
+    const s = this.make(compactAttrs(attrs, hop), hop, buf.toString('latin1'), hash);
     if (e === undefined) this.byHash.set(hash, s);
     else if (Array.isArray(e)) e.push(s);
     else this.byHash.set(hash, [e, s]);
@@ -139,6 +150,21 @@ export class AttrTable {
   get size(): number {
     return this.sets.size + this.rawCount;
   }
+}
+
+/**
+ * `a` with only the attributes it has (same order, same values): the decoder's object has a slot
+ * for every attribute, mostly undefined, and a diverse full table keeps hundreds of thousands of
+ * sets. The next hop string is replaced by `nextHop` when equal (one shared string).
+ */
+export function compactAttrs(a: PathAttributes, nextHop?: string): PathAttributes {
+  const out: Record<string, unknown> = {};
+  for (const k in a) {
+    const v = (a as Record<string, unknown>)[k];
+    if (v === undefined) continue;
+    out[k] = k === 'nextHop' && v === nextHop ? nextHop : v;
+  }
+  return out as PathAttributes;
 }
 
 /** True when `key` is `tag` followed by `bytes` (a one-byte string against bytes). */
