@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatIpv4, kernelPrefix } from './cidr.js';
 import { RouteType, SCOPE_NUMBER, Scope } from './constants.js';
 import { KernelDriver } from './kernel-driver.js';
-import { fromIpJson, type IpJsonRoute, routeArgs, sortHops } from './kernel-route.js';
+import { routeArgs, sortHops } from './kernel-route.js';
 import { parseRouteText, RouteTextParser } from './route-text.js';
 import type { KernelRoute, NextHop } from './types.js';
 
@@ -300,3 +300,72 @@ describe.skipIf(!canUseNetns())('ip route show text parser against the kernel', 
     );
   });
 });
+
+const TYPE_BY_NUMBER: Record<string, RouteType | undefined> = {
+  '1': RouteType.Unicast,
+  '6': RouteType.Blackhole,
+  '7': RouteType.Unreachable,
+  '8': RouteType.Prohibit,
+  unicast: RouteType.Unicast,
+  blackhole: RouteType.Blackhole,
+  unreachable: RouteType.Unreachable,
+  prohibit: RouteType.Prohibit,
+};
+
+const SCOPE_BY_NUMBER: Record<string, Scope | undefined> = {
+  '0': Scope.Global,
+  '253': Scope.Link,
+  '254': Scope.Host,
+  global: Scope.Global,
+  universe: Scope.Global,
+  link: Scope.Link,
+  host: Scope.Host,
+};
+
+/** One element of `ip -N -json route show` output. */
+interface IpJsonRoute {
+  type?: string;
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  protocol?: string;
+  scope?: string;
+  prefsrc?: string;
+  metric?: number;
+  flags?: string[];
+  nexthops?: { gateway?: string; dev: string; weight?: number; flags?: string[] }[];
+}
+
+/**
+ * The oracle the text parser is checked against: one route of `ip -N -json route show`, as the
+ * table read it back before the text parser. Returns undefined for route types the table never
+ * manages (local, broadcast, multicast, ...).
+ */
+function fromIpJson(j: IpJsonRoute, v6: boolean): KernelRoute | undefined {
+  const type = TYPE_BY_NUMBER[j.type ?? '1'];
+  if (!type) return undefined;
+  let dst = j.dst === 'default' ? (v6 ? '::/0' : '0.0.0.0/0') : j.dst;
+  if (!dst.includes('/')) dst = v6 ? `${dst}/128` : `${dst}/32`;
+  const protocol = Number(j.protocol ?? 3); // iproute2 omits `proto boot`
+  const r: KernelRoute = { dst, type, protocol: Number.isFinite(protocol) ? protocol : -1, scope: Scope.Global };
+  if (j.metric !== undefined) r.metric = j.metric;
+  if (type !== RouteType.Unicast) return r;
+  r.scope = SCOPE_BY_NUMBER[j.scope ?? '0'] ?? Scope.Global;
+  if (j.prefsrc) r.src = j.prefsrc;
+  if (j.nexthops && j.nexthops.length > 0) {
+    r.nextHops = sortHops(
+      j.nexthops.map((h) => {
+        const hop: NextHop = { dev: h.dev };
+        if (h.gateway) hop.via = h.gateway;
+        if (h.flags?.includes('onlink')) hop.onlink = true;
+        if (h.weight !== undefined && h.weight !== 1) hop.weight = h.weight;
+        return hop;
+      }),
+    );
+    return r;
+  }
+  if (j.dev) r.dev = j.dev;
+  if (j.gateway) r.via = j.gateway;
+  if (j.flags?.includes('onlink')) r.onlink = true;
+  return r;
+}

@@ -4,7 +4,7 @@ import type { KernelRoute, NextHop } from './types.js';
 
 /**
  * Route types by the first token of an `ip [-N] route show` line; `null`: a type the table never
- * manages (the line is skipped, as `fromIpJson` skips it).
+ * manages (the line is skipped).
  */
 const TYPE_BY_TOKEN = new Map<string, RouteType | null>(
   Object.entries({
@@ -160,8 +160,8 @@ function decimal(s: string, a: number, b: number): number {
  * Streaming parser of `ip -N -4|-6 route show table T` text (the plain-text read-back; `-N`
  * prints types, protocols and scopes as numbers, but names are understood too). Feed it the
  * output in pieces of any size with `push`, then call `end`. Produces the same routes as
- * `fromIpJson` on `ip -N -json route show`: only unicast, blackhole, unreachable and prohibit
- * routes; multipath next hops (the indented `nexthop` lines) sorted; values the table does not
+ * `ip -N -json route show` does (a test compares both on one table): only unicast, blackhole,
+ * unreachable and prohibit routes; multipath next hops (the indented `nexthop` lines) sorted; values the table does not
  * program (table, pref, expires, metrics, ...) skipped.
  */
 export class RouteTextParser {
