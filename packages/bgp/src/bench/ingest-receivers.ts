@@ -90,8 +90,8 @@ export function procStats(pid: number): ProcStats | null {
   };
 }
 
-/** One request on a newline-delimited JSON control socket (Tabby's bgpd). */
-function controlRequest(path: string, command: string, timeoutMs = 10_000): Promise<unknown> {
+/** One request on a newline-delimited JSON control socket (Tabby's bgpd); resolves with its result. */
+export function controlRequest(path: string, command: string, timeoutMs = 10_000): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const sock = net.createConnection({ path });
     let buf = '';
@@ -122,8 +122,12 @@ function controlRequest(path: string, command: string, timeoutMs = 10_000): Prom
   });
 }
 
-/** A receiver daemon under test. */
-export abstract class Receiver {
+/**
+ * A daemon a benchmark runs in a namespace (Tabby, BIRD, FRR or GoBGP): its own temporary folder,
+ * started and waited for until `ready()`, its peak memory and CPU read from /proc, killed and
+ * cleaned up by `stop()`.
+ */
+export abstract class BenchDaemon {
   readonly dir: string;
   proc: NsProcess | null = null;
   pid = 0;
@@ -133,31 +137,51 @@ export abstract class Receiver {
   abstract version(): Promise<string>;
   protected abstract argv(): string[];
   protected abstract ready(): Promise<boolean>;
-  abstract poll(): Promise<PollResult>;
+  protected stopSignal: NodeJS.Signals = 'SIGKILL';
 
-  constructor(readonly ns: Netns) {
-    this.dir = mkdtempSync(join(tmpdir(), 'tabby-ingest-'));
+  constructor(
+    readonly ns: Netns,
+    dirPrefix: string,
+    private readonly readyTimeoutMs = 20_000,
+  ) {
+    this.dir = mkdtempSync(join(tmpdir(), dirPrefix));
   }
 
   async start(): Promise<void> {
-    this.proc = this.ns.spawn(this.argv(), { env: { ...process.env, TZ: 'UTC' } });
+    const proc = this.ns.spawn(this.argv(), { env: { ...process.env, TZ: 'UTC' } });
+    this.proc = proc;
     try {
-      await waitFor(`${this.name} ready`, () => this.ready(), 20_000, 100);
+      await waitFor(
+        `${this.name} ready`,
+        async () => {
+          if (!proc.running) throw new Error(`${this.name} exited`);
+          return this.ready();
+        },
+        this.readyTimeoutMs,
+        100,
+      );
     } catch (err) {
-      throw new Error(`${(err as Error).message}\n${this.name} output:\n${this.proc.output.slice(-2000)}`);
+      throw new Error(`${(err as Error).message}\n${this.name} output:\n${proc.output.slice(-2000)}`);
     }
-    this.pid = daemonPid(this.proc.pid!, this.comm);
+    this.pid = daemonPid(proc.pid!, this.comm);
   }
 
   stats(): ProcStats | null {
     return this.pid ? procStats(this.pid) : null;
   }
 
-  protected stopSignal: NodeJS.Signals = 'SIGKILL';
-
   async stop(): Promise<void> {
     await this.proc?.kill(this.stopSignal);
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A receiver daemon under test. */
+export abstract class Receiver extends BenchDaemon {
+  abstract poll(): Promise<PollResult>;
+
+  constructor(ns: Netns) {
+    super(ns, 'tabby-ingest-');
   }
 }
 

@@ -16,12 +16,11 @@
 // BGP_RR_TABBY_NODE_ARGS (extra Node options for Tabby's bgpd, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p";
 // with it bgpd is stopped with SIGTERM, so the profile gets written).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { commandExists, exec, isRoot, NetLab, type Netns, type NsProcess, waitFor } from '@tabby/test-helpers';
-import { BGPD_BIN, daemonPid, type ProcStats, procStats } from './ingest-receivers.js';
+import { commandExists, exec, isRoot, NetLab, type Netns } from '@tabby/test-helpers';
+import { BenchDaemon, BGPD_BIN, controlRequest } from './ingest-receivers.js';
 import type { DriverConfig, DriverEvent } from './reflector-driver.js';
 
 interface Ctx {
@@ -80,77 +79,14 @@ interface CaseResult {
 }
 
 /** One request on Tabby's newline-delimited JSON control socket. */
-function controlRequest(path: string, command: string, timeoutMs = 10_000): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const sock = net.createConnection({ path });
-    let buf = '';
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`control socket: no answer to "${command}"`));
-    }, timeoutMs);
-    sock.setEncoding('utf8');
-    sock.on('connect', () => sock.write(`${JSON.stringify({ id: 1, command })}\n`));
-    sock.on('data', (d: string) => {
-      buf += d;
-      const nl = buf.indexOf('\n');
-      if (nl < 0) return;
-      clearTimeout(timer);
-      sock.destroy();
-      try {
-        resolve(JSON.parse(buf.slice(0, nl)));
-      } catch (err) {
-        reject(err);
-      }
-    });
-    sock.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-  });
-}
-
-abstract class Reflector {
-  readonly dir = mkdtempSync(join(tmpdir(), 'tabby-rr-bench-'));
-  proc: NsProcess | null = null;
-  pid = 0;
-  abstract readonly name: ReflectorName;
-  protected abstract readonly comm: string;
-  protected abstract argv(): string[];
-  protected abstract ready(): Promise<boolean>;
-  abstract version(): Promise<string>;
+abstract class Reflector extends BenchDaemon {
+  abstract override readonly name: ReflectorName;
 
   constructor(
-    readonly ns: Netns,
+    ns: Netns,
     readonly clients: number,
-  ) {}
-
-  async start(): Promise<void> {
-    this.proc = this.ns.spawn(this.argv(), { env: { ...process.env, TZ: 'UTC' } });
-    try {
-      await waitFor(
-        `${this.name} ready`,
-        async () => {
-          if (!this.proc?.running) throw new Error(`${this.name} exited`);
-          return this.ready();
-        },
-        60_000,
-        200,
-      );
-    } catch (err) {
-      throw new Error(`${(err as Error).message}\n${this.name} output:\n${this.proc.output.slice(-2000)}`);
-    }
-    this.pid = daemonPid(this.proc.pid!, this.comm);
-  }
-
-  stats(): ProcStats | null {
-    return this.pid ? procStats(this.pid) : null;
-  }
-
-  protected stopSignal: NodeJS.Signals = 'SIGKILL';
-
-  async stop(): Promise<void> {
-    await this.proc?.kill(this.stopSignal);
-    rmSync(this.dir, { recursive: true, force: true });
+  ) {
+    super(ns, 'tabby-rr-bench-', 60_000);
   }
 }
 
@@ -192,8 +128,8 @@ class TabbyReflector extends Reflector {
   }
 
   protected async ready(): Promise<boolean> {
-    const r = (await controlRequest(this.socket, 'show status')) as { ok: boolean };
-    return r.ok;
+    await controlRequest(this.socket, 'show status');
+    return true;
   }
 }
 
