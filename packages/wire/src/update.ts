@@ -464,21 +464,24 @@ export function decodeUpdate(b: Uint8Array, ctx: SessionContext): UpdateMessage 
         break;
       case AttrType.As4Path:
       case AttrType.As4Aggregator: {
-        exclude(start, e);
-        // RFC 6793 §4.2.2 / §6: ignored from a 4-octet speaker; malformed ones are discarded.
+        // RFC 6793 §4.2.2 / §6: ignored from a 4-octet speaker; malformed ones are discarded. Kept
+        // ones stay in the attribute key: they change the AS path (or aggregator) they merge into.
         if (four) {
           note('attribute-discard', 0, type, `attribute ${type} received on a 4-octet AS session, ignored`);
+          exclude(start, e);
           break;
         }
         if (type === AttrType.As4Aggregator) {
-          if (len !== 8)
+          if (len !== 8) {
             note('attribute-discard', UpdateSubcode.AttributeLengthError, type, `AS4_AGGREGATOR length ${len}, not 8`);
-          else as4Aggregator = { asn: u32(b, v), address: ipv4At(b, v + 4) };
+            exclude(start, e);
+          } else as4Aggregator = { asn: u32(b, v), address: ipv4At(b, v + 4) };
           break;
         }
         const path = parseAsPath(b, v, e, 4);
         if (path === undefined || path.some((s) => s.kind !== 'sequence' && s.kind !== 'set')) {
           note('attribute-discard', UpdateSubcode.MalformedAsPath, type, 'malformed AS4_PATH discarded');
+          exclude(start, e);
         } else as4Path = path;
         break;
       }

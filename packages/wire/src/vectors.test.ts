@@ -253,6 +253,20 @@ describe('path attribute vectors', () => {
       hex(h(`${ORIGIN}${AS_PATH4} 80 0e 15 0002 01 10 20010db8000000000000000000000001 00`)),
     );
   });
+
+  it('attribute key on a 2-octet session: AS4_PATHs that merge into different paths give different keys', () => {
+    // AS_PATH 65001 23456 (2-octet); AS4_PATH 65001 4200000000 or 65001 4200000001.
+    const path2 = '40 02 06 02 02 fde9 5ba0';
+    const as4 = (last: string) => `c0 11 0a 02 02 0000fde9 ${last}`;
+    const a = upd(updateBytes({ attrs: ORIGIN + path2 + NEXT_HOP + as4('fa56ea00'), nlri: NLRI }), two);
+    const b = upd(updateBytes({ attrs: ORIGIN + path2 + NEXT_HOP + as4('fa56ea01'), nlri: NLRI }), two);
+    expect(a.attributes.asPath).toEqual([{ kind: 'sequence', asns: [65001, 4200000000] }]);
+    expect(b.attributes.asPath).toEqual([{ kind: 'sequence', asns: [65001, 4200000001] }]);
+    expect(a.attrKey!.equals(b.attrKey!)).toBe(false);
+    // On a 4-octet session AS4_PATH is ignored (RFC 6793 4.2.2), so it is not part of the key.
+    const c = upd(updateBytes({ attrs: BASE + as4('fa56ea00'), nlri: NLRI }), four);
+    expect(hex(c.attrKey!.bytes)).toBe(hex(h(BASE)));
+  });
 });
 
 describe('NLRI vectors', () => {

@@ -1,4 +1,5 @@
-import { AttributeKey } from '@tabby/wire';
+import { AttributeKey, decode, encode, sessionContext, type UpdateMessage } from '@tabby/wire';
+import { updateArb } from '@tabby/wire/arbitraries';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AttrTable, attrKey, compactAttrs } from './attr-table.js';
@@ -62,13 +63,22 @@ describe('compactAttrs (the decoded attributes without their undefined slots)', 
     );
   });
 
-  it('internRaw shares one next hop string among sets', () => {
-    const t = new AttrTable();
-    const hop = (s: string) => s.split('|')[0]!; // a fresh string each time, as the decoder makes
-    const a = t.internRaw({ nextHop: hop('198.18.0.2|a') }, hop('198.18.0.2|a'), key([1]), true);
-    const b = t.internRaw({ nextHop: hop('198.18.0.2|b') }, hop('198.18.0.2|b'), key([2]), true);
-    expect(a).not.toBe(b);
-    expect(a.nextHop).toBe('198.18.0.2');
-    expect(b.attrs.nextHop).toBe(a.nextHop);
+  it('internRaw keeps bytes only, and its attrs decode back to what the UPDATE carried', () => {
+    for (const four of [false, true]) {
+      const ctx = sessionContext({ fourOctetAs: four, extendedMessage: true });
+      fc.assert(
+        fc.property(updateArb(ctx), (sent) => {
+          const m = decode(encode(sent, ctx), ctx) as UpdateMessage;
+          if (!m.attrKey) return; // no announcement: nothing is interned
+          const nextHop = m.mpReach?.nextHop ?? m.attributes.nextHop ?? '';
+          const t = new AttrTable();
+          const set = t.internRaw(m.attributes, nextHop, m.attrKey, four);
+          expect(set.attrs).toEqual(compactAttrs(m.attributes));
+          expect(set.nextHop).toBe(nextHop);
+          expect(t.internRaw(m.attributes, nextHop, m.attrKey, four)).toBe(set);
+        }),
+        { numRuns: 300 },
+      );
+    }
   });
 });

@@ -1,4 +1,13 @@
-import { type AsPathSegment, type AttributeKey, asPathLength, type PathAttributes } from '@tabby/wire';
+import {
+  type AsPathSegment,
+  type AttributeKey,
+  asPathLength,
+  decode,
+  type PathAttributes,
+  type SessionContext,
+  sessionContext,
+  type UpdateMessage,
+} from '@tabby/wire';
 import type { AttrSet } from './path.js';
 
 const ORIGIN_RANK = { igp: 0, egp: 1, incomplete: 2 } as const;
@@ -27,6 +36,73 @@ export function attrKey(a: PathAttributes, nextHop: string): string {
   return `${nextHop} ${JSON.stringify(a, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v))}`;
 }
 
+/** What the decision process reads of a set, computed once. */
+function derived(attrs: PathAttributes) {
+  return {
+    localPref: attrs.localPref ?? DEFAULT_LOCAL_PREF,
+    asPathLength: asPathLength(attrs.asPath ?? []),
+    neighborAs: firstAs(attrs.asPath),
+    originRank: ORIGIN_RANK[attrs.origin ?? 'incomplete'],
+    med: attrs.med ?? 0,
+    clusterListLength: attrs.clusterList?.length ?? 0,
+    originatorId: attrs.originatorId ? ipv4ToUint(attrs.originatorId) : undefined,
+  };
+}
+
+const DECODE_CTX: Record<number, SessionContext> = {
+  2: sessionContext({ fourOctetAs: false, extendedMessage: true }),
+  4: sessionContext({ fourOctetAs: true, extendedMessage: true }),
+};
+
+/**
+ * A set interned by its received bytes. It keeps only the bytes (in `key`, a one-byte string) and
+ * what the decision process reads: the decoded attributes are rebuilt from the bytes when asked
+ * for (export, policy, listings), so a diverse full table does not hold half a million decoded
+ * objects with their AS path arrays.
+ */
+class RawAttrSet implements AttrSet {
+  refs = 0;
+  readonly localPref: number;
+  readonly asPathLength: number;
+  readonly neighborAs: number;
+  readonly originRank: number;
+  readonly med: number;
+  readonly clusterListLength: number;
+  readonly originatorId: number | undefined;
+
+  constructor(
+    readonly id: number,
+    readonly key: string,
+    readonly hash: number,
+    readonly nextHop: string,
+    attrs: PathAttributes,
+  ) {
+    const d = derived(attrs);
+    this.localPref = d.localPref;
+    this.asPathLength = d.asPathLength;
+    this.neighborAs = d.neighborAs;
+    this.originRank = d.originRank;
+    this.med = d.med;
+    this.clusterListLength = d.clusterListLength;
+    this.originatorId = d.originatorId;
+  }
+
+  /** The attributes, decoded again from the received bytes (equal to what the UPDATE decoded). */
+  get attrs(): PathAttributes {
+    const n = this.key.length - 1;
+    // An UPDATE holding just these attributes: header, no withdrawals, the attribute bytes.
+    const msg = Buffer.allocUnsafe(23 + n);
+    msg.fill(0xff, 0, 16);
+    msg.writeUInt16BE(23 + n, 16);
+    msg[18] = 2;
+    msg.writeUInt16BE(0, 19);
+    msg.writeUInt16BE(n, 21);
+    msg.write(this.key.slice(1), 23, 'latin1');
+    const m = decode(msg, DECODE_CTX[this.key.charCodeAt(0)]!) as UpdateMessage;
+    return compactAttrs(m.attributes, this.nextHop);
+  }
+}
+
 /**
  * Interns attribute sets: one object per distinct set, reference counted, so a million routes
  * with one attribute set hold one AttrSet.
@@ -49,21 +125,7 @@ export class AttrTable {
   }
 
   private make(attrs: PathAttributes, nextHop: string, key: string, hash: number): AttrSet {
-    return {
-      id: this.nextId++,
-      key,
-      hash,
-      attrs,
-      nextHop,
-      localPref: attrs.localPref ?? DEFAULT_LOCAL_PREF,
-      asPathLength: asPathLength(attrs.asPath ?? []),
-      neighborAs: firstAs(attrs.asPath),
-      originRank: ORIGIN_RANK[attrs.origin ?? 'incomplete'],
-      med: attrs.med ?? 0,
-      clusterListLength: attrs.clusterList?.length ?? 0,
-      originatorId: attrs.originatorId ? ipv4ToUint(attrs.originatorId) : undefined,
-      refs: 0,
-    };
+    return { id: this.nextId++, key, hash, attrs, nextHop, ...derived(attrs), refs: 0 };
   }
 
   /**
@@ -89,7 +151,7 @@ export class AttrTable {
     buf[0] = tag;
     buf.set(raw.bytes, 1);
     const hop = this.nextHopText(nextHop);
-    const s = this.make(compactAttrs(attrs, hop), hop, buf.toString('latin1'), hash);
+    const s = new RawAttrSet(this.nextId++, buf.toString('latin1'), hash, hop, attrs);
     if (e === undefined) this.byHash.set(hash, s);
     else if (Array.isArray(e)) e.push(s);
     else this.byHash.set(hash, [e, s]);
