@@ -30,7 +30,7 @@ describe("a session's routes are dropped a slice at a time", () => {
     // The session is down: its paths are no candidates any more, but still being removed.
     expect(before.dead).toBe(true);
     expect(peer.source).not.toBe(before);
-    expect(peer.adjIn.size).toBe(0);
+    expect(rx.rib.routeCount(peer.source)).toBe(0);
     expect(rx.rib.paths).toBe(N);
 
     // The session comes back and re-sends everything while the old paths are still being removed.
@@ -44,7 +44,7 @@ describe("a session's routes are dropped a slice at a time", () => {
       10_000,
     );
     expect(rx.fib.size).toBe(N);
-    expect(peer.adjIn.size).toBe(N);
+    expect(rx.rib.routeCount(peer.source)).toBe(N);
 
     peer.shutdown('test');
     await until('all gone', () => rx.rib.size === 0 && rx.rib.paths === 0 && rx.fib.size === 0, 10_000);
@@ -70,7 +70,7 @@ describe("a session's routes are dropped a slice at a time", () => {
       'back, with one path per prefix',
       () =>
         peer.establishedTransitions > before &&
-        peer.adjIn.size === 20 &&
+        rx.rib.routeCount(peer.source) === 20 &&
         rx.rib.pending === 0 &&
         [...rx.rib.values()].every((d) => d.paths.length === 1 && d.best?.source === peer.source),
     );

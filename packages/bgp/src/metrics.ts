@@ -42,7 +42,7 @@ export function renderMetrics(speaker: Speaker): string {
     'bgp_routes_received',
     'gauge',
     'Routes in the Adj-RIB-In of the peer.',
-    peers.map((p) => [lbl(p), p.adjIn.size]),
+    peers.map((p) => [lbl(p), speaker.rib.routeCount(p.source)]),
   );
   metric(
     'bgp_routes_advertised',

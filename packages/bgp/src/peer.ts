@@ -16,7 +16,7 @@ import type { PeerConfig } from './config/types.js';
 import type { SessionState } from './control/api.js';
 import type { Logger } from './logger.js';
 import { ipv4ToUint } from './rib/attr-table.js';
-import type { AttrSet, Path, PathSource } from './rib/path.js';
+import type { AttrSet, PathSource } from './rib/path.js';
 import type { PrefixKey } from './rib/prefix-key.js';
 import { type CloseReason, type MessageCounters, newCounters, Session } from './session.js';
 import type { Connection, Transport } from './transport.js';
@@ -59,8 +59,6 @@ export class Peer {
   readonly sent: MessageCounters = newCounters();
   readonly received: MessageCounters = newCounters();
   readonly updates = { prefixesReceived: 0, withdrawalsReceived: 0, prefixesSent: 0, withdrawalsSent: 0 };
-  /** Adj-RIB-In (each path keeps its pre-policy attributes), keyed by prefix key, or `key#pathId` with ADD-PATH. */
-  adjIn = new Map<PrefixKey, Path>();
   /** The update group whose Adj-RIB-Out and UPDATE stream the established session shares. */
   group: UpdateGroup | null = null;
   /** Families negotiated on the established session. */
@@ -425,11 +423,9 @@ export class Peer {
       'addPath',
       'nextHop',
     ];
-    const reset = resetKeys.some((k) => JSON.stringify(old[k]) !== JSON.stringify(next[k]));
-    if (reset) {
-      this.source = this.makeSource();
-    }
-    return reset;
+    // On a reset the speaker drops the routes and renews the source (`renewSource`), which then
+    // carries the new settings.
+    return resetKeys.some((k) => JSON.stringify(old[k]) !== JSON.stringify(next[k]));
   }
 }
 

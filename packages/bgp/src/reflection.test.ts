@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from './config/load.js';
 import { comparePaths } from './rib/decision.js';
-import type { Dest } from './rib/loc-rib.js';
+import type { DestView } from './rib/loc-rib.js';
 import { prefixKeyText } from './rib/prefix-key.js';
 import { Speaker } from './speaker.js';
 import { until } from './test-support.js';
@@ -12,7 +12,7 @@ afterEach(async () => {
   for (const s of speakers.splice(0)) await s.stop();
 });
 
-function dest(s: Speaker, prefix: string): Dest | undefined {
+function dest(s: Speaker, prefix: string): DestView | undefined {
   return [...s.rib.values()].find((d) => d.best && prefixKeyText(d.key) === prefix);
 }
 

@@ -27,8 +27,8 @@ import { parseCommunity, parseLargeCommunity } from './policy/communities.js';
 import { applyPolicies, CompiledPolicy, prependAs } from './policy/evaluate.js';
 import { AttrTable, ipv4ToUint } from './rib/attr-table.js';
 import type { DecisionOptions } from './rib/decision.js';
-import { type Dest, type DestChange, ecmpMembers, LocRib } from './rib/loc-rib.js';
-import { type AttrSet, LOCAL_SOURCE_ID, type Path, type PathSource } from './rib/path.js';
+import { type DestChange, LocRib, NONE, type RoutePath } from './rib/loc-rib.js';
+import { type AttrSet, LOCAL_SOURCE_ID, type PathSource } from './rib/path.js';
 import { type PrefixKey, prefixKeyAt, prefixKeyFromText, prefixKeyText } from './rib/prefix-key.js';
 import { prefixListFromKeys } from './rib/prefix-list-build.js';
 import type { CloseReason, Session } from './session.js';
@@ -165,12 +165,11 @@ export class Speaker implements PeerHost {
   private readonly localSource: PathSource;
   private readonly local = new Map<PrefixKey, OriginatedPrefix>();
   private readonly subscribers = new Set<(e: BestRouteEvent) => void>();
-  /** Interned forwarding outcomes; each Dest points at its current one (`dest.fib`). */
-  private readonly fibEntries = new Map<string, FibEntry>();
+  /** Interned forwarding outcomes, numbered from 1; each prefix holds the number of its current one. */
+  private readonly fibEntries = new Map<string, number>();
+  private readonly fibList: FibEntry[] = [{ nextHops: [], blackhole: false, sources: [] }];
   /** The entries of single-path outcomes, by source and next hop (a shortcut into `fibEntries`). */
-  private readonly singleFib = new Map<PathSource, Map<string, FibEntry>>();
-  /** Export results per export view and path (paths are immutable: a change is a new object). */
-  private exportMemo = new Map<string, WeakMap<Path, AttrSet | null>>();
+  private readonly singleFib = new Map<PathSource, Map<string, number>>();
   /**
    * Export results per export view, attribute set, and source and family, for views whose
    * policies do not look at the prefix: a full table under a few attribute sets exports a few times.
@@ -181,8 +180,8 @@ export class Speaker implements PeerHost {
    * refresh) gets its own transfer, until the tables are equal and the groups merge.
    */
   private readonly groups = new Map<string, UpdateGroup[]>();
-  /** Adj-RIBs-In of sessions that went down, being removed (see `dropPeerRoutes`). */
-  private readonly drops: Iterator<Path>[] = [];
+  /** Routes of sessions that went down, being removed (see `dropPeerRoutes`). */
+  private readonly drops: Iterator<number>[] = [];
   private workScheduled = false;
   /** RFC 4724 4.1: selection deferred after a restart. */
   deferring = false;
@@ -202,7 +201,7 @@ export class Speaker implements PeerHost {
     this.slice = deps.sliceSize ?? DEFAULT_SLICE;
     this.rib = new LocRib(this.attrs, decisionOptions(config));
     const reachable = deps.nextHopReachable;
-    if (reachable) this.rib.usable = (p) => this.nextHopUsable(p, reachable);
+    if (reachable) this.rib.usable = (r) => this.nextHopUsable(r, reachable);
     this.startedAt = Date.now();
     this.localSource = {
       id: LOCAL_SOURCE_ID,
@@ -223,12 +222,13 @@ export class Speaker implements PeerHost {
     if (!this.deferring) this.selectionStarted();
   }
 
-  private nextHopUsable(p: Path, reachable: (nh: string) => boolean): boolean {
-    if (p.source.local) return true;
-    const peer = this.peers.get(p.source.name);
+  private nextHopUsable(r: number, reachable: (nh: string) => boolean): boolean {
+    const source = this.rib.source(r);
+    if (source.local) return true;
+    const peer = this.peers.get(source.name);
     // Multihop sessions resolve through routes Tabby does not know (no IGP): trust them.
     if (peer && peer.config.multihop > 1) return true;
-    const nh = p.attrs.nextHop;
+    const nh = this.rib.attrs(r).nextHop;
     const i = nh.indexOf('%');
     return reachable(i < 0 ? nh : nh.slice(0, i));
   }
@@ -473,7 +473,7 @@ export class Speaker implements PeerHost {
     let g = this.groups.get(key)?.find((x) => x.adjOut.size === 0);
     if (!g) {
       g = this.newGroup(peer, key);
-      if (!g.exportsNothing) g.sync = this.rib.values();
+      if (!g.exportsNothing) g.sync = this.rib.keys();
     }
     g.members.add(peer);
     peer.group = g;
@@ -512,7 +512,7 @@ export class Speaker implements PeerHost {
       c.members.add(p);
       p.group = c;
     }
-    c.sync = this.rib.values();
+    c.sync = this.rib.keys();
     if (g.members.size === 0) this.dropGroup(g);
     return c;
   }
@@ -552,10 +552,7 @@ export class Speaker implements PeerHost {
     const hardReset = n?.code === 6 && n.subcode === CeaseSubcode.HardReset;
     const keep = peer.peerRestartTime >= 0 && (!viaNotification || (peer.peerNotificationGr && !hardReset));
     if (keep) {
-      for (const e of peer.adjIn.values()) {
-        e.stale = true;
-        if (e.accepted) this.rib.touch(e.key);
-      }
+      for (const r of this.rib.routesOf(peer.source)) this.rib.setStale(r, true);
       this.armStaleTimer(peer);
     } else {
       this.dropPeerRoutes(peer);
@@ -581,11 +578,9 @@ export class Speaker implements PeerHost {
   /** Removes the peer's routes still stale (of one family, or all). */
   private flushStale(peer: Peer, afi: Afi | undefined): void {
     let n = 0;
-    for (const [k, e] of peer.adjIn) {
-      if (!e.stale || (afi !== undefined && AFI_OF(e.key) !== afi)) continue;
-      if (e.accepted) this.rib.remove(e.key, e.source, e.pathId);
-      this.attrs.unref(e.raw);
-      peer.adjIn.delete(k);
+    for (const r of this.rib.routesOf(peer.source)) {
+      if (!this.rib.stale(r) || (afi !== undefined && AFI_OF(this.rib.key(r)) !== afi)) continue;
+      this.rib.remove(r);
       n += 1;
     }
     if (n) this.log.info({ peer: peer.config.name, routes: n }, 'stale routes removed');
@@ -626,14 +621,9 @@ export class Speaker implements PeerHost {
   private withdrawFrom(peer: Peer, list: PrefixList): void {
     for (let i = 0; i < list.count; i++) {
       const key = prefixKeyAt(list, i);
-      const pathId = list.pathIds ? list.pathIds[i]! : 0;
-      const adjKey = list.pathIds ? `${key}#${pathId}` : key;
-      const e = peer.adjIn.get(adjKey);
+      const r = this.rib.find(key, peer.source, list.pathIds ? list.pathIds[i]! : 0);
       peer.updates.withdrawalsReceived += 1;
-      if (!e) continue;
-      peer.adjIn.delete(adjKey);
-      if (e.accepted) this.rib.remove(key, e.source, pathId);
-      this.attrs.unref(e.raw);
+      if (r !== NONE) this.rib.remove(r);
     }
   }
 
@@ -664,7 +654,6 @@ export class Speaker implements PeerHost {
     for (let i = 0; i < list.count; i++) {
       const key = prefixKeyAt(list, i);
       const pathId = list.pathIds ? list.pathIds[i]! : 0;
-      const adjKey = list.pathIds ? `${key}#${pathId}` : key;
       let post: AttrSet | null;
       if (loop || denyAll) post = null;
       else if (!imports.length) post = shared ??= attrs === m.attributes ? raw : this.attrs.intern(attrs, nextHop);
@@ -683,21 +672,7 @@ export class Speaker implements PeerHost {
             : this.attrs.intern(r.attrs, r.nextHop);
         if (!needsPerPrefix) shared = post;
       }
-      const prev = peer.adjIn.get(adjKey);
-      const path: Path = {
-        source: peer.source,
-        key,
-        pathId,
-        attrs: post ?? raw,
-        raw: this.attrs.ref(raw),
-        accepted: post !== null,
-        stale: false,
-        since: now,
-      };
-      if (prev) this.attrs.unref(prev.raw);
-      peer.adjIn.set(adjKey, path);
-      if (post) this.rib.install(path);
-      else if (prev?.accepted) this.rib.remove(key, prev.source, pathId);
+      this.rib.put(key, peer.source, pathId, raw, post, now);
     }
     if (loop) this.log.debug({ peer: peer.config.name, prefixes: list.count, reason: loop }, 'routes ignored');
   }
@@ -707,9 +682,8 @@ export class Speaker implements PeerHost {
   private checkMaxPrefix(peer: Peer): void {
     const mp = peer.config.maxPrefix;
     // Accepted routes are a subset of the Adj-RIB-In: count them only when it is over the limit.
-    if (!mp || peer.adjIn.size <= mp.limit) return;
-    let accepted = 0;
-    for (const e of peer.adjIn.values()) if (e.accepted) accepted += 1;
+    if (!mp || this.rib.routeCount(peer.source) <= mp.limit) return;
+    const accepted = this.rib.acceptedCount(peer.source);
     if (accepted <= mp.limit) return;
     if (mp.action === 'warn') {
       this.log.warn({ peer: peer.config.name, accepted, limit: mp.limit }, 'maximum prefix limit exceeded');
@@ -776,7 +750,8 @@ export class Speaker implements PeerHost {
       ...(o.communities.length ? { communities: o.communities.map(parseCommunity).sort((a, b) => a - b) } : {}),
       ...(o.largeCommunities.length ? { largeCommunities: o.largeCommunities.map(parseLargeCommunity) } : {}),
     };
-    this.rib.set(key, this.localSource, 0, this.attrs.intern(attrs, ''), this.seconds());
+    const set = this.attrs.intern(attrs, '');
+    this.rib.put(key, this.localSource, 0, set, set, this.seconds());
     this.scheduleWork();
   }
 
@@ -797,8 +772,21 @@ export class Speaker implements PeerHost {
   withdrawLocal(prefix: string): void {
     const key = this.localKey(prefix);
     if (!this.local.delete(key)) return;
-    this.rib.set(key, this.localSource, 0, null, this.seconds());
+    const r = this.rib.find(key, this.localSource, 0);
+    if (r !== NONE) this.rib.remove(r);
     this.scheduleWork();
+  }
+
+  /** The peer's Adj-RIB-In (the routes of its current session, accepted or not) as plain objects. */
+  adjRibIn(peer: Peer): RoutePath[] {
+    return [...this.rib.routesOf(peer.source)].map((r) => this.rib.path(r));
+  }
+
+  /** Routes of the peer's current session that are stale (graceful restart). */
+  staleCount(peer: Peer): number {
+    let n = 0;
+    for (const r of this.rib.routesOf(peer.source)) if (this.rib.stale(r)) n += 1;
+    return n;
   }
 
   /** Locally originated prefixes. */
@@ -816,94 +804,94 @@ export class Speaker implements PeerHost {
   }
 
   private fibEvent(change: DestChange): void {
-    const { dest } = change;
-    const key = dest.key;
-    const prev = dest.fib as FibEntry | undefined;
-    let next: FibEntry | undefined;
-    if (dest.best) {
-      const blackhole = dest.best.source.local && (this.local.get(key)?.blackhole ?? false);
-      const single = !blackhole && dest.ecmpRest.length === 0 ? this.singleFib.get(dest.best.source) : undefined;
-      next = single?.get(dest.best.attrs.nextHop);
-      if (!next && (!dest.best.source.local || blackhole)) {
-        const members = ecmpMembers(dest);
-        const nextHops = blackhole ? [] : members.map((p) => p.attrs.nextHop).filter(Boolean);
-        const sources = members.map((p) => p.source.name);
+    const rib = this.rib;
+    const d = change.dest;
+    const key = change.key;
+    const prev = rib.fib(d);
+    let next = 0;
+    const best = rib.best(d);
+    if (best !== NONE) {
+      const source = rib.source(best);
+      const blackhole = source.local && (this.local.get(key)?.blackhole ?? false);
+      const single = !blackhole && rib.ecmpRest(d).length === 0 ? this.singleFib.get(source) : undefined;
+      next = single?.get(rib.attrs(best).nextHop) ?? 0;
+      if (!next && (!source.local || blackhole)) {
+        const members = rib.ecmpMembers(d);
+        const nextHops = blackhole ? [] : members.map((r) => rib.attrs(r).nextHop).filter(Boolean);
+        const sources = members.map((r) => rib.source(r).name);
         const id = `${blackhole}|${nextHops.join(',')}|${sources.join(',')}`;
-        next = this.fibEntries.get(id);
+        next = this.fibEntries.get(id) ?? 0;
         if (!next) {
-          next = { nextHops, blackhole, sources };
+          next = this.fibList.push({ nextHops, blackhole, sources }) - 1;
           this.fibEntries.set(id, next);
         }
         if (!blackhole && members.length === 1) {
           // One path, one next hop: found again without building the key (a full table hits this).
-          let m = this.singleFib.get(dest.best.source);
+          let m = this.singleFib.get(source);
           if (!m) {
             m = new Map();
-            this.singleFib.set(dest.best.source, m);
+            this.singleFib.set(source, m);
           }
-          m.set(dest.best.attrs.nextHop, next);
+          m.set(rib.attrs(best).nextHop, next);
         }
       }
     }
     if (next === prev) return;
-    dest.fib = next;
+    rib.setFib(d, next);
     if (!this.subscribers.size) return;
-    const ev = next ? fibEvent(prev ? 'change' : 'add', key, next) : fibEvent('withdraw', key, prev!);
+    const ev = next
+      ? fibEvent(prev ? 'change' : 'add', key, this.fibList[next]!)
+      : fibEvent('withdraw', key, this.fibList[prev]!);
     for (const s of this.subscribers) s(ev);
   }
 
   /** The best-route feed's current state: prefix key to forwarding outcome. */
   get fib(): Map<PrefixKey, FibEntry> {
     const out = new Map<PrefixKey, FibEntry>();
-    for (const d of this.rib.values()) if (d.fib) out.set(d.key, d.fib as FibEntry);
+    for (const d of this.rib.dests()) {
+      const f = this.rib.fib(d);
+      if (f) out.set(this.rib.destKey(d), this.fibList[f]!);
+    }
     return out;
   }
 
   // ---- export --------------------------------------------------------------------------------
 
   /**
-   * The attributes to send `peer` for `dest`, or null to withdraw. Peers whose outbound view is
+   * The attributes to send `peer` for `key`, or null to withdraw. Peers whose outbound view is
    * identical (an update group: same session type, reflection role, next-hop mode, export
-   * policies, local address and encoding) share one computation per path.
+   * policies, local address and encoding) share one computation per attribute set and source.
    */
-  exportFor(peer: Peer, dest: Dest): AttrSet | null {
-    const best: Path | null = dest.best;
-    if (!best || best.source === peer.source) return null;
+  exportFor(peer: Peer, key: PrefixKey): AttrSet | null {
+    const d = this.rib.dest(key);
+    const best = d === NONE ? NONE : this.rib.best(d);
+    if (best === NONE || this.rib.source(best) === peer.source) return null;
     return this.exportVia(this.updateGroup(peer), peer, best);
   }
 
-  /** `best` exported through the view `viewKey` that `peer` has, memoized per view and path. */
-  private exportVia(viewKey: string, peer: Peer, best: Path): AttrSet | null {
+  /** Route `best` exported through the view `viewKey` that `peer` has. */
+  private exportVia(viewKey: string, peer: Peer, best: number): AttrSet | null {
     const v = this.view(peer);
     if (v.exportsNothing) return null;
-    if (!v.exportsPerPrefix) {
-      let bySet = this.exportBySet.get(viewKey);
-      if (!bySet) {
-        bySet = new WeakMap();
-        this.exportBySet.set(viewKey, bySet);
-      }
-      let m = bySet.get(best.attrs);
-      if (!m) {
-        m = new Map();
-        bySet.set(best.attrs, m);
-      }
-      const k = best.source.id * 2 + (typeof best.key === 'number' ? 0 : 1);
-      const hit = m.get(k);
-      // A remembered set no path uses any more left the table: put it back (one object per set).
-      if (hit !== undefined) return hit && hit.refs <= 0 ? this.exportAttrs.adopt(hit) : hit;
-      const out = this.exportPath(peer, best);
-      m.set(k, out);
-      return out;
+    // Policies that look at the prefix: computed per prefix.
+    if (v.exportsPerPrefix) return this.exportPath(peer, best);
+    let bySet = this.exportBySet.get(viewKey);
+    if (!bySet) {
+      bySet = new WeakMap();
+      this.exportBySet.set(viewKey, bySet);
     }
-    let memo = this.exportMemo.get(viewKey);
-    if (!memo) {
-      memo = new WeakMap();
-      this.exportMemo.set(viewKey, memo);
+    const attrs = this.rib.attrs(best);
+    let m = bySet.get(attrs);
+    if (!m) {
+      m = new Map();
+      bySet.set(attrs, m);
     }
-    const hit = memo.get(best);
+    const k = this.rib.source(best).id * 2 + (typeof this.rib.key(best) === 'number' ? 0 : 1);
+    const hit = m.get(k);
+    // A remembered set no path uses any more left the table: put it back (one object per set).
     if (hit !== undefined) return hit && hit.refs <= 0 ? this.exportAttrs.adopt(hit) : hit;
     const out = this.exportPath(peer, best);
-    memo.set(best, out);
+    m.set(k, out);
     return out;
   }
 
@@ -913,8 +901,9 @@ export class Speaker implements PeerHost {
   }
 
   /** RFC 4271 5.1 and RFC 4456 8: what one path becomes towards `peer`, or null when not sent. */
-  private exportPath(peer: Peer, best: Path): AttrSet | null {
-    const src = best.source;
+  private exportPath(peer: Peer, route: number): AttrSet | null {
+    const src = this.rib.source(route);
+    const best = { key: this.rib.key(route), attrs: this.rib.attrs(route) };
     const dest = { key: best.key };
     const clusterId = this.config.clusterId;
     if (!src.local && src.ibgp && peer.ibgp) {
@@ -989,33 +978,22 @@ export class Speaker implements PeerHost {
   }
 
   /** RFC 7911 path identifier for a path we send: stable per (source, received path ID). */
-  private static sendPathId(p: Path): number {
-    return (p.source.id * 256 + (p.pathId % 256)) >>> 0;
+  private sendPathId(r: number): number {
+    return (this.rib.source(r).id * 256 + (this.rib.pathId(r) % 256)) >>> 0;
   }
 
   /** What to advertise with ADD-PATH for a prefix: path identifier -> attributes. */
   private addPathExports(peer: Peer, key: PrefixKey): Map<number, AttrSet> {
     const out = new Map<number, AttrSet>();
-    const dest = this.rib.get(key);
-    if (!dest?.best) return out;
-    const candidates =
-      peer.config.addPath.select === 'all'
-        ? dest.paths.filter((p) => !p.source.dead && this.rib.usable(p))
-        : ecmpMembers(dest).filter((p) => !p.source.dead);
-    const group = this.updateGroup(peer);
-    let memo = this.exportMemo.get(group);
-    if (!memo) {
-      memo = new WeakMap();
-      this.exportMemo.set(group, memo);
-    }
-    for (const p of candidates) {
-      if (p.source === peer.source) continue;
-      let set = memo.get(p);
-      if (set === undefined) {
-        set = this.exportPath(peer, p);
-        memo.set(p, set);
-      }
-      if (set) out.set(Speaker.sendPathId(p), set);
+    const rib = this.rib;
+    const d = rib.dest(key);
+    if (d === NONE || rib.best(d) === NONE) return out;
+    const candidates = peer.config.addPath.select === 'all' ? rib.candidates(d) : rib.ecmpMembers(d);
+    for (const r of candidates) {
+      const source = rib.source(r);
+      if (source === peer.source || source.dead) continue;
+      const set = this.exportPath(peer, r);
+      if (set) out.set(this.sendPathId(r), set);
     }
     return out;
   }
@@ -1051,10 +1029,12 @@ export class Speaker implements PeerHost {
       if (n++ >= budget) break;
       g.queue.delete(key);
       const force = g.force.delete(key);
-      let best = this.rib.get(key)?.best ?? null;
-      if (best?.source.dead) best = null; // being dropped: the prefix is reprocessed when it goes
-      const set = best ? this.exportVia(g.viewKey, rep, best) : null;
-      const src = set && !best!.source.local ? best!.source : undefined;
+      const d = this.rib.dest(key);
+      const best = d === NONE ? NONE : this.rib.best(d);
+      const source = best === NONE ? undefined : this.rib.source(best);
+      // A source being dropped: the prefix is reprocessed when its route goes.
+      const set = source && !source.dead ? this.exportVia(g.viewKey, rep, best) : null;
+      const src = set && !source!.local ? source : undefined;
       const old = g.adjOut.get(key) ?? null;
       const oldSrc = g.sources.get(key);
       if (set === old && src === oldSrc && !force) continue;
@@ -1200,7 +1180,7 @@ export class Speaker implements PeerHost {
           g.sync = null;
           break;
         }
-        this.queueExport(g, r.value.key);
+        this.queueExport(g, r.value);
       }
     }
     for (const g of groups) this.flushGroup(g, this.slice);
@@ -1218,7 +1198,7 @@ export class Speaker implements PeerHost {
 
   private onDestChange(c: DestChange, groups: UpdateGroup[]): void {
     this.fibEvent(c);
-    for (const g of groups) this.queueExport(g, c.dest.key);
+    for (const g of groups) this.queueExport(g, c.key);
   }
 
   // ---- reload --------------------------------------------------------------------------------
@@ -1245,7 +1225,6 @@ export class Speaker implements PeerHost {
     this.config = next;
     this.rib.options = decisionOptions(next);
     this.compilePolicies();
-    this.exportMemo = new Map();
     this.exportBySet = new Map();
     const wanted = new Map(next.peers.map((p) => [p.name, p]));
     for (const [name, peer] of this.peers) {
@@ -1324,7 +1303,7 @@ export class Speaker implements PeerHost {
       }
       g.viewKey = this.view(peers[0]!).group;
       g.exportsNothing = this.view(peers[0]!).exportsNothing;
-      if (resync || parts.length > 1) g.sync = this.rib.values();
+      if (resync || parts.length > 1) g.sync = this.rib.keys();
     }
   }
 
@@ -1334,21 +1313,17 @@ export class Speaker implements PeerHost {
    * does not hold the event loop.
    */
   private dropPeerRoutes(peer: Peer): void {
-    const paths = peer.adjIn;
-    peer.adjIn = new Map();
+    const old = peer.source;
+    peer.renewSource();
     this.clock.clearTimeout(this.staleTimers.get(peer));
     this.staleTimers.delete(peer);
-    const first = paths.values().next();
-    if (first.done) return;
-    const old = first.value.source;
-    if (old === peer.source) peer.renewSource();
-    else old.dead = true; // the peer got a new source already (reconfigured)
     this.singleFib.delete(old); // a dead source never wins again
-    this.drops.push(paths.values());
+    if (this.rib.routeCount(old) === 0) return;
+    this.drops.push(this.rib.routesOf(old));
     this.scheduleWork();
   }
 
-  /** Removes up to `budget` paths of dropped sessions; returns how many. */
+  /** Removes up to `budget` routes of dropped sessions; returns how many. */
   private removeDropped(budget: number): number {
     let n = 0;
     while (this.drops.length && n < budget) {
@@ -1359,39 +1334,46 @@ export class Speaker implements PeerHost {
           this.drops.shift();
           break;
         }
-        const e = r.value;
-        if (e.accepted) this.rib.remove(e.key, e.source, e.pathId);
-        this.attrs.unref(e.raw);
+        this.rib.remove(r.value);
       }
     }
     return n;
   }
 
-  /** Soft reconfiguration inbound: re-runs import policy over the stored Adj-RIB-In. */
+  /**
+   * Soft reconfiguration inbound: re-runs import policy over the stored Adj-RIB-In. Attribute sets
+   * are decoded once per pass; without per-prefix policies each set is evaluated once.
+   */
   private reimport(peer: Peer): void {
     const now = this.seconds();
-    const { imports, denyImports: denyAll } = this.view(peer);
-    for (const e of peer.adjIn.values()) {
-      let attrs = e.raw.attrs;
-      if (!peer.ibgp && attrs.localPref !== undefined) attrs = { ...attrs, localPref: undefined };
-      let post: AttrSet | null = null;
-      if (!this.loopCheck(peer, e.raw.attrs) && !denyAll) {
-        if (!imports.length) post = this.attrs.intern(attrs, e.raw.nextHop);
-        else {
-          const r = applyPolicies(
-            imports,
-            { key: e.key, attrs, nextHop: e.raw.nextHop, peerName: peer.config.name, peerAddress: peer.config.address },
-            this.config.asn,
-          );
-          post = r.accept ? this.attrs.intern(r.attrs, r.nextHop) : null;
-        }
+    const rib = this.rib;
+    const { imports, importsPerPrefix, denyImports: denyAll } = this.view(peer);
+    const bySet = new Map<AttrSet, AttrSet | null>();
+    const evaluate = (raw: AttrSet, key: PrefixKey): AttrSet | null => {
+      const received = raw.attrs;
+      if (this.loopCheck(peer, received) || denyAll) return null;
+      // RFC 4271 5.1.5: LOCAL_PREF from an external peer is ignored.
+      const attrs = !peer.ibgp && received.localPref !== undefined ? { ...received, localPref: undefined } : received;
+      if (!imports.length) return attrs === received ? raw : this.attrs.intern(attrs, raw.nextHop);
+      const r = applyPolicies(
+        imports,
+        { key, attrs, nextHop: raw.nextHop, peerName: peer.config.name, peerAddress: peer.config.address },
+        this.config.asn,
+      );
+      if (!r.accept) return null;
+      return r.attrs === received && r.nextHop === raw.nextHop ? raw : this.attrs.intern(r.attrs, r.nextHop);
+    };
+    for (const r of rib.routesOf(peer.source)) {
+      const raw = rib.raw(r);
+      let post: AttrSet | null;
+      if (importsPerPrefix) post = evaluate(raw, rib.key(r));
+      else {
+        const hit = bySet.get(raw);
+        post = hit !== undefined ? hit : evaluate(raw, rib.key(r));
+        bySet.set(raw, post);
       }
-      if (post === (e.accepted ? e.attrs : null)) continue;
-      if (e.accepted) this.rib.remove(e.key, e.source, e.pathId);
-      e.accepted = post !== null;
-      e.attrs = post ?? e.raw;
-      e.since = now;
-      if (post) this.rib.install(e);
+      if (post === (rib.accepted(r) ? rib.attrs(r) : null)) continue;
+      rib.setImport(r, post, now);
     }
     this.scheduleWork();
   }

@@ -83,7 +83,10 @@ async function setup(n: number, start: number[]) {
   };
   for (const i of start) await startClient(i);
   const peer = (i: number) => rr.findPeer(client(i))!;
-  const adjIn = (i: number) => [...[...clients.get(i)!.peers.values()][0]!.adjIn.values()];
+  const adjIn = (i: number) => {
+    const c = clients.get(i)!;
+    return c.adjRibIn([...c.peers.values()][0]!);
+  };
   /** Prefixes client i holds from the reflector, with the ORIGINATOR_ID of each. */
   const held = (i: number) => new Map(adjIn(i).map((e) => [prefixKeyText(e.key), e.raw.attrs.originatorId]));
   /** How many of them carry community 64512:99. */

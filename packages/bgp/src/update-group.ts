@@ -1,6 +1,5 @@
 import type { Afi, AttributeSet } from '@tabby/wire';
 import type { Peer } from './peer.js';
-import type { Dest } from './rib/loc-rib.js';
 import type { AttrSet, PathSource } from './rib/path.js';
 import type { PrefixKey } from './rib/prefix-key.js';
 
@@ -31,7 +30,7 @@ export class UpdateGroup {
   /** Prefixes to announce even when unchanged (ROUTE-REFRESH). */
   readonly force = new Set<PrefixKey>();
   /** The initial (or re-)transfer in progress: the Loc-RIB still to walk. */
-  sync: Iterator<Dest> | null = null;
+  sync: Iterator<PrefixKey> | null = null;
   /** RFC 8212: the members get nothing (eBGP without export policy): nothing to queue. */
   exportsNothing = false;
   /** The merge check failed once (a bug): the group stays apart. */

@@ -4,7 +4,7 @@ import { addressToBigInt, parseCidr } from '../config/cidr.js';
 import type { SpeakerConfig } from '../config/types.js';
 import type { Peer } from '../peer.js';
 import { comparePaths } from '../rib/decision.js';
-import type { Dest } from '../rib/loc-rib.js';
+import type { DestView } from '../rib/loc-rib.js';
 import type { AttrSet, Path } from '../rib/path.js';
 import { compareKeys, type PrefixKey, prefixKeyFromText, prefixKeyText } from '../rib/prefix-key.js';
 import { describeNotification } from '../session.js';
@@ -98,8 +98,7 @@ export class ControlHandler {
 
   private peerSummary(p: Peer): PeerSummary {
     const { sent, received } = p.counters();
-    let accepted = 0;
-    for (const e of p.adjIn.values()) if (e.accepted) accepted += 1;
+    const rib = this.speaker.rib;
     const now = this.speaker.clock.now();
     return {
       name: p.config.name,
@@ -115,8 +114,8 @@ export class ControlHandler {
       out_queue: p.outQueueBytes,
       state_since: iso(this.wall(p.stateSince)),
       state_seconds: Math.max(0, Math.floor((now - p.stateSince) / 1000)),
-      prefixes_received: p.adjIn.size,
-      prefixes_accepted: accepted,
+      prefixes_received: rib.routeCount(p.source),
+      prefixes_accepted: rib.acceptedCount(p.source),
       prefixes_sent: p.advertisedCount,
       last_error: p.lastError,
     };
@@ -139,8 +138,7 @@ export class ControlHandler {
   neighbor(p: Peer): NeighborDetail {
     const s = p.established;
     const { sent, received } = p.counters();
-    let stale = 0;
-    for (const e of p.adjIn.values()) if (e.stale) stale += 1;
+    const stale = this.speaker.staleCount(p);
     return {
       ...this.peerSummary(p),
       local_address: s?.conn.localAddress ?? '',
@@ -212,13 +210,13 @@ export class ControlHandler {
     };
   }
 
-  private destRoutes(d: Dest): RibRoute[] {
+  private destRoutes(d: DestView): RibRoute[] {
     const opts = this.speaker.rib.options;
     return d.paths
       .map((p) => ({ p, best: p === d.best, ecmp: d.ecmpRest.includes(p) }))
       .sort((x, y) => (x.best ? -1 : y.best ? 1 : comparePaths(x.p, y.p, opts).order))
       .map(({ p, best, ecmp }) => {
-        const usable = this.speaker.rib.usable(p);
+        const usable = this.speaker.rib.usable(p.route);
         const reason = best
           ? ''
           : !usable
@@ -266,7 +264,8 @@ export class ControlHandler {
     }
     const p = this.peer(String(args.peer ?? ''));
     if (table === 'in') {
-      const entries = [...p.adjIn.values()]
+      const entries = this.speaker
+        .adjRibIn(p)
         .filter((e) => !match || match(e.key))
         .sort((a, b) => byKey({ key: a.key }, { key: b.key }));
       for (const e of entries) {

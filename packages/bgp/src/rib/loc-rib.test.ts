@@ -1,8 +1,10 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AttrTable } from './attr-table.js';
-import { DEFAULT_DECISION } from './decision.js';
-import { LocRib } from './loc-rib.js';
-import type { Path, PathSource } from './path.js';
+import { DEFAULT_DECISION, selectBest } from './decision.js';
+import { LocRib, NONE } from './loc-rib.js';
+import type { AttrSet, PathSource } from './path.js';
+import { type PrefixKey, v4Key } from './prefix-key.js';
 
 const source = (id: number): PathSource => ({
   id,
@@ -16,48 +18,198 @@ const source = (id: number): PathSource => ({
   local: false,
 });
 
-describe('LocRib (one path held without an array, several in one)', () => {
-  it('adds, replaces and removes paths, and selects over one, two and three', () => {
+describe('LocRib (columnar routes, one chain per prefix and per source)', () => {
+  it('adds, replaces and removes routes, and selects over one, two and three', () => {
     const attrs = new AttrTable();
     const rib = new LocRib(attrs, DEFAULT_DECISION);
     const set = (nh: string, localPref = 100) => attrs.intern({ origin: 'igp', asPath: [], localPref }, nh);
-    const path = (src: PathSource, nh: string, localPref = 100): Path => {
+    const put = (src: PathSource, nh: string, localPref = 100) => {
       const a = set(nh, localPref);
-      return { source: src, key: 42, pathId: 0, attrs: a, raw: a, accepted: true, stale: false, since: 0 };
+      return rib.put(42, src, 0, a, a, 0);
     };
     const [s1, s2, s3] = [source(1), source(2), source(3)];
     const changes: number[] = [];
-    const run = () => rib.process(100, (c) => changes.push(c.dest.paths.length));
-    rib.install(path(s2, '198.18.1.2'));
+    const run = () => rib.process(100, (c) => changes.push(rib.routesAt(c.dest).length));
+    put(s2, '198.18.1.2');
     run();
-    const d = rib.get(42)!;
-    expect(d.paths.map((p) => p.source)).toEqual([s2]);
-    expect(d.best?.source).toBe(s2);
-    rib.install(path(s1, '198.18.1.1'));
-    rib.install(path(s3, '198.18.1.3', 200));
+    expect(rib.get(42)!.paths.map((p) => p.source)).toEqual([s2]);
+    expect(rib.get(42)!.best?.source).toBe(s2);
+    put(s1, '198.18.1.1');
+    const r3 = put(s3, '198.18.1.3', 200);
     run();
-    expect(d.size).toBe(3);
+    expect(rib.get(42)!.paths).toHaveLength(3);
     expect(rib.paths).toBe(3);
-    expect(d.best?.source).toBe(s3);
-    // Replacing keeps the count; removing goes back to one path, then none.
-    rib.install(path(s3, '198.18.1.3', 50));
+    expect(rib.get(42)!.best?.source).toBe(s3);
+    // Replacing keeps the route (and the count) and reports the change; removing goes back to one route, then none.
+    const n = changes.length;
+    expect(put(s3, '198.18.1.3', 50)).toBe(r3);
     run();
+    expect(changes.length).toBe(n + 1);
     expect(rib.paths).toBe(3);
-    expect(d.best?.source).toBe(s1);
-    expect(d.ecmpRest.map((p) => p.source)).toEqual([s2]);
-    expect(rib.remove(42, s1, 0)).toBe(true);
-    expect(rib.remove(42, s1, 0)).toBe(false);
-    expect(rib.remove(42, s2, 0)).toBe(true);
+    expect(rib.get(42)!.best?.source).toBe(s1);
+    expect(rib.get(42)!.ecmpRest.map((p) => p.source)).toEqual([s2]);
+    // A new best with the same route number and new attributes is a change too.
+    const r1 = rib.find(42, s1, 0);
+    expect(put(s1, '198.18.1.9')).toBe(r1);
     run();
-    expect(d.paths.map((p) => p.source)).toEqual([s3]);
-    expect(d.find(s3, 0)?.attrs.localPref).toBe(50);
-    expect(d.find(s2, 0)).toBeUndefined();
-    expect(rib.remove(42, s3, 0)).toBe(true);
+    expect(changes.length).toBe(n + 2);
+    rib.remove(rib.find(42, s1, 0));
+    expect(rib.find(42, s1, 0)).toBe(NONE);
+    rib.remove(rib.find(42, s2, 0));
+    run();
+    expect(rib.get(42)!.paths.map((p) => p.source)).toEqual([s3]);
+    expect(rib.attrs(rib.find(42, s3, 0)).localPref).toBe(50);
+    rib.remove(rib.find(42, s3, 0));
     run();
     expect(rib.get(42)).toBeUndefined();
+    expect(rib.dest(42)).toBe(NONE);
     expect(rib.size).toBe(0);
     expect(rib.paths).toBe(0);
     expect(attrs.size).toBe(0);
     expect(changes.at(-1)).toBe(0);
+  });
+
+  it('keeps rejected routes (Adj-RIB-In) out of the Loc-RIB, and counts per source', () => {
+    const attrs = new AttrTable();
+    const rib = new LocRib(attrs, DEFAULT_DECISION);
+    const a = attrs.intern({ origin: 'igp', asPath: [] }, '198.18.1.1');
+    const s = source(1);
+    const r = rib.put(7, s, 0, a, null, 5);
+    rib.process(10, () => {});
+    expect(rib.size).toBe(0);
+    expect(rib.get(7)).toBeUndefined();
+    expect([rib.routeCount(s), rib.acceptedCount(s)]).toEqual([1, 0]);
+    rib.setImport(r, a, 6);
+    rib.process(10, () => {});
+    expect(rib.get(7)?.best?.route).toBe(r);
+    expect([rib.routeCount(s), rib.acceptedCount(s), rib.since(r)]).toEqual([1, 1, 6]);
+    rib.setStale(r, true);
+    expect(rib.stale(r)).toBe(true);
+    expect([...rib.routesOf(s)]).toEqual([r]);
+    rib.remove(r);
+    rib.process(10, () => {});
+    expect([rib.routeCount(s), rib.size, attrs.size]).toEqual([0, 0, 0]);
+  });
+});
+
+describe('LocRib against a model (fast-check)', () => {
+  // Keys: IPv4 of every length (with /0 and /32), and a few IPv6; many, so the index grows and
+  // deletes shift entries back.
+  const keyArb = fc.oneof(
+    fc
+      .tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 32 }))
+      .map(([a, l]) => v4Key(l === 0 ? 0 : ((a >>> (32 - l)) << (32 - l)) >>> 0, l)),
+    fc.integer({ min: 0, max: 40 }).map((i) => v4Key((0x0a000000 + i * 256) >>> 0, 24)),
+    fc.constantFrom('20010db8000000000000000000000000/32', '20010db8000100000000000000000000/48'),
+  );
+  const opArb = fc.record({
+    kind: fc.constantFrom('put', 'put', 'put', 'remove', 'stale', 'process'),
+    key: keyArb,
+    source: fc.integer({ min: 1, max: 3 }),
+    pathId: fc.integer({ min: 0, max: 1 }),
+    lp: fc.integer({ min: 1, max: 3 }),
+    accept: fc.boolean(),
+  });
+
+  it('finds, counts, selects and frees exactly as a map of routes would', () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 400 }), (ops) => {
+        const attrs = new AttrTable();
+        const rib = new LocRib(attrs, DEFAULT_DECISION);
+        const sources = [source(1), source(2), source(3)];
+        const sets = new Map<number, AttrSet>();
+        const setOf = (lp: number) => {
+          let s = sets.get(lp);
+          if (!s) {
+            s = attrs.intern({ origin: 'igp', asPath: [], localPref: lp }, `198.18.1.${lp}`);
+            attrs.ref(s); // held by the test, so it stays the table's set
+            sets.set(lp, s);
+          }
+          return s;
+        };
+        type M = { lp: number; accept: boolean; stale: boolean };
+        const model = new Map<string, M>();
+        const id = (k: PrefixKey, s: number, p: number) => `${k}|${s}|${p}`;
+        for (const op of ops) {
+          const src = sources[op.source - 1]!;
+          const mid = id(op.key, op.source, op.pathId);
+          if (op.kind === 'put') {
+            const a = setOf(op.lp);
+            rib.put(op.key, src, op.pathId, a, op.accept ? a : null, 0);
+            model.set(mid, { lp: op.lp, accept: op.accept, stale: false });
+          } else if (op.kind === 'remove') {
+            const r = rib.find(op.key, src, op.pathId);
+            expect(r !== NONE).toBe(model.has(mid));
+            if (r !== NONE) rib.remove(r);
+            model.delete(mid);
+          } else if (op.kind === 'stale') {
+            const r = rib.find(op.key, src, op.pathId);
+            if (r !== NONE) {
+              rib.setStale(r, true);
+              model.get(mid)!.stale = true;
+            }
+          } else rib.process(1000, () => {});
+        }
+        rib.process(1_000_000, () => {});
+        // Every route is found where the model has it, with its flags.
+        for (const [mid, m] of model) {
+          const [k, s, p] = mid.split('|');
+          const key: PrefixKey = k!.includes('/') ? k! : Number(k);
+          const r = rib.find(key, sources[Number(s) - 1]!, Number(p));
+          expect(r).not.toBe(NONE);
+          expect([rib.accepted(r), rib.stale(r), rib.raw(r).localPref]).toEqual([m.accept, m.stale, m.lp]);
+        }
+        const accepted = [...model].filter(([, m]) => m.accept);
+        const prefixes = new Set(accepted.map(([mid]) => mid.split('|')[0]));
+        expect(rib.paths).toBe(accepted.length);
+        expect(rib.size).toBe(prefixes.size);
+        for (const [i, s] of sources.entries()) {
+          const mine = [...model].filter(([mid]) => mid.split('|')[1] === String(i + 1));
+          expect(rib.routeCount(s)).toBe(mine.length);
+          expect(rib.acceptedCount(s)).toBe(mine.filter(([, m]) => m.accept).length);
+          expect(new Set([...rib.routesOf(s)].map((r) => rib.key(r))).size).toBeLessThanOrEqual(mine.length);
+        }
+        // The best route of each prefix is what the decision process picks over its candidates.
+        for (const d of rib.values()) {
+          const sel = selectBest(d.paths, DEFAULT_DECISION);
+          expect(d.best?.route).toBe((sel.best as { route: number } | null)?.route);
+        }
+        // Removing everything frees every prefix and every reference.
+        for (const s of sources) for (const r of [...rib.routesOf(s)]) rib.remove(r);
+        rib.process(1_000_000, () => {});
+        expect([rib.size, rib.paths, [...rib.keys()].length]).toEqual([0, 0, 0]);
+        for (const s of sets.values()) attrs.unref(s);
+        expect(attrs.size).toBe(0);
+        for (const op of ops) expect(rib.dest(op.key)).toBe(NONE);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('index: 30,000 keys in, a random half out, in random order: the rest are all found', () => {
+    fc.assert(
+      fc.property(fc.integer(), (seed) => {
+        const attrs = new AttrTable();
+        const rib = new LocRib(attrs, DEFAULT_DECISION);
+        const a = attrs.intern({ origin: 'igp', asPath: [] }, '198.18.1.1');
+        const s = source(1);
+        let x = seed | 1;
+        const next = (n: number) => {
+          x ^= x << 13;
+          x ^= x >>> 17;
+          x ^= x << 5;
+          return (x >>> 0) % n;
+        };
+        const keys = [...new Set(Array.from({ length: 30_000 }, () => v4Key(next(0x7fffffff) * 2, 32)))];
+        for (const k of keys) rib.put(k, s, 0, a, a, 0);
+        const gone = new Set<number>();
+        for (const k of keys) if (next(2) === 0) gone.add(k);
+        for (const k of gone) rib.remove(rib.find(k, s, 0));
+        rib.process(1_000_000, () => {});
+        for (const k of keys) expect(rib.dest(k) === NONE).toBe(gone.has(k));
+        expect(rib.size).toBe(keys.length - gone.size);
+      }),
+      { numRuns: 5 },
+    );
   });
 });

@@ -3,224 +3,658 @@ import { type DecisionOptions, selectBest } from './decision.js';
 import type { AttrSet, Path, PathSource } from './path.js';
 import type { PrefixKey } from './prefix-key.js';
 
-const NONE: readonly Path[] = Object.freeze([]);
+/** No route, no prefix. */
+export const NONE = -1;
 
-/**
- * Every path known for one prefix, and the current choice among them. Most prefixes have one
- * path: it is held directly, without an array (a full table is a million of these).
- */
-export class Dest {
-  /** The one path, or two or more in an array, or null when none is left. */
-  private p: Path | Path[] | null;
-  best: Path | null = null;
-  /** The other ECMP members besides `best` (usually empty: shared constant). */
-  ecmpRest: readonly Path[] = NONE;
-  /** What the best-route feed last said for this prefix (owned by the speaker), if anything. */
-  fib: unknown = undefined;
+const ACCEPTED = 1;
+const STALE = 2;
+const LIVE = 4;
 
-  constructor(
-    readonly key: PrefixKey,
-    first: Path,
-  ) {
-    this.p = first;
-  }
+const DIRTY = 1;
+/** The best route kept its number but changed (new attributes): report it even so. */
+const CHANGED = 2;
 
-  /** The candidate paths (a fresh one-element array for a single path: not for hot loops). */
-  get paths(): readonly Path[] {
-    const p = this.p;
-    return p === null ? NONE : Array.isArray(p) ? p : [p];
-  }
+const NO_ROUTES: readonly number[] = Object.freeze([]);
 
-  get size(): number {
-    const p = this.p;
-    return p === null ? 0 : Array.isArray(p) ? p.length : 1;
-  }
-
-  /** The path from `source` with `pathId`, if any. */
-  find(source: PathSource, pathId: number): Path | undefined {
-    const p = this.p;
-    if (p === null) return undefined;
-    if (!Array.isArray(p)) return p.source === source && p.pathId === pathId ? p : undefined;
-    return p.find((x) => x.source === source && x.pathId === pathId);
-  }
-
-  /** Adds `path`, or replaces the one with its source and path ID; returns the replaced path. */
-  put(path: Path): Path | undefined {
-    const p = this.p;
-    if (p === null) {
-      this.p = path;
-      return undefined;
-    }
-    if (!Array.isArray(p)) {
-      if (p.source === path.source && p.pathId === path.pathId) {
-        this.p = path;
-        return p;
-      }
-      this.p = [p, path];
-      return undefined;
-    }
-    const i = p.findIndex((x) => x.source === path.source && x.pathId === path.pathId);
-    if (i < 0) {
-      this.p = [...p, path];
-      return undefined;
-    }
-    const old = p[i]!;
-    p[i] = path;
-    return old;
-  }
-
-  /** Removes the path from `source` with `pathId`; returns it. */
-  take(source: PathSource, pathId: number): Path | undefined {
-    const p = this.p;
-    if (p === null) return undefined;
-    if (!Array.isArray(p)) {
-      if (p.source !== source || p.pathId !== pathId) return undefined;
-      this.p = null;
-      return p;
-    }
-    const i = p.findIndex((x) => x.source === source && x.pathId === pathId);
-    if (i < 0) return undefined;
-    const old = p[i]!;
-    const rest = p.filter((_, j) => j !== i);
-    this.p = rest.length === 1 ? rest[0]! : rest;
-    return old;
-  }
-
-  /** Runs the decision process over the paths. */
-  select(o: DecisionOptions, usable: (p: Path) => boolean): { best: Path | null; ecmp: Path[] } {
-    const p = this.p;
-    if (p === null) return { best: null, ecmp: [] };
-    if (!Array.isArray(p)) return usable(p) ? { best: p, ecmp: [p] } : { best: null, ecmp: [] };
-    return selectBest(p, o, usable);
-  }
+/** A route as a plain object: for listings and tests (a snapshot, not kept in sync). */
+export interface RoutePath extends Path {
+  /** The route's number in the table. */
+  readonly route: number;
 }
 
-/** The best path and its ECMP partners, best first. */
-export function ecmpMembers(d: Dest): Path[] {
-  return d.best ? [d.best, ...d.ecmpRest] : [];
+/** A prefix with its paths, as plain objects (see `LocRib.get`); `paths` are the Loc-RIB candidates. */
+export interface DestView {
+  readonly key: PrefixKey;
+  readonly dest: number;
+  readonly best: RoutePath | null;
+  readonly ecmpRest: readonly RoutePath[];
+  readonly paths: readonly RoutePath[];
 }
 
 /** What changed for a prefix after the decision process ran on it. */
 export interface DestChange {
-  dest: Dest;
-  oldBest: Path | null;
+  dest: number;
+  key: PrefixKey;
+  oldBest: number;
+}
+
+function grow<T extends Int32Array | Uint32Array | Uint8Array | Float64Array>(a: T, n: number, fill = 0): T {
+  const b = new (a.constructor as new (n: number) => T)(n);
+  b.set(a);
+  if (fill) b.fill(fill, a.length);
+  return b;
+}
+
+/** Per-source bookkeeping: the chain of its routes and their counts. */
+interface SourceState {
+  readonly source: PathSource;
+  head: number;
+  routes: number;
+  accepted: number;
 }
 
 /**
- * The Loc-RIB: every candidate path per prefix, best path selection and ECMP sets. Changes only
- * mark a prefix dirty; `process()` runs the decision process on dirty prefixes in bounded slices,
- * so a big feed never holds the event loop for long.
+ * The Adj-RIBs-In and the Loc-RIB in one columnar table: every route received (accepted by import
+ * policy or not) and every local route, grouped by prefix, with best path selection and ECMP sets.
+ *
+ * A full table is a million routes: they are kept in typed arrays indexed by route number (prefix,
+ * source, path ID, flags, time) and prefix number (key, first route, best route), with an
+ * open-addressing hash from IPv4 key to prefix number, so a route costs about 80 bytes and is no
+ * object the garbage collector has to trace. Routes of one prefix form a chain; routes of one
+ * source form a doubly linked chain (a dropped session's routes are found without a scan).
+ *
+ * Changes only mark a prefix dirty; `process()` runs the decision process on dirty prefixes in
+ * bounded slices, so a big feed never holds the event loop for long.
  */
 export class LocRib {
-  private readonly dests = new Map<PrefixKey, Dest>();
-  private readonly dirty = new Set<Dest>();
+  // ---- routes ----
+  private rCap = 1024;
+  private rTop = 0;
+  private rFree: number[] = [];
+  private rDest = new Int32Array(this.rCap);
+  private rNext = new Int32Array(this.rCap);
+  private rSrc = new Int32Array(this.rCap);
+  private rSNext = new Int32Array(this.rCap);
+  private rSPrev = new Int32Array(this.rCap);
+  private rPathId = new Uint32Array(this.rCap);
+  private rSince = new Uint32Array(this.rCap);
+  private rFlags = new Uint8Array(this.rCap);
+  private readonly rAttrs: (AttrSet | null)[] = [];
+  private readonly rRaw: (AttrSet | null)[] = [];
+  // ---- prefixes ----
+  private dCap = 1024;
+  private dTop = 0;
+  private dFree: number[] = [];
+  private dKey = new Float64Array(this.dCap);
+  private dHead = new Int32Array(this.dCap);
+  private dBest = new Int32Array(this.dCap);
+  /** Accepted routes of the prefix (Loc-RIB candidates, before next-hop and liveness checks). */
+  private dAcc = new Int32Array(this.dCap);
+  /** What the best-route feed last said for the prefix (owned by the speaker), 0 for nothing. */
+  private dFib = new Int32Array(this.dCap);
+  private dState = new Uint8Array(this.dCap);
+  /** The other ECMP members besides the best, for the few prefixes that have any. */
+  private readonly ecmp = new Map<number, number[]>();
+  /** IPv6 keys by prefix number, and prefix numbers by IPv6 key. */
+  private readonly v6Keys = new Map<number, string>();
+  private readonly v6Index = new Map<string, number>();
+  /** IPv4 index: open addressing (linear probing), prefix number + 1, 0 for empty. */
+  private slots = new Int32Array(2048);
+  private slotCount = 0;
+  // ---- sources ----
+  private readonly sources = new Map<PathSource, number>();
+  private readonly sourceList: (SourceState | null)[] = [];
+  private readonly sourceFree: number[] = [];
+  // ---- work ----
+  private dirty: number[] = [];
+  private dirtyHead = 0;
+  private prefixes = 0;
   private pathCount = 0;
-  /** Whether a path may be chosen (its next hop resolves); set by the speaker. */
-  usable: (p: Path) => boolean = () => true;
-  /** Candidates: paths of live sources whose next hop resolves. */
-  private readonly candidate = (p: Path) => !p.source.dead && this.usable(p);
+
+  /** Whether a route may be chosen (its next hop resolves); set by the speaker. */
+  usable: (route: number) => boolean = () => true;
 
   constructor(
-    private readonly attrs: AttrTable,
+    private readonly attrTable: AttrTable,
     public options: DecisionOptions,
-  ) {}
-
-  get size(): number {
-    return this.dests.size;
+  ) {
+    this.dBest.fill(NONE);
   }
 
+  /** Prefixes with at least one accepted route (the Loc-RIB's prefixes). */
+  get size(): number {
+    return this.prefixes;
+  }
+
+  /** Accepted routes (the Loc-RIB's paths). */
   get paths(): number {
     return this.pathCount;
   }
 
+  /** Prefixes waiting for the decision process. */
   get pending(): number {
-    return this.dirty.size;
+    return this.dirty.length - this.dirtyHead;
   }
 
-  get(key: PrefixKey): Dest | undefined {
-    return this.dests.get(key);
+  // ---- the IPv4 index ----
+
+  private static hash(key: number): number {
+    let h = Math.imul((key | 0) ^ Math.imul((key / 4294967296) | 0, 0x9e3779b9), 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    return h ^ (h >>> 16);
   }
 
-  values(): IterableIterator<Dest> {
-    return this.dests.values();
-  }
-
-  /**
-   * Makes `path` a candidate for its prefix, replacing the one from the same source and path ID.
-   * Takes a reference on `path.attrs`.
-   */
-  install(path: Path): void {
-    let dest = this.dests.get(path.key);
-    if (!dest) {
-      dest = new Dest(path.key, path);
-      this.dests.set(path.key, dest);
-      this.attrs.ref(path.attrs);
-      this.pathCount += 1;
-      this.dirty.add(dest);
-      return;
+  private findV4(key: number): number {
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    for (let i = LocRib.hash(key) & mask; ; i = (i + 1) & mask) {
+      const s = slots[i]!;
+      if (s === 0) return NONE;
+      if (this.dKey[s - 1] === key) return s - 1;
     }
-    this.attrs.ref(path.attrs);
-    const old = dest.put(path);
-    if (old) this.attrs.unref(old.attrs);
-    else this.pathCount += 1;
-    this.dirty.add(dest);
   }
 
-  /** Removes the candidate from `source` with `pathId` for `key`; false when there was none. */
-  remove(key: PrefixKey, source: PathSource, pathId: number): boolean {
-    const dest = this.dests.get(key);
-    if (!dest) return false;
-    const old = dest.take(source, pathId);
-    if (!old) return false;
-    this.attrs.unref(old.attrs);
-    this.pathCount -= 1;
-    this.dirty.add(dest);
-    return true;
-  }
-
-  /** Convenience for local routes: installs (`attrs`) or removes (`null`) the source's path. */
-  set(key: PrefixKey, source: PathSource, pathId: number, attrs: AttrSet | null, nowSeconds: number): void {
-    if (!attrs) {
-      this.remove(key, source, pathId);
-      return;
+  private insertV4(d: number): void {
+    if ((this.slotCount + 1) * 2 > this.slots.length) {
+      const old = this.slots;
+      this.slots = new Int32Array(old.length * 2);
+      for (let i = 0; i < old.length; i++) if (old[i]) this.placeV4(old[i]! - 1);
     }
-    this.install({ source, key, pathId, attrs, raw: attrs, accepted: true, stale: false, since: nowSeconds });
+    this.placeV4(d);
+    this.slotCount += 1;
   }
 
-  /** A path's flags changed (stale): re-run the decision for its prefix. */
+  private placeV4(d: number): void {
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    let i = LocRib.hash(this.dKey[d]!) & mask;
+    while (slots[i] !== 0) i = (i + 1) & mask;
+    slots[i] = d + 1;
+  }
+
+  /** Linear-probing delete with backward shift (no tombstones). */
+  private deleteV4(key: number): void {
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    let i = LocRib.hash(key) & mask;
+    while (slots[i] !== 0 && this.dKey[slots[i]! - 1] !== key) i = (i + 1) & mask;
+    if (slots[i] === 0) return;
+    slots[i] = 0;
+    this.slotCount -= 1;
+    for (let j = (i + 1) & mask; slots[j] !== 0; j = (j + 1) & mask) {
+      const s = slots[j]!;
+      const home = LocRib.hash(this.dKey[s - 1]!) & mask;
+      // Move s into the hole when its home is not in the cyclic range (i, j].
+      if (i <= j ? home <= i || home > j : home <= i && home > j) {
+        slots[i] = s;
+        slots[j] = 0;
+        i = j;
+      }
+    }
+  }
+
+  // ---- prefixes ----
+
+  /** The prefix number of `key`, or NONE. */
+  dest(key: PrefixKey): number {
+    if (typeof key === 'number') return this.findV4(key);
+    return this.v6Index.get(key) ?? NONE;
+  }
+
+  destKey(d: number): PrefixKey {
+    const k = this.dKey[d]!;
+    return Number.isNaN(k) ? this.v6Keys.get(d)! : k;
+  }
+
+  private newDest(key: PrefixKey): number {
+    let d = this.dFree.pop();
+    if (d === undefined) {
+      d = this.dTop++;
+      if (d >= this.dCap) {
+        const n = this.dCap * 2;
+        this.dKey = grow(this.dKey, n);
+        this.dHead = grow(this.dHead, n);
+        this.dBest = grow(this.dBest, n, NONE);
+        this.dAcc = grow(this.dAcc, n);
+        this.dFib = grow(this.dFib, n);
+        this.dState = grow(this.dState, n);
+        this.dCap = n;
+      }
+    }
+    this.dHead[d] = NONE;
+    this.dBest[d] = NONE;
+    this.dAcc[d] = 0;
+    this.dFib[d] = 0;
+    this.dState[d] = 0;
+    if (typeof key === 'number') {
+      this.dKey[d] = key;
+      this.insertV4(d);
+    } else {
+      this.dKey[d] = Number.NaN;
+      this.v6Keys.set(d, key);
+      this.v6Index.set(key, d);
+    }
+    return d;
+  }
+
+  private freeDest(d: number): void {
+    const k = this.dKey[d]!;
+    if (Number.isNaN(k)) {
+      this.v6Index.delete(this.v6Keys.get(d)!);
+      this.v6Keys.delete(d);
+    } else this.deleteV4(k);
+    this.ecmp.delete(d);
+    this.dKey[d] = Number.NaN;
+    this.dHead[d] = NONE;
+    this.dFree.push(d);
+  }
+
+  private isDest(d: number): boolean {
+    return d < this.dTop && (this.dHead[d] !== NONE || (this.dState[d]! & DIRTY) !== 0);
+  }
+
+  best(d: number): number {
+    return this.dBest[d]!;
+  }
+
+  /** The best route and its ECMP partners, best first (empty when there is no best). */
+  ecmpMembers(d: number): number[] {
+    const b = this.dBest[d]!;
+    if (b === NONE) return [];
+    const rest = this.ecmp.get(d);
+    return rest ? [b, ...rest] : [b];
+  }
+
+  /** The other ECMP members besides the best. */
+  ecmpRest(d: number): readonly number[] {
+    return this.ecmp.get(d) ?? NO_ROUTES;
+  }
+
+  /** Every route of the prefix (accepted or not). */
+  routesAt(d: number): number[] {
+    const out: number[] = [];
+    for (let r = this.dHead[d]!; r !== NONE; r = this.rNext[r]!) out.push(r);
+    return out;
+  }
+
+  /** The prefix's Loc-RIB candidates: accepted routes of live sources. */
+  candidates(d: number): number[] {
+    const out: number[] = [];
+    for (let r = this.dHead[d]!; r !== NONE; r = this.rNext[r]!) if (this.candidate(r)) out.push(r);
+    return out;
+  }
+
+  fib(d: number): number {
+    return this.dFib[d]!;
+  }
+
+  setFib(d: number, v: number): void {
+    this.dFib[d] = v;
+  }
+
+  /** The keys of the Loc-RIB's prefixes (those with an accepted route). */
+  *keys(): IterableIterator<PrefixKey> {
+    for (let d = 0; d < this.dTop; d++) if (this.dAcc[d]! > 0) yield this.destKey(d);
+  }
+
+  /** The prefix numbers of the Loc-RIB's prefixes. */
+  *dests(): IterableIterator<number> {
+    for (let d = 0; d < this.dTop; d++) if (this.dAcc[d]! > 0) yield d;
+  }
+
+  private mark(d: number, flags: number): void {
+    const s = this.dState[d]!;
+    if (!(s & DIRTY)) this.dirty.push(d);
+    this.dState[d] = s | DIRTY | flags;
+  }
+
+  /** Re-runs the decision for the prefix (a route's flags changed). */
   touch(key: PrefixKey): void {
-    const dest = this.dests.get(key);
-    if (dest) this.dirty.add(dest);
+    const d = this.dest(key);
+    if (d !== NONE) this.mark(d, 0);
   }
 
   /** Re-runs the decision for every prefix (after a change of decision options or policy). */
   markAllDirty(): void {
-    for (const d of this.dests.values()) this.dirty.add(d);
+    for (let d = 0; d < this.dTop; d++) if (this.isDest(d)) this.mark(d, CHANGED);
+  }
+
+  // ---- sources ----
+
+  private sourceIndex(s: PathSource): number {
+    let i = this.sources.get(s);
+    if (i !== undefined) return i;
+    i = this.sourceFree.pop() ?? this.sourceList.length;
+    this.sourceList[i] = { source: s, head: NONE, routes: 0, accepted: 0 };
+    this.sources.set(s, i);
+    return i;
+  }
+
+  private sourceState(s: PathSource): SourceState | null {
+    const i = this.sources.get(s);
+    return i === undefined ? null : this.sourceList[i]!;
+  }
+
+  /** Routes held from `s` (accepted or not). */
+  routeCount(s: PathSource): number {
+    return this.sourceState(s)?.routes ?? 0;
+  }
+
+  /** Routes from `s` that import policy accepted. */
+  acceptedCount(s: PathSource): number {
+    return this.sourceState(s)?.accepted ?? 0;
   }
 
   /**
-   * Runs the decision process on at most `budget` dirty prefixes and reports each whose best path
+   * The routes from `s`. The chain is read one step ahead, so the route just returned may be
+   * removed while iterating.
+   */
+  *routesOf(s: PathSource): IterableIterator<number> {
+    const st = this.sourceState(s);
+    if (!st) return;
+    let r = st.head;
+    while (r !== NONE) {
+      const next = this.rSNext[r]!;
+      yield r;
+      r = next;
+    }
+  }
+
+  // ---- routes ----
+
+  source(r: number): PathSource {
+    return this.sourceList[this.rSrc[r]!]!.source;
+  }
+
+  key(r: number): PrefixKey {
+    return this.destKey(this.rDest[r]!);
+  }
+
+  destOf(r: number): number {
+    return this.rDest[r]!;
+  }
+
+  pathId(r: number): number {
+    return this.rPathId[r]!;
+  }
+
+  /** Attributes after import policy (the received ones when rejected). */
+  attrs(r: number): AttrSet {
+    return this.rAttrs[r]!;
+  }
+
+  /** Attributes as received. */
+  raw(r: number): AttrSet {
+    return this.rRaw[r]!;
+  }
+
+  accepted(r: number): boolean {
+    return (this.rFlags[r]! & ACCEPTED) !== 0;
+  }
+
+  stale(r: number): boolean {
+    return (this.rFlags[r]! & STALE) !== 0;
+  }
+
+  since(r: number): number {
+    return this.rSince[r]!;
+  }
+
+  /** A Loc-RIB candidate: accepted, from a live source, next hop usable. */
+  candidate(r: number): boolean {
+    return (this.rFlags[r]! & ACCEPTED) !== 0 && !this.source(r).dead && this.usable(r);
+  }
+
+  /** The route from `source` with `pathId` for `key`, or NONE. */
+  find(key: PrefixKey, source: PathSource, pathId: number): number {
+    const d = this.dest(key);
+    if (d === NONE) return NONE;
+    const si = this.sources.get(source);
+    if (si === undefined) return NONE;
+    for (let r = this.dHead[d]!; r !== NONE; r = this.rNext[r]!) {
+      if (this.rSrc[r] === si && this.rPathId[r] === pathId) return r;
+    }
+    return NONE;
+  }
+
+  private newRoute(): number {
+    let r = this.rFree.pop();
+    if (r === undefined) {
+      r = this.rTop++;
+      if (r >= this.rCap) {
+        const n = this.rCap * 2;
+        this.rDest = grow(this.rDest, n);
+        this.rNext = grow(this.rNext, n);
+        this.rSrc = grow(this.rSrc, n);
+        this.rSNext = grow(this.rSNext, n);
+        this.rSPrev = grow(this.rSPrev, n);
+        this.rPathId = grow(this.rPathId, n);
+        this.rSince = grow(this.rSince, n);
+        this.rFlags = grow(this.rFlags, n);
+        this.rCap = n;
+      }
+      this.rAttrs.push(null);
+      this.rRaw.push(null);
+    }
+    return r;
+  }
+
+  /**
+   * Stores the route from `source` with `pathId` for `key`: received as `raw`, and `post` after
+   * import policy (null: rejected, kept for soft reconfiguration but no candidate). Replaces the
+   * route the source had there. Takes a reference on each set; returns the route's number.
+   */
+  put(key: PrefixKey, source: PathSource, pathId: number, raw: AttrSet, post: AttrSet | null, now: number): number {
+    let d = this.dest(key);
+    if (d === NONE) d = this.newDest(key);
+    const si = this.sourceIndex(source);
+    const st = this.sourceList[si]!;
+    let r = NONE;
+    for (let x = this.dHead[d]!; x !== NONE; x = this.rNext[x]!) {
+      if (this.rSrc[x] === si && this.rPathId[x] === pathId) {
+        r = x;
+        break;
+      }
+    }
+    this.attrTable.ref(raw);
+    if (post) this.attrTable.ref(post);
+    if (r === NONE) {
+      r = this.newRoute();
+      this.rDest[r] = d;
+      this.rNext[r] = this.dHead[d]!;
+      this.dHead[d] = r;
+      this.rSrc[r] = si;
+      this.rSPrev[r] = NONE;
+      this.rSNext[r] = st.head;
+      if (st.head !== NONE) this.rSPrev[st.head] = r;
+      st.head = r;
+      st.routes += 1;
+      this.rPathId[r] = pathId;
+      this.rFlags[r] = LIVE;
+    } else {
+      this.release(r);
+    }
+    this.rRaw[r] = raw;
+    this.rAttrs[r] = post ?? raw;
+    this.rSince[r] = now;
+    this.setAccepted(r, d, st, post !== null);
+    this.rFlags[r] = this.rFlags[r]! & ~STALE;
+    this.mark(d, this.dBest[d] === r || this.ecmp.get(d)?.includes(r) ? CHANGED : 0);
+    return r;
+  }
+
+  private setAccepted(r: number, d: number, st: SourceState, accepted: boolean): void {
+    const was = (this.rFlags[r]! & ACCEPTED) !== 0;
+    if (was === accepted) return;
+    const delta = accepted ? 1 : -1;
+    this.rFlags[r] = accepted ? this.rFlags[r]! | ACCEPTED : this.rFlags[r]! & ~ACCEPTED;
+    st.accepted += delta;
+    this.pathCount += delta;
+    const before = this.dAcc[d]!;
+    this.dAcc[d] = before + delta;
+    if (before === 0) this.prefixes += 1;
+    else if (before + delta === 0) this.prefixes -= 1;
+  }
+
+  /** Drops the route's references on its sets. */
+  private release(r: number): void {
+    const raw = this.rRaw[r]!;
+    const attrs = this.rAttrs[r]!;
+    this.attrTable.unref(raw);
+    if ((this.rFlags[r]! & ACCEPTED) !== 0) this.attrTable.unref(attrs);
+  }
+
+  /** Re-runs import for a stored route: `post` as for `put` (the received set stays). */
+  setImport(r: number, post: AttrSet | null, now: number): void {
+    const d = this.rDest[r]!;
+    const st = this.sourceList[this.rSrc[r]!]!;
+    if ((this.rFlags[r]! & ACCEPTED) !== 0) this.attrTable.unref(this.rAttrs[r]!);
+    if (post) this.attrTable.ref(post);
+    this.rAttrs[r] = post ?? this.rRaw[r]!;
+    this.rSince[r] = now;
+    this.setAccepted(r, d, st, post !== null);
+    this.mark(d, CHANGED);
+  }
+
+  /** Marks a route stale (graceful restart) or fresh, and re-runs the decision for its prefix. */
+  setStale(r: number, stale: boolean): void {
+    this.rFlags[r] = stale ? this.rFlags[r]! | STALE : this.rFlags[r]! & ~STALE;
+    if ((this.rFlags[r]! & ACCEPTED) !== 0) this.mark(this.rDest[r]!, 0);
+  }
+
+  /** Removes a route; its prefix is re-decided (and forgotten once it has no route left). */
+  remove(r: number): void {
+    const d = this.rDest[r]!;
+    const si = this.rSrc[r]!;
+    const st = this.sourceList[si]!;
+    this.release(r);
+    this.setAccepted(r, d, st, false);
+    // Out of the prefix's chain.
+    if (this.dHead[d] === r) this.dHead[d] = this.rNext[r]!;
+    else {
+      let x = this.dHead[d]!;
+      while (this.rNext[x] !== r) x = this.rNext[x]!;
+      this.rNext[x] = this.rNext[r]!;
+    }
+    // Out of the source's chain.
+    const p = this.rSPrev[r]!;
+    const n = this.rSNext[r]!;
+    if (p === NONE) st.head = n;
+    else this.rSNext[p] = n;
+    if (n !== NONE) this.rSPrev[n] = p;
+    st.routes -= 1;
+    if (st.routes === 0) {
+      this.sources.delete(st.source);
+      this.sourceList[si] = null;
+      this.sourceFree.push(si);
+    }
+    this.rFlags[r] = 0;
+    this.rAttrs[r] = null;
+    this.rRaw[r] = null;
+    this.rFree.push(r);
+    this.mark(d, 0);
+  }
+
+  // ---- the decision process ----
+
+  /**
+   * Runs the decision process on at most `budget` dirty prefixes and reports each whose best route
    * or ECMP set changed. Returns how many dirty prefixes remain.
    */
   process(budget: number, onChange: (c: DestChange) => void): number {
     let n = 0;
-    for (const dest of this.dirty) {
-      if (n++ >= budget) break;
-      this.dirty.delete(dest);
-      const oldBest = dest.best;
-      const oldRest = dest.ecmpRest;
-      const sel = dest.select(this.options, this.candidate);
-      dest.best = sel.best;
-      dest.ecmpRest = sel.ecmp.length > 1 ? sel.ecmp.slice(1) : NONE;
-      if (!dest.size) this.dests.delete(dest.key);
-      if (oldBest !== sel.best || !same(oldRest, dest.ecmpRest)) onChange({ dest, oldBest });
+    const q = this.dirty;
+    while (this.dirtyHead < q.length && n++ < budget) {
+      const d = q[this.dirtyHead++]!;
+      const state = this.dState[d]!;
+      this.dState[d] = 0;
+      const oldBest = this.dBest[d]!;
+      const oldRest = this.ecmp.get(d);
+      const head = this.dHead[d]!;
+      let best = NONE;
+      let rest: number[] | undefined;
+      if (head !== NONE && this.rNext[head] === NONE) {
+        if (this.candidate(head)) best = head;
+      } else if (head !== NONE) {
+        const sel = selectBest(this.pathsOf(d, false), this.options);
+        if (sel.best) {
+          best = (sel.best as RoutePath).route;
+          if (sel.ecmp.length > 1) rest = sel.ecmp.slice(1).map((p) => (p as RoutePath).route);
+        }
+      }
+      this.dBest[d] = best;
+      if (rest) this.ecmp.set(d, rest);
+      else if (oldRest) this.ecmp.delete(d);
+      const key = this.destKey(d);
+      const changed = oldBest !== best || (state & CHANGED) !== 0 || !same(oldRest, rest);
+      if (head === NONE) this.freeDest(d);
+      if (changed) onChange({ dest: d, key, oldBest });
     }
-    return this.dirty.size;
+    if (this.dirtyHead >= q.length) {
+      this.dirty = [];
+      this.dirtyHead = 0;
+    } else if (this.dirtyHead > 65536 && this.dirtyHead * 2 > q.length) {
+      this.dirty = q.slice(this.dirtyHead);
+      this.dirtyHead = 0;
+    }
+    return this.pending;
+  }
+
+  // ---- snapshots: listings and tests ----
+
+  /** The route as a plain object (a snapshot). */
+  path(r: number): RoutePath {
+    return {
+      route: r,
+      source: this.source(r),
+      key: this.key(r),
+      pathId: this.rPathId[r]!,
+      attrs: this.rAttrs[r]!,
+      raw: this.rRaw[r]!,
+      accepted: this.accepted(r),
+      stale: this.stale(r),
+      since: this.rSince[r]!,
+    };
+  }
+
+  /** Candidates (`all`: every accepted route) of a prefix as plain objects. */
+  private pathsOf(d: number, all: boolean): RoutePath[] {
+    const out: RoutePath[] = [];
+    for (let r = this.dHead[d]!; r !== NONE; r = this.rNext[r]!) {
+      if (all ? this.accepted(r) : this.candidate(r)) out.push(this.path(r));
+    }
+    return out;
+  }
+
+  /** A prefix of the Loc-RIB with its accepted routes, or undefined. */
+  get(key: PrefixKey): DestView | undefined {
+    const d = this.dest(key);
+    return d === NONE || this.dAcc[d] === 0 ? undefined : this.view(d);
+  }
+
+  /** Every prefix of the Loc-RIB with its accepted routes. */
+  *values(): IterableIterator<DestView> {
+    for (const d of this.dests()) yield this.view(d);
+  }
+
+  private view(d: number): DestView {
+    const paths = this.pathsOf(d, true);
+    const at = (r: number) => paths.find((p) => p.route === r) ?? this.path(r);
+    const b = this.dBest[d]!;
+    return {
+      key: this.destKey(d),
+      dest: d,
+      best: b === NONE ? null : at(b),
+      ecmpRest: this.ecmpRest(d).map(at),
+      paths,
+    };
   }
 }
 
-function same(a: readonly Path[], b: readonly Path[]): boolean {
-  if (a.length !== b.length) return false;
+function same(a: readonly number[] | undefined, b: readonly number[] | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
