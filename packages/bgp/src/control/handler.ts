@@ -257,23 +257,31 @@ export class ControlHandler {
       if (routes.length >= limit) truncated = true;
       else routes.push(r);
     };
+    // Prefixes are chosen and sorted by number; only those listed are turned into objects.
+    const rib = this.speaker.rib;
     if (table === 'loc') {
-      const dests = [...this.speaker.rib.values()].filter((d) => !match || match(d.key));
-      for (const d of dests.sort(byKey)) for (const r of this.destRoutes(d)) push(r);
+      const dests = [...rib.dests()].filter((d) => !match || match(rib.destKey(d)));
+      dests.sort((a, b) => compareKeys(rib.destKey(a), rib.destKey(b)));
+      for (const d of dests) {
+        if (routes.length >= limit) {
+          truncated = true;
+          break;
+        }
+        for (const r of this.destRoutes(rib.view(d))) push(r);
+      }
       return { table, peer: null, routes, truncated };
     }
     const p = this.peer(String(args.peer ?? ''));
     if (table === 'in') {
-      const entries = this.speaker
-        .adjRibIn(p)
-        .filter((e) => !match || match(e.key))
-        .sort((a, b) => byKey({ key: a.key }, { key: b.key }));
-      for (const e of entries) {
+      const held = [...rib.routesOf(p.source)].filter((r) => !match || match(rib.key(r)));
+      held.sort((a, b) => compareKeys(rib.key(a), rib.key(b)) || rib.pathId(a) - rib.pathId(b));
+      for (const r of held.slice(0, limit + 1)) {
+        const accepted = rib.accepted(r);
         push(
           this.route(
-            e.key,
-            { source: p.source, pathId: e.pathId, attrs: e.raw, stale: e.stale, since: 0 },
-            { best: false, ecmp: false, reason: e.accepted ? '' : 'rejected by import policy' },
+            rib.key(r),
+            { source: p.source, pathId: rib.pathId(r), attrs: rib.raw(r), stale: rib.stale(r), since: 0 },
+            { best: false, ecmp: false, reason: accepted ? '' : 'rejected by import policy' },
           ),
         );
       }

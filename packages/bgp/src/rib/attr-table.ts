@@ -8,6 +8,7 @@ import {
   sessionContext,
   type UpdateMessage,
 } from '@tabby/wire';
+import { IdIndex } from './id-index.js';
 import type { AttrSet } from './path.js';
 
 const ORIGIN_RANK = { igp: 0, egp: 1, incomplete: 2 } as const;
@@ -54,37 +55,110 @@ const DECODE_CTX: Record<number, SessionContext> = {
   4: sessionContext({ fourOctetAs: true, extendedMessage: true }),
 };
 
+const HAS_ORIGINATOR = 4;
+
 /**
- * A set interned by its received bytes. It keeps only the bytes (in `key`, a one-byte string) and
- * what the decision process reads: the decoded attributes are rebuilt from the bytes when asked
- * for (export, policy, listings), so a diverse full table does not hold half a million decoded
- * objects with their AS path arrays.
+ * What the decision process reads of the sets interned by received bytes, in columns by slot
+ * (a slot is reused once its set has left the table), and the index over their hashes.
+ */
+class RawColumns {
+  cap = 256;
+  hash = new Uint32Array(this.cap);
+  localPref = new Uint32Array(this.cap);
+  med = new Uint32Array(this.cap);
+  neighborAs = new Uint32Array(this.cap);
+  originatorId = new Uint32Array(this.cap);
+  asPathLength = new Uint16Array(this.cap);
+  clusterListLength = new Uint16Array(this.cap);
+  /** Origin rank (2 bits) and HAS_ORIGINATOR. */
+  flags = new Uint8Array(this.cap);
+  readonly sets: (RawAttrSet | null)[] = [];
+  private readonly free: number[] = [];
+  readonly index = new IdIndex((slot) => this.hash[slot]!);
+
+  add(hash: number, attrs: PathAttributes): number {
+    let slot = this.free.pop();
+    if (slot === undefined) {
+      slot = this.sets.length;
+      this.sets.push(null);
+      if (slot >= this.cap) this.grow();
+    }
+    const d = derived(attrs);
+    this.hash[slot] = hash;
+    this.localPref[slot] = d.localPref;
+    this.med[slot] = d.med;
+    this.neighborAs[slot] = d.neighborAs;
+    this.originatorId[slot] = d.originatorId ?? 0;
+    this.asPathLength[slot] = Math.min(d.asPathLength, 0xffff);
+    this.clusterListLength[slot] = Math.min(d.clusterListLength, 0xffff);
+    this.flags[slot] = d.originRank | (d.originatorId === undefined ? 0 : HAS_ORIGINATOR);
+    this.index.insert(slot, hash);
+    return slot;
+  }
+
+  remove(slot: number): void {
+    this.index.delete(slot, this.hash[slot]!);
+    this.sets[slot] = null;
+    this.free.push(slot);
+  }
+
+  private grow(): void {
+    const n = this.cap * 2;
+    const g = <T extends Uint32Array | Uint16Array | Uint8Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(n);
+      b.set(a);
+      return b;
+    };
+    this.hash = g(this.hash);
+    this.localPref = g(this.localPref);
+    this.med = g(this.med);
+    this.neighborAs = g(this.neighborAs);
+    this.originatorId = g(this.originatorId);
+    this.asPathLength = g(this.asPathLength);
+    this.clusterListLength = g(this.clusterListLength);
+    this.flags = g(this.flags);
+    this.cap = n;
+  }
+}
+
+/**
+ * A set interned by its received bytes. The object holds the bytes (in `key`, a one-byte string)
+ * and its slot in the table's columns, where the fields the decision process reads are kept; the
+ * decoded attributes are rebuilt from the bytes when asked for (export, policy, listings). A
+ * diverse full table holds half a million of these, so they are kept small.
  */
 class RawAttrSet implements AttrSet {
   refs = 0;
-  readonly localPref: number;
-  readonly asPathLength: number;
-  readonly neighborAs: number;
-  readonly originRank: number;
-  readonly med: number;
-  readonly clusterListLength: number;
-  readonly originatorId: number | undefined;
 
   constructor(
     readonly id: number,
     readonly key: string,
-    readonly hash: number,
     readonly nextHop: string,
-    attrs: PathAttributes,
-  ) {
-    const d = derived(attrs);
-    this.localPref = d.localPref;
-    this.asPathLength = d.asPathLength;
-    this.neighborAs = d.neighborAs;
-    this.originRank = d.originRank;
-    this.med = d.med;
-    this.clusterListLength = d.clusterListLength;
-    this.originatorId = d.originatorId;
+    /** The slot in `cols`; -1 once the set has left the table. */
+    public slot: number,
+    private readonly cols: RawColumns,
+  ) {}
+
+  get localPref(): number {
+    return this.cols.localPref[this.slot]!;
+  }
+  get med(): number {
+    return this.cols.med[this.slot]!;
+  }
+  get neighborAs(): number {
+    return this.cols.neighborAs[this.slot]!;
+  }
+  get asPathLength(): number {
+    return this.cols.asPathLength[this.slot]!;
+  }
+  get clusterListLength(): number {
+    return this.cols.clusterListLength[this.slot]!;
+  }
+  get originRank(): number {
+    return this.cols.flags[this.slot]! & 3;
+  }
+  get originatorId(): number | undefined {
+    return this.cols.flags[this.slot]! & HAS_ORIGINATOR ? this.cols.originatorId[this.slot] : undefined;
   }
 
   /** The attributes, decoded again from the received bytes (equal to what the UPDATE decoded). */
@@ -109,9 +183,8 @@ class RawAttrSet implements AttrSet {
  */
 export class AttrTable {
   private readonly sets = new Map<string, AttrSet>();
-  /** Sets interned by their received bytes (`internRaw`), by hash; an array on a collision. */
-  private readonly byHash = new Map<number, AttrSet | AttrSet[]>();
-  private rawCount = 0;
+  /** Sets interned by their received bytes (`internRaw`). */
+  private readonly raw = new RawColumns();
   private nextId = 1;
   /** One string per distinct next hop, shared by every set that has it (each UPDATE decodes its own). */
   private readonly nextHops = new Map<string, string>();
@@ -124,8 +197,8 @@ export class AttrTable {
     return nextHop;
   }
 
-  private make(attrs: PathAttributes, nextHop: string, key: string, hash: number): AttrSet {
-    return { id: this.nextId++, key, hash, attrs, nextHop, ...derived(attrs), refs: 0 };
+  private make(attrs: PathAttributes, nextHop: string, key: string): AttrSet {
+    return { id: this.nextId++, key, attrs, nextHop, ...derived(attrs), refs: 0 };
   }
 
   /**
@@ -137,25 +210,22 @@ export class AttrTable {
   internRaw(attrs: PathAttributes, nextHop: string, raw: AttributeKey, fourOctetAs: boolean): AttrSet {
     const hash = (raw.hash ^ (fourOctetAs ? 0x5bd1e995 : 0)) >>> 0;
     const tag = fourOctetAs ? 4 : 2;
-    const e = this.byHash.get(hash);
-    if (e !== undefined) {
-      const bytes = raw.bytes;
-      if (!Array.isArray(e)) {
-        if (e.nextHop === nextHop && sameBytes(e.key, tag, bytes)) return e;
-      } else {
-        for (const s of e) if (s.nextHop === nextHop && sameBytes(s.key, tag, bytes)) return s;
-      }
+    const cols = this.raw;
+    const idx = cols.index;
+    for (let i = idx.start(hash); ; i = idx.next(i)) {
+      const slot = idx.at(i);
+      if (slot < 0) break;
+      if (cols.hash[slot] !== hash) continue;
+      const s = cols.sets[slot]!;
+      if (s.nextHop === nextHop && sameBytes(s.key, tag, raw.bytes)) return s;
     }
     // The key is the tag and the bytes as a one-byte string: compact, and flat (no concatenation).
     const buf = Buffer.allocUnsafe(raw.length + 1);
     buf[0] = tag;
     buf.set(raw.bytes, 1);
-    const hop = this.nextHopText(nextHop);
-    const s = new RawAttrSet(this.nextId++, buf.toString('latin1'), hash, hop, attrs);
-    if (e === undefined) this.byHash.set(hash, s);
-    else if (Array.isArray(e)) e.push(s);
-    else this.byHash.set(hash, [e, s]);
-    this.rawCount += 1;
+    const slot = cols.add(hash, attrs);
+    const s = new RawAttrSet(this.nextId++, buf.toString('latin1'), this.nextHopText(nextHop), slot, cols);
+    cols.sets[slot] = s;
     return s;
   }
 
@@ -166,7 +236,7 @@ export class AttrTable {
   intern(attrs: PathAttributes, nextHop: string, key: string = attrKey(attrs, nextHop)): AttrSet {
     let s = this.sets.get(key);
     if (!s) {
-      s = this.make(attrs, nextHop, key, -1);
+      s = this.make(attrs, nextHop, key);
       this.sets.set(key, s);
     }
     return s;
@@ -177,7 +247,7 @@ export class AttrTable {
    * it) and no equal set took its place.
    */
   adopt(s: AttrSet): AttrSet {
-    if (s.hash !== undefined && s.hash >= 0) return s; // raw sets are never adopted (exports are not raw)
+    if (s instanceof RawAttrSet) return s; // raw sets are never adopted (exports are not raw)
     const cur = this.sets.get(s.key);
     if (cur) return cur;
     this.sets.set(s.key, s);
@@ -194,23 +264,18 @@ export class AttrTable {
   unref(s: AttrSet): void {
     s.refs -= 1;
     if (s.refs > 0) return;
-    if (s.hash === undefined || s.hash < 0) {
-      if (this.sets.get(s.key) === s) this.sets.delete(s.key);
+    if (s instanceof RawAttrSet) {
+      if (s.slot >= 0 && this.raw.sets[s.slot] === s) {
+        this.raw.remove(s.slot);
+        s.slot = -1;
+      }
       return;
     }
-    const e = this.byHash.get(s.hash);
-    if (e === s) this.byHash.delete(s.hash);
-    else if (Array.isArray(e)) {
-      const i = e.indexOf(s);
-      if (i < 0) return;
-      e.splice(i, 1);
-      if (e.length === 1) this.byHash.set(s.hash, e[0]!);
-    } else return;
-    this.rawCount -= 1;
+    if (this.sets.get(s.key) === s) this.sets.delete(s.key);
   }
 
   get size(): number {
-    return this.sets.size + this.rawCount;
+    return this.sets.size + this.raw.index.size;
   }
 }
 

@@ -1,5 +1,6 @@
 import type { AttrTable } from './attr-table.js';
 import { type DecisionOptions, selectBest } from './decision.js';
+import { IdIndex } from './id-index.js';
 import type { AttrSet, Path, PathSource } from './path.js';
 import type { PrefixKey } from './prefix-key.js';
 
@@ -98,9 +99,8 @@ export class LocRib {
   /** IPv6 keys by prefix number, and prefix numbers by IPv6 key. */
   private readonly v6Keys = new Map<number, string>();
   private readonly v6Index = new Map<string, number>();
-  /** IPv4 index: open addressing (linear probing), prefix number + 1, 0 for empty. */
-  private slots = new Int32Array(2048);
-  private slotCount = 0;
+  /** Prefix numbers by IPv4 key. */
+  private readonly v4Index = new IdIndex((d) => LocRib.hash(this.dKey[d]!), 2048);
   // ---- sources ----
   private readonly sources = new Map<PathSource, number>();
   private readonly sourceList: (SourceState | null)[] = [];
@@ -146,51 +146,10 @@ export class LocRib {
   }
 
   private findV4(key: number): number {
-    const slots = this.slots;
-    const mask = slots.length - 1;
-    for (let i = LocRib.hash(key) & mask; ; i = (i + 1) & mask) {
-      const s = slots[i]!;
-      if (s === 0) return NONE;
-      if (this.dKey[s - 1] === key) return s - 1;
-    }
-  }
-
-  private insertV4(d: number): void {
-    if ((this.slotCount + 1) * 2 > this.slots.length) {
-      const old = this.slots;
-      this.slots = new Int32Array(old.length * 2);
-      for (let i = 0; i < old.length; i++) if (old[i]) this.placeV4(old[i]! - 1);
-    }
-    this.placeV4(d);
-    this.slotCount += 1;
-  }
-
-  private placeV4(d: number): void {
-    const slots = this.slots;
-    const mask = slots.length - 1;
-    let i = LocRib.hash(this.dKey[d]!) & mask;
-    while (slots[i] !== 0) i = (i + 1) & mask;
-    slots[i] = d + 1;
-  }
-
-  /** Linear-probing delete with backward shift (no tombstones). */
-  private deleteV4(key: number): void {
-    const slots = this.slots;
-    const mask = slots.length - 1;
-    let i = LocRib.hash(key) & mask;
-    while (slots[i] !== 0 && this.dKey[slots[i]! - 1] !== key) i = (i + 1) & mask;
-    if (slots[i] === 0) return;
-    slots[i] = 0;
-    this.slotCount -= 1;
-    for (let j = (i + 1) & mask; slots[j] !== 0; j = (j + 1) & mask) {
-      const s = slots[j]!;
-      const home = LocRib.hash(this.dKey[s - 1]!) & mask;
-      // Move s into the hole when its home is not in the cyclic range (i, j].
-      if (i <= j ? home <= i || home > j : home <= i && home > j) {
-        slots[i] = s;
-        slots[j] = 0;
-        i = j;
-      }
+    const idx = this.v4Index;
+    for (let i = idx.start(LocRib.hash(key)); ; i = idx.next(i)) {
+      const d = idx.at(i);
+      if (d === NONE || this.dKey[d] === key) return d;
     }
   }
 
@@ -229,7 +188,7 @@ export class LocRib {
     this.dState[d] = 0;
     if (typeof key === 'number') {
       this.dKey[d] = key;
-      this.insertV4(d);
+      this.v4Index.insert(d, LocRib.hash(key));
     } else {
       this.dKey[d] = Number.NaN;
       this.v6Keys.set(d, key);
@@ -243,7 +202,7 @@ export class LocRib {
     if (Number.isNaN(k)) {
       this.v6Index.delete(this.v6Keys.get(d)!);
       this.v6Keys.delete(d);
-    } else this.deleteV4(k);
+    } else this.v4Index.delete(d, LocRib.hash(k));
     this.ecmp.delete(d);
     this.dKey[d] = Number.NaN;
     this.dHead[d] = NONE;
@@ -638,7 +597,8 @@ export class LocRib {
     for (const d of this.dests()) yield this.view(d);
   }
 
-  private view(d: number): DestView {
+  /** Prefix `d` with its accepted routes, as plain objects. */
+  view(d: number): DestView {
     const paths = this.pathsOf(d, true);
     const at = (r: number) => paths.find((p) => p.route === r) ?? this.path(r);
     const b = this.dBest[d]!;

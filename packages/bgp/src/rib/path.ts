@@ -31,8 +31,6 @@ export interface AttrSet {
   readonly id: number;
   /** The interning key (for sets interned by received bytes: a tag octet and the bytes). */
   readonly key: string;
-  /** For sets interned by received bytes, the bytes' hash (see `AttrTable.internRaw`); else -1. */
-  readonly hash?: number;
   readonly attrs: PathAttributes;
   /** The effective next hop: NEXT_HOP, or the MP_REACH_NLRI next hop (IPv6: global, then `%link-local`). */
   readonly nextHop: string;
