@@ -72,17 +72,11 @@ class RawColumns {
   clusterListLength = new Uint16Array(this.cap);
   /** Origin rank (2 bits) and HAS_ORIGINATOR. */
   flags = new Uint8Array(this.cap);
-  readonly sets: (RawAttrSet | null)[] = [];
-  private readonly free: number[] = [];
   readonly index = new IdIndex((slot) => this.hash[slot]!);
 
-  add(hash: number, attrs: PathAttributes): number {
-    let slot = this.free.pop();
-    if (slot === undefined) {
-      slot = this.sets.length;
-      this.sets.push(null);
-      if (slot >= this.cap) this.grow();
-    }
+  /** Fills the columns of the set in `slot` (a slot of the table) and indexes its hash. */
+  add(slot: number, hash: number, attrs: PathAttributes): void {
+    while (slot >= this.cap) this.grow();
     const d = derived(attrs);
     this.hash[slot] = hash;
     this.localPref[slot] = d.localPref;
@@ -93,13 +87,10 @@ class RawColumns {
     this.clusterListLength[slot] = Math.min(d.clusterListLength, 0xffff);
     this.flags[slot] = d.originRank | (d.originatorId === undefined ? 0 : HAS_ORIGINATOR);
     this.index.insert(slot, hash);
-    return slot;
   }
 
   remove(slot: number): void {
     this.index.delete(slot, this.hash[slot]!);
-    this.sets[slot] = null;
-    this.free.push(slot);
   }
 
   private grow(): void {
@@ -134,7 +125,7 @@ class RawAttrSet implements AttrSet {
     readonly id: number,
     readonly key: string,
     readonly nextHop: string,
-    /** The slot in `cols`; -1 once the set has left the table. */
+    /** The slot in the table (and in `cols`); -1 once the set has left the table. */
     public slot: number,
     private readonly cols: RawColumns,
   ) {}
@@ -183,8 +174,11 @@ class RawAttrSet implements AttrSet {
  */
 export class AttrTable {
   private readonly sets = new Map<string, AttrSet>();
-  /** Sets interned by their received bytes (`internRaw`). */
+  /** Sets interned by their received bytes (`internRaw`): their columns and index, by slot. */
   private readonly raw = new RawColumns();
+  /** Every set in the table, by slot (so a route can hold a set as a 32-bit number). */
+  private readonly bySlot: (AttrSet | null)[] = [];
+  private readonly freeSlots: number[] = [];
   private nextId = 1;
   /** One string per distinct next hop, shared by every set that has it (each UPDATE decodes its own). */
   private readonly nextHops = new Map<string, string>();
@@ -198,7 +192,31 @@ export class AttrTable {
   }
 
   private make(attrs: PathAttributes, nextHop: string, key: string): AttrSet {
-    return { id: this.nextId++, key, attrs, nextHop, ...derived(attrs), refs: 0 };
+    return this.claim({ id: this.nextId++, key, attrs, nextHop, ...derived(attrs), refs: 0, slot: -1 });
+  }
+
+  /** The set in `slot`. */
+  at(slot: number): AttrSet {
+    return this.bySlot[slot]!;
+  }
+
+  private freeSlot(): number {
+    const slot = this.freeSlots.pop();
+    if (slot !== undefined) return slot;
+    this.bySlot.push(null);
+    return this.bySlot.length - 1;
+  }
+
+  private claim<T extends AttrSet>(s: T): T {
+    s.slot = this.freeSlot();
+    this.bySlot[s.slot] = s;
+    return s;
+  }
+
+  private release(s: AttrSet): void {
+    this.bySlot[s.slot] = null;
+    this.freeSlots.push(s.slot);
+    s.slot = -1;
   }
 
   /**
@@ -216,16 +234,17 @@ export class AttrTable {
       const slot = idx.at(i);
       if (slot < 0) break;
       if (cols.hash[slot] !== hash) continue;
-      const s = cols.sets[slot]!;
+      const s = this.bySlot[slot]!;
       if (s.nextHop === nextHop && sameBytes(s.key, tag, raw.bytes)) return s;
     }
     // The key is the tag and the bytes as a one-byte string: compact, and flat (no concatenation).
     const buf = Buffer.allocUnsafe(raw.length + 1);
     buf[0] = tag;
     buf.set(raw.bytes, 1);
-    const slot = cols.add(hash, attrs);
+    const slot = this.freeSlot();
+    cols.add(slot, hash, attrs);
     const s = new RawAttrSet(this.nextId++, buf.toString('latin1'), this.nextHopText(nextHop), slot, cols);
-    cols.sets[slot] = s;
+    this.bySlot[slot] = s;
     return s;
   }
 
@@ -250,7 +269,7 @@ export class AttrTable {
     if (s instanceof RawAttrSet) return s; // raw sets are never adopted (exports are not raw)
     const cur = this.sets.get(s.key);
     if (cur) return cur;
-    this.sets.set(s.key, s);
+    this.sets.set(s.key, this.claim(s));
     return s;
   }
 
@@ -264,14 +283,10 @@ export class AttrTable {
   unref(s: AttrSet): void {
     s.refs -= 1;
     if (s.refs > 0) return;
-    if (s instanceof RawAttrSet) {
-      if (s.slot >= 0 && this.raw.sets[s.slot] === s) {
-        this.raw.remove(s.slot);
-        s.slot = -1;
-      }
-      return;
-    }
-    if (this.sets.get(s.key) === s) this.sets.delete(s.key);
+    if (s.slot < 0 || this.bySlot[s.slot] !== s) return; // not in this table (any more)
+    if (s instanceof RawAttrSet) this.raw.remove(s.slot);
+    else this.sets.delete(s.key);
+    this.release(s);
   }
 
   get size(): number {

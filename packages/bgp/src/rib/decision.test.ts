@@ -35,6 +35,7 @@ function attrs(over: Partial<AttrSet> = {}): AttrSet {
     clusterListLength: 0,
     originatorId: undefined,
     refs: 0,
+    slot: -1,
     ...over,
   };
 }

@@ -80,8 +80,9 @@ export class LocRib {
   private rPathId = new Uint32Array(this.rCap);
   private rSince = new Uint32Array(this.rCap);
   private rFlags = new Uint8Array(this.rCap);
-  private readonly rAttrs: (AttrSet | null)[] = [];
-  private readonly rRaw: (AttrSet | null)[] = [];
+  /** Attribute sets by slot in the table (`AttrTable.at`): after import policy, and as received. */
+  private rAttrs = new Int32Array(this.rCap);
+  private rRaw = new Int32Array(this.rCap);
   // ---- prefixes ----
   private dCap = 1024;
   private dTop = 0;
@@ -106,8 +107,10 @@ export class LocRib {
   private readonly sourceList: (SourceState | null)[] = [];
   private readonly sourceFree: number[] = [];
   // ---- work ----
-  private dirty: number[] = [];
+  /** Dirty prefixes, a ring (each at most once: see DIRTY). */
+  private dirty = new Int32Array(1024);
   private dirtyHead = 0;
+  private dirtyCount = 0;
   private prefixes = 0;
   private pathCount = 0;
 
@@ -133,7 +136,7 @@ export class LocRib {
 
   /** Prefixes waiting for the decision process. */
   get pending(): number {
-    return this.dirty.length - this.dirtyHead;
+    return this.dirtyCount;
   }
 
   // ---- the IPv4 index ----
@@ -264,8 +267,22 @@ export class LocRib {
 
   private mark(d: number, flags: number): void {
     const s = this.dState[d]!;
-    if (!(s & DIRTY)) this.dirty.push(d);
+    if (!(s & DIRTY)) this.enqueue(d);
     this.dState[d] = s | DIRTY | flags;
+  }
+
+  private enqueue(d: number): void {
+    let q = this.dirty;
+    if (this.dirtyCount === q.length) {
+      // Full: unroll the ring into one twice the size.
+      const n = new Int32Array(q.length * 2);
+      n.set(q.subarray(this.dirtyHead));
+      n.set(q.subarray(0, this.dirtyHead), q.length - this.dirtyHead);
+      this.dirty = q = n;
+      this.dirtyHead = 0;
+    }
+    q[(this.dirtyHead + this.dirtyCount) % q.length] = d;
+    this.dirtyCount += 1;
   }
 
   /** Re-runs the decision for the prefix (a route's flags changed). */
@@ -340,12 +357,12 @@ export class LocRib {
 
   /** Attributes after import policy (the received ones when rejected). */
   attrs(r: number): AttrSet {
-    return this.rAttrs[r]!;
+    return this.attrTable.at(this.rAttrs[r]!);
   }
 
   /** Attributes as received. */
   raw(r: number): AttrSet {
-    return this.rRaw[r]!;
+    return this.attrTable.at(this.rRaw[r]!);
   }
 
   accepted(r: number): boolean {
@@ -391,10 +408,10 @@ export class LocRib {
         this.rPathId = grow(this.rPathId, n);
         this.rSince = grow(this.rSince, n);
         this.rFlags = grow(this.rFlags, n);
+        this.rAttrs = grow(this.rAttrs, n);
+        this.rRaw = grow(this.rRaw, n);
         this.rCap = n;
       }
-      this.rAttrs.push(null);
-      this.rRaw.push(null);
     }
     return r;
   }
@@ -434,8 +451,8 @@ export class LocRib {
     } else {
       this.release(r);
     }
-    this.rRaw[r] = raw;
-    this.rAttrs[r] = post ?? raw;
+    this.rRaw[r] = raw.slot;
+    this.rAttrs[r] = (post ?? raw).slot;
     this.rSince[r] = now;
     this.setAccepted(r, d, st, post !== null);
     this.rFlags[r] = this.rFlags[r]! & ~STALE;
@@ -458,8 +475,8 @@ export class LocRib {
 
   /** Drops the route's references on its sets. */
   private release(r: number): void {
-    const raw = this.rRaw[r]!;
-    const attrs = this.rAttrs[r]!;
+    const raw = this.raw(r);
+    const attrs = this.attrs(r);
     this.attrTable.unref(raw);
     if ((this.rFlags[r]! & ACCEPTED) !== 0) this.attrTable.unref(attrs);
   }
@@ -468,9 +485,9 @@ export class LocRib {
   setImport(r: number, post: AttrSet | null, now: number): void {
     const d = this.rDest[r]!;
     const st = this.sourceList[this.rSrc[r]!]!;
-    if ((this.rFlags[r]! & ACCEPTED) !== 0) this.attrTable.unref(this.rAttrs[r]!);
     if (post) this.attrTable.ref(post);
-    this.rAttrs[r] = post ?? this.rRaw[r]!;
+    if ((this.rFlags[r]! & ACCEPTED) !== 0) this.attrTable.unref(this.attrs(r));
+    this.rAttrs[r] = post ? post.slot : this.rRaw[r]!;
     this.rSince[r] = now;
     this.setAccepted(r, d, st, post !== null);
     this.mark(d, CHANGED);
@@ -509,8 +526,6 @@ export class LocRib {
       this.sourceFree.push(si);
     }
     this.rFlags[r] = 0;
-    this.rAttrs[r] = null;
-    this.rRaw[r] = null;
     this.rFree.push(r);
     this.mark(d, 0);
   }
@@ -523,9 +538,11 @@ export class LocRib {
    */
   process(budget: number, onChange: (c: DestChange) => void): number {
     let n = 0;
-    const q = this.dirty;
-    while (this.dirtyHead < q.length && n++ < budget) {
-      const d = q[this.dirtyHead++]!;
+    while (this.dirtyCount > 0 && n++ < budget) {
+      const q = this.dirty; // a callback may mark prefixes and grow the ring
+      const d = q[this.dirtyHead]!;
+      this.dirtyHead = (this.dirtyHead + 1) % q.length;
+      this.dirtyCount -= 1;
       const state = this.dState[d]!;
       this.dState[d] = 0;
       const oldBest = this.dBest[d]!;
@@ -550,13 +567,6 @@ export class LocRib {
       if (head === NONE) this.freeDest(d);
       if (changed) onChange({ dest: d, key, oldBest });
     }
-    if (this.dirtyHead >= q.length) {
-      this.dirty = [];
-      this.dirtyHead = 0;
-    } else if (this.dirtyHead > 65536 && this.dirtyHead * 2 > q.length) {
-      this.dirty = q.slice(this.dirtyHead);
-      this.dirtyHead = 0;
-    }
     return this.pending;
   }
 
@@ -569,8 +579,8 @@ export class LocRib {
       source: this.source(r),
       key: this.key(r),
       pathId: this.rPathId[r]!,
-      attrs: this.rAttrs[r]!,
-      raw: this.rRaw[r]!,
+      attrs: this.attrs(r),
+      raw: this.raw(r),
       accepted: this.accepted(r),
       stale: this.stale(r),
       since: this.rSince[r]!,

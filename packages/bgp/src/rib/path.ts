@@ -44,6 +44,8 @@ export interface AttrSet {
   /** ORIGINATOR_ID as uint32, or undefined. */
   readonly originatorId: number | undefined;
   refs: number;
+  /** The set's number in its table (`AttrTable.at`) while it is in it; -1 once it has left. */
+  slot: number;
 }
 
 /**
