@@ -858,18 +858,11 @@ export class Speaker implements PeerHost {
   // ---- export --------------------------------------------------------------------------------
 
   /**
-   * The attributes to send `peer` for `key`, or null to withdraw. Peers whose outbound view is
-   * identical (an update group: same session type, reflection role, next-hop mode, export
-   * policies, local address and encoding) share one computation per attribute set and source.
+   * Route `best` exported through the view `viewKey` that `peer` has, or null to withdraw. Peers
+   * whose outbound view is identical (an update group: same session type, reflection role,
+   * next-hop mode, export policies, local address and encoding) share one computation per
+   * attribute set and source.
    */
-  exportFor(peer: Peer, key: PrefixKey): AttrSet | null {
-    const d = this.rib.dest(key);
-    const best = d === NONE ? NONE : this.rib.best(d);
-    if (best === NONE || this.rib.source(best) === peer.source) return null;
-    return this.exportVia(this.updateGroup(peer), peer, best);
-  }
-
-  /** Route `best` exported through the view `viewKey` that `peer` has. */
   private exportVia(viewKey: string, peer: Peer, best: number): AttrSet | null {
     const v = this.view(peer);
     if (v.exportsNothing) return null;
@@ -895,7 +888,7 @@ export class Speaker implements PeerHost {
     return out;
   }
 
-  /** The update-group signature of a peer (see `exportFor`). */
+  /** The update-group signature of a peer (see `exportVia`). */
   updateGroup(peer: Peer): string {
     return this.view(peer).group;
   }

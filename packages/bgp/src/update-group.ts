@@ -41,7 +41,7 @@ export class UpdateGroup {
   constructor(
     /** Members share this key: export view, families, ADD-PATH and session encoding. */
     public key: string,
-    /** The export view (policies, role, next hop): the memo key of `Speaker.exportFor`. */
+    /** The export view (policies, role, next hop): the memo key of `Speaker.exportVia`. */
     public viewKey: string,
     /** Families sent from the shared table (without ADD-PATH). */
     readonly families: ReadonlySet<Afi>,

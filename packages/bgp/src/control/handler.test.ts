@@ -28,6 +28,9 @@ peers:
     parseConfig(`routerId: 198.18.0.2
 asn: 64512
 listen: { address: 198.18.0.2, port: 179 }
+originate:
+  - { prefix: 198.19.9.0/24 }
+  - { prefix: 198.19.8.0/24 }
 policies:
   - name: no-9
     rules:
@@ -66,8 +69,10 @@ peers:
       ['198.19.1.0/24', '*>I'],
       ['198.19.2.0/24', '*>I'],
       ['198.19.4.0/24', '*>I'],
+      ['198.19.8.0/24', '*>  L'],
+      ['198.19.9.0/24', '*>  L'],
     ]);
-    expect(b.rib.size).toBe(4);
+    expect(b.rib.size).toBe(6);
   });
 
   it('a limit cuts the sorted listing and says so', async () => {
@@ -78,7 +83,18 @@ peers:
       ['198.19.0.0/24', '198.19.1.0/24', '198.19.2.0/24'],
       true,
     ]);
-    expect((await rib({ limit: 4 })).truncated).toBe(false);
+    expect((await rib({ limit: 6 })).truncated).toBe(false);
     expect((await rib({ prefix: '198.19.2.7' })).routes.map((r) => r.prefix)).toEqual(['198.19.2.0/24']);
+  });
+
+  it('the Adj-RIB-Out lists what b sends a (its own prefixes, none of those from a), sorted and limited', async () => {
+    await until('sent', () => b.findPeer('a')!.advertisedCount === 2);
+    const out = await rib({ table: 'out', peer: 'a' });
+    expect(out.routes.map((r) => [r.prefix, r.from, r.local_pref])).toEqual([
+      ['198.19.8.0/24', 'local', 100],
+      ['198.19.9.0/24', 'local', 100],
+    ]);
+    const one = await rib({ table: 'out', peer: 'a', limit: 1 });
+    expect([one.routes.map((r) => r.prefix), one.truncated]).toEqual([['198.19.8.0/24'], true]);
   });
 });

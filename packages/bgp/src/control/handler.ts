@@ -4,7 +4,7 @@ import { addressToBigInt, parseCidr } from '../config/cidr.js';
 import type { SpeakerConfig } from '../config/types.js';
 import type { Peer } from '../peer.js';
 import { comparePaths } from '../rib/decision.js';
-import type { DestView } from '../rib/loc-rib.js';
+import { type DestView, NONE } from '../rib/loc-rib.js';
 import type { AttrSet, Path } from '../rib/path.js';
 import { compareKeys, type PrefixKey, prefixKeyFromText, prefixKeyText } from '../rib/prefix-key.js';
 import { describeNotification } from '../session.js';
@@ -286,15 +286,15 @@ export class ControlHandler {
         );
       }
     } else {
-      const entries = [...p.advertised()]
-        .filter(([k]) => !match || match(k))
-        .sort((a, b) => byKey({ key: a[0] }, { key: b[0] }));
-      for (const [k, set] of entries) {
+      const entries = [...p.advertised()].filter(([k]) => !match || match(k)).sort((a, b) => compareKeys(a[0], b[0]));
+      for (const [k, set] of entries.slice(0, limit + 1)) {
+        const d = rib.dest(k);
+        const best = d === NONE ? NONE : rib.best(d);
         push(
           this.route(
             k,
             {
-              source: this.speaker.rib.get(k)?.best?.source ?? p.source,
+              source: best === NONE ? p.source : rib.source(best),
               pathId: 0,
               attrs: set,
               stale: false,
@@ -310,7 +310,7 @@ export class ControlHandler {
 
   fibRoutes(): FibRoute[] {
     return [...this.speaker.fib.entries()]
-      .sort((a, b) => byKey({ key: a[0] }, { key: b[0] }))
+      .sort((a, b) => compareKeys(a[0], b[0]))
       .map(([k, e]) => ({
         prefix: prefixKeyText(k),
         next_hops: [...e.nextHops],
@@ -344,8 +344,4 @@ export class ControlHandler {
       },
     };
   }
-}
-
-function byKey(a: { key: PrefixKey }, b: { key: PrefixKey }): number {
-  return compareKeys(a.key, b.key);
 }

@@ -347,10 +347,6 @@ export class LocRib {
     return this.destKey(this.rDest[r]!);
   }
 
-  destOf(r: number): number {
-    return this.rDest[r]!;
-  }
-
   pathId(r: number): number {
     return this.rPathId[r]!;
   }
