@@ -9,7 +9,6 @@ export const NONE = -1;
 
 const ACCEPTED = 1;
 const STALE = 2;
-const LIVE = 4;
 
 const DIRTY = 1;
 /** The best route kept its number but changed (new attributes): report it even so. */
@@ -443,7 +442,7 @@ export class LocRib {
       st.head = r;
       st.routes += 1;
       this.rPathId[r] = pathId;
-      this.rFlags[r] = LIVE;
+      this.rFlags[r] = 0;
     } else {
       this.release(r);
     }
