@@ -40,17 +40,21 @@ describe('LocRib (columnar routes, one chain per prefix and per source)', () => 
     expect(rib.get(42)!.paths).toHaveLength(3);
     expect(rib.paths).toBe(3);
     expect(rib.get(42)!.best?.source).toBe(s3);
-    // Replacing keeps the route (and the count) and reports the change; removing goes back to one route, then none.
+    // Replacing keeps the count and reports the change; removing goes back to one route, then none.
+    // A selected route is never changed in place: its replacement is a new route.
     const n = changes.length;
-    expect(put(s3, '198.18.1.3', 50)).toBe(r3);
+    const r3b = put(s3, '198.18.1.3', 50);
+    expect(r3b).not.toBe(r3);
+    expect(rib.find(42, s3, 0)).toBe(r3b);
     run();
     expect(changes.length).toBe(n + 1);
     expect(rib.paths).toBe(3);
     expect(rib.get(42)!.best?.source).toBe(s1);
     expect(rib.get(42)!.ecmpRest.map((p) => p.source)).toEqual([s2]);
-    // A new best with the same route number and new attributes is a change too.
-    const r1 = rib.find(42, s1, 0);
-    expect(put(s1, '198.18.1.9')).toBe(r1);
+    // A route that is not selected is replaced in place.
+    expect(put(s3, '198.18.1.3', 40)).toBe(r3b);
+    // The best's replacement is a change too, even with the same source.
+    put(s1, '198.18.1.9');
     run();
     expect(changes.length).toBe(n + 2);
     rib.remove(rib.find(42, s1, 0));
@@ -58,7 +62,7 @@ describe('LocRib (columnar routes, one chain per prefix and per source)', () => 
     rib.remove(rib.find(42, s2, 0));
     run();
     expect(rib.get(42)!.paths.map((p) => p.source)).toEqual([s3]);
-    expect(rib.attrs(rib.find(42, s3, 0)).localPref).toBe(50);
+    expect(rib.attrs(rib.find(42, s3, 0)).localPref).toBe(40);
     rib.remove(rib.find(42, s3, 0));
     run();
     expect(rib.get(42)).toBeUndefined();
@@ -92,15 +96,59 @@ describe('LocRib (columnar routes, one chain per prefix and per source)', () => 
   });
 });
 
+describe('LocRib: what was decided stays readable until the next decision', () => {
+  it('a removed or replaced best route keeps its attributes for the exports until processed', () => {
+    const attrs = new AttrTable();
+    const rib = new LocRib(attrs, DEFAULT_DECISION);
+    const a1 = attrs.intern({ origin: 'igp', asPath: [], localPref: 100 }, '198.18.1.1');
+    const a2 = attrs.intern({ origin: 'igp', asPath: [], localPref: 100 }, '198.18.1.2');
+    const s = source(1);
+    const x = rib.put(10, s, 0, a1, a1, 0);
+    rib.process(10, () => {});
+    const dx = rib.dest(10);
+    expect(rib.best(dx)).toBe(x);
+    // Withdrawn, then another prefix arrives before the decision runs: the number is not reused
+    // while X's best still names it, and X still reads as decided.
+    rib.remove(x);
+    const y = rib.put(20, s, 0, a2, a2, 0);
+    expect(y).not.toBe(x);
+    expect([rib.best(dx), rib.attrs(rib.best(dx)).nextHop, rib.source(rib.best(dx))]).toEqual([x, '198.18.1.1', s]);
+    expect(rib.get(10)?.best?.attrs.nextHop).toBe('198.18.1.1');
+    expect([rib.routeCount(s), rib.find(10, s, 0)]).toEqual([1, NONE]);
+    const changed: PrefixKey[] = [];
+    rib.process(10, (c) => changed.push(c.key));
+    expect(changed.sort()).toEqual([10, 20]);
+    expect([rib.dest(10), rib.get(10)]).toEqual([NONE, undefined]);
+    // Replaced while selected: rejected by a new import result, the old choice stays until decided.
+    const ry = rib.find(20, s, 0);
+    rib.setImport(ry, null, 1);
+    expect(rib.attrs(rib.best(rib.dest(20))).nextHop).toBe('198.18.1.2');
+    expect(rib.accepted(rib.best(rib.dest(20)))).toBe(true);
+    rib.process(10, () => {});
+    expect(rib.best(rib.dest(20))).toBe(NONE);
+    expect([rib.routeCount(s), rib.acceptedCount(s), rib.size]).toEqual([1, 0, 0]);
+    rib.remove(rib.find(20, s, 0));
+    rib.process(10, () => {});
+    expect(attrs.size).toBe(0);
+  });
+});
+
 describe('LocRib against a model (fast-check)', () => {
   // Keys: IPv4 of every length (with /0 and /32), and a few IPv6; many, so the index grows and
   // deletes shift entries back.
   const keyArb = fc.oneof(
-    fc
-      .tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 32 }))
-      .map(([a, l]) => v4Key(l === 0 ? 0 : ((a >>> (32 - l)) << (32 - l)) >>> 0, l)),
-    fc.integer({ min: 0, max: 40 }).map((i) => v4Key((0x0a000000 + i * 256) >>> 0, 24)),
-    fc.constantFrom('20010db8000000000000000000000000/32', '20010db8000100000000000000000000/48'),
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 32 }))
+        .map(([a, l]) => v4Key(l === 0 ? 0 : ((a >>> (32 - l)) << (32 - l)) >>> 0, l)),
+    },
+    // A small pool, so routes are often replaced and removed before or after a decision.
+    { weight: 6, arbitrary: fc.integer({ min: 0, max: 9 }).map((i) => v4Key((0x0a000000 + i * 256) >>> 0, 24)) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom('20010db8000000000000000000000000/32', '20010db8000100000000000000000000/48'),
+    },
   );
   const opArb = fc.record({
     kind: fc.constantFrom('put', 'put', 'put', 'remove', 'stale', 'process'),
@@ -113,7 +161,7 @@ describe('LocRib against a model (fast-check)', () => {
 
   it('finds, counts, selects and frees exactly as a map of routes would', () => {
     fc.assert(
-      fc.property(fc.array(opArb, { maxLength: 400 }), (ops) => {
+      fc.property(fc.array(opArb, { minLength: 20, maxLength: 400, size: 'max' }), (ops) => {
         const attrs = new AttrTable();
         const rib = new LocRib(attrs, DEFAULT_DECISION);
         const sources = [source(1), source(2), source(3)];
@@ -149,6 +197,11 @@ describe('LocRib against a model (fast-check)', () => {
               model.get(mid)!.stale = true;
             }
           } else rib.process(1000, () => {});
+          // What the last decision chose is still that prefix's route (its number not reused).
+          for (const d of rib.dests()) {
+            const b = rib.best(d);
+            if (b !== NONE) expect(rib.key(b)).toBe(rib.destKey(d));
+          }
         }
         rib.process(1_000_000, () => {});
         // Every route is found where the model has it, with its flags.
@@ -182,7 +235,7 @@ describe('LocRib against a model (fast-check)', () => {
         expect(attrs.size).toBe(0);
         for (const op of ops) expect(rib.dest(op.key)).toBe(NONE);
       }),
-      { numRuns: 200 },
+      { numRuns: 100 },
     );
   });
 

@@ -9,6 +9,8 @@ export const NONE = -1;
 
 const ACCEPTED = 1;
 const STALE = 2;
+/** Replaced or removed while selected: kept, unlinked, until its prefix's next decision. */
+const RETIRED = 4;
 
 const DIRTY = 1;
 /** The best route kept its number but changed (new attributes): report it even so. */
@@ -35,7 +37,6 @@ export interface DestView {
 export interface DestChange {
   dest: number;
   key: PrefixKey;
-  oldBest: number;
 }
 
 function grow<T extends Int32Array | Uint32Array | Uint8Array | Float64Array>(a: T, n: number, fill = 0): T {
@@ -51,6 +52,8 @@ interface SourceState {
   head: number;
   routes: number;
   accepted: number;
+  /** Retired routes still pointing at this source. */
+  retired: number;
 }
 
 /**
@@ -94,6 +97,8 @@ export class LocRib {
   /** What the best-route feed last said for the prefix (owned by the speaker), 0 for nothing. */
   private dFib = new Int32Array(this.dCap);
   private dState = new Uint8Array(this.dCap);
+  /** Retired routes of the prefix (chained through `rNext`), freed by its next decision. */
+  private dRetired = new Int32Array(this.dCap);
   /** The other ECMP members besides the best, for the few prefixes that have any. */
   private readonly ecmp = new Map<number, number[]>();
   /** IPv6 keys by prefix number, and prefix numbers by IPv6 key. */
@@ -180,6 +185,7 @@ export class LocRib {
         this.dAcc = grow(this.dAcc, n);
         this.dFib = grow(this.dFib, n);
         this.dState = grow(this.dState, n);
+        this.dRetired = grow(this.dRetired, n);
         this.dCap = n;
       }
     }
@@ -188,6 +194,7 @@ export class LocRib {
     this.dAcc[d] = 0;
     this.dFib[d] = 0;
     this.dState[d] = 0;
+    this.dRetired[d] = NONE;
     if (typeof key === 'number') {
       this.dKey[d] = key;
       this.v4Index.insert(d, LocRib.hash(key));
@@ -254,14 +261,17 @@ export class LocRib {
     this.dFib[d] = v;
   }
 
-  /** The keys of the Loc-RIB's prefixes (those with an accepted route). */
+  /**
+   * The keys of the Loc-RIB's prefixes: those with an accepted route, and those whose last
+   * decision chose one (until the next decision says otherwise).
+   */
   *keys(): IterableIterator<PrefixKey> {
-    for (let d = 0; d < this.dTop; d++) if (this.dAcc[d]! > 0) yield this.destKey(d);
+    for (const d of this.dests()) yield this.destKey(d);
   }
 
-  /** The prefix numbers of the Loc-RIB's prefixes. */
+  /** The prefix numbers of the Loc-RIB's prefixes (see `keys`). */
   *dests(): IterableIterator<number> {
-    for (let d = 0; d < this.dTop; d++) if (this.dAcc[d]! > 0) yield d;
+    for (let d = 0; d < this.dTop; d++) if (this.dAcc[d]! > 0 || this.dBest[d] !== NONE) yield d;
   }
 
   private mark(d: number, flags: number): void {
@@ -301,7 +311,7 @@ export class LocRib {
     let i = this.sources.get(s);
     if (i !== undefined) return i;
     i = this.sourceFree.pop() ?? this.sourceList.length;
-    this.sourceList[i] = { source: s, head: NONE, routes: 0, accepted: 0 };
+    this.sourceList[i] = { source: s, head: NONE, routes: 0, accepted: 0, retired: 0 };
     this.sources.set(s, i);
     return i;
   }
@@ -430,6 +440,11 @@ export class LocRib {
     }
     this.attrTable.ref(raw);
     if (post) this.attrTable.ref(post);
+    if (r !== NONE && this.selected(d, r)) {
+      // Selected routes do not change under the feed and the exports: a new route replaces it.
+      this.retire(r, d, st);
+      r = NONE;
+    }
     if (r === NONE) {
       r = this.newRoute();
       this.rDest[r] = d;
@@ -451,8 +466,13 @@ export class LocRib {
     this.rSince[r] = now;
     this.setAccepted(r, d, st, post !== null);
     this.rFlags[r] = this.rFlags[r]! & ~STALE;
-    this.mark(d, this.dBest[d] === r || this.ecmp.get(d)?.includes(r) ? CHANGED : 0);
+    this.mark(d, 0);
     return r;
+  }
+
+  /** The route is the prefix's best or an ECMP member as of the last decision. */
+  private selected(d: number, r: number): boolean {
+    return this.dBest[d] === r || (this.ecmp.get(d)?.includes(r) ?? false);
   }
 
   private setAccepted(r: number, d: number, st: SourceState, accepted: boolean): void {
@@ -477,15 +497,22 @@ export class LocRib {
   }
 
   /** Re-runs import for a stored route: `post` as for `put` (the received set stays). */
-  setImport(r: number, post: AttrSet | null, now: number): void {
+  setImport(r: number, post: AttrSet | null, now: number): number {
     const d = this.rDest[r]!;
     const st = this.sourceList[this.rSrc[r]!]!;
+    if (this.selected(d, r)) {
+      const stale = this.stale(r);
+      const n = this.put(this.destKey(d), st.source, this.rPathId[r]!, this.raw(r), post, now);
+      if (stale) this.rFlags[n] = this.rFlags[n]! | STALE;
+      return n;
+    }
     if (post) this.attrTable.ref(post);
     if ((this.rFlags[r]! & ACCEPTED) !== 0) this.attrTable.unref(this.attrs(r));
     this.rAttrs[r] = post ? post.slot : this.rRaw[r]!;
     this.rSince[r] = now;
     this.setAccepted(r, d, st, post !== null);
-    this.mark(d, CHANGED);
+    this.mark(d, 0);
+    return r;
   }
 
   /** Marks a route stale (graceful restart) or fresh, and re-runs the decision for its prefix. */
@@ -497,32 +524,65 @@ export class LocRib {
   /** Removes a route; its prefix is re-decided (and forgotten once it has no route left). */
   remove(r: number): void {
     const d = this.rDest[r]!;
-    const si = this.rSrc[r]!;
-    const st = this.sourceList[si]!;
-    this.release(r);
-    this.setAccepted(r, d, st, false);
-    // Out of the prefix's chain.
+    const st = this.sourceList[this.rSrc[r]!]!;
+    if (this.selected(d, r)) {
+      this.retire(r, d, st);
+      return;
+    }
+    this.unlink(r, d, st);
+    this.free(r, st);
+    this.mark(d, 0);
+  }
+
+  /**
+   * Takes a selected route out of its prefix and source (it no longer counts, is found or is a
+   * candidate) but keeps it, with its attribute sets, as the prefix's choice until the next
+   * decision: what the FIB feed and the exports read stays as it was decided, like an immutable
+   * path object.
+   */
+  private retire(r: number, d: number, st: SourceState): void {
+    this.unlink(r, d, st);
+    st.retired += 1;
+    this.rFlags[r] = this.rFlags[r]! | RETIRED;
+    this.rNext[r] = this.dRetired[d]!;
+    this.dRetired[d] = r;
+    this.mark(d, CHANGED);
+  }
+
+  /** Out of the prefix's and the source's chains, and out of the counts. */
+  private unlink(r: number, d: number, st: SourceState): void {
+    if ((this.rFlags[r]! & ACCEPTED) !== 0) {
+      st.accepted -= 1;
+      this.pathCount -= 1;
+      this.dAcc[d] = this.dAcc[d]! - 1;
+      if (this.dAcc[d] === 0) this.prefixes -= 1;
+    }
     if (this.dHead[d] === r) this.dHead[d] = this.rNext[r]!;
     else {
       let x = this.dHead[d]!;
       while (this.rNext[x] !== r) x = this.rNext[x]!;
       this.rNext[x] = this.rNext[r]!;
     }
-    // Out of the source's chain.
     const p = this.rSPrev[r]!;
     const n = this.rSNext[r]!;
     if (p === NONE) st.head = n;
     else this.rSNext[p] = n;
     if (n !== NONE) this.rSPrev[n] = p;
     st.routes -= 1;
-    if (st.routes === 0) {
+  }
+
+  /** Drops an unlinked route's references and its number; forgets the source when nothing is left of it. */
+  private free(r: number, st: SourceState): void {
+    this.release(r);
+    if ((this.rFlags[r]! & RETIRED) !== 0) st.retired -= 1;
+    this.rFlags[r] = 0;
+    this.rFree.push(r);
+    if (st.routes === 0 && st.retired === 0) {
+      const si = this.sources.get(st.source)!;
       this.sources.delete(st.source);
       this.sourceList[si] = null;
       this.sourceFree.push(si);
     }
-    this.rFlags[r] = 0;
-    this.rFree.push(r);
-    this.mark(d, 0);
   }
 
   // ---- the decision process ----
@@ -558,9 +618,14 @@ export class LocRib {
       if (rest) this.ecmp.set(d, rest);
       else if (oldRest) this.ecmp.delete(d);
       const key = this.destKey(d);
-      const changed = oldBest !== best || (state & CHANGED) !== 0 || !same(oldRest, rest);
+      if (oldBest !== best || (state & CHANGED) !== 0 || !same(oldRest, rest)) onChange({ dest: d, key });
+      for (let r = this.dRetired[d]!; r !== NONE; ) {
+        const next = this.rNext[r]!;
+        this.free(r, this.sourceList[this.rSrc[r]!]!);
+        r = next;
+      }
+      this.dRetired[d] = NONE;
       if (head === NONE) this.freeDest(d);
-      if (changed) onChange({ dest: d, key, oldBest });
     }
     return this.pending;
   }
@@ -591,10 +656,10 @@ export class LocRib {
     return out;
   }
 
-  /** A prefix of the Loc-RIB with its accepted routes, or undefined. */
+  /** A prefix of the Loc-RIB (see `keys`) with its accepted routes, or undefined. */
   get(key: PrefixKey): DestView | undefined {
     const d = this.dest(key);
-    return d === NONE || this.dAcc[d] === 0 ? undefined : this.view(d);
+    return d === NONE || (this.dAcc[d] === 0 && this.dBest[d] === NONE) ? undefined : this.view(d);
   }
 
   /** Every prefix of the Loc-RIB with its accepted routes. */
