@@ -8,7 +8,7 @@ import {
   sessionContext,
   type UpdateMessage,
 } from '@tabby/wire';
-import { IdIndex } from './id-index.js';
+import { grow, IdIndex } from './id-index.js';
 import type { AttrSet } from './path.js';
 
 const ORIGIN_RANK = { igp: 0, egp: 1, incomplete: 2 } as const;
@@ -95,11 +95,7 @@ class RawColumns {
 
   private grow(): void {
     const n = this.cap * 2;
-    const g = <T extends Uint32Array | Uint16Array | Uint8Array>(a: T): T => {
-      const b = new (a.constructor as new (n: number) => T)(n);
-      b.set(a);
-      return b;
-    };
+    const g = <T extends Uint32Array | Uint16Array | Uint8Array>(a: T): T => grow(a, n);
     this.hash = g(this.hash);
     this.localPref = g(this.localPref);
     this.med = g(this.med);

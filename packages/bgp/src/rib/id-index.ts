@@ -1,3 +1,15 @@
+/** A copy of typed array `a` with room for `n` elements (new ones 0, or `fill`). */
+export function grow<T extends Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array>(
+  a: T,
+  n: number,
+  fill = 0,
+): T {
+  const b = new (a.constructor as new (n: number) => T)(n);
+  b.set(a);
+  if (fill) b.fill(fill, a.length);
+  return b;
+}
+
 /**
  * A hash index from keys to small non-negative integers (row numbers of a columnar table), as one
  * Int32Array: open addressing with linear probing, at most half full, deletes by backward shift

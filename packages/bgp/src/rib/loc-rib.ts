@@ -1,6 +1,6 @@
 import type { AttrTable } from './attr-table.js';
 import { type DecisionOptions, selectBest } from './decision.js';
-import { IdIndex } from './id-index.js';
+import { grow, IdIndex } from './id-index.js';
 import type { AttrSet, Path, PathSource } from './path.js';
 import type { PrefixKey } from './prefix-key.js';
 
@@ -37,13 +37,6 @@ export interface DestView {
 export interface DestChange {
   dest: number;
   key: PrefixKey;
-}
-
-function grow<T extends Int32Array | Uint32Array | Uint8Array | Float64Array>(a: T, n: number, fill = 0): T {
-  const b = new (a.constructor as new (n: number) => T)(n);
-  b.set(a);
-  if (fill) b.fill(fill, a.length);
-  return b;
 }
 
 /** Per-source bookkeeping: the chain of its routes and their counts. */
