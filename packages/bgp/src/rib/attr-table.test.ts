@@ -3,6 +3,7 @@ import { updateArb } from '@tabby/wire/arbitraries';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AttrTable, attrKey, compactAttrs } from './attr-table.js';
+import type { AttrSet } from './path.js';
 
 const key = (bytes: number[], hash?: number) => new AttributeKey(Uint8Array.from(bytes), 0, bytes.length, hash);
 
@@ -33,6 +34,34 @@ describe('AttrTable.internRaw (by received bytes: hash, then a byte compare)', (
     expect(t.internRaw(attrs, 'x', key([1, 2, 4], 7), true)).not.toBe(c2);
     for (const s of [a, two, nh, c1, c3]) t.unref(s);
     expect(t.size).toBe(1); // the new set for [1, 2, 4], never referenced
+  });
+});
+
+describe('AttrTable: received bytes live in one arena, compacted as sets leave', () => {
+  it('keeps every live set findable with its bytes across growth and compaction', () => {
+    const t = new AttrTable();
+    const bytesOf = (i: number) => Array.from({ length: 20 + (i % 50) }, (_, j) => (i * 31 + j) & 255);
+    const sets = new Map<number, AttrSet>();
+    // 200,000 bytes' worth of sets in rounds: keep every 7th, drop the rest, so the arena fills
+    // with freed room and is compacted and grown several times.
+    for (let round = 0; round < 4; round++) {
+      for (let i = round * 5000; i < (round + 1) * 5000; i++) {
+        const s = t.internRaw({ origin: 'igp' }, 'nh', key(bytesOf(i)), i % 2 === 0);
+        t.ref(s);
+        sets.set(i, s);
+      }
+      for (const [i, s] of sets) {
+        if (i % 7 === 0) continue;
+        t.unref(s);
+        sets.delete(i);
+      }
+    }
+    expect(t.size).toBe(sets.size);
+    for (const [i, s] of sets) {
+      expect(s.key).toBe(String.fromCharCode(i % 2 === 0 ? 4 : 2) + Buffer.from(bytesOf(i)).toString('latin1'));
+      expect(t.internRaw({ origin: 'igp' }, 'nh', key(bytesOf(i)), i % 2 === 0)).toBe(s);
+      expect(t.internRaw({ origin: 'igp' }, 'nh', key(bytesOf(i)), i % 2 !== 0)).not.toBe(s);
+    }
   });
 });
 

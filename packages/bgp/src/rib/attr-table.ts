@@ -4,7 +4,6 @@ import {
   asPathLength,
   decode,
   type PathAttributes,
-  type SessionContext,
   sessionContext,
   type UpdateMessage,
 } from '@tabby/wire';
@@ -50,12 +49,14 @@ function derived(attrs: PathAttributes) {
   };
 }
 
-const DECODE_CTX: Record<number, SessionContext> = {
-  2: sessionContext({ fourOctetAs: false, extendedMessage: true }),
-  4: sessionContext({ fourOctetAs: true, extendedMessage: true }),
-};
+const DECODE_TWO = sessionContext({ fourOctetAs: false, extendedMessage: true });
+const DECODE_FOUR = sessionContext({ fourOctetAs: true, extendedMessage: true });
 
 const HAS_ORIGINATOR = 4;
+/** Received on a session with 4-octet AS numbers. */
+const FOUR_OCTET = 8;
+/** The slot holds a set interned by its bytes (its bytes are in the arena). */
+const RAW = 16;
 
 /**
  * What the decision process reads of the sets interned by received bytes, in columns by slot
@@ -70,13 +71,24 @@ class RawColumns {
   originatorId = new Uint32Array(this.cap);
   asPathLength = new Uint16Array(this.cap);
   clusterListLength = new Uint16Array(this.cap);
-  /** Origin rank (2 bits) and HAS_ORIGINATOR. */
+  /** Origin rank (2 bits), HAS_ORIGINATOR, FOUR_OCTET, RAW. */
   flags = new Uint8Array(this.cap);
+  /** Where the set's received bytes are in `bytes`. */
+  off = new Uint32Array(this.cap);
+  len = new Uint32Array(this.cap);
+  /** The received bytes of every set, one after the other; freed room is reclaimed by `compact`. */
+  bytes = new Uint8Array(64 * 1024);
+  private used = 0;
+  private wasted = 0;
   readonly index = new IdIndex((slot) => this.hash[slot]!);
 
-  /** Fills the columns of the set in `slot` (a slot of the table) and indexes its hash. */
-  add(slot: number, hash: number, attrs: PathAttributes): void {
+  /**
+   * Fills the columns of the set in `slot` (a slot of the table) from its received bytes `raw`
+   * and its decoded attributes, and indexes its hash.
+   */
+  add(slot: number, hash: number, attrs: PathAttributes, raw: Uint8Array, fourOctetAs: boolean): void {
     while (slot >= this.cap) this.grow();
+    this.store(slot, raw);
     const d = derived(attrs);
     this.hash[slot] = hash;
     this.localPref[slot] = d.localPref;
@@ -85,12 +97,80 @@ class RawColumns {
     this.originatorId[slot] = d.originatorId ?? 0;
     this.asPathLength[slot] = Math.min(d.asPathLength, 0xffff);
     this.clusterListLength[slot] = Math.min(d.clusterListLength, 0xffff);
-    this.flags[slot] = d.originRank | (d.originatorId === undefined ? 0 : HAS_ORIGINATOR);
+    this.flags[slot] =
+      d.originRank | (d.originatorId === undefined ? 0 : HAS_ORIGINATOR) | (fourOctetAs ? FOUR_OCTET : 0) | RAW;
     this.index.insert(slot, hash);
   }
 
   remove(slot: number): void {
     this.index.delete(slot, this.hash[slot]!);
+    this.flags[slot] = 0;
+    this.wasted += this.len[slot]!;
+  }
+
+  /** True when the set in `slot` was received with `fourOctetAs` as exactly `bytes`. */
+  same(slot: number, fourOctetAs: boolean, bytes: Uint8Array): boolean {
+    const n = this.len[slot]!;
+    if (n !== bytes.length || ((this.flags[slot]! & FOUR_OCTET) !== 0) !== fourOctetAs) return false;
+    const b = this.bytes;
+    const o = this.off[slot]!;
+    for (let i = 0; i < n; i++) if (b[o + i] !== bytes[i]) return false;
+    return true;
+  }
+
+  private store(slot: number, raw: Uint8Array): void {
+    const n = raw.length;
+    if (this.used + n > this.bytes.length) {
+      const live = this.used - this.wasted;
+      let size = this.bytes.length;
+      while (live + n > size / 2) size *= 2;
+      // Half or more of the arena freed: copy the live bytes into a fresh one (of the same size
+      // when that is enough), else grow it.
+      if (this.wasted * 2 >= this.used) this.compact(size);
+      else this.bytes = grow(this.bytes, Math.max(size, this.bytes.length * 2));
+    }
+    this.bytes.set(raw, this.used);
+    this.off[slot] = this.used;
+    this.len[slot] = n;
+    this.used += n;
+  }
+
+  private compact(size: number): void {
+    const next = new Uint8Array(size);
+    let p = 0;
+    for (let slot = 0; slot < this.cap; slot++) {
+      if ((this.flags[slot]! & RAW) === 0) continue;
+      const o = this.off[slot]!;
+      const n = this.len[slot]!;
+      next.set(this.bytes.subarray(o, o + n), p);
+      this.off[slot] = p;
+      p += n;
+    }
+    this.bytes = next;
+    this.used = p;
+    this.wasted = 0;
+  }
+
+  /** An UPDATE holding just the set's attributes (header, no withdrawals), decoded again. */
+  decode(slot: number): PathAttributes {
+    const n = this.len[slot]!;
+    const o = this.off[slot]!;
+    const msg = Buffer.allocUnsafe(23 + n);
+    msg.fill(0xff, 0, 16);
+    msg.writeUInt16BE(23 + n, 16);
+    msg[18] = 2;
+    msg.writeUInt16BE(0, 19);
+    msg.writeUInt16BE(n, 21);
+    msg.set(this.bytes.subarray(o, o + n), 23);
+    const ctx = (this.flags[slot]! & FOUR_OCTET) !== 0 ? DECODE_FOUR : DECODE_TWO;
+    return (decode(msg, ctx) as UpdateMessage).attributes;
+  }
+
+  /** The interning key as text: a tag octet (2 or 4, the AS number size) and the bytes. */
+  keyText(slot: number): string {
+    const o = this.off[slot]!;
+    const tag = (this.flags[slot]! & FOUR_OCTET) !== 0 ? 4 : 2;
+    return String.fromCharCode(tag) + Buffer.from(this.bytes.subarray(o, o + this.len[slot]!)).toString('latin1');
   }
 
   private grow(): void {
@@ -104,28 +184,32 @@ class RawColumns {
     this.asPathLength = g(this.asPathLength);
     this.clusterListLength = g(this.clusterListLength);
     this.flags = g(this.flags);
+    this.off = g(this.off);
+    this.len = g(this.len);
     this.cap = n;
   }
 }
 
 /**
- * A set interned by its received bytes. The object holds the bytes (in `key`, a one-byte string)
- * and its slot in the table's columns, where the fields the decision process reads are kept; the
- * decoded attributes are rebuilt from the bytes when asked for (export, policy, listings). A
- * diverse full table holds half a million of these, so they are kept small.
+ * A set interned by its received bytes. The object holds its slot in the table's columns, where
+ * its bytes and the fields the decision process reads are kept; the decoded attributes are
+ * rebuilt from the bytes when asked for (export, policy, listings). A diverse full table holds
+ * half a million of these, so they are kept small.
  */
 class RawAttrSet implements AttrSet {
   refs = 0;
 
   constructor(
     readonly id: number,
-    readonly key: string,
     readonly nextHop: string,
     /** The slot in the table (and in `cols`); -1 once the set has left the table. */
     public slot: number,
     private readonly cols: RawColumns,
   ) {}
 
+  get key(): string {
+    return this.cols.keyText(this.slot);
+  }
   get localPref(): number {
     return this.cols.localPref[this.slot]!;
   }
@@ -150,17 +234,7 @@ class RawAttrSet implements AttrSet {
 
   /** The attributes, decoded again from the received bytes (equal to what the UPDATE decoded). */
   get attrs(): PathAttributes {
-    const n = this.key.length - 1;
-    // An UPDATE holding just these attributes: header, no withdrawals, the attribute bytes.
-    const msg = Buffer.allocUnsafe(23 + n);
-    msg.fill(0xff, 0, 16);
-    msg.writeUInt16BE(23 + n, 16);
-    msg[18] = 2;
-    msg.writeUInt16BE(0, 19);
-    msg.writeUInt16BE(n, 21);
-    msg.write(this.key.slice(1), 23, 'latin1');
-    const m = decode(msg, DECODE_CTX[this.key.charCodeAt(0)]!) as UpdateMessage;
-    return compactAttrs(m.attributes, this.nextHop);
+    return compactAttrs(this.cols.decode(this.slot), this.nextHop);
   }
 }
 
@@ -223,7 +297,6 @@ export class AttrTable {
    */
   internRaw(attrs: PathAttributes, nextHop: string, raw: AttributeKey, fourOctetAs: boolean): AttrSet {
     const hash = (raw.hash ^ (fourOctetAs ? 0x5bd1e995 : 0)) >>> 0;
-    const tag = fourOctetAs ? 4 : 2;
     const cols = this.raw;
     const idx = cols.index;
     for (let i = idx.start(hash); ; i = idx.next(i)) {
@@ -231,15 +304,11 @@ export class AttrTable {
       if (slot < 0) break;
       if (cols.hash[slot] !== hash) continue;
       const s = this.bySlot[slot]!;
-      if (s.nextHop === nextHop && sameBytes(s.key, tag, raw.bytes)) return s;
+      if (s.nextHop === nextHop && cols.same(slot, fourOctetAs, raw.bytes)) return s;
     }
-    // The key is the tag and the bytes as a one-byte string: compact, and flat (no concatenation).
-    const buf = Buffer.allocUnsafe(raw.length + 1);
-    buf[0] = tag;
-    buf.set(raw.bytes, 1);
     const slot = this.freeSlot();
-    cols.add(slot, hash, attrs);
-    const s = new RawAttrSet(this.nextId++, buf.toString('latin1'), this.nextHopText(nextHop), slot, cols);
+    cols.add(slot, hash, attrs, raw.bytes, fourOctetAs);
+    const s = new RawAttrSet(this.nextId++, this.nextHopText(nextHop), slot, cols);
     this.bySlot[slot] = s;
     return s;
   }
@@ -303,11 +372,4 @@ export function compactAttrs(a: PathAttributes, nextHop?: string): PathAttribute
     out[k] = k === 'nextHop' && v === nextHop ? nextHop : v;
   }
   return out as PathAttributes;
-}
-
-/** True when `key` is `tag` followed by `bytes` (a one-byte string against bytes). */
-function sameBytes(key: string, tag: number, bytes: Uint8Array): boolean {
-  if (key.length !== bytes.length + 1 || key.charCodeAt(0) !== tag) return false;
-  for (let i = 0; i < bytes.length; i++) if (key.charCodeAt(i + 1) !== bytes[i]) return false;
-  return true;
 }
