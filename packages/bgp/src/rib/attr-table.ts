@@ -7,7 +7,7 @@ import {
   sessionContext,
   type UpdateMessage,
 } from '@tabby/wire';
-import { grow, IdIndex } from './id-index.js';
+import { column, grow, IdIndex } from './id-index.js';
 import type { AttrSet } from './path.js';
 
 const ORIGIN_RANK = { igp: 0, egp: 1, incomplete: 2 } as const;
@@ -64,20 +64,20 @@ const RAW = 16;
  */
 class RawColumns {
   cap = 256;
-  hash = new Uint32Array(this.cap);
-  localPref = new Uint32Array(this.cap);
-  med = new Uint32Array(this.cap);
-  neighborAs = new Uint32Array(this.cap);
-  originatorId = new Uint32Array(this.cap);
-  asPathLength = new Uint16Array(this.cap);
-  clusterListLength = new Uint16Array(this.cap);
+  hash = column(Uint32Array, this.cap);
+  localPref = column(Uint32Array, this.cap);
+  med = column(Uint32Array, this.cap);
+  neighborAs = column(Uint32Array, this.cap);
+  originatorId = column(Uint32Array, this.cap);
+  asPathLength = column(Uint16Array, this.cap);
+  clusterListLength = column(Uint16Array, this.cap);
   /** Origin rank (2 bits), HAS_ORIGINATOR, FOUR_OCTET, RAW. */
-  flags = new Uint8Array(this.cap);
+  flags = column(Uint8Array, this.cap);
   /** Where the set's received bytes are in `bytes`. */
-  off = new Uint32Array(this.cap);
-  len = new Uint32Array(this.cap);
+  off = column(Uint32Array, this.cap);
+  len = column(Uint32Array, this.cap);
   /** The received bytes of every set, one after the other; freed room is reclaimed by `compact`. */
-  bytes = new Uint8Array(64 * 1024);
+  bytes = column(Uint8Array, 64 * 1024);
   private used = 0;
   private wasted = 0;
   readonly index = new IdIndex((slot) => this.hash[slot]!);
@@ -136,7 +136,7 @@ class RawColumns {
   }
 
   private compact(size: number): void {
-    const next = new Uint8Array(size);
+    const next = column(Uint8Array, size);
     let p = 0;
     for (let slot = 0; slot < this.cap; slot++) {
       if ((this.flags[slot]! & RAW) === 0) continue;

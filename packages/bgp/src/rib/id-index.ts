@@ -1,12 +1,42 @@
-/** A copy of typed array `a` with room for `n` elements (new ones 0, or `fill`). */
-export function grow<T extends Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array>(
-  a: T,
-  n: number,
-  fill = 0,
-): T {
-  const b = new (a.constructor as new (n: number) => T)(n);
-  b.set(a);
-  if (fill) b.fill(fill, a.length);
+type Typed = Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array;
+
+/** Rows a column reaches by growing in place; past that it grows by copying. */
+const MAX_ROWS = 1 << 25;
+
+interface Resizable {
+  readonly resizable?: boolean;
+  readonly maxByteLength?: number;
+  resize?(byteLength: number): void;
+}
+
+/**
+ * A typed array of `n` zeros over a resizable ArrayBuffer, so `grow` enlarges it in place: no
+ * copy, and no old array holding memory until the next garbage collection (a full table's
+ * columns are tens of megabytes each). Only address space is reserved up front.
+ */
+export function column<T extends Typed>(ctor: { new (b: ArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number): T {
+  const bytes = ctor.BYTES_PER_ELEMENT;
+  const Rab = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer;
+  try {
+    return new ctor(new Rab(n * bytes, { maxByteLength: MAX_ROWS * bytes }));
+  } catch {
+    return new ctor(new ArrayBuffer(n * bytes)); // no address space to reserve (ulimit -v): grow by copying
+  }
+}
+
+/** `a` with room for `n` elements (new ones 0, or `fill`): the same array when it can grow in place. */
+export function grow<T extends Typed>(a: T, n: number, fill = 0): T {
+  const old = a.length;
+  const buf = a.buffer as ArrayBuffer & Resizable;
+  let b: T;
+  if (buf.resizable && buf.resize && n * a.BYTES_PER_ELEMENT <= buf.maxByteLength!) {
+    buf.resize(n * a.BYTES_PER_ELEMENT);
+    b = a;
+  } else {
+    b = new (a.constructor as new (n: number) => T)(n);
+    b.set(a);
+  }
+  if (fill) b.fill(fill, old);
   return b;
 }
 

@@ -1,6 +1,6 @@
 import type { AttrTable } from './attr-table.js';
 import { type DecisionOptions, selectBest } from './decision.js';
-import { grow, IdIndex } from './id-index.js';
+import { column, grow, IdIndex } from './id-index.js';
 import type { AttrSet, Path, PathSource } from './path.js';
 import type { PrefixKey } from './prefix-key.js';
 
@@ -67,31 +67,31 @@ export class LocRib {
   private rCap = 1024;
   private rTop = 0;
   private rFree: number[] = [];
-  private rDest = new Int32Array(this.rCap);
-  private rNext = new Int32Array(this.rCap);
-  private rSrc = new Int32Array(this.rCap);
-  private rSNext = new Int32Array(this.rCap);
-  private rSPrev = new Int32Array(this.rCap);
-  private rPathId = new Uint32Array(this.rCap);
-  private rSince = new Uint32Array(this.rCap);
-  private rFlags = new Uint8Array(this.rCap);
+  private rDest = column(Int32Array, this.rCap);
+  private rNext = column(Int32Array, this.rCap);
+  private rSrc = column(Int32Array, this.rCap);
+  private rSNext = column(Int32Array, this.rCap);
+  private rSPrev = column(Int32Array, this.rCap);
+  private rPathId = column(Uint32Array, this.rCap);
+  private rSince = column(Uint32Array, this.rCap);
+  private rFlags = column(Uint8Array, this.rCap);
   /** Attribute sets by slot in the table (`AttrTable.at`): after import policy, and as received. */
-  private rAttrs = new Int32Array(this.rCap);
-  private rRaw = new Int32Array(this.rCap);
+  private rAttrs = column(Int32Array, this.rCap);
+  private rRaw = column(Int32Array, this.rCap);
   // ---- prefixes ----
   private dCap = 1024;
   private dTop = 0;
   private dFree: number[] = [];
-  private dKey = new Float64Array(this.dCap);
-  private dHead = new Int32Array(this.dCap);
-  private dBest = new Int32Array(this.dCap);
+  private dKey = column(Float64Array, this.dCap);
+  private dHead = column(Int32Array, this.dCap);
+  private dBest = column(Int32Array, this.dCap);
   /** Accepted routes of the prefix (Loc-RIB candidates, before next-hop and liveness checks). */
-  private dAcc = new Int32Array(this.dCap);
+  private dAcc = column(Int32Array, this.dCap);
   /** What the best-route feed last said for the prefix (owned by the speaker), 0 for nothing. */
-  private dFib = new Int32Array(this.dCap);
-  private dState = new Uint8Array(this.dCap);
+  private dFib = column(Int32Array, this.dCap);
+  private dState = column(Uint8Array, this.dCap);
   /** Retired routes of the prefix (chained through `rNext`), freed by its next decision. */
-  private dRetired = new Int32Array(this.dCap);
+  private dRetired = column(Int32Array, this.dCap);
   /** The other ECMP members besides the best, for the few prefixes that have any. */
   private readonly ecmp = new Map<number, number[]>();
   /** IPv6 keys by prefix number, and prefix numbers by IPv6 key. */
