@@ -13,7 +13,7 @@ const STALE = 2;
 const RETIRED = 4;
 
 const DIRTY = 1;
-/** The best route kept its number but changed (new attributes): report it even so. */
+/** Report the prefix to `process`'s callback even when its choice is the same route (re-evaluation). */
 const CHANGED = 2;
 
 const NO_ROUTES: readonly number[] = Object.freeze([]);
@@ -55,8 +55,8 @@ interface SourceState {
  *
  * A full table is a million routes: they are kept in typed arrays indexed by route number (prefix,
  * source, path ID, flags, time) and prefix number (key, first route, best route), with an
- * open-addressing hash from IPv4 key to prefix number, so a route costs about 80 bytes and is no
- * object the garbage collector has to trace. Routes of one prefix form a chain; routes of one
+ * open-addressing hash from IPv4 key to prefix number, so a route costs about 37 bytes and a prefix
+ * about as much again, and neither is an object the garbage collector has to trace. Routes of one prefix form a chain; routes of one
  * source form a doubly linked chain (a dropped session's routes are found without a scan).
  *
  * Changes only mark a prefix dirty; `process()` runs the decision process on dirty prefixes in
