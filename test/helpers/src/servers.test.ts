@@ -1,6 +1,6 @@
 import { createConnection } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exec, freePort, haveCommands, type RedisServer, startEtcd, startRedis } from './index.js';
+import { exec, freePort, haveCommands, RedisServer, startEtcd, startRedis } from './index.js';
 
 function redisCommand(port: number, ...args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -41,6 +41,15 @@ describe.skipIf(!haveCommands('redis-server'))('startRedis', () => {
     await expect(redisCommand(redis.port, 'PING')).rejects.toThrow();
     await redis.start();
     expect(await redisCommand(redis.port, 'GET', 'k')).toBe('$1\r\nv\r\n');
+  });
+
+  it('a server whose port was taken fails with "exited during start-up" (what startRedis retries on)', async () => {
+    const taken = new RedisServer(redis.port);
+    try {
+      await expect(taken.start()).rejects.toThrow(/exited during start-up/);
+    } finally {
+      await taken.destroy();
+    }
   });
 });
 

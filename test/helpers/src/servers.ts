@@ -4,8 +4,10 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** Asks the kernel for a free TCP port on `host` (bind to port 0, read it, close). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
+/** Ports `freePort` handed out lately, so two servers started together never get the same one. */
+const handedOut = new Set<number>();
+
+function kernelPort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
@@ -16,6 +18,20 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * Asks the kernel for a free TCP port on `host` (bind to port 0, read it, close), never one this
+ * process was handed in its last 1,000 calls.
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  for (;;) {
+    const port = await kernelPort(host);
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    if (handedOut.size > 1000) handedOut.delete(handedOut.values().next().value as number);
+    return port;
+  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -65,7 +81,13 @@ export abstract class LoopbackServer {
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
       if (!this.running) throw new Error(`${cmd} exited during start-up:\n${this.log}`);
-      if (await this.ready()) return;
+      if (await this.ready()) {
+        // Another server on the port would answer too, while ours fails to bind and exits: make
+        // sure ours is still up a moment later.
+        await sleep(150);
+        if (!this.running) throw new Error(`${cmd} exited during start-up:\n${this.log}`);
+        return;
+      }
       await sleep(50);
     }
     await this.kill();
@@ -199,16 +221,33 @@ export class EtcdServer extends LoopbackServer {
   }
 }
 
+/**
+ * Starts the server `make` builds on free ports. A port is free when picked, but another process
+ * may bind it before the server does: a server that exits during start-up is built again on new
+ * ports, three times at most.
+ */
+async function startOnFreePorts<T extends LoopbackServer>(make: () => Promise<T>): Promise<T> {
+  let last: unknown;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const srv = await make();
+    try {
+      await srv.start();
+      return srv;
+    } catch (err) {
+      last = err;
+      await srv.destroy();
+      if (!(err instanceof Error) || !err.message.includes('exited during start-up')) throw err;
+    }
+  }
+  throw last;
+}
+
 /** Starts a real Redis on a free loopback port. Call `destroy()` in `afterAll`. */
-export async function startRedis(opts: { password?: string } = {}): Promise<RedisServer> {
-  const srv = new RedisServer(await freePort(), opts.password);
-  await srv.start();
-  return srv;
+export function startRedis(opts: { password?: string } = {}): Promise<RedisServer> {
+  return startOnFreePorts(async () => new RedisServer(await freePort(), opts.password));
 }
 
 /** Starts a real etcd on free loopback ports. Call `destroy()` in `afterAll`. */
-export async function startEtcd(): Promise<EtcdServer> {
-  const srv = new EtcdServer(await freePort(), await freePort());
-  await srv.start();
-  return srv;
+export function startEtcd(): Promise<EtcdServer> {
+  return startOnFreePorts(async () => new EtcdServer(await freePort(), await freePort()));
 }

@@ -4,7 +4,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, haveCommands, waitFor } from '@tabby/test-helpers';
+import { freePort, haveCommands } from '@tabby/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Datastore } from '../datastore.js';
 import { DatastoreError } from '../errors.js';
@@ -73,41 +73,59 @@ describe.skipIf(!haveCommands('etcd', 'openssl'))('etcd over TLS (etcds://)', ()
     );
   };
 
+  /** True when something accepts TCP connections on 127.0.0.1:`port`. */
+  const listening = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const s = createConnection({ host: '127.0.0.1', port });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+
+  /**
+   * Starts a TLS etcd member on free ports. The ports are free when picked but another process
+   * may take one before etcd binds it: an etcd that exits during start-up is tried again on new
+   * ports (three times), and its last words are in the error.
+   */
   const startEtcd = async (name: string, clientCertAuth: boolean): Promise<number> => {
-    const client = `https://127.0.0.1:${await freePort()}`;
-    const peer = `http://127.0.0.1:${await freePort()}`;
-    const args = ['--name', name, '--data-dir', f(`${name}.etcd`)];
-    args.push('--listen-client-urls', client, '--advertise-client-urls', client);
-    args.push(
-      '--listen-peer-urls',
-      peer,
-      '--initial-advertise-peer-urls',
-      peer,
-      '--initial-cluster',
-      `${name}=${peer}`,
-    );
-    args.push('--cert-file', f('server.pem'), '--key-file', f('server.key'));
-    // etcd 3.4 requires a client certificate as soon as it has a --trusted-ca-file, so the
-    // verification-only member gets none.
-    if (clientCertAuth) args.push('--trusted-ca-file', f('ca.pem'), '--client-cert-auth');
-    args.push('--log-level', 'warn');
-    const proc = spawn('etcd', args, { stdio: 'ignore' });
-    procs.push(proc);
-    const p = Number(new URL(client).port);
-    await waitFor(
-      `TLS etcd ${name} to listen`,
-      () =>
-        new Promise<boolean>((resolve) => {
-          if (proc.exitCode !== null) throw new Error(`etcd ${name} exited with ${proc.exitCode}`);
-          const s = createConnection({ host: '127.0.0.1', port: p });
-          s.once('connect', () => {
-            s.destroy();
-            resolve(true);
-          });
-          s.once('error', () => resolve(false));
-        }),
-    );
-    return p;
+    let last = '';
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const client = `https://127.0.0.1:${await freePort()}`;
+      const peer = `http://127.0.0.1:${await freePort()}`;
+      rmSync(f(`${name}.etcd`), { recursive: true, force: true });
+      const args = ['--name', name, '--data-dir', f(`${name}.etcd`)];
+      args.push('--listen-client-urls', client, '--advertise-client-urls', client);
+      args.push(
+        '--listen-peer-urls',
+        peer,
+        '--initial-advertise-peer-urls',
+        peer,
+        '--initial-cluster',
+        `${name}=${peer}`,
+      );
+      args.push('--cert-file', f('server.pem'), '--key-file', f('server.key'));
+      // etcd 3.4 requires a client certificate as soon as it has a --trusted-ca-file, so the
+      // verification-only member gets none.
+      if (clientCertAuth) args.push('--trusted-ca-file', f('ca.pem'), '--client-cert-auth');
+      args.push('--log-level', 'warn');
+      const proc = spawn('etcd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      proc.stderr?.setEncoding('utf8').on('data', (d: string) => {
+        stderr = (stderr + d).slice(-4000);
+      });
+      procs.push(proc);
+      const p = Number(new URL(client).port);
+      const deadline = Date.now() + 10_000;
+      while (proc.exitCode === null && Date.now() < deadline) {
+        if (await listening(p)) return p;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      if (proc.exitCode === null) throw new Error(`TLS etcd ${name} did not listen on ${p} within 10 s:\n${stderr}`);
+      last = `TLS etcd ${name} exited with ${proc.exitCode} during start-up (attempt ${attempt}):\n${stderr}`;
+    }
+    throw new Error(last);
   };
 
   beforeAll(async () => {
