@@ -5,7 +5,7 @@ import { formatIpv4, kernelPrefix } from './cidr.js';
 import { RouteType, SCOPE_NUMBER, Scope } from './constants.js';
 import { KernelDriver } from './kernel-driver.js';
 import { routeArgs, sortHops } from './kernel-route.js';
-import { parseRouteText, RouteTextParser } from './route-text.js';
+import { parseRouteText, RouteTextParser, SCOPE_BY_TOKEN, TYPE_BY_TOKEN } from './route-text.js';
 import type { KernelRoute, NextHop } from './types.js';
 
 const RTN: Record<RouteType, number> = { unicast: 1, blackhole: 6, unreachable: 7, prohibit: 8 };
@@ -301,27 +301,6 @@ describe.skipIf(!canUseNetns())('ip route show text parser against the kernel', 
   });
 });
 
-const TYPE_BY_NUMBER: Record<string, RouteType | undefined> = {
-  '1': RouteType.Unicast,
-  '6': RouteType.Blackhole,
-  '7': RouteType.Unreachable,
-  '8': RouteType.Prohibit,
-  unicast: RouteType.Unicast,
-  blackhole: RouteType.Blackhole,
-  unreachable: RouteType.Unreachable,
-  prohibit: RouteType.Prohibit,
-};
-
-const SCOPE_BY_NUMBER: Record<string, Scope | undefined> = {
-  '0': Scope.Global,
-  '253': Scope.Link,
-  '254': Scope.Host,
-  global: Scope.Global,
-  universe: Scope.Global,
-  link: Scope.Link,
-  host: Scope.Host,
-};
-
 /** One element of `ip -N -json route show` output. */
 interface IpJsonRoute {
   type?: string;
@@ -342,7 +321,8 @@ interface IpJsonRoute {
  * manages (local, broadcast, multicast, ...).
  */
 function fromIpJson(j: IpJsonRoute, v6: boolean): KernelRoute | undefined {
-  const type = TYPE_BY_NUMBER[j.type ?? '1'];
+  // The token tables are the parser's own (iproute2's numbering), shared so the oracle checks the parsing.
+  const type = TYPE_BY_TOKEN.get(j.type ?? '1');
   if (!type) return undefined;
   let dst = j.dst === 'default' ? (v6 ? '::/0' : '0.0.0.0/0') : j.dst;
   if (!dst.includes('/')) dst = v6 ? `${dst}/128` : `${dst}/32`;
@@ -350,7 +330,7 @@ function fromIpJson(j: IpJsonRoute, v6: boolean): KernelRoute | undefined {
   const r: KernelRoute = { dst, type, protocol: Number.isFinite(protocol) ? protocol : -1, scope: Scope.Global };
   if (j.metric !== undefined) r.metric = j.metric;
   if (type !== RouteType.Unicast) return r;
-  r.scope = SCOPE_BY_NUMBER[j.scope ?? '0'] ?? Scope.Global;
+  r.scope = SCOPE_BY_TOKEN.get(j.scope ?? '0') ?? Scope.Global;
   if (j.prefsrc) r.src = j.prefsrc;
   if (j.nexthops && j.nexthops.length > 0) {
     r.nextHops = sortHops(

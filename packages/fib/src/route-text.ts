@@ -6,7 +6,7 @@ import type { KernelRoute, NextHop } from './types.js';
  * Route types by the first token of an `ip [-N] route show` line; `null`: a type the table never
  * manages (the line is skipped).
  */
-const TYPE_BY_TOKEN = new Map<string, RouteType | null>(
+export const TYPE_BY_TOKEN: ReadonlyMap<string, RouteType | null> = new Map<string, RouteType | null>(
   Object.entries({
     '1': RouteType.Unicast,
     '2': null,
@@ -33,7 +33,8 @@ const TYPE_BY_TOKEN = new Map<string, RouteType | null>(
   }),
 );
 
-const SCOPE_BY_TOKEN = new Map<string, Scope>(
+/** Route scopes by `ip route` token (number with `-N`, else name). */
+export const SCOPE_BY_TOKEN: ReadonlyMap<string, Scope> = new Map<string, Scope>(
   Object.entries({
     '0': Scope.Global,
     '253': Scope.Link,

@@ -9,6 +9,6 @@ export {
   NsProcess,
   sweepStaleNamespaces,
 } from './netns.js';
-export { EtcdServer, freePort, LoopbackServer, RedisServer, startEtcd, startRedis } from './servers.js';
+export { EtcdServer, freePort, LoopbackServer, RedisServer, startEtcd, startRedis, tcpOpen } from './servers.js';
 export { createRunTempDir, sweepStaleRunDirs } from './temp.js';
 export { waitFor } from './wait.js';

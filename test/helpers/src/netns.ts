@@ -8,7 +8,8 @@ const NAME_RE = /^tby-(\d+)-/;
 let seq = 0;
 const liveLabs = new Set<NetLab>();
 
-function pidAlive(pid: number): boolean {
+/** Whether process `pid` exists (EPERM: it does, owned by someone else). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

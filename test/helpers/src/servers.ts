@@ -36,7 +36,8 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function tcpOpen(host: string, port: number): Promise<boolean> {
+/** True when something accepts TCP connections on `host`:`port`. */
+export function tcpOpen(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createConnection({ host, port });
     s.once('connect', () => {

@@ -1,17 +1,9 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pidAlive } from './netns.js';
 
 const RUN_PREFIX = 'tabby-run-';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * A temporary folder for one test run, named after this process: `tabby-run-<pid>-XXXXXX`.
@@ -28,7 +20,7 @@ export function sweepStaleRunDirs(): string[] {
   const removed: string[] = [];
   for (const name of readdirSync(tmpdir())) {
     const m = new RegExp(`^${RUN_PREFIX}(\\d+)-`).exec(name);
-    if (!m || alive(Number(m[1]))) continue;
+    if (!m || pidAlive(Number(m[1]))) continue;
     rmSync(join(tmpdir(), name), { recursive: true, force: true });
     removed.push(name);
   }

@@ -29,7 +29,7 @@ describe('LocRib (columnar routes, one chain per prefix and per source)', () => 
     };
     const [s1, s2, s3] = [source(1), source(2), source(3)];
     const changes: number[] = [];
-    const run = () => rib.process(100, (c) => changes.push(rib.routesAt(c.dest).length));
+    const run = () => rib.process(100, (c) => changes.push(rib.view(c.dest).paths.length));
     put(s2, '198.18.1.2');
     run();
     expect(rib.get(42)!.paths.map((p) => p.source)).toEqual([s2]);

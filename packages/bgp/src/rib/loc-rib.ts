@@ -27,7 +27,6 @@ export interface RoutePath extends Path {
 /** A prefix with its paths, as plain objects (see `LocRib.get`); `paths` are the Loc-RIB candidates. */
 export interface DestView {
   readonly key: PrefixKey;
-  readonly dest: number;
   readonly best: RoutePath | null;
   readonly ecmpRest: readonly RoutePath[];
   readonly paths: readonly RoutePath[];
@@ -232,13 +231,6 @@ export class LocRib {
     return this.ecmp.get(d) ?? NO_ROUTES;
   }
 
-  /** Every route of the prefix (accepted or not). */
-  routesAt(d: number): number[] {
-    const out: number[] = [];
-    for (let r = this.dHead[d]!; r !== NONE; r = this.rNext[r]!) out.push(r);
-    return out;
-  }
-
   /** The prefix's Loc-RIB candidates: accepted routes of live sources. */
   candidates(d: number): number[] {
     const out: number[] = [];
@@ -285,12 +277,6 @@ export class LocRib {
     }
     q[(this.dirtyHead + this.dirtyCount) % q.length] = d;
     this.dirtyCount += 1;
-  }
-
-  /** Re-runs the decision for the prefix (a route's flags changed). */
-  touch(key: PrefixKey): void {
-    const d = this.dest(key);
-    if (d !== NONE) this.mark(d, 0);
   }
 
   /** Re-runs the decision for every prefix (after a change of decision options or policy). */
@@ -667,7 +653,6 @@ export class LocRib {
     const b = this.dBest[d]!;
     return {
       key: this.destKey(d),
-      dest: d,
       best: b === NONE ? null : at(b),
       ecmpRest: this.ecmpRest(d).map(at),
       paths,

@@ -1,10 +1,9 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, haveCommands } from '@tabby/test-helpers';
+import { freePort, haveCommands, tcpOpen } from '@tabby/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Datastore } from '../datastore.js';
 import { DatastoreError } from '../errors.js';
@@ -73,17 +72,6 @@ describe.skipIf(!haveCommands('etcd', 'openssl'))('etcd over TLS (etcds://)', ()
     );
   };
 
-  /** True when something accepts TCP connections on 127.0.0.1:`port`. */
-  const listening = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const s = createConnection({ host: '127.0.0.1', port });
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-
   /**
    * Starts a TLS etcd member on free ports. The ports are free when picked but another process
    * may take one before etcd binds it: an etcd that exits during start-up is tried again on new
@@ -119,7 +107,7 @@ describe.skipIf(!haveCommands('etcd', 'openssl'))('etcd over TLS (etcds://)', ()
       const p = Number(new URL(client).port);
       const deadline = Date.now() + 10_000;
       while (proc.exitCode === null && Date.now() < deadline) {
-        if (await listening(p)) return p;
+        if (await tcpOpen('127.0.0.1', p)) return p;
         await new Promise((r) => setTimeout(r, 50));
       }
       if (proc.exitCode === null) throw new Error(`TLS etcd ${name} did not listen on ${p} within 10 s:\n${stderr}`);

@@ -1,10 +1,9 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, haveCommands, waitFor } from '@tabby/test-helpers';
+import { freePort, haveCommands, tcpOpen, waitFor } from '@tabby/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatastore } from '../open.js';
 
@@ -71,18 +70,7 @@ describe.skipIf(!haveCommands('openssl', 'redis-server'))('redis over TLS (redis
     args.push('--tls-cert-file', f('server.pem'), '--tls-key-file', f('server.key'), '--tls-ca-cert-file', f('ca.pem'));
     args.push('--tls-auth-clients', 'no', '--dir', dir, '--save', '', '--appendonly', 'no');
     proc = spawn('redis-server', args, { stdio: 'ignore' });
-    await waitFor(
-      'TLS redis-server to listen',
-      () =>
-        new Promise<boolean>((resolve) => {
-          const s = createConnection({ host: '127.0.0.1', port });
-          s.once('connect', () => {
-            s.destroy();
-            resolve(true);
-          });
-          s.once('error', () => resolve(false));
-        }),
-    );
+    await waitFor('TLS redis-server to listen', () => tcpOpen('127.0.0.1', port));
   });
 
   afterAll(() => {
