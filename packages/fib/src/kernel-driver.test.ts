@@ -1,6 +1,6 @@
-import { canUseNetns, NetLab, type Netns } from '@tabby/test-helpers';
+import { canUseNetns, NetLab, type Netns, waitFor } from '@tabby/test-helpers';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { NO_INTERFACE, RouteClass } from './constants.js';
+import { NO_INTERFACE, Protocol, RouteClass } from './constants.js';
 import { parseBatchErrors } from './ip-command.js';
 import { KernelDriver, parseMonitorLine } from './kernel-driver.js';
 import { routeArgs } from './kernel-route.js';
@@ -117,16 +117,41 @@ describe.skipIf(!canUseNetns())('kernel driver in a network namespace', () => {
     t1.markInSync();
     expect(await t1.apply()).toMatchObject({ replaced: 3, failed: 0 });
     await t1.close();
+    // Watch every route change while a second table starts on the same kernel state. The kernel
+    // may add routes of its own meanwhile (IPv6 link-local and autoconf routes, `proto kernel`):
+    // those are not ours. What must not happen is any add, replace or delete of a route with one of
+    // the table's protocols. A canary route (`proto static`) proves the monitor is live before, and
+    // that every earlier event has been read after: netlink delivers events in order.
     const mon = ns.spawn(['ip', 'monitor', 'route']);
-    await new Promise((r) => setTimeout(r, 200));
+    let canaries = 0;
+    const canary = async (timeoutMs: number): Promise<boolean> => {
+      const dst = `198.19.250.${++canaries}`;
+      await ns.ip(['route', 'replace', 'blackhole', dst, 'proto', 'static']);
+      return waitFor(`the monitor to show ${dst}`, () => mon.output.includes(`${dst} `), timeoutMs).then(
+        () => true,
+        () => false,
+      );
+    };
+    await waitFor('ip monitor to start', () => canary(1_000), 30_000);
+    const before = mon.output.length;
     const t2 = table(new RouteTable({ driver: new KernelDriver({ netns: ns.name }) }));
     desired(t2);
     t2.markInSync();
     expect(await t2.apply()).toMatchObject({ fullResync: true, replaced: 0, deleted: 0, failed: 0 });
-    await new Promise((r) => setTimeout(r, 200));
     await t2.close();
+    expect(await canary(30_000)).toBe(true);
     await mon.kill();
-    expect(mon.output).toBe('');
+    for (let i = 1; i <= canaries; i++) await ns.ip(['route', 'del', 'blackhole', `198.19.250.${i}`]);
+    const ours = new Set<number>([Protocol.Felix, Protocol.Bgp]);
+    const mine = new Set(['198.19.0.5/32', '2001:db8::5/128', '198.19.6.0/24']);
+    const touched = mon.output
+      .slice(before)
+      .split('\n')
+      .filter((line) => {
+        const r = parseMonitorLine(line);
+        return r !== undefined && (ours.has(r.protocol) || mine.has(r.dst));
+      });
+    expect(touched).toEqual([]);
     const shown = (await ns.ip(['route', 'show', '198.19.6.0/24'])).stdout;
     expect(shown).toContain('nexthop via 198.18.0.2 dev eth0 weight 1 onlink');
     expect(shown).toContain('nexthop via 198.18.0.3 dev eth0 weight 1 onlink');
