@@ -975,6 +975,14 @@ export class Speaker implements PeerHost {
     return (this.rib.source(r).id * 256 + (this.rib.pathId(r) % 256)) >>> 0;
   }
 
+  /** Where the path sent with ADD-PATH identifier `id` for `key` comes from (while it is a candidate). */
+  addPathSource(key: PrefixKey, id: number): PathSource | undefined {
+    const d = this.rib.dest(key);
+    if (d === NONE) return undefined;
+    for (const r of this.rib.candidates(d)) if (this.sendPathId(r) === id) return this.rib.source(r);
+    return undefined;
+  }
+
   /** What to advertise with ADD-PATH for a prefix: path identifier -> attributes. */
   private addPathExports(peer: Peer, key: PrefixKey): Map<number, AttrSet> {
     const out = new Map<number, AttrSet>();
@@ -1160,8 +1168,19 @@ export class Speaker implements PeerHost {
     // Slices of the decision process for up to a few ms per turn: a backlog of dirty prefixes
     // (a full table arriving) costs memory, and sessions read for up to 10 ms per turn.
     const until = performance.now() + PROCESS_MS;
+    // RFC 7911 `select: all` sends every candidate path: a change to any of them is a change for
+    // those peers, even when the best path and the ECMP set stay.
+    const allPaths = groups.flatMap((g) =>
+      g.addPathFamilies.size ? [...g.members].filter((p) => p.config.addPath.select === 'all') : [],
+    );
+    const onOther = allPaths.length
+      ? (c: DestChange) => {
+          const afi = AFI_OF(c.key);
+          for (const p of allPaths) if (p.addPathSend.has(afi)) p.addPathDirty.add(c.key);
+        }
+      : undefined;
     while (this.rib.pending > 0) {
-      this.rib.process(this.slice, (c) => this.onDestChange(c, groups));
+      this.rib.process(this.slice, (c) => this.onDestChange(c, groups), onOther);
       if (performance.now() >= until) break;
     }
     for (const g of groups) {

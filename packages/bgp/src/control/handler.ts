@@ -286,21 +286,23 @@ export class ControlHandler {
         );
       }
     } else {
-      const entries = [...p.advertised()].filter(([k]) => !match || match(k)).sort((a, b) => compareKeys(a[0], b[0]));
-      for (const [k, set] of entries.slice(0, limit + 1)) {
+      // Without ADD-PATH one path per prefix (path ID 0); with it every path sent, by identifier.
+      const entries: [PrefixKey, number, AttrSet][] = [...p.advertised()].map(([k, set]) => [k, 0, set]);
+      for (const [k, paths] of p.addPathOut) for (const [id, set] of paths) entries.push([k, id, set]);
+      const listed = entries.filter(([k]) => !match || match(k)).sort((a, b) => compareKeys(a[0], b[0]) || a[1] - b[1]);
+      for (const [k, id, set] of listed.slice(0, limit + 1)) {
         const d = rib.dest(k);
         const best = d === NONE ? NONE : rib.best(d);
+        const source = id ? this.speaker.addPathSource(k, id) : best === NONE ? undefined : rib.source(best);
         push(
           this.route(
             k,
+            { source: source ?? p.source, pathId: id, attrs: set, stale: false, since: 0 },
             {
-              source: best === NONE ? p.source : rib.source(best),
-              pathId: 0,
-              attrs: set,
-              stale: false,
-              since: 0,
+              best: id ? source !== undefined && best !== NONE && rib.source(best) === source : true,
+              ecmp: false,
+              reason: '',
             },
-            { best: true, ecmp: false, reason: '' },
           ),
         );
       }

@@ -19,6 +19,32 @@ const source = (id: number): PathSource => ({
 });
 
 describe('LocRib (columnar routes, one chain per prefix and per source)', () => {
+  it('reports changes of paths that are neither best nor ECMP members apart (ADD-PATH select all)', () => {
+    const attrs = new AttrTable();
+    const rib = new LocRib(attrs, DEFAULT_DECISION);
+    const put = (src: PathSource, localPref: number) => {
+      const a = attrs.intern({ origin: 'igp', asPath: [], localPref }, `198.18.1.${src.id}`);
+      return rib.put(42, src, 0, a, a, 0);
+    };
+    const [s1, s2] = [source(1), source(2)];
+    const seen: string[] = [];
+    const run = () =>
+      rib.process(
+        100,
+        () => seen.push('best'),
+        () => seen.push('other'),
+      );
+    put(s1, 200);
+    run();
+    put(s2, 100); // a worse path arrives
+    run();
+    put(s2, 90); // and changes
+    run();
+    rib.remove(rib.find(42, s2, 0)); // and goes
+    run();
+    expect(seen).toEqual(['best', 'other', 'other', 'other']);
+  });
+
   it('adds, replaces and removes routes, and selects over one, two and three', () => {
     const attrs = new AttrTable();
     const rib = new LocRib(attrs, DEFAULT_DECISION);

@@ -568,9 +568,10 @@ export class LocRib {
 
   /**
    * Runs the decision process on at most `budget` dirty prefixes and reports each whose best route
-   * or ECMP set changed. Returns how many dirty prefixes remain.
+   * or ECMP set changed to `onChange`, and each other one (a path that is neither best nor in the
+   * ECMP set came, went or changed) to `onOther` when given. Returns how many dirty prefixes remain.
    */
-  process(budget: number, onChange: (c: DestChange) => void): number {
+  process(budget: number, onChange: (c: DestChange) => void, onOther?: (c: DestChange) => void): number {
     let n = 0;
     while (this.dirtyCount > 0 && n++ < budget) {
       const q = this.dirty; // a callback may mark prefixes and grow the ring
@@ -598,6 +599,7 @@ export class LocRib {
       else if (oldRest) this.ecmp.delete(d);
       const key = this.destKey(d);
       if (oldBest !== best || (state & CHANGED) !== 0 || !same(oldRest, rest)) onChange({ dest: d, key });
+      else onOther?.({ dest: d, key });
       for (let r = this.dRetired[d]!; r !== NONE; ) {
         const next = this.rNext[r]!;
         this.free(r, this.sourceList[this.rSrc[r]!]!);
