@@ -25,6 +25,7 @@ import { childLogger, type Logger, silentLogger } from './logger.js';
 import { Peer, type PeerHost } from './peer.js';
 import { parseCommunity, parseLargeCommunity } from './policy/communities.js';
 import { applyPolicies, CompiledPolicy, prependAs } from './policy/evaluate.js';
+import { RefusalLog } from './refusal-log.js';
 import { AttrTable, ipv4ToUint } from './rib/attr-table.js';
 import type { DecisionOptions } from './rib/decision.js';
 import { type DestChange, LocRib, NONE, type RoutePath } from './rib/loc-rib.js';
@@ -192,6 +193,7 @@ export class Speaker implements PeerHost {
   private readonly eorReceived = new Map<Peer, Set<Afi>>();
   private running = false;
   private readonly slice: number;
+  private readonly refusals: RefusalLog;
 
   constructor(config: SpeakerConfig, deps: SpeakerDeps) {
     this.config = config;
@@ -199,6 +201,7 @@ export class Speaker implements PeerHost {
     this.clock = deps.clock ?? systemClock;
     this.log = deps.logger ?? silentLogger;
     this.slice = deps.sliceSize ?? DEFAULT_SLICE;
+    this.refusals = new RefusalLog(this.clock, this.log);
     this.rib = new LocRib(this.attrs, decisionOptions(config));
     const reachable = deps.nextHopReachable;
     if (reachable) this.rib.usable = (r) => this.nextHopUsable(r, reachable);
@@ -299,6 +302,7 @@ export class Speaker implements PeerHost {
   async stop(message = 'speaker shutting down'): Promise<void> {
     this.running = false;
     this.clock.clearTimeout(this.deferralTimer);
+    this.refusals.stop();
     for (const p of this.peers.values()) p.stop(shutdownNotification(message, CeaseSubcode.AdministrativeShutdown));
     await this.listener?.close();
     this.listener = null;
@@ -359,7 +363,7 @@ export class Speaker implements PeerHost {
   private onConnection(conn: Connection): void {
     const peer = [...this.peers.values()].find((p) => p.config.address === conn.remoteAddress);
     if (!peer) {
-      this.log.warn({ remote: conn.remoteAddress, port: conn.remotePort }, 'connection from unknown peer refused');
+      this.refusals.refused(conn.remoteAddress, conn.remotePort);
       conn.destroy();
       return;
     }
