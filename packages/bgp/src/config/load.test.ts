@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { parseConfig } from './load.js';
 import { ConfigError } from './reader.js';
 
@@ -123,5 +125,109 @@ peers:
     const c = parseConfig('routerId: 1.2.3.4\nasn: "1.10"\npeers:\n  - { address: "2001:db8::1", asn: 4200000000 }\n');
     expect(c.asn).toBe(65546);
     expect(c.peers[0]?.asn).toBe(4200000000);
+  });
+
+  it('an undefined alias is one line naming file, line and column', () => {
+    expect(issuesOf('routerId: 1.2.3.4\nasn: *nope\n')).toEqual([
+      'bgpd.yaml:2:6: undefined alias *nope: an anchor &nope must come before it',
+    ]);
+  });
+
+  it('an alias bomb is one line, and nothing is expanded', () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++)
+      levels.push(
+        `l${i}: &l${i} [${Array(9)
+          .fill(`*${i === 1 ? 'a' : `l${i - 1}`}`)
+          .join(', ')}]`,
+      );
+    expect(issuesOf(`routerId: 1.2.3.4\nasn: 1\n${levels.join('\n')}\n`)).toEqual([
+      expect.stringMatching(/^bgpd\.yaml:7:\d+: alias \*l3 expands the document beyond 10000 nodes from aliases/),
+    ]);
+  });
+
+  it('a file ending with --- (an empty last document) is read', () => {
+    expect(parseConfig('---\nrouterId: 1.2.3.4\nasn: 1\n---\n', 'bgpd.yaml').asn).toBe(1);
+    expect(issuesOf('routerId: 1.2.3.4\nasn: 1\n---\nasn: 2\n')).toEqual([
+      'bgpd.yaml:4:1: a second document (after "---"): this file holds one',
+    ]);
+  });
+
+  it('an unknown top-level key does not hide the other problems', () => {
+    expect(issuesOf('routerld: 1.2.3.4\nasn: 0\nholdTime: 2\n')).toEqual([
+      'bgpd.yaml:1:1: routerld: unknown field; expected one of routerId, asn, listen, controlSocket, holdTime, keepaliveTime, connectRetryTime, ebgpRequiresPolicy, alwaysCompareMed, multipath, clusterId, gracefulRestart, originate, peers, policies, metricsPort',
+      'bgpd.yaml:3:11: holdTime: 2 is not allowed: the hold time is 0 or at least 3 seconds (RFC 4271 4.2)',
+      'bgpd.yaml:1:1: routerId: is required',
+      'bgpd.yaml:2:6: asn: 0 is not an AS number (1 to 4294967295)',
+    ]);
+  });
+
+  it('quotes only a short prefix of a huge value or key', () => {
+    const huge = 'x'.repeat(10 * 1024 * 1024);
+    const issues = issuesOf(
+      `routerId: ${huge}\nasn: 1\n? ${huge}\n: 1\npeers:\n  - { address: 10.0.0.1, asn: 2, import: [${huge}] }\n`,
+    );
+    expect(issues).toHaveLength(3);
+    for (const line of issues) expect(line.length).toBeLessThan(400);
+    expect(issues[1]).toBe(
+      `bgpd.yaml:1:11: routerId: "${'x'.repeat(40)}…" (10485760 characters) is not an IPv4 address`,
+    );
+  });
+
+  it('any text gives a config or a ConfigError of one-line issues (property)', () => {
+    const key = fc.constantFrom(
+      'routerId',
+      'asn',
+      'peers',
+      'policies',
+      'originate',
+      'listen',
+      'address',
+      'name',
+      'rules',
+      'x',
+    );
+    const value: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((tie) => ({
+      v: fc.oneof(
+        { depthSize: 'small', maxDepth: 5 },
+        fc.constantFrom(
+          '198.18.0.1',
+          '1.2.3.4',
+          64512,
+          0,
+          -1,
+          1.5,
+          true,
+          null,
+          '198.18.0.0/15 le 26',
+          '64512:1',
+          'x'.repeat(100),
+        ),
+        fc.string({ maxLength: 20 }),
+        fc.array(tie('v'), { maxLength: 3 }),
+        fc.dictionary(key, tie('v'), { maxKeys: 4 }),
+      ),
+    })).v;
+    const text = fc.oneof(
+      fc.string({ maxLength: 300 }),
+      fc.dictionary(key, value, { maxKeys: 6 }).map((v) => stringify(v)),
+      fc
+        .tuple(fc.integer({ min: 0, max: GOOD.length }), fc.string({ maxLength: 8 }))
+        .map(([i, ins]) => GOOD.slice(0, i) + ins + GOOD.slice(i)),
+    );
+    fc.assert(
+      fc.property(text, (t) => {
+        try {
+          parseConfig(t, 'bgpd.yaml');
+        } catch (err) {
+          expect(err).toBeInstanceOf(ConfigError);
+          for (const line of (err as ConfigError).message.split('\n')) {
+            expect(line).toMatch(/^bgpd\.yaml:\d+:\d+: /);
+            expect(line.length).toBeLessThan(600);
+          }
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { preview } from '@tabby/yaml';
 import { parseCidr } from './cidr.js';
 import { ConfigError, ConfigReader, type Path } from './reader.js';
 import {
@@ -46,6 +47,7 @@ const PEER = [
   'multihop',
   'holdTime',
   'keepaliveTime',
+  'sendHoldTime',
   'connectRetryTime',
   'nextHop',
   'routeReflectorClient',
@@ -78,10 +80,7 @@ function readCommunities(r: ConfigReader, path: Path): string[] {
     if (typeof c === 'string' && (COMMUNITY_NAMES.has(c) || (m && Number(m[1]) <= 65535 && Number(m[2]) <= 65535))) {
       out.push(c);
     } else
-      r.fail(
-        [...path, i],
-        `${JSON.stringify(c)} is not a community (aa:nn with each part 0..65535, or a well-known name)`,
-      );
+      r.fail([...path, i], `${preview(c)} is not a community (aa:nn with each part 0..65535, or a well-known name)`);
   });
   return out;
 }
@@ -91,7 +90,7 @@ function readLargeCommunities(r: ConfigReader, path: Path): string[] {
   r.list(path).forEach((c, i) => {
     const m = typeof c === 'string' ? LARGE_COMMUNITY_RE.exec(c) : null;
     if (m && [m[1], m[2], m[3]].every((p) => Number(p) <= 0xffffffff)) out.push(c as string);
-    else r.fail([...path, i], `${JSON.stringify(c)} is not a large community (a:b:c, each part 0..4294967295)`);
+    else r.fail([...path, i], `${preview(c)} is not a large community (a:b:c, each part 0..4294967295)`);
   });
   return out;
 }
@@ -100,7 +99,7 @@ function readPrefix(r: ConfigReader, path: Path): string | undefined {
   const s = r.string(path, { required: true });
   if (s === undefined) return undefined;
   const p = parseCidr(s);
-  if (!p) return r.fail(path, `${JSON.stringify(s)} is not a prefix (like 198.18.0.0/15 or 2001:db8::/32)`);
+  if (!p) return r.fail(path, `${preview(s)} is not a prefix (like 198.18.0.0/15 or 2001:db8::/32)`);
   if (p.hostBitsSet) return r.fail(path, `${s} has host bits set; did you mean ${p.canonical}?`);
   return p.canonical;
 }
@@ -111,7 +110,7 @@ function readPrefixMatch(r: ConfigReader, path: Path): PrefixMatch | undefined {
   if (s === undefined) return undefined;
   const m = /^(\S+)(?:\s+ge\s+(\d+))?(?:\s+le\s+(\d+))?$/.exec(s.trim());
   const p = m ? parseCidr(m[1]!) : undefined;
-  if (!m || !p) return r.fail(path, `${JSON.stringify(s)} is not a prefix match (like "198.18.0.0/15 le 26")`);
+  if (!m || !p) return r.fail(path, `${preview(s)} is not a prefix match (like "198.18.0.0/15 le 26")`);
   const max = p.family === 4 ? 32 : 128;
   const ge = m[2] === undefined ? undefined : Number(m[2]);
   const le = m[3] === undefined ? undefined : Number(m[3]);
@@ -207,6 +206,16 @@ function readPolicy(r: ConfigReader, path: Path): Policy | undefined {
 }
 
 /** Protocol-style name for a peer address: `Peer_198_18_0_2`, `_port_N` for a non-179 port. */
+/** RFC 9687 10: a send hold time must be greater than the hold time. */
+function readSendHoldTime(r: ConfigReader, path: Path, holdTime: number): number | undefined {
+  const v = r.integer(path, { min: 1, max: 65535 });
+  if (v !== undefined && holdTime > 0 && v <= holdTime) {
+    r.fail(path, `${v} is not allowed: the send hold time must be greater than the hold time (${holdTime}) (RFC 9687)`);
+    return undefined;
+  }
+  return v;
+}
+
 export function defaultPeerName(address: string, port: number): string {
   return `Peer_${address.replace(/[.:]/g, '_')}${port === 179 ? '' : `_port_${port}`}`;
 }
@@ -220,6 +229,7 @@ function readPeer(r: ConfigReader, path: Path, top: Omit<SpeakerConfig, 'peers' 
   const port = r.integer([...path, 'port'], { default: 179, min: 1, max: 65535 }) ?? 179;
   const asn = r.asn([...path, 'asn'], true);
   const holdTime = r.holdTime([...path, 'holdTime'], top.holdTime);
+  const sendHoldTime = readSendHoldTime(r, [...path, 'sendHoldTime'], holdTime);
   const families = r.list([...path, 'families']).flatMap((_, i) => {
     const f = r.oneOf([...path, 'families', i], Families, 'ipv4-unicast');
     return [f];
@@ -262,6 +272,7 @@ function readPeer(r: ConfigReader, path: Path, top: Omit<SpeakerConfig, 'peers' 
     keepaliveTime:
       r.integer([...path, 'keepaliveTime'], { min: 1, max: 21845 }) ??
       (holdTime === top.holdTime ? top.keepaliveTime : Math.floor(holdTime / 3)),
+    ...(sendHoldTime ? { sendHoldTime } : {}),
     connectRetryTime: r.integer([...path, 'connectRetryTime'], { min: 1, max: 65535 }) ?? top.connectRetryTime,
     nextHop: r.oneOf([...path, 'nextHop'], NextHopModes, 'auto'),
     routeReflectorClient: r.boolean([...path, 'routeReflectorClient'], false),
@@ -284,8 +295,8 @@ function readPeer(r: ConfigReader, path: Path, top: Omit<SpeakerConfig, 'peers' 
 export function parseConfig(text: string, file = '<config>'): SpeakerConfig {
   const r = new ConfigReader(file, text);
   r.check();
-  r.object([], TOP, true);
-  r.check();
+  // Unknown top-level keys are reported with the rest (a misspelt key often explains a missing one).
+  if (!r.object([], TOP, true)) r.check();
   const holdTime = r.holdTime(['holdTime'], 90);
   const lp = ['listen'];
   r.object(lp, ['address', 'port', 'enabled']);
@@ -343,7 +354,7 @@ export function parseConfig(text: string, file = '<config>'): SpeakerConfig {
   r.list(['policies']).forEach((_, i) => {
     const pol = readPolicy(r, ['policies', i]);
     if (!pol) return;
-    if (policies.has(pol.name)) r.fail(['policies', i, 'name'], `policy "${pol.name}" is defined twice`);
+    if (policies.has(pol.name)) r.fail(['policies', i, 'name'], `policy ${preview(pol.name)} is defined twice`);
     policies.set(pol.name, pol);
   });
   const peers: PeerConfig[] = [];
@@ -363,7 +374,7 @@ export function parseConfig(text: string, file = '<config>'): SpeakerConfig {
         if (!policies.has(n))
           r.fail(
             ['peers', i, dir, j],
-            `no policy named "${n}" (defined: ${[...policies.keys()].join(', ') || 'none'})`,
+            `no policy named ${preview(n)} (defined: ${[...policies.keys()].map((k) => preview(k)).join(', ') || 'none'})`,
           );
       });
     }

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { parseYamlFile, preview } from '@tabby/yaml';
+import { type Document, isMap, isScalar, isSeq, type Node } from 'yaml';
 
 /** One problem in a config file, located by file, line, column and field path. */
 export interface ConfigIssue {
@@ -23,9 +24,13 @@ export class ConfigError extends Error {
 
 export type Path = readonly (string | number)[];
 
+/** `peers[1].holdTime`; a key longer than 40 characters is cut (`aaaa…`). */
 export function pathString(path: Path): string {
   let s = '';
-  for (const p of path) s += typeof p === 'number' ? `[${p}]` : s ? `.${p}` : p;
+  for (const p of path) {
+    const k = typeof p === 'string' && p.length > 40 ? `${p.slice(0, 40)}…` : p;
+    s += typeof k === 'number' ? `[${k}]` : s ? `.${k}` : k;
+  }
   return s;
 }
 
@@ -36,38 +41,34 @@ export function pathString(path: Path): string {
  */
 export class ConfigReader {
   readonly issues: ConfigIssue[] = [];
-  private readonly lines = new LineCounter();
-  private readonly doc;
+  private readonly doc: Document.Parsed | undefined;
+  private readonly position: (offset: number) => { line: number; column: number };
   readonly root: unknown;
 
+  /**
+   * Parses `text` with the shared safe loader: YAML errors, undefined aliases, alias bombs and
+   * excessive nesting become issues; an empty file (or one ending in `---`) reads as empty.
+   */
   constructor(
     readonly file: string,
     text: string,
   ) {
-    this.doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: true });
-    for (const e of this.doc.errors) {
-      const pos = this.lines.linePos(e.pos[0]);
-      this.issues.push({
-        file,
-        line: pos.line,
-        column: pos.col,
-        field: '',
-        message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ''),
-      });
-    }
-    this.root = this.doc.errors.length ? null : this.doc.toJS();
+    const { document, errors } = parseYamlFile(text);
+    for (const e of errors) this.issues.push({ file, line: e.line, column: e.column, field: '', message: e.message });
+    this.doc = document?.doc;
+    this.position = document?.position ?? (() => ({ line: 1, column: 1 }));
+    this.root = document?.value ?? null;
   }
 
   /** Records a problem at `path` (located at the value, or the nearest enclosing node present). */
   fail(path: Path, message: string, at?: Node | null): undefined {
     let node: Node | null = at ?? null;
-    for (let n = path.length; n >= 0 && !node; n--) {
+    for (let n = path.length; n >= 0 && !node && this.doc; n--) {
       const found = this.doc.getIn(path.slice(0, n), true);
       if (found && typeof found === 'object' && 'range' in (found as object)) node = found as Node;
     }
-    const offset = node?.range?.[0] ?? 0;
-    const pos = this.lines.linePos(offset);
-    this.issues.push({ file: this.file, line: pos.line, column: pos.col, field: pathString(path), message });
+    const pos = this.position(node?.range?.[0] ?? 0);
+    this.issues.push({ file: this.file, line: pos.line, column: pos.column, field: pathString(path), message });
     return undefined;
   }
 
@@ -93,7 +94,7 @@ export class ConfigReader {
   object(path: Path, allowed: readonly string[], required = false): Record<string, unknown> | undefined {
     const v = this.get(path);
     if (v === undefined || v === null) return required ? this.fail(path, 'is required') : undefined;
-    const node = path.length ? this.doc.getIn(path, true) : this.doc.contents;
+    const node = path.length ? this.doc?.getIn(path, true) : this.doc?.contents;
     if (!isMap(node) || typeof v !== 'object' || Array.isArray(v)) return this.fail(path, 'must be a mapping');
     for (const key of Object.keys(v)) {
       if (!allowed.includes(key)) {
@@ -113,7 +114,7 @@ export class ConfigReader {
   list(path: Path): unknown[] {
     const v = this.get(path);
     if (v === undefined || v === null) return [];
-    if (!isSeq(this.doc.getIn(path, true)) || !Array.isArray(v)) {
+    if (!isSeq(this.doc?.getIn(path, true)) || !Array.isArray(v)) {
       this.fail(path, 'must be a list');
       return [];
     }
@@ -123,17 +124,16 @@ export class ConfigReader {
   string(path: Path, opts: { required?: boolean; default?: string; pattern?: RegExp; what?: string } = {}) {
     const v = this.get(path);
     if (v === undefined || v === null) return opts.required ? this.fail(path, 'is required') : opts.default;
-    if (typeof v !== 'string') return this.fail(path, `must be a string, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'string') return this.fail(path, `must be a string, got ${preview(v)}`);
     if (opts.pattern && !opts.pattern.test(v))
-      return this.fail(path, `${JSON.stringify(v)} is not ${opts.what ?? `like ${opts.pattern}`}`);
+      return this.fail(path, `${preview(v)} is not ${opts.what ?? `like ${opts.pattern}`}`);
     return v;
   }
 
   integer(path: Path, opts: { required?: boolean; default?: number; min?: number; max?: number } = {}) {
     const v = this.get(path);
     if (v === undefined || v === null) return opts.required ? this.fail(path, 'is required') : opts.default;
-    if (typeof v !== 'number' || !Number.isInteger(v))
-      return this.fail(path, `must be an integer, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v)) return this.fail(path, `must be an integer, got ${preview(v)}`);
     if (opts.min !== undefined && v < opts.min) return this.fail(path, `${v} is below the minimum ${opts.min}`);
     if (opts.max !== undefined && v > opts.max) return this.fail(path, `${v} is above the maximum ${opts.max}`);
     return v;
@@ -143,7 +143,7 @@ export class ConfigReader {
     const v = this.get(path);
     if (v === undefined || v === null) return def;
     if (typeof v !== 'boolean') {
-      this.fail(path, `must be true or false, got ${JSON.stringify(v)}`);
+      this.fail(path, `must be true or false, got ${preview(v)}`);
       return def;
     }
     return v;
@@ -153,7 +153,7 @@ export class ConfigReader {
     const v = this.get(path);
     if (v === undefined || v === null) return def;
     if (typeof v !== 'string' || !values.includes(v as T)) {
-      this.fail(path, `must be one of ${values.join(', ')}, got ${JSON.stringify(v)}`);
+      this.fail(path, `must be one of ${values.join(', ')}, got ${preview(v)}`);
       return def;
     }
     return v as T;
@@ -168,7 +168,7 @@ export class ConfigReader {
     if (v === undefined) return undefined;
     const fam = isIP(v);
     if (!fam || (opts.family && fam !== opts.family)) {
-      return this.fail(path, `${JSON.stringify(v)} is not an IPv${opts.family ?? '4 or IPv6'} address`);
+      return this.fail(path, `${preview(v)} is not an IPv${opts.family ?? '4 or IPv6'} address`);
     }
     return v;
   }
@@ -200,7 +200,7 @@ export class ConfigReader {
       n = lo === undefined ? hi : (hi as number) * 65536 + lo;
     }
     if (n === undefined || !Number.isInteger(n) || n < 1 || n > 0xffffffff) {
-      return this.fail(path, `${JSON.stringify(v)} is not an AS number (1 to 4294967295)`);
+      return this.fail(path, `${preview(v)} is not an AS number (1 to 4294967295)`);
     }
     return n;
   }
