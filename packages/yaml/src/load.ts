@@ -10,6 +10,7 @@ import {
   type YAMLError,
   type YAMLWarning,
 } from 'yaml';
+import { fastParse } from './fast.js';
 import { findExcessiveNesting } from './nesting.js';
 import { preview } from './preview.js';
 
@@ -67,41 +68,170 @@ export interface YamlStream {
  * `documents`. Undefined aliases, aliases to an enclosing node (cycles), alias expansion beyond
  * the limits and nesting beyond `maxDepth` are errors; mapping keys are strings (a collection
  * as a key is an error); YAML 1.1 types (`!!set`, `!!timestamp`, ...) are not resolved.
+ *
+ * Time and memory are linear in the text: documents are split at their `---` lines and read one
+ * at a time, plain block documents by a fast reader, the rest by the yaml library; no yaml
+ * library Document is kept unless a caller asks for positions (`locate`, `doc`).
  */
 export function parseYamlStream(text: string, limits: Partial<YamlLimits> = {}): YamlStream {
   const lim = { ...DEFAULT_YAML_LIMITS, ...limits };
-  const lines = new LineCounter();
   const out: YamlStream = { documents: [], errors: [], warnings: [] };
-  const excess = findExcessiveNesting(text, lim.maxDepth);
-  if (excess) {
-    // Nothing is composed: the line counter is filled by hand.
-    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines.addNewLine(i + 1);
-    const at = lines.linePos(excess.offset);
-    out.errors.push({
-      document: excess.document,
-      line: at.line,
-      column: at.col,
-      message: `nested more than ${lim.maxDepth} levels deep`,
-    });
+  // Directives and `...` markers change where documents split: the yaml library reads those whole.
+  if (/^(?:%|\.\.\.(?:[ \t\r\n]|$))/m.test(text)) {
+    readWithLibrary(new Chunk(text, 0), 1, lim, out);
     return out;
   }
+  let index = 0;
+  for (const chunk of splitDocuments(text)) {
+    if (!chunk.marker && firstContent(chunk.text, 0) < 0) continue; // comments before the first ---
+    index++;
+    const fast = chunk.fastBody() === undefined ? undefined : fastParse(chunk.fastBody()!, lim.maxDepth);
+    if (!fast) {
+      readWithLibrary(chunk, index, lim, out);
+      continue;
+    }
+    if (fast.value === null) continue;
+    const start = chunk.contentStart();
+    out.documents.push(chunk.document(index, start, fast.value));
+  }
+  return out;
+}
+
+/** One document's text: from its `---` line (if any) to the next. */
+class Chunk {
+  private lines: LineCounter | undefined;
+  private parsed: Document.Parsed | undefined;
+  constructor(
+    readonly text: string,
+    /** Lines before it in the file. */
+    readonly lineOffset: number,
+    readonly marker = false,
+  ) {}
+
+  /** The text after a bare `---` line (a comment may follow it), or undefined when the marker line holds more. */
+  fastBody(): string | undefined {
+    if (!this.marker) return this.text;
+    const nl = this.text.indexOf('\n');
+    const rest = (nl < 0 ? this.text : this.text.slice(0, nl)).slice(3).trim();
+    if (rest !== '' && !rest.startsWith('#')) return undefined;
+    return nl < 0 ? '' : this.text.slice(nl + 1);
+  }
+
+  /** Offset of the first content line's first character. */
+  contentStart(): number {
+    return Math.max(0, firstContent(this.text, this.marker ? 3 : 0));
+  }
+
+  position(offset: number): Position {
+    if (!this.lines) {
+      this.lines = new LineCounter();
+      this.lines.addNewLine(0);
+      for (let i = this.text.indexOf('\n'); i >= 0; i = this.text.indexOf('\n', i + 1)) this.lines.addNewLine(i + 1);
+    }
+    const p = this.lines.linePos(offset);
+    return { line: p.line + this.lineOffset, column: p.col };
+  }
+
+  /** The yaml library's document for it (parsed on first use). */
+  library(): Document.Parsed {
+    this.parsed ??= parseDocuments(this.text)[0]!;
+    return this.parsed;
+  }
+
+  document(index: number, offset: number, value: unknown, parsed?: Document.Parsed): YamlDocument {
+    if (parsed) this.parsed = parsed;
+    const start = this.position(offset);
+    return new ChunkDocument(this, index, start.line, start.column, value);
+  }
+}
+
+class ChunkDocument implements YamlDocument {
+  constructor(
+    private readonly chunk: Chunk,
+    readonly index: number,
+    readonly line: number,
+    readonly column: number,
+    readonly value: unknown,
+  ) {}
+
+  get doc(): Document.Parsed {
+    return this.chunk.library();
+  }
+
+  position(offset: number): Position {
+    return this.chunk.position(offset);
+  }
+
+  locate(path: readonly (string | number)[]): Position {
+    const doc = this.chunk.library();
+    for (let n = path.length; n > 0; n--) {
+      const node = doc.getIn(path.slice(0, n), true);
+      if (node && typeof node === 'object' && 'range' in node && (node as Node).range)
+        return this.chunk.position((node as Node).range![0]);
+    }
+    return { line: this.line, column: this.column };
+  }
+}
+
+/** Offset of the first character that is not a space, a tab, a line break or in a comment; -1 if none. */
+function firstContent(text: string, from: number): number {
+  let comment = false;
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) comment = false;
+    else if (!comment && c === 35 && (i === from || text.charCodeAt(i - 1) <= 32)) comment = true;
+    else if (!comment && c !== 32 && c !== 9 && c !== 13) return i;
+  }
+  return -1;
+}
+
+/** Splits at lines that start with `---` (a document marker wherever it is, even in a scalar). */
+function* splitDocuments(text: string): Generator<Chunk> {
+  const marker = /^---(?=[ \t\r\n]|$)/gm;
+  let from = 0;
+  let line = 0;
+  let isMarker = false;
+  let counted = 0;
+  const lineOf = (offset: number) => {
+    for (let i = text.indexOf('\n', counted); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
+      line++;
+      counted = i + 1;
+    }
+    return line;
+  };
+  for (let m = marker.exec(text); m; m = marker.exec(text)) {
+    if (m.index > from || isMarker) yield new Chunk(text.slice(from, m.index), lineOf(from), isMarker);
+    from = m.index;
+    isMarker = true;
+  }
+  if (from < text.length || isMarker) yield new Chunk(text.slice(from), lineOf(from), isMarker);
+}
+
+function parseDocuments(text: string): Document.Parsed[] {
   const docs = parseAllDocuments(text, {
-    lineCounter: lines,
-    prettyErrors: true,
+    prettyErrors: false,
     stringKeys: true,
     resolveKnownTags: false,
     logLevel: 'error',
   });
-  const position = (offset: number): Position => {
-    const p = lines.linePos(offset);
-    return { line: p.line, column: p.col };
-  };
-  // An empty text is an empty list; anything else is an array of documents.
-  const list = Array.isArray(docs) ? docs : [];
-  list.forEach((doc, i) => {
-    const index = i + 1;
+  return Array.isArray(docs) ? docs : [];
+}
+
+/** Reads a chunk (or a whole text) with the yaml library: documents from `index` on. */
+function readWithLibrary(chunk: Chunk, first: number, lim: YamlLimits, out: YamlStream): void {
+  const excess = findExcessiveNesting(chunk.text, lim.maxDepth);
+  if (excess) {
+    out.errors.push({
+      document: first + excess.document - 1,
+      ...chunk.position(excess.offset),
+      message: `nested more than ${lim.maxDepth} levels deep`,
+    });
+    return;
+  }
+  parseDocuments(chunk.text).forEach((doc, i) => {
+    const index = first + i;
     const issue = (to: YamlIssue[], offset: number, message: string) =>
-      to.push({ document: index, ...position(offset), message });
+      to.push({ document: index, ...chunk.position(offset), message });
     for (const e of doc.errors) issue(out.errors, e.pos[0], libraryMessage(e));
     for (const w of doc.warnings) issue(out.warnings, w.pos[0], libraryMessage(w));
     const contents = doc.contents;
@@ -117,25 +247,10 @@ export function parseYamlStream(text: string, limits: Partial<YamlLimits> = {}):
       issue(out.errors, contents.range?.[0] ?? 0, preview(err instanceof Error ? err.message : err, 200));
       return;
     }
-    const start = position(contents.range?.[0] ?? doc.range[0]);
-    out.documents.push({
-      index,
-      line: start.line,
-      column: start.column,
-      value,
-      doc,
-      position,
-      locate(path) {
-        for (let n = path.length; n > 0; n--) {
-          const node = doc.getIn(path.slice(0, n), true);
-          if (node && typeof node === 'object' && 'range' in node && (node as Node).range)
-            return position((node as Node).range![0]);
-        }
-        return start;
-      },
-    });
+    // Several documents (directives, `...`) share one text: each keeps its own parsed Document.
+    const own = i === 0 ? chunk : new Chunk(chunk.text, chunk.lineOffset);
+    out.documents.push(own.document(index, contents.range?.[0] ?? doc.range[0], value, doc));
   });
-  return out;
 }
 
 /** A config file: at most one non-empty document (more is an error at the second). */

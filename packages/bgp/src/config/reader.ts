@@ -56,7 +56,7 @@ export class ConfigReader {
     const { document, errors } = parseYamlFile(text);
     for (const e of errors) this.issues.push({ file, line: e.line, column: e.column, field: '', message: e.message });
     this.doc = document?.doc;
-    this.position = document?.position ?? (() => ({ line: 1, column: 1 }));
+    this.position = document ? (offset) => document.position(offset) : () => ({ line: 1, column: 1 });
     this.root = document?.value ?? null;
   }
 
