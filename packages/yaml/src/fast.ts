@@ -158,7 +158,9 @@ function flowCollection(s: string): unknown {
     const colon = p[0] === '"' || p[0] === "'" ? quoted(p, 0)[1] : p.indexOf(': ');
     if (colon < 0 || p[colon] !== ':' || p[colon + 1] !== ' ') throw DECLINE;
     const rawKey = trimSpaces(p.slice(0, colon));
-    const key = rawKey[0] === '"' || rawKey[0] === "'" ? wholeQuoted(rawKey) : (checkPlain(rawKey, true), rawKey);
+    const quotedKey = rawKey[0] === '"' || rawKey[0] === "'";
+    if (!quotedKey) checkPlain(rawKey, true);
+    const key = quotedKey ? wholeQuoted(rawKey) : rawKey;
     setKey(obj, key, flowScalar(trimSpaces(p.slice(colon + 2))));
   }
   return obj;
