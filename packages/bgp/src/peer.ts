@@ -258,6 +258,7 @@ export class Peer {
       keepaliveTime: this.config.keepaliveTime,
       expectedAs: this.config.asn,
       outgoing,
+      sendHoldTime: this.config.sendHoldTime ?? 0,
     };
   }
 

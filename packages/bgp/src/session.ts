@@ -25,6 +25,17 @@ import type { Connection } from './transport.js';
 /** RFC 4271 8.2.2: the hold timer's "large value" while waiting for OPEN (4 minutes). */
 export const OPEN_HOLD_TIME = 240;
 
+/** RFC 9687 10: the suggested send hold time is the greater of 8 minutes and twice the hold time. */
+export function defaultSendHoldTime(holdTime: number): number {
+  return Math.max(480, 2 * holdTime);
+}
+
+/**
+ * How long a closing connection may take to flush its last messages (the NOTIFICATION) before it
+ * is destroyed: a peer that reads nothing would otherwise keep the socket and its queue for ever.
+ */
+export const LINGER_MS = 2000;
+
 export const MessageKinds = ['open', 'update', 'notification', 'keepalive', 'route_refresh'] as const;
 export type MessageKind = (typeof MessageKinds)[number];
 export type MessageCounters = Record<MessageKind | 'total', number>;
@@ -39,7 +50,7 @@ function kindOf(m: BgpMessage): MessageKind {
 
 /** Why a session ended. */
 export interface CloseReason {
-  kind: 'notification-sent' | 'notification-received' | 'transport' | 'hold-expired' | 'local';
+  kind: 'notification-sent' | 'notification-received' | 'transport' | 'hold-expired' | 'send-hold-expired' | 'local';
   notification?: NotificationMessage;
   /** One line for `last_error`, e.g. `Received: Cease/Administrative Shutdown`. */
   text: string;
@@ -58,6 +69,8 @@ export interface SessionOptions {
   expectedAs: number;
   /** True for the connection we initiated (collision detection, RFC 4271 6.8). */
   outgoing: boolean;
+  /** RFC 9687 send hold time (s); 0 or absent: {@link defaultSendHoldTime} of the negotiated hold time. */
+  sendHoldTime?: number;
 }
 
 /** What a session reports to its peer. */
@@ -88,6 +101,9 @@ export class Session {
   private readonly framer = new Framer();
   private holdTimer: TimerHandle | undefined;
   private keepaliveTimer: TimerHandle | undefined;
+  private sendHoldTimer: TimerHandle | undefined;
+  /** `conn.sentBytes` when the send hold timer was (re)started: no change by its expiry means no progress. */
+  private sendHoldMark = 0;
   private closing = false;
 
   constructor(
@@ -105,7 +121,10 @@ export class Session {
         this.finish({ kind: 'transport', text: `Socket: ${err ? err.message : 'connection closed by peer'}` });
       }
     });
-    this.conn.onDrain(() => this.events.onDrain(this));
+    this.conn.onDrain(() => {
+      this.watchSend();
+      this.events.onDrain(this);
+    });
     this.send(this.options.localOpen);
     this.armHold(OPEN_HOLD_TIME);
   }
@@ -125,7 +144,9 @@ export class Session {
     const k = kindOf(m);
     this.sent[k] += 1;
     this.sent.total += 1;
-    return this.conn.write(bytes);
+    const ok = this.conn.write(bytes);
+    this.watchSend();
+    return ok;
   }
 
   /** Sends pre-encoded UPDATE bytes (`count` messages). */
@@ -133,7 +154,9 @@ export class Session {
     if (this.phase !== 'Established' || this.closing) return false;
     this.sent.update += count;
     this.sent.total += count;
-    return this.conn.write(bytes);
+    const ok = this.conn.write(bytes);
+    this.watchSend();
+    return ok;
   }
 
   get writable(): boolean {
@@ -155,13 +178,59 @@ export class Session {
     }
   }
 
-  private finish(reason: CloseReason): void {
+  /**
+   * The session is over. The connection is destroyed now, or, when it was ended after a last
+   * message (`linger`), once that message had `LINGER_MS` to leave: either way the socket and
+   * everything queued on it go, whether the peer reads or not.
+   */
+  private finish(reason: CloseReason, linger = this.closing): void {
     if (this.phase === 'Closed') return;
     this.phase = 'Closed';
     this.clock.clearTimeout(this.holdTimer);
     this.clock.clearTimeout(this.keepaliveTimer);
-    if (!this.closing) this.conn.destroy();
+    this.clock.clearTimeout(this.sendHoldTimer);
+    if (linger) {
+      const t = this.clock.setTimeout(() => this.conn.destroy(), LINGER_MS);
+      this.conn.onClose(() => this.clock.clearTimeout(t));
+    } else this.conn.destroy();
     this.events.onClose(this, reason);
+  }
+
+  /** The send hold time in effect (ms), 0 when the timer does not run (RFC 9687: hold time 0). */
+  private get sendHoldMs(): number {
+    if (this.holdTime === 0) return 0;
+    return (this.options.sendHoldTime || defaultSendHoldTime(this.holdTime)) * 1000;
+  }
+
+  /**
+   * RFC 9687: the send hold timer restarts whenever we get a message out. It runs while bytes wait
+   * in our send queue; any progress of the network taking them restarts it; none for the whole
+   * send hold time (the peer's TCP window stays closed) ends the session. Bytes the kernel took
+   * count as sent: only a queue that backs up into ours is seen.
+   */
+  private watchSend(): void {
+    if (this.phase !== 'Established' || this.closing) return;
+    if (this.conn.pendingBytes === 0) {
+      this.clock.clearTimeout(this.sendHoldTimer);
+      this.sendHoldTimer = undefined;
+      return;
+    }
+    const ms = this.sendHoldMs;
+    if (this.sendHoldTimer || ms === 0) return;
+    this.sendHoldMark = this.conn.sentBytes;
+    this.sendHoldTimer = this.clock.setTimeout(() => {
+      this.sendHoldTimer = undefined;
+      if (this.phase !== 'Established' || this.closing || this.conn.pendingBytes === 0) return;
+      if (this.conn.sentBytes !== this.sendHoldMark) {
+        this.watchSend();
+        return;
+      }
+      // Sent if the peer ever reads again before the socket goes; nothing else can leave.
+      const n = notification(ErrorCode.SendHoldTimerExpired, 0);
+      this.send(n);
+      this.closing = true;
+      this.finish({ kind: 'send-hold-expired', notification: n, text: 'Send hold timer expired' }, false);
+    }, ms);
   }
 
   private armHold(seconds: number): void {

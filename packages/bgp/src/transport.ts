@@ -10,6 +10,8 @@ export interface Connection {
   write(bytes: Uint8Array): boolean;
   /** Bytes queued but not yet handed to the kernel (the OutQ of `bgpctl show summary`). */
   readonly pendingBytes: number;
+  /** Bytes handed to the kernel so far: it stops moving while the peer's TCP window is closed. */
+  readonly sentBytes: number;
   /** Flushes what is queued, then closes. */
   end(): void;
   /** Closes at once, dropping what is queued. */
@@ -57,6 +59,7 @@ export function plainAddress(addr: string | undefined): string {
 }
 
 class TcpConnection implements Connection {
+  private written = 0;
   constructor(private readonly socket: net.Socket) {
     socket.setNoDelay(true);
   }
@@ -73,10 +76,14 @@ class TcpConnection implements Connection {
     return this.socket.remotePort ?? 0;
   }
   get pendingBytes() {
-    return this.socket.writableLength;
+    return this.socket.destroyed ? 0 : this.socket.writableLength;
+  }
+  get sentBytes() {
+    return this.written - this.pendingBytes;
   }
   write(bytes: Uint8Array): boolean {
     if (this.socket.destroyed) return false;
+    this.written += bytes.length;
     return this.socket.write(bytes);
   }
   end(): void {
@@ -172,6 +179,11 @@ class MemoryConnection implements Connection {
   private queued: Uint8Array[] = [];
   private closed = false;
   pendingBytes = 0;
+  private written = 0;
+
+  get sentBytes(): number {
+    return this.written - this.pendingBytes;
+  }
 
   constructor(
     readonly localAddress: string,
@@ -184,6 +196,7 @@ class MemoryConnection implements Connection {
     if (this.closed) return false;
     this.queued.push(Uint8Array.from(bytes));
     this.pendingBytes += bytes.length;
+    this.written += bytes.length;
     if (this.queued.length === 1) queueMicrotask(() => this.flush());
     return true;
   }

@@ -30,6 +30,8 @@ export const ErrorCode = {
   Fsm: 5,
   Cease: 6,
   RouteRefresh: 7,
+  /** RFC 9687. */
+  SendHoldTimerExpired: 8,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

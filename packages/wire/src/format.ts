@@ -22,6 +22,7 @@ const CODE_NAMES: Record<number, string> = {
   [ErrorCode.Fsm]: 'Finite State Machine Error',
   [ErrorCode.Cease]: 'Cease',
   [ErrorCode.RouteRefresh]: 'ROUTE-REFRESH Message Error',
+  [ErrorCode.SendHoldTimerExpired]: 'Send Hold Timer Expired',
 };
 
 // RFC 4271 §4.5 and §6, RFC 5492 §5, RFC 6608 §4, RFC 4486 §4, RFC 8538 §3, RFC 9234 §4.2, RFC 7313 §5.

@@ -74,6 +74,8 @@ export interface PeerConfig {
   multihop: number;
   holdTime: number;
   keepaliveTime: number;
+  /** RFC 9687 send hold time (s); absent: the greater of 8 minutes and twice the negotiated hold time. */
+  sendHoldTime?: number;
   connectRetryTime: number;
   nextHop: NextHopMode;
   routeReflectorClient: boolean;

@@ -33,7 +33,13 @@ function firstAs(path: readonly AsPathSegment[] | undefined): number {
  * wire and in the decision process.
  */
 export function attrKey(a: PathAttributes, nextHop: string): string {
-  return `${nextHop} ${JSON.stringify(a, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v))}`;
+  // Only unknown attributes carry bytes; without them the native stringify (no replacer) is far faster.
+  const json = a.unknown?.length ? JSON.stringify(a, hexBytes) : JSON.stringify(a);
+  return `${nextHop} ${json}`;
+}
+
+function hexBytes(_k: string, v: unknown): unknown {
+  return v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v;
 }
 
 /** What the decision process reads of a set, computed once. */
