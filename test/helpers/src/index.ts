@@ -9,6 +9,17 @@ export {
   NsProcess,
   sweepStaleNamespaces,
 } from './netns.js';
-export { EtcdServer, freePort, LoopbackServer, RedisServer, startEtcd, startRedis, tcpOpen } from './servers.js';
+export {
+  EtcdCluster,
+  type EtcdMembership,
+  EtcdServer,
+  freePort,
+  LoopbackServer,
+  RedisServer,
+  startEtcd,
+  startEtcdCluster,
+  startRedis,
+  tcpOpen,
+} from './servers.js';
 export { createRunTempDir, sweepStaleRunDirs } from './temp.js';
 export { waitFor } from './wait.js';

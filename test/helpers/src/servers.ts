@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -119,11 +119,40 @@ export abstract class LoopbackServer {
     clearTimeout(timer);
   }
 
-  /** Stops the server and removes its data directory. */
+  /** Stops the server and removes its data directory and every saved copy of it. */
   async destroy(): Promise<void> {
     await this.kill();
     rmSync(this.dataDir, { recursive: true, force: true });
+    for (const c of this.copies) rmSync(c, { recursive: true, force: true });
+    this.copies.clear();
     servers.delete(this);
+  }
+
+  /** Copies of the data directory made by `saveData`, removed by `destroy`. */
+  readonly copies = new Set<string>();
+
+  /**
+   * Copies the data directory as it is now (stop the server first, so it is consistent) and
+   * returns the copy's path, for `restoreData`: an operator's backup.
+   */
+  saveData(): string {
+    if (this.running) throw new Error('saveData: stop the server first');
+    const copy = mkdtempSync(`${this.dataDir}-copy-`);
+    this.copies.add(copy);
+    cpSync(this.dataDir, copy, { recursive: true });
+    return copy;
+  }
+
+  /** Replaces the data directory with a copy from `saveData` (the server must be stopped). */
+  restoreData(copy: string): void {
+    this.wipeData();
+    cpSync(copy, this.dataDir, { recursive: true });
+  }
+
+  /** Empties the data directory (the server must be stopped): it starts again with nothing. */
+  wipeData(): void {
+    if (this.running) throw new Error('wipeData: stop the server first');
+    for (const name of readdirSync(this.dataDir)) rmSync(join(this.dataDir, name), { recursive: true, force: true });
   }
 
   /** Last lines the server printed (for failure messages). */
@@ -138,6 +167,7 @@ process.on('exit', () => {
     try {
       (s as unknown as { proc: ChildProcess | null }).proc?.kill('SIGKILL');
       rmSync(s.dataDir, { recursive: true, force: true });
+      for (const c of s.copies) rmSync(c, { recursive: true, force: true });
     } catch {
       // best effort
     }
@@ -169,17 +199,35 @@ export class RedisServer extends LoopbackServer {
   }
 }
 
-/** A real single-member `etcd` on 127.0.0.1 with its data in a temp dir. */
+/** Membership of an etcd server in a cluster of several (see `startEtcdCluster`). */
+export interface EtcdMembership {
+  /** This member's name (`--name`). */
+  name: string;
+  /** Every member as `name=http://127.0.0.1:peerPort`, comma-separated (`--initial-cluster`). */
+  initialCluster: string;
+  /** Unique per cluster, so members of two test clusters never join each other. */
+  token: string;
+}
+
+/** A real `etcd` on 127.0.0.1 with its data in a temp dir: a single-member cluster unless `membership` says otherwise. */
 export class EtcdServer extends LoopbackServer {
+  readonly name: string;
+
   constructor(
     port: number,
     readonly peerPort: number,
+    private readonly membership?: EtcdMembership,
   ) {
     super(port, 'etcd');
+    this.name = membership?.name ?? 'tabby-test';
   }
 
   get endpoint(): string {
     return `http://${this.host}:${this.port}`;
+  }
+
+  get peerUrl(): string {
+    return `http://${this.host}:${this.peerPort}`;
   }
 
   get url(): string {
@@ -188,28 +236,17 @@ export class EtcdServer extends LoopbackServer {
 
   protected argv(): string[] {
     const client = this.endpoint;
-    const peer = `http://${this.host}:${this.peerPort}`;
-    return [
-      'etcd',
-      '--name',
-      'tabby-test',
-      '--data-dir',
-      this.dataDir,
-      '--listen-client-urls',
-      client,
-      '--advertise-client-urls',
-      client,
-      '--listen-peer-urls',
-      peer,
-      '--initial-advertise-peer-urls',
-      peer,
-      '--initial-cluster',
-      `tabby-test=${peer}`,
-      '--log-level',
-      'warn',
-    ];
+    const peer = this.peerUrl;
+    const args = ['etcd', '--name', this.name, '--data-dir', this.dataDir];
+    args.push('--listen-client-urls', client, '--advertise-client-urls', client);
+    args.push('--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer);
+    args.push('--initial-cluster', this.membership?.initialCluster ?? `${this.name}=${peer}`);
+    if (this.membership) args.push('--initial-cluster-token', this.membership.token);
+    args.push('--log-level', 'warn');
+    return args;
   }
 
+  /** `/health` says true: the member has a leader (a member of a cluster without quorum is not healthy). */
   protected async ready(): Promise<boolean> {
     try {
       const res = await fetch(`${this.endpoint}/health`, { signal: AbortSignal.timeout(1000) });
@@ -219,6 +256,40 @@ export class EtcdServer extends LoopbackServer {
     } catch {
       return false;
     }
+  }
+}
+
+/**
+ * A real etcd cluster of several members on loopback, for failover and quorum tests. Members are
+ * stopped, killed and started again one by one (`members[i].kill()`, `.start()`); a member that
+ * starts waits until it is healthy, so start members together when the cluster has no quorum.
+ */
+export class EtcdCluster {
+  constructor(readonly members: EtcdServer[]) {}
+
+  /** Client endpoints (`http://127.0.0.1:port`), in member order. */
+  get endpoints(): string[] {
+    return this.members.map((m) => m.endpoint);
+  }
+
+  /** `etcd://127.0.0.1:p1,127.0.0.1:p2,...`: the URL a Tabby component is given. */
+  get url(): string {
+    return `etcd://${this.members.map((m) => `${m.host}:${m.port}`).join(',')}`;
+  }
+
+  /** Starts every member that is not running, together. */
+  async start(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.start()));
+  }
+
+  /** Kills every member and removes every data directory. */
+  async destroy(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.destroy()));
+  }
+
+  /** Last lines of every member's output (for failure messages). */
+  get output(): string {
+    return this.members.map((m) => `--- ${m.name}\n${m.output}`).join('\n');
   }
 }
 
@@ -251,4 +322,35 @@ export function startRedis(opts: { password?: string } = {}): Promise<RedisServe
 /** Starts a real etcd on free loopback ports. Call `destroy()` in `afterAll`. */
 export function startEtcd(): Promise<EtcdServer> {
   return startOnFreePorts(async () => new EtcdServer(await freePort(), await freePort()));
+}
+
+/**
+ * Starts a real etcd cluster of `size` members (default 3) on free loopback ports and waits until
+ * every member is healthy. Call `destroy()` in `afterAll`. A member that exits during start-up (a
+ * port taken by someone else) makes the whole cluster start again on new ports, three times at
+ * most; a cluster that fails to start is destroyed before the error is thrown.
+ */
+export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
+  let last: unknown;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const ports = await Promise.all(Array.from({ length: size }, async () => [await freePort(), await freePort()]));
+    const names = ports.map((_, i) => `tabby-m${i + 1}`);
+    const initialCluster = ports.map(([, peer], i) => `${names[i]}=http://127.0.0.1:${peer}`).join(',');
+    const token = `tabby-test-${process.pid}-${Date.now()}-${attempt}`;
+    const cluster = new EtcdCluster(
+      ports.map(
+        ([port, peer], i) =>
+          new EtcdServer(port as number, peer as number, { name: names[i] as string, initialCluster, token }),
+      ),
+    );
+    try {
+      await cluster.start();
+      return cluster;
+    } catch (err) {
+      last = err;
+      await cluster.destroy();
+      if (!(err instanceof Error) || !err.message.includes('exited during start-up')) throw err;
+    }
+  }
+  throw last;
 }
