@@ -102,37 +102,169 @@ export interface ServeOptions {
  * with the exit code.
  */
 export async function serveDaemon(o: ServeOptions): Promise<number> {
+  const lifecycle = new DaemonLifecycle(o.log);
   const control = new ControlServer(o.socketPath, o.handler.handle);
   try {
     mkdirSync(dirname(o.socketPath), { recursive: true });
-    await control.start();
-    await o.start();
+    await lifecycle.starting(control.start());
+    await lifecycle.starting(o.start());
   } catch (err) {
-    o.log.error({ err: (err as Error).message }, 'start-up failed');
-    process.stderr.write(`tabby ${o.name}: ${(err as Error).message}\n`);
     await control.stop().catch(() => {});
     await o.stop().catch(() => {});
-    return 1;
+    return lifecycle.failed(o.name, err);
   }
   const metrics = o.metricsPort ? await serveMetrics(o.speaker, o.metricsPort) : null;
   o.log.info({ ...o.started, socket: o.socketPath }, `${o.name} started`);
-  return new Promise<number>((resolve) => {
-    const stop = async (signal: string) => {
-      o.log.info({ signal }, 'shutting down');
-      await o.stop();
-      await control.stop();
-      metrics?.close();
-      // Give the NOTIFICATIONs a moment to leave before the process goes.
-      setTimeout(() => resolve(0), 200);
-    };
-    process.once('SIGTERM', () => void stop('SIGTERM'));
-    process.once('SIGINT', () => void stop('SIGINT'));
-    process.on('SIGHUP', () => {
-      try {
-        o.log.info({ ...(o.reload() as object) }, 'config reloaded');
-      } catch (err) {
-        o.log.error({ err: (err as Error).message }, 'config not reloaded; the running one stays');
-      }
-    });
+  const onHup = () => {
+    try {
+      o.log.info({ ...(o.reload() as object) }, 'config reloaded');
+    } catch (err) {
+      o.log.error({ err: (err as Error).message }, 'config not reloaded; the running one stays');
+    }
+  };
+  process.on('SIGHUP', onHup);
+  const code = await lifecycle.stopped(async () => {
+    await o.stop();
+    await control.stop();
+    metrics?.close();
   });
+  process.removeListener('SIGHUP', onHup);
+  return code;
+}
+
+/** Raised by `DaemonLifecycle.starting` when a signal arrives before start-up is over. */
+export class StopRequestedError extends Error {
+  readonly code = 'STOP_REQUESTED';
+  constructor(readonly signal: string) {
+    super(`stopped by ${signal} during start-up`);
+  }
+}
+
+type LifecycleLogger = Pick<pino.Logger, 'info' | 'warn' | 'error'> & {
+  flush?: (cb?: (err?: Error) => void) => void;
+};
+
+/**
+ * A daemon's process lifecycle: SIGTERM and SIGINT are caught from the start (a signal during
+ * start-up ends start-up too), stopping is bounded (DESIGN: a daemon ends within 2 s of the
+ * signal), a second signal ends the process at once, and the log is flushed before the exit code
+ * is handed back. The bins end the process once `main` resolves, so no forgotten handle can keep
+ * a stopped daemon alive.
+ */
+export class DaemonLifecycle {
+  private signal: string | undefined;
+  private readonly signalled: Promise<string>;
+  private resolveSignal!: (signal: string) => void;
+  private readonly startWaiters = new Set<(signal: string) => void>();
+  private readonly onSignal = (signal: NodeJS.Signals): void => {
+    if (this.signal !== undefined) {
+      this.log.warn({ signal }, 'second signal: exiting now');
+      this.log.flush?.();
+      process.exit(1);
+    }
+    this.signal = signal;
+    this.resolveSignal(signal);
+    for (const w of this.startWaiters) w(signal);
+  };
+
+  /** `graceMs`: how long stopping may take before the daemon exits anyway. */
+  constructor(
+    private readonly log: LifecycleLogger,
+    private readonly graceMs = 1500,
+  ) {
+    this.signalled = new Promise((r) => {
+      this.resolveSignal = r;
+    });
+    process.on('SIGTERM', this.onSignal);
+    process.on('SIGINT', this.onSignal);
+  }
+
+  /** `work`'s outcome, or StopRequestedError as soon as a signal arrives (the work is abandoned). */
+  starting<T>(work: Promise<T>): Promise<T> {
+    if (this.signal !== undefined) {
+      work.catch(() => {});
+      return Promise.reject(new StopRequestedError(this.signal));
+    }
+    let waiter!: (signal: string) => void;
+    const stop = new Promise<never>((_, reject) => {
+      waiter = (signal) => reject(new StopRequestedError(signal));
+      this.startWaiters.add(waiter);
+    });
+    return Promise.race([work, stop]).finally(() => this.startWaiters.delete(waiter));
+  }
+
+  /** Waits `ms`, or rejects with StopRequestedError when a signal arrives first. */
+  sleep(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const wait = new Promise<void>((r) => {
+      timer = setTimeout(r, ms);
+    });
+    return this.starting(wait).finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * Start-up failed: logs it and prints `tabby NAME: reason` on one line, unless a signal ended
+   * start-up (a normal stop). Resolves with the exit code.
+   */
+  async failed(name: string, err: unknown): Promise<number> {
+    this.dispose();
+    if (err instanceof StopRequestedError) {
+      this.log.info({ signal: err.signal }, 'stopped during start-up');
+      await this.flush();
+      return 0;
+    }
+    const message = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    this.log.error({ err: message }, 'start-up failed');
+    await this.flush();
+    process.stderr.write(`tabby ${name}: ${message}\n`);
+    return 1;
+  }
+
+  /**
+   * Waits for SIGTERM or SIGINT, then runs `stop` for at most `graceMs`. Resolves with 0, or 1
+   * when `stop` failed or did not finish in time (the process exits anyway).
+   */
+  async stopped(stop: () => Promise<void>): Promise<number> {
+    const signal = await this.signalled;
+    this.log.info({ signal }, 'shutting down');
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((r) => {
+      timer = setTimeout(() => r('late'), this.graceMs);
+    });
+    const outcome = await Promise.race([
+      stop().then(
+        () => 'done' as const,
+        (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+      ),
+      late,
+    ]);
+    clearTimeout(timer);
+    this.dispose();
+    let code = 1;
+    if (outcome === 'late') this.log.warn({ graceMs: this.graceMs }, 'did not stop in time; exiting anyway');
+    else if (outcome !== 'done') this.log.error({ err: outcome.message }, 'error while stopping; exiting anyway');
+    else {
+      this.log.info({}, 'stopped');
+      code = 0;
+    }
+    await this.flush();
+    return code;
+  }
+
+  private dispose(): void {
+    process.removeListener('SIGTERM', this.onSignal);
+    process.removeListener('SIGINT', this.onSignal);
+  }
+
+  private flush(): Promise<void> {
+    const flush = this.log.flush;
+    if (!flush) return Promise.resolve();
+    return new Promise((r) => {
+      const t = setTimeout(r, 200);
+      flush.call(this.log, () => {
+        clearTimeout(t);
+        r();
+      });
+    });
+  }
 }

@@ -10,7 +10,15 @@ export { ControlHandler } from './control/handler.js';
 export { ControlError, type ControlRequest, type ControlResponse } from './control/protocol.js';
 export { type ControlHandlerFn, ControlServer } from './control/server.js';
 export { BGPD_HELP, BGPD_VERSION, DEFAULT_CONTROL_SOCKET, runBgpd } from './daemon.js';
-export { type DaemonArgs, daemonLogger, daemonPrologue, type ServeOptions, serveDaemon } from './daemon-support.js';
+export {
+  type DaemonArgs,
+  DaemonLifecycle,
+  daemonLogger,
+  daemonPrologue,
+  type ServeOptions,
+  StopRequestedError,
+  serveDaemon,
+} from './daemon-support.js';
 export { type Logger, silentLogger } from './logger.js';
 export { renderMetrics, serveMetrics } from './metrics.js';
 export { Peer } from './peer.js';

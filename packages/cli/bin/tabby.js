@@ -8,4 +8,9 @@ process.stdout.on('error', (err) => {
 
 import { main } from '../dist/main.js';
 
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+process.exitCode = code;
+// A command is over once main resolves: a handle it left open (a stopped daemon's helper pipe, a
+// timer) must not keep the process alive. Output is written already (pipes and files are
+// synchronous on Linux); an idle event loop ends the process sooner.
+setTimeout(() => process.exit(code), 100).unref();

@@ -166,6 +166,11 @@ export class FibDataplane {
     this.table.endGracefulRestart();
   }
 
+  /** Stops the route table's timers and kernel watch; routes stay where they are. */
+  async close(): Promise<void> {
+    await this.table.close();
+  }
+
   /** The datastore is in sync: writes may start (see `RouteTable.markInSync`). */
   markInSync(): void {
     this.inSync = true;

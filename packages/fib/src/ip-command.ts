@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
+import type { spawn } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readSync, statfsSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { spawnBound } from './child-process.js';
 import { CommandFailedError } from './errors.js';
 
 export interface RunResult {
@@ -31,8 +32,7 @@ export function run(
     onStdout?: (text: string) => void;
   } = {},
 ): Promise<RunResult> {
-  const [cmd, ...args] = argv;
-  if (!cmd) throw new TypeError('run: empty argv');
+  if (!argv[0]) throw new TypeError('run: empty argv');
   return new Promise((resolve, reject) => {
     let inFd: number | undefined;
     if (opts.input !== undefined && opts.spoolInput) {
@@ -46,7 +46,7 @@ export function run(
     const spoolFd = opts.spool ? spoolFile() : undefined;
     let child: ReturnType<typeof spawn>;
     try {
-      child = spawn(cmd, args, {
+      child = spawnBound(argv, {
         stdio: [inFd ?? (opts.input === undefined ? 'ignore' : 'pipe'), spoolFd ?? 'pipe', 'pipe'],
       });
     } catch (e) {

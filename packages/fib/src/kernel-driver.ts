@@ -1,5 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { spawnBound } from './child-process.js';
 import { kernelPrefix } from './cidr.js';
 import { RouteType } from './constants.js';
 import { CommandFailedError, ReadBackError } from './errors.js';
@@ -209,7 +210,7 @@ export class KernelDriver implements RouteDriver {
       startedAt = Date.now();
       if (stopped || this.closed) return;
       const argv = this.ipArgv(args);
-      const c = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+      const c = spawnBound(argv, { stdio: ['ignore', 'pipe', 'pipe'] });
       child = c;
       this.monitors.add(c);
       c.on('error', (err) => this.log.warn({ err, argv }, 'ip monitor failed to start'));

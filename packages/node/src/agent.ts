@@ -61,6 +61,14 @@ export interface NodePeerStatus {
   info: string;
 }
 
+/**
+ * The agent cannot start as configured: its speaker config does not render, its BGP port or control
+ * socket is taken. Raised by `start()` only (later, the same problems are logged and retried).
+ */
+export class AgentStartError extends Error {
+  readonly code = 'AGENT_START';
+}
+
 const BLOCK_KEY = /^\/calico\/ipam\/v2\/host\/([^/]+)\/ipv([46])\/block\/(.+)$/;
 
 /**
@@ -103,6 +111,8 @@ export class NodeAgent {
   private stopped = false;
   private readonly ready: Promise<void>;
   private markReady!: () => void;
+  private failStart!: (err: Error) => void;
+  private started = false;
 
   constructor(private readonly opts: NodeAgentOptions) {
     this.name = opts.nodeName;
@@ -113,12 +123,19 @@ export class NodeAgent {
       ...(opts.holdTime !== undefined ? { holdTime: opts.holdTime } : {}),
       ...(opts.connectRetryTime !== undefined ? { connectRetryTime: opts.connectRetryTime } : {}),
     });
-    this.ready = new Promise((r) => {
-      this.markReady = r;
+    this.ready = new Promise((resolve, reject) => {
+      this.markReady = () => {
+        this.started = true;
+        resolve();
+      };
+      this.failStart = reject;
     });
   }
 
-  /** Starts watching; resolves after the first full reconciliation. */
+  /**
+   * Starts watching; resolves after the first full reconciliation. Rejects with AgentStartError
+   * when that pass finds the agent cannot run (see there); the caller then stops the agent.
+   */
   async start(): Promise<void> {
     // Each callback stores the change and says whether this node must reconcile for it: another
     // node's pod never matters, another node's block only when a pool encapsulates (the FIB
@@ -207,6 +224,10 @@ export class NodeAgent {
           this.retryMs = 1000;
         })
         .catch((err) => {
+          if (err instanceof AgentStartError && !this.started) {
+            this.failStart(err);
+            return;
+          }
           this.lastError = (err as Error).message;
           this.log.error({ err: this.lastError, retryInMs: this.retryMs }, 'reconcile failed');
           // Passes run only for changes that concern this node: come back by ourselves, backing
@@ -275,16 +296,18 @@ export class NodeAgent {
       }
       this.peerings = computePeerings({ nodes, peers, bgp, listenPorts }, this.name);
       // Rendered through confd's speaker template from the flat view of what concerns this node.
-      config = this.renderer.render({
-        nodes,
-        bgpConfigurations,
-        bgpPeers: peers,
-        ipPools: pools,
-        affinities: myBlocks.map((a) => ({ key: a.key, value: a.value })),
-        workloadEndpoints: (this.ofKind('WorkloadEndpoint') as WorkloadEndpointResource[]).filter(
-          (w) => w.spec.node === this.name,
-        ),
-      }).config;
+      config = this.startStep('the speaker config', () =>
+        this.renderer.render({
+          nodes,
+          bgpConfigurations,
+          bgpPeers: peers,
+          ipPools: pools,
+          affinities: myBlocks.map((a) => ({ key: a.key, value: a.value })),
+          workloadEndpoints: (this.ofKind('WorkloadEndpoint') as WorkloadEndpointResource[]).filter(
+            (w) => w.spec.node === this.name,
+          ),
+        }),
+      ).config;
       this.checkPeerings(config);
     }
     // The FIB first, so the speaker's best routes have somewhere to go from the start.
@@ -346,7 +369,12 @@ export class NodeAgent {
       restarting: this.opts.restarting ?? false,
     });
     speaker.subscribe((e) => this.onBestRoute(e));
-    await speaker.start();
+    try {
+      await speaker.start();
+    } catch (err) {
+      await speaker.stop('start-up failed').catch(() => {});
+      throw this.started ? err : new AgentStartError(`the BGP speaker: ${(err as Error).message}`);
+    }
     this.speaker = speaker;
     if (this.opts.restarting) {
       // After -R the kernel's BGP routes stay until the speaker has relearned everything.
@@ -363,7 +391,19 @@ export class NodeAgent {
       this.control = new ControlServer(this.opts.controlSocket, (command, args) =>
         command === 'node status' ? this.status() : base(command, args),
       );
-      await this.control.start();
+      await this.control.start().catch((err: Error) => {
+        this.control = null;
+        throw this.started ? err : new AgentStartError(err.message);
+      });
+    }
+  }
+
+  /** `step()`; before the first pass is over, its failure means the agent cannot start. */
+  private startStep<T>(what: string, step: () => T): T {
+    try {
+      return step();
+    } catch (err) {
+      throw this.started ? err : new AgentStartError(`${what}: ${(err as Error).message}`);
     }
   }
 
@@ -553,7 +593,10 @@ export class NodeAgent {
       .map((a) => a.cidr);
   }
 
-  /** Stops watching and the speaker (Cease to peers); FIB routes stay where they are. */
+  /**
+   * Stops watching, the speaker (Cease to peers) and the FIB programmer's watch of the kernel (its
+   * `ip monitor` helpers); FIB routes stay where they are.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
@@ -563,5 +606,6 @@ export class NodeAgent {
     await this.chain.catch(() => {});
     await this.speaker?.stop();
     await this.control?.stop();
+    await this.dataplane?.close();
   }
 }

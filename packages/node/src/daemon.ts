@@ -4,10 +4,11 @@ import http from 'node:http';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { daemonLogger, type Logger, tcpTransport } from '@tabby/bgp';
-import { type NodeResource, openDatastore, ResourceStore, resolveDatastoreUrl } from '@tabby/datastore';
+import { DaemonLifecycle, daemonLogger, type Logger, StopRequestedError, tcpTransport } from '@tabby/bgp';
+import { type Datastore, type NodeResource, openDatastore, ResourceStore, resolveDatastoreUrl } from '@tabby/datastore';
 import { FibDataplane, KernelDriver, KernelLinkDriver, MemoryDriver, MemoryLinkDriver, RouteTable } from '@tabby/fib';
 import { NodeAgent } from './agent.js';
+import { lockNodeName } from './instance-lock.js';
 import { SpeakerConfigRenderer } from './speaker-config.js';
 
 const run = promisify(execFile);
@@ -31,12 +32,19 @@ Options:
       --hold-time S        BGP hold time for every session (default 90)
       --speaker-template F confd template the speaker config is rendered from (default: the
                            shipped bgpd.yaml.template; see tabby confd --help)
+      --start-timeout S    exit with the reason when start-up (datastore reachable, first full
+                           read, speaker listening) is not over after S seconds (default 60)
   -R, --restarted          graceful restart: kernel routes were kept; defer selection until peers' End-of-RIB
       --log-level LEVEL    trace, debug, info (default), warn, error
   -h, --help               this text
 
-SIGTERM stops the agent and leaves kernel routes in place; peers that negotiated the graceful
-restart N bit keep this node's routes until it is back (start it again with -R).
+SIGTERM or SIGINT stops the agent within 2 s and leaves kernel routes in place; peers that
+negotiated the graceful restart N bit keep this node's routes until it is back (start it again
+with -R). Helper processes (ip monitor) die with the agent, even when it is killed. One agent per
+node name runs on a host: a second one exits at once naming the first.
+
+Exit status: 0 after a signal; 1 when start-up fails (bad flags, datastore not reachable within
+--start-timeout, BGP port or control socket taken, speaker config that does not render).
 `;
 
 function parse(argv: string[]) {
@@ -52,6 +60,7 @@ function parse(argv: string[]) {
       'health-port': { type: 'string' },
       'hold-time': { type: 'string' },
       'speaker-template': { type: 'string' },
+      'start-timeout': { type: 'string' },
       restarted: { type: 'boolean', short: 'R' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -105,67 +114,120 @@ export async function runNode(argv: string[]): Promise<number> {
       return 1;
     }
   }
+  const startTimeout = args['start-timeout'] === undefined ? 60 : Number(args['start-timeout']);
+  if (!(Number.isFinite(startTimeout) && startTimeout > 0)) {
+    process.stderr.write(
+      `tabby node: --start-timeout must be a positive number of seconds, not "${args['start-timeout']}"\n`,
+    );
+    return 1;
+  }
   const name = args.name ?? process.env.NODENAME ?? hostname();
   const log = daemonLogger('node', args['log-level']).child({ node: name });
-  const url = resolveDatastoreUrl(args.datastore);
-  const ds = openDatastore(url);
-  const uplink = args.uplink ?? 'eth0';
-  // The datastore may not be up yet: retry with back-off (1, 2, 4 ... 30 s) until it answers.
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await ensureAddress(new ResourceStore(ds), name, args['ip-autodetect'] ?? uplink, log);
-      break;
-    } catch (err) {
-      if (err instanceof NodeAddressError) {
-        process.stderr.write(`tabby node: ${err.message}\n`);
-        await ds.close();
-        return 1;
-      }
-      const delay = Math.min(30, 2 ** attempt);
-      log.warn({ err: (err as Error).message, retryIn: delay }, 'datastore not reachable yet');
-      await new Promise((r) => setTimeout(r, delay * 1000));
-    }
-  }
+  const lifecycle = new DaemonLifecycle(log);
   const socket = args.socket ?? '/run/tabby/node.sock';
-  mkdirSync(dirname(socket), { recursive: true });
-  const agent = new NodeAgent({
-    nodeName: name,
-    datastore: ds,
-    transport: tcpTransport,
-    controlSocket: socket,
-    uplink,
-    logger: log,
-    restarting: args.restarted ?? false,
-    ...(holdTime !== undefined ? { holdTime } : {}),
-    ...(template !== undefined ? { speakerTemplate: template } : {}),
-    dataplane: (local) =>
-      fib === 'kernel'
-        ? new FibDataplane({
-            localNode: local,
-            routeTable: new RouteTable({ driver: new KernelDriver({ logger: log }), logger: log }),
-            links: new KernelLinkDriver({ logger: log }),
-            logger: log,
-          })
-        : new FibDataplane({
-            localNode: local,
-            routeTable: new RouteTable({ driver: new MemoryDriver([uplink]) }),
-            links: new MemoryLinkDriver(),
-          }),
-  });
-  await agent.start();
+  let lock: { release(): void };
+  try {
+    lock = await lockNodeName(name, { pid: process.pid, socket, since: new Date().toISOString() });
+  } catch (err) {
+    return lifecycle.failed('node', err);
+  }
+  const url = resolveDatastoreUrl(args.datastore);
+  let ds: Datastore;
+  try {
+    ds = openDatastore(url, { logger: log });
+  } catch (err) {
+    lock.release();
+    return lifecycle.failed('node', err);
+  }
+  const uplink = args.uplink ?? 'eth0';
+  let agent: NodeAgent | undefined;
+  let health: http.Server | null = null;
+  const release = async () => {
+    health?.close();
+    await agent?.stop();
+    await ds.close();
+    lock.release();
+  };
+  try {
+    // Start-up has a deadline: an agent that cannot reach its datastore, or cannot finish its
+    // first pass, exits non-zero with the reason (its supervisor restarts it) instead of running
+    // half-started.
+    const deadline = Date.now() + startTimeout * 1000;
+    const late = () => new StartTimeoutError(ds.description, startTimeout, lastError);
+    let lastError = '';
+    // The datastore may not be up yet: retry with back-off (1, 2, 4 ... 30 s) until the deadline.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await lifecycle.starting(
+          withDeadline(
+            ensureAddress(new ResourceStore(ds), name, args['ip-autodetect'] ?? uplink, log),
+            deadline,
+            late,
+          ),
+        );
+        break;
+      } catch (err) {
+        if (err instanceof NodeAddressError || err instanceof StopRequestedError || err instanceof StartTimeoutError)
+          throw err;
+        lastError = (err as Error).message;
+        const delay = Math.min(30_000, 1000 * 2 ** attempt, Math.max(0, deadline - Date.now()));
+        if (delay <= 0) throw late();
+        log.warn({ err: lastError, retryIn: delay / 1000 }, 'datastore not reachable yet');
+        await lifecycle.sleep(delay);
+      }
+    }
+    mkdirSync(dirname(socket), { recursive: true });
+    agent = new NodeAgent({
+      nodeName: name,
+      datastore: ds,
+      transport: tcpTransport,
+      controlSocket: socket,
+      uplink,
+      logger: log,
+      restarting: args.restarted ?? false,
+      ...(holdTime !== undefined ? { holdTime } : {}),
+      ...(template !== undefined ? { speakerTemplate: template } : {}),
+      dataplane: (local) =>
+        fib === 'kernel'
+          ? new FibDataplane({
+              localNode: local,
+              routeTable: new RouteTable({ driver: new KernelDriver({ logger: log }), logger: log }),
+              links: new KernelLinkDriver({ logger: log }),
+              logger: log,
+            })
+          : new FibDataplane({
+              localNode: local,
+              routeTable: new RouteTable({ driver: new MemoryDriver([uplink]) }),
+              links: new MemoryLinkDriver(),
+            }),
+    });
+    lastError = 'the first full read of the datastore did not finish';
+    await lifecycle.starting(withDeadline(agent.start(), deadline, late));
+    if (args['health-port']) health = await serveHealth(agent, Number(args['health-port']));
+  } catch (err) {
+    await release().catch(() => {});
+    return lifecycle.failed('node', err);
+  }
   log.info({ datastore: ds.description, socket }, 'node agent started');
-  const health = args['health-port'] ? serveHealth(agent, Number(args['health-port'])) : null;
-  return new Promise<number>((resolve) => {
-    const stop = async (signal: string) => {
-      log.info({ signal }, 'stopping; kernel routes stay in place');
-      health?.close();
-      await agent.stop();
-      await ds.close();
-      setTimeout(() => resolve(0), 200);
-    };
-    process.once('SIGTERM', () => void stop('SIGTERM'));
-    process.once('SIGINT', () => void stop('SIGINT'));
+  return lifecycle.stopped(release);
+}
+
+/** Start-up did not finish before `--start-timeout`. */
+class StartTimeoutError extends Error {
+  readonly code = 'START_TIMEOUT';
+  constructor(datastore: string, seconds: number, last: string) {
+    super(`not started after ${seconds} s (datastore ${datastore}: ${last || 'no answer'}); see --start-timeout`);
+  }
+}
+
+/** `work`, or the error `late()` makes once `deadline` (epoch ms) passes. */
+function withDeadline<T>(work: Promise<T>, deadline: number, late: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(late()), Math.max(0, deadline - Date.now()));
   });
+  work.catch(() => {});
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** The node has no address and none can be detected: a configuration error, not a transient one. */
@@ -194,7 +256,7 @@ async function ensureAddress(store: ResourceStore, name: string, ifname: string,
 }
 
 /** `/readiness`: in sync and every session Established; `/liveness`: the process answers. */
-function serveHealth(agent: NodeAgent, port: number): http.Server {
+function serveHealth(agent: NodeAgent, port: number): Promise<http.Server> {
   const srv = http.createServer((req, res) => {
     if (req.url === '/liveness') {
       res.writeHead(200).end('ok\n');
@@ -207,6 +269,8 @@ function serveHealth(agent: NodeAgent, port: number): http.Server {
     }
     res.writeHead(404).end('try /readiness or /liveness\n');
   });
-  srv.listen(port, '127.0.0.1');
-  return srv;
+  return new Promise((resolve, reject) => {
+    srv.once('error', (err) => reject(new Error(`--health-port ${port}: ${err.message}`)));
+    srv.listen(port, '127.0.0.1', () => resolve(srv));
+  });
 }
