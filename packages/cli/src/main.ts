@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { runBgpd } from '@tabby/bgp';
 import { runConfdCommand } from '@tabby/confd';
 import { type CliIo, DATASTORE_ENV, runApply, runDelete, runGet, runIpamShow } from '@tabby/datastore';
-import { labDown, labStatus, runLab, runNetnsLab } from '@tabby/lab';
+import { labDown, labStatus, runLab, runNetnsLab, V6_POOL, V6_UNDERLAY } from '@tabby/lab';
 import { runNode } from '@tabby/node';
 import { runRr } from '@tabby/route-reflector';
 import yargs from 'yargs';
@@ -82,12 +82,21 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
                 default: false,
                 describe: 'network namespaces on a bridge, real kernel routes, CNI-plugged pods, a real Redis (root)',
               })
+              .option('ipv6', {
+                type: 'boolean',
+                default: false,
+                describe: `with --netns: dual stack (IPv6 node addresses from ${V6_UNDERLAY}/64, sessions, an IPv6 pool ${V6_POOL}, pods with both families)`,
+              })
               .example('$0 lab up --nodes 6 --topology rr --reflectors 2', 'reflectors with the mesh off'),
           (a) =>
             run(async () => {
+              if (a.ipv6 && !a.netns) {
+                io.stderr('tabby lab up: --ipv6 needs --netns (the in-process lab runs on IPv4 loopback)\n');
+                return 1;
+              }
               if (a.netns) {
                 return runNetnsLab(
-                  { nodes: a.nodes, topology: a.topology, reflectors: a.reflectors, pods: a.pods },
+                  { nodes: a.nodes, topology: a.topology, reflectors: a.reflectors, pods: a.pods, ipv6: a.ipv6 },
                   io,
                   interrupted(),
                 );

@@ -11,11 +11,19 @@ export const BGPCTL = join(repo, 'packages/bgpctl/bin/bgpctl.js');
 export const CNI = join(repo, 'packages/cni/bin/tabby-cni.js');
 export const DS_ADDRESS = '198.18.0.254';
 export const DS_URL = `redis://${DS_ADDRESS}:6379/0`;
+/**
+ * IPv6 in a dual-stack lab comes from the documentation prefix (RFC 3849), which no real network
+ * routes, as 198.18.0.0/15 for IPv4: node underlay 2001:db8:18::N/64, pods from 2001:db8:19::/48.
+ */
+export const V6_UNDERLAY = '2001:db8:18::';
+export const V6_POOL = '2001:db8:19::/48';
 
 export interface ClusterNode {
   name: string;
   ns: Netns;
   address: string;
+  /** The node's IPv6 underlay address in a dual-stack lab. */
+  address6?: string;
   socket: string;
   proc: NsProcess | null;
 }
@@ -25,6 +33,8 @@ export interface Pod {
   node: ClusterNode;
   ns: Netns;
   ip: string;
+  /** The pod's IPv6 address in a dual-stack lab. */
+  ip6?: string;
 }
 
 /**
@@ -41,7 +51,11 @@ export class NetnsLab {
   redis: NsProcess | null = null;
   private plug!: (host: Netns, ifname: string, cidr: string | null) => Promise<void>;
 
-  constructor(readonly lab: NetLab) {}
+  /** `dualStack`: nodes get IPv6 underlay addresses too and pods an IPv6 address (see V6_POOL). */
+  constructor(
+    readonly lab: NetLab,
+    readonly dualStack = false,
+  ) {}
 
   /** Plugs another host into the cluster's switch. */
   get bridgePlug(): (host: Netns, ifname: string, cidr: string | null) => Promise<void> {
@@ -93,7 +107,20 @@ export class NetnsLab {
       await sw.plug(ns, 'eth0', `198.18.0.${i}/24`);
       await ns.ip(['route', 'add', 'default', 'via', DS_ADDRESS]);
       await ns.exec(['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-      this.nodes.push({ name, ns, address: `198.18.0.${i}`, socket: join(this.dir, `${name}.sock`), proc: null });
+      const node: ClusterNode = {
+        name,
+        ns,
+        address: `198.18.0.${i}`,
+        socket: join(this.dir, `${name}.sock`),
+        proc: null,
+      };
+      if (this.dualStack) {
+        node.address6 = `${V6_UNDERLAY}${i}`;
+        await ns.exec(['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
+        // No duplicate address detection: the address is usable at once (the lab made every address).
+        await ns.ip(['-6', 'addr', 'add', `${node.address6}/64`, 'dev', 'eth0', 'nodad']);
+      }
+      this.nodes.push(node);
     }
   }
 
@@ -193,7 +220,7 @@ spec: { node: ${node.name}, pod: ${name}, interfaceName: ${ifname}, ipNetworks: 
       type: 'tabby-cni',
       datastore: DS_URL,
       nodename: node.name,
-      ipam: { type: 'tabby-ipam' },
+      ipam: { type: 'tabby-ipam', ...(this.dualStack ? { assign_ipv4: 'true', assign_ipv6: 'true' } : {}) },
     });
     const env = {
       ...process.env,
@@ -207,12 +234,17 @@ spec: { node: ${node.name}, pod: ${name}, interfaceName: ${ifname}, ipNetworks: 
     const r = await node.ns.exec([process.execPath, CNI], { env, input: config, allowFailure: true });
     if (r.exitCode !== 0) throw new Error(`CNI ADD for ${name} on ${node.name} failed: ${r.stdout}${r.stderr}`);
     const result = JSON.parse(r.stdout) as { ips: { address: string }[] };
-    const ip = result.ips[0]!.address.split('/')[0]!;
-    return { name, node, ns, ip };
+    const addrs = result.ips.map((i) => i.address.split('/')[0]!);
+    const ip = addrs.find((a) => !a.includes(':'))!;
+    const ip6 = addrs.find((a) => a.includes(':'));
+    return { name, node, ns, ip, ...(ip6 ? { ip6 } : {}) };
   }
 
+  /** One ping (IPv4 or IPv6, by the address) from a pod; whether it was answered. */
   async ping(from: Pod, to: string): Promise<boolean> {
-    const r = await from.ns.exec(['ping', '-c', '1', '-W', '1', to], { allowFailure: true });
+    const r = await from.ns.exec(['ping', to.includes(':') ? '-6' : '-4', '-c', '1', '-W', '1', to], {
+      allowFailure: true,
+    });
     return r.exitCode === 0;
   }
 
@@ -222,22 +254,46 @@ spec: { node: ${node.name}, pod: ${name}, interfaceName: ${ifname}, ipNetworks: 
   }
 }
 
-export function clusterYaml(nodes: number, extra = ''): string {
+/**
+ * A cluster's resources: nodes n1..nN at 198.18.0.N, AS 64512, an IPv4 pool. `reflectors`: the
+ * first nodes are route reflectors (label route-reflector=true, a cluster ID each), the mesh is
+ * off and every node peers with them; `dualStack`: each node's IPv6 address and an IPv6 pool.
+ */
+export function clusterYaml(
+  nodes: number,
+  extra = '',
+  opts: { dualStack?: boolean; reflectors?: number } = {},
+): string {
+  const reflectors = opts.reflectors ?? 0;
   const docs = [
     `apiVersion: projectcalico.org/v3
 kind: BGPConfiguration
 metadata: { name: default }
-spec: { nodeToNodeMeshEnabled: true, asNumber: 64512 }`,
+spec: { nodeToNodeMeshEnabled: ${reflectors === 0}, asNumber: 64512 }`,
     `apiVersion: projectcalico.org/v3
 kind: IPPool
 metadata: { name: pods }
 spec: { cidr: 198.19.0.0/16, blockSize: 26, ipipMode: Never, vxlanMode: Never, natOutgoing: false }`,
   ];
+  if (opts.dualStack) {
+    docs.push(`apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata: { name: pods-v6 }
+spec: { cidr: ${V6_POOL}, blockSize: 122, ipipMode: Never, vxlanMode: Never, natOutgoing: false }`);
+  }
+  if (reflectors > 0) {
+    docs.push(`apiVersion: projectcalico.org/v3
+kind: BGPPeer
+metadata: { name: peer-with-route-reflectors }
+spec: { nodeSelector: all(), peerSelector: route-reflector == 'true' }`);
+  }
   for (let i = 1; i <= nodes; i++) {
+    const v6 = opts.dualStack ? `, ipv6Address: ${V6_UNDERLAY}${i}/64` : '';
+    const rr = i <= reflectors;
     docs.push(`apiVersion: projectcalico.org/v3
 kind: Node
-metadata: { name: n${i} }
-spec: { bgp: { ipv4Address: 198.18.0.${i}/24 } }`);
+metadata: { name: n${i}${rr ? ', labels: { route-reflector: "true" }' : ''} }
+spec: { bgp: { ipv4Address: 198.18.0.${i}/24${v6}${rr ? `, routeReflectorClusterID: 224.0.0.${i}` : ''} } }`);
   }
   return `${docs.join('\n---\n')}\n${extra}`;
 }

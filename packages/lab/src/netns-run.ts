@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { main as bgpctl } from '@tabby/bgpctl';
 import { deleteNamespaceSync, isRoot, listNamespaces, NetLab, waitFor } from '@tabby/test-helpers';
 import type { DemoIo } from './demo.js';
-import { clusterYaml, NetnsLab, type Pod } from './netns-lab.js';
+import { clusterYaml, NetnsLab, type Pod, V6_UNDERLAY } from './netns-lab.js';
 
 /** Where a running `tabby lab up --netns` records what it made, for `lab status` and `lab down`. */
 export const LAB_STATE = '/run/tabby-lab/state.json';
@@ -12,7 +12,7 @@ export interface LabState {
   pid: number;
   namespaces: string[];
   nodes: { name: string; address: string; socket: string }[];
-  pods: { name: string; node: string; ip: string }[];
+  pods: { name: string; node: string; ip: string; ip6?: string }[];
 }
 
 export interface NetnsLabOptions {
@@ -20,18 +20,8 @@ export interface NetnsLabOptions {
   topology: 'mesh' | 'rr';
   reflectors: number;
   pods: number;
-}
-
-function topologyYaml(o: NetnsLabOptions): string {
-  if (o.topology === 'mesh') return clusterYaml(o.nodes);
-  const rr = (i: number) =>
-    `apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: { name: n${i}, labels: { route-reflector: "true" } }\nspec: { bgp: { ipv4Address: 198.18.0.${i}/24, routeReflectorClusterID: 224.0.0.${i} } }`;
-  const extra = [
-    ...Array.from({ length: o.reflectors }, (_, i) => rr(i + 1)),
-    "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: { name: peer-with-route-reflectors }\nspec: { nodeSelector: all(), peerSelector: route-reflector == 'true' }",
-    'apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: { name: default }\nspec: { nodeToNodeMeshEnabled: false, asNumber: 64512 }',
-  ];
-  return `${clusterYaml(o.nodes)}---\n${extra.join('\n---\n')}\n`;
+  /** Dual stack: IPv6 node addresses, sessions, pool and pod addresses beside IPv4. */
+  ipv6?: boolean;
 }
 
 /**
@@ -51,14 +41,21 @@ export async function runNetnsLab(o: NetnsLabOptions, io: DemoIo, stop: Promise<
       io.stderr(`tabby lab up --netns: a lab is already running (pid ${prev.pid}); stop it with tabby lab down\n`);
       return 2;
     }
+    // A lab that was killed (its processes died with it) left its namespaces: remove them.
+    const left = await removeLeftovers(prev);
+    if (left) io.stdout(`Removed ${left} namespaces left by a lab that was killed (pid ${prev.pid}).\n`);
   }
   const net = new NetLab();
-  const lab = new NetnsLab(net);
+  const lab = new NetnsLab(net, o.ipv6 ?? false);
   const pods: Pod[] = [];
   try {
-    io.stdout(`Creating ${o.nodes} node namespaces on a bridge (198.18.0.1 and up), Redis at 198.18.0.254 ...\n`);
+    io.stdout(
+      `Creating ${o.nodes} node namespaces on a bridge (198.18.0.1 and up${o.ipv6 ? `, ${V6_UNDERLAY}1 and up` : ''}), Redis at 198.18.0.254 ...\n`,
+    );
     await lab.start(o.nodes);
-    await lab.apply(topologyYaml(o));
+    await lab.apply(
+      clusterYaml(o.nodes, '', { dualStack: o.ipv6 ?? false, reflectors: o.topology === 'rr' ? o.reflectors : 0 }),
+    );
     await Promise.all(lab.nodes.map((n) => lab.startNode(n)));
     for (const n of lab.nodes) {
       const isReflector = o.topology === 'rr' && lab.nodes.indexOf(n) < o.reflectors;
@@ -73,26 +70,31 @@ export async function runNetnsLab(o: NetnsLabOptions, io: DemoIo, stop: Promise<
       pid: process.pid,
       namespaces: net.names,
       nodes: lab.nodes.map((n) => ({ name: n.name, address: n.address, socket: n.socket })),
-      pods: pods.map((p) => ({ name: p.name, node: p.node.name, ip: p.ip })),
+      pods: pods.map((p) => ({ name: p.name, node: p.node.name, ip: p.ip, ...(p.ip6 ? { ip6: p.ip6 } : {}) })),
     };
     writeFileSync(LAB_STATE, JSON.stringify(state, null, 2));
     for (const n of lab.nodes) {
       io.stdout(`\n== ${n.name} (${n.address}): bgpctl -s ${n.socket} node status\n`);
       await bgpctl(['-s', n.socket, 'node', 'status'], io);
-      const routes = (await n.ns.ip(['route', 'show'])).stdout;
-      io.stdout(`\n   kernel routes (ip -n ${n.ns.name} route):\n${routes.trimEnd().replace(/^/gm, '   ')}\n`);
-    }
-    let ok = 0;
-    let total = 0;
-    for (const from of pods) {
-      for (const to of pods) {
-        if (from === to) continue;
-        total += 1;
-        if (await waitFor(`${from.name} -> ${to.name}`, () => lab.ping(from, to.ip), 10_000).catch(() => false))
-          ok += 1;
+      for (const family of o.ipv6 ? ['-4', '-6'] : ['-4']) {
+        const routes = (await n.ns.ip([family, 'route', 'show'])).stdout;
+        const cmd = `ip -n ${n.ns.name}${family === '-6' ? ' -6' : ''} route`;
+        io.stdout(`\n   kernel routes (${cmd}):\n${routes.trimEnd().replace(/^/gm, '   ')}\n`);
       }
     }
-    io.stdout(`\nPod to pod: ${ok} of ${total} pairs answer ping.\n`);
+    for (const family of o.ipv6 ? [4, 6] : [4]) {
+      let ok = 0;
+      let total = 0;
+      for (const from of pods) {
+        for (const to of pods) {
+          const dst = family === 4 ? to.ip : to.ip6;
+          if (from === to || !dst) continue;
+          total += 1;
+          if (await waitFor(`${from.name} -> ${dst}`, () => lab.ping(from, dst), 10_000).catch(() => false)) ok += 1;
+        }
+      }
+      io.stdout(`\nPod to pod${o.ipv6 ? ` (IPv${family})` : ''}: ${ok} of ${total} pairs answer ping.\n`);
+    }
     io.stdout(
       'The lab keeps running. Try: tabby lab status, or bgpctl -s SOCKET show rib; stop with Ctrl-C or tabby lab down.\n',
     );
@@ -132,7 +134,7 @@ export async function labStatus(io: DemoIo, json: boolean): Promise<number> {
   io.stdout(
     `netns lab (pid ${state.pid}${alive(state.pid) ? '' : ', not running'}): ${state.nodes.length} nodes, ${state.pods.length} pods\n`,
   );
-  for (const p of state.pods) io.stdout(`  pod ${p.name} on ${p.node}: ${p.ip}\n`);
+  for (const p of state.pods) io.stdout(`  pod ${p.name} on ${p.node}: ${p.ip}${p.ip6 ? ` ${p.ip6}` : ''}\n`);
   let code = 0;
   for (const n of state.nodes) {
     io.stdout(`\n== ${n.name} (${n.address})\n`);
@@ -152,9 +154,16 @@ export async function labDown(io: DemoIo): Promise<number> {
     process.kill(state.pid, 'SIGTERM');
     await waitFor('the lab to stop', () => !alive(state.pid), 30_000).catch(() => process.kill(state.pid, 'SIGKILL'));
   }
-  const left = (await listNamespaces()).filter((n) => state.namespaces.includes(n));
+  const left = await removeLeftovers(state);
+  io.stdout(`lab stopped${left ? `; removed ${left} leftover namespaces` : ''}\n`);
+  return 0;
+}
+
+/** Deletes what a lab recorded and left (namespaces, state file); how many namespaces went. */
+async function removeLeftovers(state: LabState): Promise<number> {
+  const existing = new Set(await listNamespaces());
+  const left = state.namespaces.filter((n) => existing.has(n));
   for (const n of left) deleteNamespaceSync(n);
   rmSync(LAB_STATE, { force: true });
-  io.stdout(`lab stopped${left.length ? `; removed ${left.length} leftover namespaces` : ''}\n`);
-  return 0;
+  return left.length;
 }

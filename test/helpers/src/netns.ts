@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { type ExecOptions, type ExecResult, exec } from './exec.js';
 
 /** Every namespace the helpers make is named `tby-<owner pid>-<seq>[-label]`. */
@@ -146,9 +147,14 @@ export class Netns {
     await this.ip(['link', 'set', ifname, 'up']);
   }
 
-  /** Starts a long-running process inside the namespace; the lab kills it at teardown. */
+  /**
+   * Starts a long-running process inside the namespace; the lab kills it at teardown, and it gets
+   * SIGKILL when this process dies (even by SIGKILL): `ip netns exec` execs in place, and util-linux
+   * `setpriv` sets the parent-death signal before it execs the command (as the FIB's helpers do).
+   */
   spawn(argv: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): NsProcess {
-    const child = spawn('ip', ['netns', 'exec', this.name, ...argv], {
+    const bound = existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', '--pdeathsig', 'KILL', '--'] : [];
+    const child = spawn('ip', ['netns', 'exec', this.name, ...bound, ...argv], {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: opts.env ?? process.env,
