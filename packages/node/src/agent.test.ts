@@ -1,5 +1,12 @@
 import { MemoryNetwork } from '@tabby/bgp';
-import { MemoryDatastore, type Resource, ResourceStore } from '@tabby/datastore';
+import {
+  MemoryDatastore,
+  type Resource,
+  ResourceStore,
+  type WatchEvent,
+  type Watcher,
+  type WatchOptions,
+} from '@tabby/datastore';
 import {
   FibDataplane,
   type LinkApplyResult,
@@ -84,5 +91,118 @@ describe('NodeAgent and its FIB', () => {
       (await routes.read()).routes.some((r) => r.dst === block && r.type === 'blackhole'),
     );
     expect(links.applies).toBeGreaterThanOrEqual(2);
+  });
+});
+
+/**
+ * A datastore whose watchers the test can reset, as a backend does after it finds the store reset
+ * or compacted: `resync()` sends `resync` and a fresh snapshot of the keys `keep` accepts, and
+ * holds back the rest of the snapshot (and `in-sync`) until `finish()`.
+ */
+class ResettableDatastore extends MemoryDatastore {
+  private readonly streams: {
+    prefix: string;
+    push: (ev: WatchEvent) => void;
+  }[] = [];
+
+  override watch(prefix: string, opts?: WatchOptions): Watcher {
+    const inner = super.watch(prefix, opts);
+    const queue: WatchEvent[] = [];
+    let wake: (() => void) | undefined;
+    let closed = false;
+    const push = (ev: WatchEvent) => {
+      queue.push(ev);
+      wake?.();
+    };
+    this.streams.push({ prefix, push });
+    void (async () => {
+      for await (const ev of inner) push(ev);
+    })();
+    return {
+      close: () => {
+        closed = true;
+        inner.close();
+        wake?.();
+      },
+      async *[Symbol.asyncIterator]() {
+        while (!closed) {
+          const ev = queue.shift();
+          if (ev) yield ev;
+          else await new Promise<void>((r) => (wake = r));
+        }
+      },
+    };
+  }
+
+  /** Resets every watcher; resolves with `finish`, which delivers the rest and `in-sync`. */
+  async resync(keep: (key: string) => boolean): Promise<() => void> {
+    const held: (() => void)[] = [];
+    for (const s of this.streams) {
+      const { items, revision } = await this.list(s.prefix);
+      s.push({ type: 'resync', reason: 'test: store reset' });
+      for (const kv of items.filter((kv) => keep(kv.key))) s.push({ type: 'added', ...kv });
+      held.push(() => {
+        for (const kv of items.filter((kv) => !keep(kv.key))) s.push({ type: 'added', ...kv });
+        s.push({ type: 'in-sync', revision });
+      });
+    }
+    return () => {
+      for (const h of held) h();
+    };
+  }
+}
+
+describe('NodeAgent through a datastore resync', () => {
+  it('keeps its routes and sessions, and reports not ready, until the fresh snapshot is complete', async () => {
+    const ds = new ResettableDatastore();
+    const store = new ResourceStore(ds);
+    await store.apply({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'Node',
+      metadata: { name: 'n1' },
+      spec: { bgp: { ipv4Address: '198.18.0.1/24' } },
+    } as Resource);
+    await store.apply({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'IPPool',
+      metadata: { name: 'p' },
+      spec: { cidr: '198.19.0.0/16' },
+    } as Resource);
+    const routes = new MemoryDriver(['eth0']);
+    const agent = new NodeAgent({
+      nodeName: 'n1',
+      datastore: ds,
+      transport: new MemoryNetwork().transport('198.18.0.1'),
+      dataplane: (local) =>
+        new FibDataplane({
+          localNode: local,
+          routeTable: new RouteTable({ driver: routes }),
+          links: new ScriptedLinks([]),
+        }),
+    });
+    agents.push(agent);
+    await agent.start();
+    await until('the block claimed', () => agent.blocks.length === 1);
+    const block = agent.blocks[0]!;
+    const blackhole = async () => (await routes.read()).routes.some((r) => r.dst === block && r.type === 'blackhole');
+    await until('the blackhole in the FIB', blackhole);
+    await until('ready', () => agent.status().ready);
+    const originated = () => agent.speaker?.config.originate.map((o) => o.prefix) ?? [];
+    expect(originated()).toEqual([block]);
+
+    // The store comes back and the fresh snapshot arrives in parts: first only the Node.
+    const finish = await ds.resync((key) => key.includes('/nodes/'));
+    await until('not ready while resyncing', () => !agent.status().ready);
+    await new Promise((r) => setTimeout(r, 300));
+    // A half-read snapshot (no pool, no block affinity) must not withdraw anything.
+    expect(await blackhole()).toBe(true);
+    expect(originated()).toEqual([block]);
+    expect(agent.status().ready).toBe(false);
+
+    finish();
+    await until('ready again', () => agent.status().ready);
+    await agent.idle();
+    expect(await blackhole()).toBe(true);
+    expect(originated()).toEqual([block]);
   });
 });

@@ -83,8 +83,9 @@ export class NodeAgent {
   speaker: Speaker | null = null;
   dataplane: FibDataplane | null = null;
   peerings: Peering[] = [];
-  /** The datastore has been read completely once. */
+  /** The datastore has been read completely (false again from a resync until its snapshot is in). */
   synced = false;
+  private resyncing = false;
   lastError = '';
   private readonly log: Logger;
   private readonly renderer: SpeakerConfigRenderer;
@@ -192,14 +193,26 @@ export class NodeAgent {
         for await (const ev of w) {
           if (this.stopped) return;
           if (ev.type === 'resync') {
-            this.log.warn({ part, reason: ev.reason }, 'datastore resync');
+            // A fresh snapshot follows. Until it is complete the agent is not in sync: no pass
+            // runs, so a half-read store withdraws nothing (routes and sessions stay as they are).
+            this.log.warn(
+              { part, reason: ev.reason },
+              'datastore resync: keeping routes and sessions until it is read again',
+            );
             if (part === 'resources') this.resources.clear();
             else this.affinities.clear();
+            this.syncedParts.delete(part);
+            this.synced = false;
+            this.resyncing = true;
             continue;
           }
           if (ev.type === 'in-sync') {
             this.syncedParts.add(part);
-            if (this.syncedParts.size === 2) this.synced = true;
+            if (this.syncedParts.size === 2) {
+              this.synced = true;
+              if (this.resyncing) this.log.info({}, 'datastore read again after a resync');
+              this.resyncing = false;
+            }
             this.schedule();
             continue;
           }
