@@ -34,7 +34,7 @@ describe.skipIf(!(canUseNetns() && haveCommands('redis-server', 'redis-cli')))(
     const neighbor = async (at: ClusterNode, peer: ClusterNode) =>
       JSON.parse(
         (await cluster.ctl(at, ['--json', 'show', 'neighbor', `Mesh_${peer.address.replace(/\./g, '_')}`])).stdout,
-      ) as { state: string; capabilities_sent: string[]; capabilities_received: string[] }[];
+      ) as { state: string; capabilities_sent: string[]; capabilities_received: string[] };
     const node = (i: number) => cluster.nodes[i] as ClusterNode;
     const established = (n: ClusterNode, peers: number) =>
       waitFor(
@@ -73,7 +73,7 @@ describe.skipIf(!(canUseNetns() && haveCommands('redis-server', 'redis-cli')))(
     });
 
     it('GR off: no graceful restart capability is exchanged on the mesh', async () => {
-      const [d] = await neighbor(node(0), node(1));
+      const d = await neighbor(node(0), node(1));
       expect(d?.state).toBe('Established');
       expect(d?.capabilities_sent.some((c) => c.startsWith('graceful-restart'))).toBe(false);
       expect(d?.capabilities_received.some((c) => c.startsWith('graceful-restart'))).toBe(false);
@@ -131,7 +131,7 @@ describe.skipIf(!(canUseNetns() && haveCommands('redis-server', 'redis-cli')))(
       await waitFor(
         'GR negotiated with n2',
         async () => {
-          const [d] = await neighbor(n1, n2);
+          const d = await neighbor(n1, n2);
           if (d?.state !== 'Established') return false;
           if (!d.capabilities_received.some((c) => c.startsWith(`graceful-restart ${restart}s`))) return false;
           // One path, from the new session (the reset left no copy of the old one behind).

@@ -72,14 +72,14 @@ peers:
   it('negotiates ADD-PATH with the receiving client only', async () => {
     for (const p of ['b1', 'b2', 'b3'])
       await waitFor(`${p} Established`, async () => (await rr.peerState(p)) === 'Established', 30_000);
-    const [b3] = await rr.json<{ capabilities_received: string[]; capabilities_sent: string[] }[]>(
+    const b3 = await rr.json<{ capabilities_received: string[]; capabilities_sent: string[] }>(
       'show',
       'neighbor',
       'b3',
     );
     expect(b3?.capabilities_sent.some((c) => c.startsWith('add-path'))).toBe(true);
     expect(b3?.capabilities_received.some((c) => c.startsWith('add-path'))).toBe(true);
-    const [b1] = await rr.json<{ capabilities_received: string[] }[]>('show', 'neighbor', 'b1');
+    const b1 = await rr.json<{ capabilities_received: string[] }>('show', 'neighbor', 'b1');
     expect(b1?.capabilities_received.some((c) => c.startsWith('add-path'))).toBe(false);
   }, 40_000);
 

@@ -183,8 +183,8 @@ datastore:
     }
     const summary = await rr.json<{ peers: { name: string }[] }>('show', 'summary');
     expect(summary.peers.map((p) => p.name).sort()).toEqual(['Node_198_18_0_3', 'bird', 'gobgp']);
-    const n = await rr.json<{ name: string; description: string }[]>('show', 'neighbor', 'Node_198_18_0_3');
-    expect(n[0]?.description).toBe('node node-3');
+    const n = await rr.json<{ name: string; description: string }>('show', 'neighbor', 'Node_198_18_0_3');
+    expect(n.description).toBe('node node-3');
   }, 40_000);
 
   it('BIRD receives the GoBGP and Tabby routes with ORIGINATOR_ID and CLUSTER_LIST', async () => {
@@ -258,8 +258,8 @@ datastore:
   it('SIGTERM: tabby rr sends Cease/Administrative Shutdown to its clients and exits 0', async () => {
     await rr.stop('SIGTERM');
     expect(await rr.proc?.wait()).toBe(0);
-    const n = await tabby.json<{ last_notification_received: { text: string } | null }[]>('show', 'neighbor', 'rr');
-    expect(n[0]?.last_notification_received?.text).toMatch(/Cease \/ Administrative Shutdown/);
+    const n = await tabby.json<{ last_notification_received: { text: string } | null }>('show', 'neighbor', 'rr');
+    expect(n.last_notification_received?.text).toMatch(/Cease \/ Administrative Shutdown/);
     await waitFor('BIRD session down', async () => !(await bird.protocolInfo('reflector')).includes('Established'));
   });
 });

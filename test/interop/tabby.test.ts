@@ -58,8 +58,8 @@ describe.skipIf(!canUseNetns())('interop: Tabby and Tabby over real TCP in names
   it('SIGTERM: peers keep the node block as stale (RFC 8538 N bit) until it restarts with -R', async () => {
     const [a, b, c] = daemons as [TabbyDaemon, TabbyDaemon, TabbyDaemon];
     await c.stop('SIGTERM');
-    const n = await a.json<{ last_notification_received: { text: string } | null }[]>('show', 'neighbor', 't3');
-    expect(n[0]?.last_notification_received?.text).toMatch(/Cease \/ Administrative Shutdown/);
+    const n = await a.json<{ last_notification_received: { text: string } | null }>('show', 'neighbor', 't3');
+    expect(n.last_notification_received?.text).toMatch(/Cease \/ Administrative Shutdown/);
     const stale = await waitFor(
       'block kept as stale',
       async () => (await a.routes()).get('198.18.67.0/26')?.stale === true,

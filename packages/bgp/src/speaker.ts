@@ -849,6 +849,12 @@ export class Speaker implements PeerHost {
     for (const s of this.subscribers) s(ev);
   }
 
+  /** What the best-route feed last said for prefix number `d`, if anything. */
+  fibAt(d: number): FibEntry | undefined {
+    const f = this.rib.fib(d);
+    return f ? this.fibList[f] : undefined;
+  }
+
   /** The best-route feed's current state: prefix key to forwarding outcome. */
   get fib(): Map<PrefixKey, FibEntry> {
     const out = new Map<PrefixKey, FibEntry>();

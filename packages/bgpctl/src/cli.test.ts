@@ -1,4 +1,5 @@
 import { mkdtempSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlHandler, ControlServer, MemoryNetwork, parseConfig, renderMetrics, Speaker } from '@tabby/bgp';
@@ -77,6 +78,12 @@ describe('bgpctl against a running speaker', () => {
     expect(n.out).toContain('BGP neighbor is 198.18.0.1, port 179, remote AS 64512, internal link');
     expect(n.out).toContain('description: the other one');
     expect(n.out).toMatch(/Capabilities received: .*as4 64512/);
+    // One neighbor as JSON is its object; all of them a list.
+    expect(JSON.parse((await run('-s', socket, '-j', 'show', 'neighbor', 'other')).out)).toMatchObject({
+      name: 'other',
+      state: 'Established',
+    });
+    expect(JSON.parse((await run('-s', socket, '-j', 'show', 'neighbor')).out)).toMatchObject([{ name: 'other' }]);
     const s = await run('-s', socket, 'show', 'status');
     expect(s.out).toContain('Peers: 1 of 1 established');
   });
@@ -133,5 +140,95 @@ describe('bgpctl helpers', () => {
     });
     expect(() => parseRibWords(['out'])).toThrow(/needs a peer/);
     expect(() => parseRibWords(['wat'])).toThrow(/unexpected "wat"/);
+  });
+});
+
+describe('bgpctl as a tool scripts can trust', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tabby-bgpctl-'));
+  let n = 0;
+  /** A fake speaker: answers each request line with what `answer` returns (undefined: nothing). */
+  async function fake(answer: (req: { id: number; command: string }) => string | undefined) {
+    const path = join(dir, `fake-${n++}.sock`);
+    const srv = net.createServer((s) => {
+      let buf = '';
+      s.setEncoding('utf8');
+      s.on('error', () => {});
+      s.on('data', (d: string) => {
+        buf += d;
+        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+          const a = answer(JSON.parse(buf.slice(0, nl)));
+          buf = buf.slice(nl + 1);
+          if (a === 'CLOSE') s.destroy();
+          else if (a !== undefined) s.write(a);
+        }
+      });
+    });
+    await new Promise<void>((r) => srv.listen(path, () => r()));
+    return { path, close: () => new Promise<void>((r) => srv.close(() => r())) };
+  }
+
+  it('gives up after --timeout with one line when the speaker never answers', async () => {
+    const f = await fake(() => undefined);
+    const r = await run('-s', f.path, '--timeout', '0.3', 'show', 'summary');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^bgpctl: no answer to "show summary" from .* within 0\.3 s .*\n$/);
+    expect(r.err.split('\n')).toHaveLength(2);
+    await f.close();
+  });
+
+  it('refuses bad arguments and stray words with a usage line, before asking anything', async () => {
+    for (const argv of [
+      ['show', 'rib', '--limit', 'abc'],
+      ['show', 'rib', '--limit', '0'],
+      ['show', 'rib', '--limit', '1.5'],
+      ['show', 'summary', 'extra'],
+      ['show', 'neighbor', 'a', 'b'],
+      ['show', 'fib', 'x'],
+      ['show', 'status', 'now'],
+      ['show', 'summary', '--limit', '5'],
+      ['--timeout', 'abc', 'show', 'summary'],
+      ['--timeout', '0', 'show', 'summary'],
+      ['neighbor', 'a', 'up', '-m', 'hello'],
+      ['neighbor', 'a', 'down', '-m', 'x'.repeat(256)],
+    ]) {
+      const r = await run('-s', '/nonexistent/bgpd.sock', ...argv);
+      expect([argv.join(' '), r.code]).toEqual([argv.join(' '), 1]);
+      expect(r.err).toMatch(/^bgpctl: .*\nRun 'bgpctl --help' for usage\.\n$/);
+    }
+  });
+
+  it('never crashes on a malformed answer: one line, exit 1', async () => {
+    const answers = [
+      'null\n',
+      '5\n',
+      '"x"\n',
+      'not json\n',
+      '{"id":1}\n',
+      '{"id":1,"ok":true,"result":null}\n',
+      '{"id":1,"ok":true,"result":{"router_id":5}}\n',
+      '{"id":1,"ok":false,"error":null}\n',
+      '{"id":1,"ok":false}\n',
+      'CLOSE',
+    ];
+    for (const a of answers) {
+      const f = await fake(() => a);
+      for (const argv of [
+        ['show', 'summary'],
+        ['--json', 'show', 'summary'],
+      ]) {
+        const r = await run('-s', f.path, '--timeout', '2', ...argv);
+        expect([a, argv[0], r.code]).toEqual([a, argv[0], 1]);
+        expect(r.err).toMatch(/^bgpctl: [^\n]+\n$/);
+        expect(r.err).not.toMatch(/TypeError|Cannot read|at /);
+      }
+      await f.close();
+    }
+    // Right outline, wrong inside: --json prints it as it came; the text form cannot, and says so.
+    const f = await fake(
+      () => '{"id":1,"ok":true,"result":{"router_id":"x","local_as":"1","peers":[{"name":null}]}}\n',
+    );
+    const r = await run('-s', f.path, 'show', 'summary');
+    expect(r).toEqual({ code: 1, out: '', err: 'bgpctl: unexpected answer from the speaker: it cannot be printed\n' });
+    await f.close();
   });
 });

@@ -1,6 +1,6 @@
 import type { FibRoute, NeighborDetail, ReloadResult, RibResult, StatusResult, SummaryResult } from '@tabby/bgp';
 import yargs from 'yargs';
-import { ControlClient, ControlClientError } from './client.js';
+import { ControlClient, ControlClientError, DEFAULT_TIMEOUT_MS } from './client.js';
 import {
   formatFib,
   formatNeighbor,
@@ -24,6 +24,43 @@ const stdio: Io = {
 };
 
 class UsageError extends Error {}
+
+/** The speaker answered something that is not the result of the command (a bug or another program). */
+class AnswerError extends Error {}
+
+/** Most routes one `show rib` may ask for (the speaker's limit too). */
+const MAX_LIMIT = 1_000_000;
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Checks the outline of an answer before it is printed; `what` names the command for the error. */
+function expectShape<T>(v: unknown, what: string, ok: (v: unknown) => boolean): T {
+  if (!ok(v)) throw new AnswerError(`unexpected answer from the speaker to "${what}"`);
+  return v as T;
+}
+
+const SHAPES = {
+  summary: (v: unknown) =>
+    isObject(v) && typeof v.router_id === 'string' && Array.isArray(v.peers) && v.peers.every(isObject),
+  neighbor: (v: unknown) => isObject(v) && typeof v.name === 'string' && isObject(v.messages) && isObject(v.updates),
+  rib: (v: unknown) =>
+    isObject(v) && typeof v.table === 'string' && Array.isArray(v.routes) && v.routes.every(isObject),
+  fib: (v: unknown) => Array.isArray(v) && v.every((r) => isObject(r) && Array.isArray(r.next_hops)),
+  status: (v: unknown) => isObject(v) && typeof v.version === 'string' && isObject(v.graceful_restart),
+  peerOp: (v: unknown) => isObject(v) && typeof v.peer === 'string' && typeof v.state === 'string',
+  reload: (v: unknown) =>
+    isObject(v) &&
+    ['peers_added', 'peers_removed', 'peers_reset', 'peers_changed', 'peers_unchanged'].every((k) =>
+      Array.isArray(v[k]),
+    ),
+  nodeStatus: (v: unknown) =>
+    isObject(v) && typeof v.node === 'string' && Array.isArray(v.peers) && v.peers.every(isObject),
+};
+
+/** No words after a command that takes none. */
+function noWords(command: string, words: string[]): void {
+  if (words.length) throw new UsageError(`unexpected "${words[0]}": bgpctl ${command} takes no more words`);
+}
 
 /** Parses `show rib` words: `[PREFIX] [detail] [in PEER | out PEER]`. */
 export function parseRibWords(words: string[]): {
@@ -54,7 +91,18 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   let socket = DEFAULT_SOCKET;
   let json = false;
 
-  const print = (obj: unknown, text: string) => io.stdout(json ? `${JSON.stringify(obj, null, 2)}\n` : `${text}\n`);
+  let timeoutMs = DEFAULT_TIMEOUT_MS;
+
+  /** Prints the answer as JSON, or as text made by `text` (a malformed answer is an error, not a crash). */
+  const print = (obj: unknown, text: () => string) => {
+    let out: string;
+    try {
+      out = json ? JSON.stringify(obj, null, 2) : text();
+    } catch {
+      throw new AnswerError('unexpected answer from the speaker: it cannot be printed');
+    }
+    io.stdout(`${out}\n`);
+  };
 
   const parser = yargs(argv)
     .scriptName('bgpctl')
@@ -68,6 +116,11 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       describe: 'control socket path (env TABBY_BGPD_SOCKET)',
     })
     .option('json', { alias: 'j', type: 'boolean', default: false, describe: 'print JSON (stable snake_case keys)' })
+    .option('timeout', {
+      alias: 't',
+      type: 'string',
+      describe: `seconds to wait for the speaker to connect and to answer (default ${DEFAULT_TIMEOUT_MS / 1000})`,
+    })
     .command(
       'show <what> [words..]',
       'show summary | neighbor [PEER] | rib [PREFIX] [detail] [in|out PEER] | fib | status',
@@ -75,7 +128,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         y
           .positional('what', { choices: ['summary', 'neighbor', 'rib', 'fib', 'status'] as const })
           .positional('words', { type: 'string', array: true })
-          .option('limit', { type: 'number', default: 10000, describe: 'show rib: at most this many routes' })
+          .option('limit', {
+            type: 'string',
+            describe: `show rib: at most this many routes (1 to ${MAX_LIMIT}; default 10000)`,
+          })
           .example('$0 show summary', 'one line per peer: state, messages, prefixes')
           .example('$0 show neighbor tor1', 'capabilities, timers, counters, last errors')
           .example('$0 show rib 198.18.64.0/26 detail', 'every path for one prefix, with attributes')
@@ -83,37 +139,61 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
           .example('$0 -j show summary | jq', 'the same data as JSON'),
       (a) => {
         const words = (a.words ?? []).map(String);
+        if (a.what !== 'rib' && a.limit !== undefined)
+          throw new UsageError(`--limit is for show rib, not show ${a.what}`);
         switch (a.what) {
           case 'summary':
+            noWords('show summary', words);
             action = async (c) => {
-              const r = await c.request<SummaryResult>('show summary');
-              print(r, formatSummary(r));
+              const r = expectShape<SummaryResult>(await c.request('show summary'), 'show summary', SHAPES.summary);
+              print(r, () => formatSummary(r));
             };
             break;
-          case 'neighbor':
+          case 'neighbor': {
+            const [peer, ...extra] = words;
+            noWords('show neighbor PEER', extra);
             action = async (c) => {
-              const r = await c.request<NeighborDetail[]>('show neighbor', words[0] ? { peer: words[0] } : {});
-              print(r, r.map(formatNeighbor).join('\n\n') || 'no neighbors configured');
+              if (peer) {
+                // One peer: its object (not a one-element list).
+                const r = await c.request('show neighbor', { peer });
+                const n = expectShape<NeighborDetail>(r, 'show neighbor', SHAPES.neighbor);
+                print(n, () => formatNeighbor(n));
+                return;
+              }
+              const r = await c.request('show neighbor');
+              const all = expectShape<NeighborDetail[]>(
+                r,
+                'show neighbor',
+                (v) => Array.isArray(v) && v.every(SHAPES.neighbor),
+              );
+              print(all, () => all.map(formatNeighbor).join('\n\n') || 'no neighbors configured');
             };
             break;
+          }
           case 'rib': {
             const q = parseRibWords(words);
+            const limit = Number(a.limit ?? 10000);
+            if (!/^\d+$/.test(a.limit ?? '10000') || limit < 1 || limit > MAX_LIMIT) {
+              throw new UsageError(`--limit must be a whole number from 1 to ${MAX_LIMIT}, not "${a.limit}"`);
+            }
             action = async (c) => {
-              const r = await c.request<RibResult>('show rib', { ...q, limit: a.limit });
-              print(r, formatRib(r, q.detail));
+              const r = expectShape<RibResult>(await c.request('show rib', { ...q, limit }), 'show rib', SHAPES.rib);
+              print(r, () => formatRib(r, q.detail));
             };
             break;
           }
           case 'fib':
+            noWords('show fib', words);
             action = async (c) => {
-              const r = await c.request<FibRoute[]>('show fib');
-              print(r, formatFib(r));
+              const r = expectShape<FibRoute[]>(await c.request('show fib'), 'show fib', SHAPES.fib);
+              print(r, () => formatFib(r));
             };
             break;
           case 'status':
+            noWords('show status', words);
             action = async (c) => {
-              const r = await c.request<StatusResult>('show status');
-              print(r, formatStatus(r));
+              const r = expectShape<StatusResult>(await c.request('show status'), 'show status', SHAPES.status);
+              print(r, () => formatStatus(r));
             };
             break;
         }
@@ -136,12 +216,19 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
             describe: 'shutdown communication (RFC 8203) for down/clear',
           }),
       (a) => {
+        if (a.message !== undefined && (a.op === 'up' || a.op === 'refresh')) {
+          throw new UsageError(`-m MESSAGE is for neighbor PEER down|clear, not ${a.op}`);
+        }
+        if (a.message !== undefined && Buffer.byteLength(a.message) > 255) {
+          throw new UsageError(`-m MESSAGE is ${Buffer.byteLength(a.message)} bytes; the limit is 255 (RFC 8203)`);
+        }
         action = async (c) => {
-          const r = await c.request<{ peer: string; state: string }>(`neighbor ${a.op}`, {
+          const res = await c.request(`neighbor ${a.op}`, {
             peer: a.peer,
-            ...(a.message ? { message: a.message } : {}),
+            ...(a.message !== undefined ? { message: a.message } : {}),
           });
-          print(r, `${r.peer}: ${a.op} requested, state ${r.state}`);
+          const r = expectShape<{ peer: string; state: string }>(res, `neighbor ${a.op}`, SHAPES.peerOp);
+          print(r, () => `${r.peer}: ${a.op} requested, state ${r.state}`);
         };
       },
     )
@@ -151,7 +238,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       (y) => y.positional('what', { choices: ['status'] as const }),
       () => {
         action = async (c) => {
-          const r = await c.request<NodeStatusResult>('node status').catch((err: Error & { code?: string }) => {
+          const res = await c.request('node status').catch((err: Error & { code?: string }) => {
             if (err.code === 'UNKNOWN_COMMAND') {
               throw new UsageError(
                 'this speaker is not a node agent (tabby bgpd has no node status): use show summary',
@@ -159,7 +246,8 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
             }
             throw err;
           });
-          print(r, formatNodeStatus(r));
+          const r = expectShape<NodeStatusResult>(res, 'node status', SHAPES.nodeStatus);
+          print(r, () => formatNodeStatus(r));
         };
       },
     )
@@ -169,7 +257,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       () => {},
       () => {
         action = async (c) => {
-          const r = await c.request<ReloadResult>('reload');
+          const r = expectShape<ReloadResult>(await c.request('reload'), 'reload', SHAPES.reload);
           const line = (what: string, xs: string[]) => (xs.length ? `${what}: ${xs.join(', ')}` : '');
           const text = [
             'reload done',
@@ -182,7 +270,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
           ]
             .filter(Boolean)
             .join('\n');
-          print(r, text);
+          print(r, () => text);
         };
       },
     )
@@ -201,18 +289,25 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     if (args.help || !action) return 0;
     socket = args.socket;
     json = args.json;
+    if (args.timeout !== undefined) {
+      const t = Number(args.timeout);
+      if (!/^\d+(\.\d+)?$/.test(args.timeout) || t <= 0 || t > 3600) {
+        throw new UsageError(`--timeout must be a number of seconds above 0, at most 3600, not "${args.timeout}"`);
+      }
+      timeoutMs = Math.round(t * 1000);
+    }
   } catch (err) {
     io.stderr(`bgpctl: ${(err as Error).message}\nRun 'bgpctl --help' for usage.\n`);
     return 1;
   }
   let client: ControlClient | undefined;
   try {
-    client = await ControlClient.connect(socket);
+    client = await ControlClient.connect(socket, timeoutMs);
     await action(client, json);
   } catch (err) {
-    if (err instanceof ControlClientError) io.stderr(`bgpctl: ${err.message}\n`);
-    else if (err instanceof UsageError) io.stderr(`bgpctl: ${err.message}\n`);
-    else io.stderr(`bgpctl: ${(err as Error).message}\n`);
+    if (err instanceof ControlClientError || err instanceof UsageError || err instanceof AnswerError) {
+      io.stderr(`bgpctl: ${err.message}\n`);
+    } else io.stderr(`bgpctl: unexpected failure: ${(err as Error)?.message ?? String(err)}\n`);
     code = 1;
   } finally {
     client?.close();

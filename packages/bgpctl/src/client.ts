@@ -14,37 +14,48 @@ export class ControlClientError extends Error {
 interface Waiting {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
 }
+
+/** Default time to wait for the speaker (connect, then each answer). */
+export const DEFAULT_TIMEOUT_MS = 5000;
+
+/** The longest answer accepted; a bigger one is refused rather than exhausting memory. */
+const MAX_ANSWER_BYTES = 256 * 1024 * 1024;
 
 /** A connection to a speaker's control socket (newline-delimited JSON requests and responses). */
 export class ControlClient {
   private nextId = 1;
   private waiting = new Map<number, Waiting>();
-  private buf = '';
+  /** The pieces of an answer line not yet complete, and their length. */
+  private parts: string[] = [];
+  private partLength = 0;
+  private failed: ControlClientError | null = null;
 
   private constructor(
     private readonly sock: net.Socket,
     readonly path: string,
+    private readonly timeoutMs: number,
   ) {
     sock.setEncoding('utf8');
     sock.on('data', (d: string) => this.onData(d));
     sock.on('close', () =>
-      this.failAll(new ControlClientError('CLOSED', `the speaker closed the control socket ${path}`)),
+      this.fail(new ControlClientError('CLOSED', `the speaker closed the control socket ${path} before answering`)),
     );
     sock.on('error', () => {});
   }
 
   /** Connects, turning the usual failures into errors that say what to check. */
-  static connect(path: string, timeoutMs = 5000): Promise<ControlClient> {
+  static connect(path: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<ControlClient> {
     return new Promise((resolve, reject) => {
       const sock = net.createConnection({ path });
       const timer = setTimeout(() => {
         sock.destroy();
-        reject(new ControlClientError('TIMEOUT', `no answer on control socket ${path} within ${timeoutMs} ms`));
+        reject(new ControlClientError('TIMEOUT', `no answer on control socket ${path} within ${seconds(timeoutMs)}`));
       }, timeoutMs);
       sock.once('connect', () => {
         clearTimeout(timer);
-        resolve(new ControlClient(sock, path));
+        resolve(new ControlClient(sock, path, timeoutMs));
       });
       sock.once('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
@@ -61,43 +72,107 @@ export class ControlClient {
     });
   }
 
-  /** Sends one request and resolves with its result, or rejects with the speaker's error. */
+  /**
+   * Sends one request and resolves with its result, or rejects with the speaker's error, with
+   * TIMEOUT when no answer comes within the timeout, or with BAD_RESPONSE for an answer that is
+   * not one.
+   */
   request<T = unknown>(command: string, args: Record<string, unknown> = {}): Promise<T> {
+    if (this.failed) return Promise.reject(this.failed);
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        reject(
+          new ControlClientError(
+            'TIMEOUT',
+            `no answer to "${command}" from ${this.path} within ${seconds(this.timeoutMs)} (is the speaker stopped or overloaded? --timeout SECONDS waits longer)`,
+          ),
+        );
+      }, this.timeoutMs);
+      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
       this.sock.write(`${JSON.stringify({ id, command, args })}\n`);
     });
   }
 
   close(): void {
-    this.sock.end();
+    for (const w of this.waiting.values()) clearTimeout(w.timer);
+    this.waiting.clear();
+    this.sock.destroy();
   }
 
   private onData(d: string): void {
-    this.buf += d;
-    let nl = this.buf.indexOf('\n');
-    while (nl >= 0) {
-      const line = this.buf.slice(0, nl);
-      this.buf = this.buf.slice(nl + 1);
-      nl = this.buf.indexOf('\n');
-      let msg: { id: number; ok: boolean; result?: unknown; error?: { code: string; message: string } };
-      try {
-        msg = JSON.parse(line);
-      } catch {
-        this.failAll(new ControlClientError('BAD_RESPONSE', `unreadable answer from ${this.path}`));
-        return;
+    let from = 0;
+    for (let nl = d.indexOf('\n'); nl >= 0; nl = d.indexOf('\n', from)) {
+      this.parts.push(d.slice(from, nl));
+      const line = this.parts.join('');
+      this.parts = [];
+      this.partLength = 0;
+      from = nl + 1;
+      this.onLine(line);
+      if (this.failed) return;
+    }
+    if (from < d.length) {
+      this.parts.push(d.slice(from));
+      this.partLength += d.length - from;
+      if (this.partLength > MAX_ANSWER_BYTES) {
+        this.fail(
+          new ControlClientError('BAD_RESPONSE', `an answer from ${this.path} is larger than 256 MiB: use --limit`),
+        );
       }
-      const w = this.waiting.get(msg.id);
-      if (!w) continue;
-      this.waiting.delete(msg.id);
-      if (msg.ok) w.resolve(msg.result);
-      else w.reject(new ControlClientError(msg.error?.code ?? 'ERROR', msg.error?.message ?? 'request failed'));
     }
   }
 
-  private failAll(err: Error): void {
-    for (const w of this.waiting.values()) w.reject(err);
-    this.waiting.clear();
+  private onLine(line: string): void {
+    const bad = (why: string) =>
+      this.fail(new ControlClientError('BAD_RESPONSE', `unreadable answer from ${this.path}: ${why}`));
+    let msg: unknown;
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      bad('not JSON');
+      return;
+    }
+    if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
+      bad('not an object');
+      return;
+    }
+    const m = msg as { id?: unknown; ok?: unknown; result?: unknown; error?: unknown };
+    if (typeof m.id !== 'number' || typeof m.ok !== 'boolean') {
+      bad('no "id" and "ok"');
+      return;
+    }
+    const w = this.waiting.get(m.id);
+    if (!w) {
+      // An answer to nothing we asked (id 0: the speaker refused the connection or a request).
+      if (m.id === 0 && !m.ok) this.fail(errorOf(m.error));
+      return;
+    }
+    this.waiting.delete(m.id);
+    clearTimeout(w.timer);
+    if (m.ok) w.resolve(m.result);
+    else w.reject(errorOf(m.error));
   }
+
+  private fail(err: ControlClientError): void {
+    this.failed ??= err;
+    for (const w of this.waiting.values()) {
+      clearTimeout(w.timer);
+      w.reject(err);
+    }
+    this.waiting.clear();
+    this.sock.destroy();
+  }
+}
+
+/** The speaker's error answer as a ControlClientError, whatever shape it came in. */
+function errorOf(e: unknown): ControlClientError {
+  const x = (e && typeof e === 'object' ? e : {}) as { code?: unknown; message?: unknown };
+  const code = typeof x.code === 'string' ? x.code : 'ERROR';
+  const message = typeof x.message === 'string' && x.message ? x.message : `the speaker refused the request (${code})`;
+  return new ControlClientError(code, message);
+}
+
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`;
 }

@@ -4,7 +4,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ControlError } from './protocol.js';
+import { ControlError, ControlStream } from './protocol.js';
 import { ControlServer } from './server.js';
 
 const servers: ControlServer[] = [];
@@ -100,5 +100,221 @@ describe('ControlServer', () => {
     expect(existsSync(first.path)).toBe(true);
     const third = await start(() => 'three');
     expect(await talk(third.path, ['{"id":1,"command":"x"}'], 1)).toEqual([{ id: 1, ok: true, result: 'three' }]);
+  });
+});
+
+/** A client that writes raw text and collects answer lines until the server closes or `n` arrive. */
+function raw(path: string) {
+  const s = net.createConnection({ path });
+  const lines: Record<string, unknown>[] = [];
+  let closed = false;
+  s.setEncoding('utf8');
+  const parts: string[] = [];
+  s.on('data', (d: string) => {
+    // Only the new text is searched: an answer can be tens of megabytes.
+    let from = 0;
+    for (let nl = d.indexOf('\n'); nl >= 0; nl = d.indexOf('\n', from)) {
+      parts.push(d.slice(from, nl));
+      lines.push(JSON.parse(parts.join('')));
+      parts.length = 0;
+      from = nl + 1;
+    }
+    if (from < d.length) parts.push(d.slice(from));
+  });
+  s.on('error', () => {});
+  s.on('close', () => {
+    closed = true;
+  });
+  return { s, lines, closed: () => closed };
+}
+
+async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('ControlServer: requests are checked', () => {
+  it('answers anything that is not a request object with BAD_REQUEST, never INTERNAL_ERROR', async () => {
+    const srv = await start((command, args) => ({ command, args }));
+    const bad = [
+      'null',
+      '[]',
+      '5',
+      '"show summary"',
+      'true',
+      '{"id":-1,"command":"x"}',
+      '{"id":"1","command":"x"}',
+      '{"id":1}',
+      '{"id":1,"command":7}',
+      '{"id":1,"command":"x","args":null}',
+      '{"id":1,"command":"x","args":[1]}',
+      '{"id":1,"command":"x","args":"a"}',
+      '{"id":1,"command":"x","extra":1}',
+      '{"id":1,"command":"x"',
+    ];
+    const out = (await talk(srv.path, [...bad, '{"id":9,"command":"ok"}'], bad.length + 1)) as Record<
+      string,
+      unknown
+    >[];
+    expect(out.slice(0, -1).map((r) => (r.error as { code: string } | undefined)?.code ?? JSON.stringify(r))).toEqual(bad.map(() => "BAD_REQUEST"));
+    expect(out.at(-1)).toEqual({ id: 9, ok: true, result: { command: 'ok', args: {} } });
+  });
+
+  it('turns a handler bug into INTERNAL_ERROR without its JavaScript message, and logs it', async () => {
+    const logged: unknown[] = [];
+    const log = { debug() {}, info() {}, warn() {}, error: (o: object) => logged.push(o) };
+    const srv = new ControlServer(
+      socketPath(),
+      () => {
+        throw new TypeError("Cannot read properties of undefined (reading 'x')");
+      },
+      { logger: log },
+    );
+    await srv.start();
+    servers.push(srv);
+    const [r] = (await talk(srv.path, ['{"id":1,"command":"show summary"}'], 1)) as Record<string, any>[];
+    expect(r).toMatchObject({ id: 1, ok: false, error: { code: 'INTERNAL_ERROR' } });
+    expect(r!.error.message).not.toContain('Cannot read');
+    expect(logged).toHaveLength(1);
+  });
+});
+
+describe('ControlServer: what one client can cost is bounded', () => {
+  it('refuses a line longer than the limit and closes, without buffering it', async () => {
+    const srv = await start(() => 'x');
+    const c = raw(srv.path);
+    c.s.write('{"id":1,"command":"a"}\n');
+    c.s.write(`{"id":2,"command":"${'a'.repeat(70_000)}`);
+    await until('closed', c.closed);
+    expect(c.lines).toEqual([
+      { id: 1, ok: true, result: 'x' },
+      { id: 0, ok: false, error: { code: 'REQUEST_TOO_LONG', message: 'a request line is at most 65536 bytes' } },
+    ]);
+  });
+
+  it('answers up to 64 pipelined requests, refuses the next with TOO_MANY_REQUESTS, then closes', async () => {
+    const srv = await start((command) => command);
+    const c = raw(srv.path);
+    c.s.write(Array.from({ length: 2000 }, (_, i) => `{"id":${i + 1},"command":"c${i + 1}"}\n`).join(''));
+    await until('closed', c.closed);
+    expect(c.lines.length).toBeGreaterThanOrEqual(65);
+    const last = c.lines.at(-1) as { id: number; error: { code: string } };
+    expect(last.error.code).toBe('TOO_MANY_REQUESTS');
+    // Everything before the refusal is answered, in order.
+    expect(c.lines.slice(0, -1)).toEqual(
+      c.lines.slice(0, -1).map((_, i) => ({ id: i + 1, ok: true, result: `c${i + 1}` })),
+    );
+    expect(srv.stats()).toEqual({ clients: 0, pending: 0, streaming: 0 });
+  });
+
+  it('keeps at most the limit of requests from a client that sends 60 MB of them and never reads', async () => {
+    let max = 0;
+    const srv = await start((command) => {
+      max = Math.max(max, srv.stats().pending);
+      return command;
+    });
+    const s = net.createConnection({ path: srv.path });
+    s.on('error', () => {});
+    const line = `{"id":1,"command":"${'x'.repeat(1000)}"}\n`;
+    const chunk = line.repeat(1000); // 1 MB
+    let sent = 0;
+    await new Promise<void>((resolve) => {
+      const more = () => {
+        while (sent < 60 && !s.destroyed) {
+          sent += 1;
+          if (!s.write(chunk)) {
+            s.once('drain', more);
+            return;
+          }
+        }
+        resolve();
+      };
+      s.once('connect', more);
+      s.once('close', () => resolve());
+    });
+    // Refused at the 65th request; what follows is read and dropped, and the connection closed.
+    await until('the server closed the connection', () => srv.stats().clients === 0);
+    s.destroy();
+    expect(max).toBeLessThanOrEqual(64);
+  });
+
+  it('refuses connections beyond the limit with TOO_MANY_CLIENTS', async () => {
+    const srv = new ControlServer(socketPath(), () => 'x', { limits: { maxClients: 2 } });
+    await srv.start();
+    servers.push(srv);
+    const a = raw(srv.path);
+    const b = raw(srv.path);
+    a.s.write('{"id":1,"command":"x"}\n');
+    b.s.write('{"id":1,"command":"x"}\n');
+    await until('two answered', () => a.lines.length === 1 && b.lines.length === 1);
+    const c = raw(srv.path);
+    await until('third refused', c.closed);
+    expect(c.lines).toEqual([{ id: 0, ok: false, error: expect.objectContaining({ code: 'TOO_MANY_CLIENTS' }) }]);
+    a.s.destroy();
+    b.s.destroy();
+  });
+});
+
+describe('ControlServer: long listings', () => {
+  /** A listing of `n` items whose pieces are counted, and whose end (or abandonment) is seen. */
+  function listing(n: number) {
+    const seen = { pulled: 0, finished: false };
+    function* pieces(): Generator<string | undefined, void> {
+      try {
+        yield '[';
+        for (let i = 0; i < n; i++) {
+          seen.pulled += 1;
+          yield `${i ? ',' : ''}{"n":${i},"pad":"${'p'.repeat(200)}"}`;
+        }
+        yield ']';
+      } finally {
+        seen.finished = true;
+      }
+    }
+    return { seen, stream: () => new ControlStream(pieces()) };
+  }
+
+  it('are written in slices while other clients get answers, in one well-formed line each', async () => {
+    const big = listing(200_000);
+    const srv = await start((command) => (command === 'big' ? big.stream() : 'fast'));
+    const heavy = raw(srv.path);
+    heavy.s.write('{"id":1,"command":"big"}\n');
+    await until('listing started', () => big.seen.pulled > 0);
+    const fast = raw(srv.path);
+    fast.s.write('{"id":2,"command":"fast"}\n');
+    await until('fast answered', () => fast.lines.length === 1);
+    expect(big.seen.pulled).toBeLessThan(200_000); // answered while the listing was still being produced
+    await until('listing done', () => heavy.lines.length === 1, 30_000);
+    const r = heavy.lines[0] as { id: number; ok: boolean; result: { n: number }[] };
+    expect([r.id, r.ok, r.result.length, r.result.at(-1)?.n]).toEqual([1, true, 200_000, 199_999]);
+    heavy.s.destroy();
+    fast.s.destroy();
+  });
+
+  it('follow a client that does not read, and stop when it goes', async () => {
+    const big = listing(1_000_000);
+    const srv = await start(() => big.stream());
+    const s = net.createConnection({ path: srv.path });
+    s.on('error', () => {});
+    s.pause(); // reads nothing
+    s.write('{"id":1,"command":"big"}\n');
+    await until('listing started', () => big.seen.pulled > 0);
+    // Pulled only as fast as the socket takes it: stalls well before the end.
+    let last = -1;
+    await until('stalled', () => {
+      const stalled = big.seen.pulled === last;
+      last = big.seen.pulled;
+      return stalled;
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(big.seen.pulled).toBe(last);
+    expect(big.seen.pulled).toBeLessThan(1_000_000);
+    s.destroy();
+    await until('abandoned', () => big.seen.finished);
+    expect(big.seen.pulled).toBe(last);
+    expect(srv.stats()).toEqual({ clients: 0, pending: 0, streaming: 0 });
   });
 });

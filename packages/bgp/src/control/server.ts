@@ -1,8 +1,55 @@
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
-import { ControlError, type ControlRequest, type ControlResponse, MAX_REQUEST_BYTES } from './protocol.js';
+import { type Logger, silentLogger } from '../logger.js';
+import { ControlError, type ControlResponse, ControlStream, LIMITS } from './protocol.js';
 
+/** Answers one command: a value, a {@link ControlStream} for long listings, or a promise of either. */
 export type ControlHandlerFn = (command: string, args: Record<string, unknown>) => unknown | Promise<unknown>;
+
+export interface ControlServerOptions {
+  /** Where handler bugs (`INTERNAL_ERROR`) are logged with their details. */
+  logger?: Logger;
+  /** Tighter limits (tests). */
+  limits?: Partial<Record<keyof typeof LIMITS, number>>;
+}
+
+/** A request waiting for its turn, or an answer already decided (an error). */
+type Job =
+  | { id: number; command: string; args: Record<string, unknown> }
+  | { id: number; error: { code: string; message: string } };
+
+/** Text pulled from a stream before it is written (one socket write per chunk). */
+const CHUNK = 64 * 1024;
+/** The longest one client works before the next one gets a go, within a turn (ms). */
+const SLICE_MS = 1;
+
+class Client {
+  readonly queue: Job[] = [];
+  /** The bytes of a line not yet complete. */
+  partial: Buffer[] = [];
+  partialBytes = 0;
+  /** The answer being produced: pieces to pull, and text pulled but not yet written. */
+  stream: Iterator<string | undefined, void> | null = null;
+  out = '';
+  /** A handler's promise is awaited. */
+  awaiting = false;
+  /** The client does not read as fast as we write: 'drain' is awaited. */
+  blocked = false;
+  /** No more requests come: the client half-closed or was refused; end once the queue is answered. */
+  noMore = false;
+  gone = false;
+  inRing = false;
+
+  constructor(readonly sock: net.Socket) {}
+
+  /** Nothing to do for this client until a promise settles or it reads. */
+  get waiting(): boolean {
+    return this.awaiting || this.blocked;
+  }
+}
+
+/** How long a connection we end may take to deliver its last answers before it is destroyed. */
+const LINGER_MS = 1000;
 
 /** Is something answering on this UNIX socket path? */
 function socketInUse(path: string): Promise<boolean> {
@@ -16,18 +63,66 @@ function socketInUse(path: string): Promise<boolean> {
   });
 }
 
+function what(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : `a ${typeof v}`;
+}
+
+const REQUEST_KEYS = new Set(['id', 'command', 'args']);
+
+/** A request line as a job: the request, or the error to answer it with. */
+export function parseRequest(line: string): Job {
+  const bad = (id: number, message: string): Job => ({ id, error: { code: 'BAD_REQUEST', message } });
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return bad(0, 'the request is not JSON: send one object per line, {"id":1,"command":"show summary","args":{}}');
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    return bad(0, `a request is a JSON object {"id":1,"command":"show summary","args":{}}, not ${what(v)}`);
+  }
+  const r = v as Record<string, unknown>;
+  const id = r.id ?? 0;
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) {
+    return bad(0, `"id" must be a non-negative integer, not ${what(id)}`);
+  }
+  const extra = Object.keys(r).find((k) => !REQUEST_KEYS.has(k));
+  if (extra !== undefined) return bad(id, `unknown request field ${JSON.stringify(extra.slice(0, 40))}`);
+  if (typeof r.command !== 'string' || !r.command) return bad(id, 'the request has no "command" string');
+  const args = r.args === undefined ? {} : r.args;
+  if (args === null || typeof args !== 'object' || Array.isArray(args)) {
+    return bad(id, `"args" must be an object, not ${what(args)}`);
+  }
+  return { id, command: r.command, args: args as Record<string, unknown> };
+}
+
 /**
- * Serves the control protocol on a UNIX socket (mode 0660). Each client is read and answered on
- * its own; a slow or stuck client only delays itself, and answers are written with backpressure.
+ * Serves the control protocol on a UNIX socket (mode 0660).
+ *
+ * What a client can cost is bounded: a line is at most `maxLineBytes`, at most `maxPending`
+ * requests wait per connection (one more is refused with TOO_MANY_REQUESTS and the connection is
+ * closed once the others are answered), at most `maxClients` connections. Requests of one
+ * connection are answered one at a time, in order. All clients share one scheduler: each turn of
+ * the event loop gives them `turnMs` of work in all, round-robin, long listings a slice at a time
+ * (see {@link ControlStream}), answers written as they are produced and only as fast as the client
+ * reads them. The work of a client that left stops at its next slice.
  */
 export class ControlServer {
   private server: net.Server | null = null;
-  private clients = new Set<net.Socket>();
+  private readonly clients = new Set<Client>();
+  private readonly ring: Client[] = [];
+  private turnScheduled = false;
+  private readonly limits: Record<keyof typeof LIMITS, number>;
+  private readonly log: Logger;
 
   constructor(
     readonly path: string,
     private readonly handler: ControlHandlerFn,
-  ) {}
+    opts: ControlServerOptions = {},
+  ) {
+    this.limits = { ...LIMITS, ...opts.limits };
+    this.log = opts.logger ?? silentLogger;
+  }
 
   async start(): Promise<void> {
     if (existsSync(this.path)) {
@@ -36,7 +131,7 @@ export class ControlServer {
       }
       unlinkSync(this.path);
     }
-    const server = net.createServer((sock) => this.serve(sock));
+    const server = net.createServer({ allowHalfOpen: true }, (sock) => this.serve(sock));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.path, () => {
@@ -49,57 +144,253 @@ export class ControlServer {
   }
 
   async stop(): Promise<void> {
-    for (const c of this.clients) c.destroy();
+    for (const c of this.clients) c.sock.destroy();
+    this.ring.length = 0;
     const server = this.server;
     this.server = null;
     if (server) await new Promise<void>((r) => server.close(() => r()));
     if (existsSync(this.path)) unlinkSync(this.path);
   }
 
+  /** Connections, requests waiting, and answers being produced, right now. */
+  stats(): { clients: number; pending: number; streaming: number } {
+    let pending = 0;
+    let streaming = 0;
+    for (const c of this.clients) {
+      pending += c.queue.length;
+      if (c.stream) streaming += 1;
+    }
+    return { clients: this.clients.size, pending, streaming };
+  }
+
   private serve(sock: net.Socket): void {
-    this.clients.add(sock);
-    sock.on('close', () => this.clients.delete(sock));
     sock.on('error', () => sock.destroy());
-    let buf = '';
-    let chain = Promise.resolve();
-    sock.setEncoding('utf8');
-    sock.on('data', (d: string) => {
-      buf += d;
-      if (buf.length > MAX_REQUEST_BYTES) {
-        sock.destroy();
-        return;
-      }
-      let nl = buf.indexOf('\n');
-      while (nl >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        nl = buf.indexOf('\n');
-        if (!line) continue;
-        chain = chain.then(() => this.answer(sock, line));
-      }
+    if (this.clients.size >= this.limits.maxClients) {
+      const line = response(0, 'TOO_MANY_CLIENTS', `more than ${this.limits.maxClients} control connections at once`);
+      sock.write(line, () => sock.destroy());
+      return;
+    }
+    const c = new Client(sock);
+    this.clients.add(c);
+    sock.on('close', () => this.drop(c));
+    sock.on('data', (b: Buffer) => this.onData(c, b));
+    sock.on('end', () => {
+      c.noMore = true;
+      this.wake(c);
+    });
+    sock.on('drain', () => {
+      if (!c.blocked) return;
+      c.blocked = false;
+      this.wake(c);
     });
   }
 
-  private async answer(sock: net.Socket, line: string): Promise<void> {
-    let id = 0;
-    let response: ControlResponse;
-    try {
-      const req = JSON.parse(line) as ControlRequest;
-      id = typeof req.id === 'number' ? req.id : 0;
-      if (typeof req.command !== 'string') throw new ControlError('BAD_REQUEST', 'request has no "command" string');
-      const result = await this.handler(req.command, req.args ?? {});
-      response = { id, ok: true, result: result ?? null };
-    } catch (err) {
-      const code =
-        err instanceof ControlError ? err.code : err instanceof SyntaxError ? 'BAD_REQUEST' : 'INTERNAL_ERROR';
-      response = { id, ok: false, error: { code, message: (err as Error).message } };
+  private drop(c: Client): void {
+    c.gone = true;
+    c.queue.length = 0;
+    c.stream?.return?.();
+    c.stream = null;
+    c.out = '';
+    this.clients.delete(c);
+  }
+
+  private onData(c: Client, b: Buffer): void {
+    let start = 0;
+    for (let nl = b.indexOf(10); nl >= 0 && !c.noMore; nl = b.indexOf(10, start)) {
+      const piece = b.subarray(start, nl);
+      start = nl + 1;
+      if (c.partialBytes + piece.length > this.limits.maxLineBytes) {
+        this.tooLong(c);
+        return;
+      }
+      const line = c.partialBytes ? Buffer.concat([...c.partial, piece]) : piece;
+      c.partial = [];
+      c.partialBytes = 0;
+      this.onLine(c, line.toString('utf8').trim());
     }
-    if (sock.destroyed) return;
-    if (!sock.write(`${JSON.stringify(response)}\n`)) {
-      await new Promise<void>((r) => {
-        sock.once('drain', r);
-        sock.once('close', r);
-      });
+    if (c.noMore || start >= b.length) return;
+    const rest = b.subarray(start);
+    if (c.partialBytes + rest.length > this.limits.maxLineBytes) {
+      this.tooLong(c);
+      return;
+    }
+    c.partial.push(rest);
+    c.partialBytes += rest.length;
+  }
+
+  private tooLong(c: Client): void {
+    const max = this.limits.maxLineBytes;
+    this.refuse(c, { id: 0, error: { code: 'REQUEST_TOO_LONG', message: `a request line is at most ${max} bytes` } });
+  }
+
+  private onLine(c: Client, line: string): void {
+    if (!line) return;
+    const job = parseRequest(line);
+    if (c.queue.length + (c.stream || c.awaiting ? 1 : 0) >= this.limits.maxPending) {
+      const message = `more than ${this.limits.maxPending} requests waiting on one connection: read the answers before sending more`;
+      this.refuse(c, { id: job.id, error: { code: 'TOO_MANY_REQUESTS', message } });
+      return;
+    }
+    c.queue.push(job);
+    this.wake(c);
+  }
+
+  /**
+   * Answers `job` (an error) after the requests already accepted, then closes. What the client
+   * sends meanwhile is read and dropped (so the close is not a reset that could lose answers).
+   */
+  private refuse(c: Client, job: Job): void {
+    c.queue.push(job);
+    c.noMore = true;
+    c.partial = [];
+    c.partialBytes = 0;
+    this.wake(c);
+  }
+
+  private wake(c: Client): void {
+    if (c.gone || c.waiting || c.inRing) return;
+    c.inRing = true;
+    this.ring.push(c);
+    if (this.turnScheduled) return;
+    this.turnScheduled = true;
+    setImmediate(() => this.turn());
+  }
+
+  /** One turn: up to `turnMs` of work for all clients, round-robin, a slice each. */
+  private turn(): void {
+    this.turnScheduled = false;
+    const end = performance.now() + this.limits.turnMs;
+    while (this.ring.length) {
+      const c = this.ring.shift()!;
+      c.inRing = false;
+      this.step(c, Math.min(end, performance.now() + SLICE_MS));
+      if (!c.gone && !c.waiting && (c.stream || c.queue.length)) {
+        c.inRing = true;
+        this.ring.push(c);
+      }
+      if (performance.now() >= end) break;
+    }
+    if (this.ring.length && !this.turnScheduled) {
+      this.turnScheduled = true;
+      setImmediate(() => this.turn());
     }
   }
+
+  /** Works for `c` until `deadline`, or until it waits (for a promise or for the client to read). */
+  private step(c: Client, deadline: number): void {
+    while (!c.gone && !c.waiting) {
+      if (c.stream) {
+        if (!this.pull(c, deadline)) return;
+        continue;
+      }
+      const job = c.queue.shift();
+      if (!job) {
+        if (c.noMore) this.end(c);
+        return;
+      }
+      if ('error' in job) this.send(c, response(job.id, job.error.code, job.error.message));
+      else this.run(c, job);
+      if (performance.now() >= deadline) return;
+    }
+  }
+
+  private run(c: Client, job: { id: number; command: string; args: Record<string, unknown> }): void {
+    let result: unknown;
+    try {
+      result = this.handler(job.command, job.args);
+    } catch (err) {
+      this.send(c, this.errorResponse(job, err));
+      return;
+    }
+    if (!(result instanceof Promise)) {
+      this.begin(c, job, result);
+      return;
+    }
+    c.awaiting = true;
+    result.then(
+      (v) => {
+        c.awaiting = false;
+        if (c.gone) return;
+        this.begin(c, job, v);
+        this.wake(c);
+      },
+      (err) => {
+        c.awaiting = false;
+        if (c.gone) return;
+        this.send(c, this.errorResponse(job, err));
+        this.wake(c);
+      },
+    );
+  }
+
+  private begin(c: Client, job: { id: number; command: string }, result: unknown): void {
+    if (result instanceof ControlStream) {
+      c.stream = result.pieces;
+      c.out = `{"id":${job.id},"ok":true,"result":`;
+      return;
+    }
+    let line: string;
+    try {
+      line = `${JSON.stringify({ id: job.id, ok: true, result: result ?? null } satisfies ControlResponse)}\n`;
+    } catch (err) {
+      line = this.errorResponse(job, err);
+    }
+    this.send(c, line);
+  }
+
+  /** Pulls pieces of the current answer until the deadline; false when out of time or waiting. */
+  private pull(c: Client, deadline: number): boolean {
+    const it = c.stream!;
+    for (let n = 1; ; n++) {
+      let r: IteratorResult<string | undefined, void>;
+      try {
+        r = it.next();
+      } catch (err) {
+        // Half an answer is out: the line cannot be finished, so the connection goes.
+        this.log.error({ err: (err as Error).stack ?? String(err) }, 'control: listing failed');
+        c.sock.destroy();
+        return false;
+      }
+      if (r.done) {
+        c.stream = null;
+        this.send(c, `${c.out}}\n`);
+        c.out = '';
+        return !c.waiting;
+      }
+      if (r.value) c.out += r.value;
+      if (c.out.length >= CHUNK) {
+        this.send(c, c.out);
+        c.out = '';
+        if (c.waiting) return false;
+      }
+      if (n % 32 === 0 && performance.now() >= deadline) return false;
+    }
+  }
+
+  /** Writes; when the client does not keep up, waits for 'drain' before doing more for it. */
+  private send(c: Client, text: string): void {
+    if (c.gone || c.sock.destroyed) return;
+    if (!c.sock.write(text)) c.blocked = true;
+  }
+
+  /** Everything is answered and no more requests come: close, even if the client does not. */
+  private end(c: Client): void {
+    if (c.sock.writableEnded) return;
+    c.sock.end();
+    setTimeout(() => c.sock.destroy(), LINGER_MS).unref();
+  }
+
+  private errorResponse(job: { id: number; command: string }, err: unknown): string {
+    if (err instanceof ControlError) return response(job.id, err.code, err.message);
+    this.log.error({ command: job.command, err: (err as Error)?.stack ?? String(err) }, 'control: request failed');
+    return response(
+      job.id,
+      'INTERNAL_ERROR',
+      `internal error answering "${job.command}"; the speaker's log has the details`,
+    );
+  }
+}
+
+function response(id: number, code: string, message: string): string {
+  return `${JSON.stringify({ id, ok: false, error: { code, message } } satisfies ControlResponse)}\n`;
 }

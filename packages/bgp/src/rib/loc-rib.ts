@@ -238,6 +238,15 @@ export class LocRib {
     return out;
   }
 
+  /** The routes `s` has at prefix `d`, accepted or not (its Adj-RIB-In there; several with ADD-PATH). */
+  routesFrom(d: number, s: PathSource): number[] {
+    const si = this.sources.get(s);
+    const out: number[] = [];
+    if (si === undefined) return out;
+    for (let r = this.dHead[d]!; r !== NONE; r = this.rNext[r]!) if (this.rSrc[r] === si) out.push(r);
+    return out;
+  }
+
   fib(d: number): number {
     return this.dFib[d]!;
   }
@@ -252,6 +261,15 @@ export class LocRib {
    */
   *keys(): IterableIterator<PrefixKey> {
     for (const d of this.dests()) yield this.destKey(d);
+  }
+
+  /**
+   * Every prefix number with a route (accepted or not), by number: a walk that can pause and
+   * resume while the table changes (a prefix removed and added back meanwhile may be missed or
+   * seen twice; nothing else is).
+   */
+  *allDests(): IterableIterator<number> {
+    for (let d = 0; d < this.dTop; d++) if (this.dHead[d] !== NONE) yield d;
   }
 
   /** The prefix numbers of the Loc-RIB's prefixes (see `keys`). */
