@@ -159,7 +159,9 @@ describe('ControlServer: requests are checked', () => {
       string,
       unknown
     >[];
-    expect(out.slice(0, -1).map((r) => (r.error as { code: string } | undefined)?.code ?? JSON.stringify(r))).toEqual(bad.map(() => "BAD_REQUEST"));
+    expect(out.slice(0, -1).map((r) => (r.error as { code: string } | undefined)?.code ?? JSON.stringify(r))).toEqual(
+      bad.map(() => 'BAD_REQUEST'),
+    );
     expect(out.at(-1)).toEqual({ id: 9, ok: true, result: { command: 'ok', args: {} } });
   });
 
@@ -175,7 +177,10 @@ describe('ControlServer: requests are checked', () => {
     );
     await srv.start();
     servers.push(srv);
-    const [r] = (await talk(srv.path, ['{"id":1,"command":"show summary"}'], 1)) as Record<string, any>[];
+    const [r] = (await talk(srv.path, ['{"id":1,"command":"show summary"}'], 1)) as {
+      id: number;
+      error: { code: string; message: string };
+    }[];
     expect(r).toMatchObject({ id: 1, ok: false, error: { code: 'INTERNAL_ERROR' } });
     expect(r!.error.message).not.toContain('Cannot read');
     expect(logged).toHaveLength(1);
