@@ -51,6 +51,28 @@ export interface Watcher extends AsyncIterable<WatchEvent> {
   close(): void;
 }
 
+/**
+ * Whether the datastore answers, as the backend last saw it. Network backends check at least
+ * every second (Redis: a PING-like read of the store's identity and revision on its own
+ * connection; etcd: a linearizable read, which needs a quorum), and on every reconnect.
+ */
+export interface DatastoreHealth {
+  /**
+   * True while the datastore answers. False before the first successful check, while the server
+   * (or every etcd member, or the etcd quorum) is unreachable, and after `close()`. Memory and
+   * file stores are always connected until closed.
+   */
+  connected: boolean;
+  /** When `connected` last changed, in ms since the epoch (the open time at first). */
+  since: number;
+  /**
+   * Only while not connected: why, in one line without secrets, e.g. `connect ECONNREFUSED
+   * 127.0.0.1:6379` or `no etcd member has a leader: the cluster lost quorum (...)`. Good as the
+   * reason in a readiness answer.
+   */
+  lastError?: string;
+}
+
 /** The shared state of a Tabby cluster. All methods reject with DatastoreError subclasses. */
 export interface Datastore {
   /** A short description for logs (`memory`, `redis://127.0.0.1:6379/0`, ...), without secrets. */
@@ -74,4 +96,17 @@ export interface Datastore {
   revision(): Promise<number>;
   /** Closes connections; open watchers end. */
   close(): Promise<void>;
+  /**
+   * Connection state now (cheap: no I/O). The backend itself logs once at warn when the datastore
+   * is lost (`datastore unreachable`) and once at info when it is back (`datastore reachable
+   * again`, with `outageMs`), with the injected logger. A datastore that comes back empty, older
+   * or compacted makes every watcher resync (`resync` event, then a snapshot, then `in-sync`):
+   * readiness should also wait for the watchers' `in-sync`.
+   */
+  health(): DatastoreHealth;
+  /**
+   * Calls `listener` each time `connected` changes (not on every check), with the new state.
+   * Returns a function that removes the listener.
+   */
+  onHealth(listener: (health: DatastoreHealth) => void): () => void;
 }

@@ -12,6 +12,7 @@ export { type GetArgs, OutputFormat, runGet } from './cli/get.js';
 export { type IpamShowArgs, runIpamShow } from './cli/ipam-show.js';
 export type {
   Datastore,
+  DatastoreHealth,
   KVPair,
   ListResult,
   WatchEvent,
@@ -31,6 +32,7 @@ export {
   UnavailableError,
   ValidationError,
 } from './errors.js';
+export { formatOutage } from './health.js';
 export {
   type Cidr,
   contains,
@@ -62,7 +64,7 @@ export {
 export { computeFlatView, type FlatViewInput } from './kv/compute.js';
 export { createFlatKvView, type FlatKvView, type KVEntry } from './kv/view.js';
 export { type Logger, nullLogger } from './logger.js';
-export { DATASTORE_ENV, openDatastore, resolveDatastoreUrl } from './open.js';
+export { DATASTORE_ENV, type EtcdUrl, openDatastore, parseEtcdUrl, redactUrl, resolveDatastoreUrl } from './open.js';
 export {
   DEFAULTS,
   durationSeconds,

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { type EtcdServer, startEtcd } from '@tabby/test-helpers';
+import { type EtcdServer, freePort, startEtcd, waitFor } from '@tabby/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatastore } from '../open.js';
+import { CaptureLogger } from '../testing/capture-logger.js';
 import { applyEvents, collect, datastoreCompliance } from '../testing/compliance.js';
 import { EtcdDatastore } from './etcd.js';
 
@@ -80,6 +81,43 @@ describe('etcd: outage, paging and auth', () => {
     }
   }, 90_000);
 
+  it('an etcd that comes back empty (its data lost): health false, then true, logged once each; every watcher resyncs to the empty store', async () => {
+    const log = new CaptureLogger();
+    const ds = new EtcdDatastore({ hosts: [srv.endpoint], logger: log });
+    for (let i = 0; i < 5; i++) await ds.create(`/wiped/k${i}`, String(i));
+    const w = ds.watch('/wiped/');
+    try {
+      await collect(w, (e) => e.some((x) => x.type === 'in-sync'));
+      await waitFor('health to say connected', () => ds.health().connected);
+      await srv.kill();
+      srv.wipeData();
+      await waitFor('health to report the outage', () => !ds.health().connected);
+      await srv.start();
+      const evs = await collect(
+        w,
+        (e) => {
+          const i = e.findIndex((x) => x.type === 'resync');
+          return i >= 0 && e.slice(i).some((x) => x.type === 'in-sync');
+        },
+        20_000,
+      );
+      const from = evs.findIndex((x) => x.type === 'resync');
+      expect(evs.slice(from).map((e) => e.type)).toEqual(['resync', 'in-sync']);
+      expect(evs[from]).toMatchObject({ reason: expect.stringMatching(/revision went back from \d+ to \d+/) });
+      await waitFor('health to say connected again', () => ds.health().connected);
+      expect(log.named('datastore unreachable').map((l) => l.level)).toEqual(['warn']);
+      expect(log.named('datastore reachable again').map((l) => l.level)).toEqual(['info']);
+      expect(log.named('datastore reset detected').map((l) => l.level)).toEqual(['warn']);
+      const c = await ds.create('/wiped/new', 'n');
+      expect(await collect(w, (e) => e.length >= 1)).toEqual([
+        { type: 'added', key: '/wiped/new', value: 'n', revision: c.revision },
+      ]);
+    } finally {
+      w.close();
+      await ds.close();
+    }
+  }, 60_000);
+
   // Last in this block: it turns authentication on for the server.
   it('authenticates with user and password from the URL', async () => {
     const ctl = (...args: string[]) =>
@@ -95,6 +133,16 @@ describe('etcd: outage, paging and auth', () => {
       expect((await ds.get('/auth/x'))?.value).toBe('y');
     } finally {
       await ds.close();
+    }
+    // The member list form, its first member down: credentials and failover together.
+    const dead = await freePort();
+    const two = openDatastore(`etcd://root:rootpw@127.0.0.1:${dead},127.0.0.1:${srv.port}`);
+    try {
+      expect(two.description).toBe(`etcd http://127.0.0.1:${dead},http://127.0.0.1:${srv.port}`);
+      await two.update('/auth/x', 'z');
+      expect((await two.get('/auth/x'))?.value).toBe('z');
+    } finally {
+      await two.close();
     }
   });
 });

@@ -1,5 +1,15 @@
-import type { Datastore, KVPair, ListResult, WatchEvent, Watcher, WatchOptions } from '../datastore.js';
+import type {
+  Datastore,
+  DatastoreHealth,
+  KVPair,
+  ListResult,
+  WatchEvent,
+  Watcher,
+  WatchOptions,
+} from '../datastore.js';
 import { AlreadyExistsError, ConflictError, NotFoundError, UnavailableError } from '../errors.js';
+import { HealthTracker } from '../health.js';
+import { nullLogger } from '../logger.js';
 import { WatchQueue } from '../watch-queue.js';
 
 export interface MemoryDatastoreOptions {
@@ -170,7 +180,17 @@ export class MemoryDatastore implements Datastore {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.healthState.close();
     for (const c of [...this.closers]) c();
+  }
+
+  /** In-process: connected until closed. */
+  private readonly healthState = new HealthTracker('memory', nullLogger, true);
+  health(): DatastoreHealth {
+    return this.healthState.current;
+  }
+  onHealth(listener: (h: DatastoreHealth) => void): () => void {
+    return this.healthState.subscribe(listener);
   }
 
   /** Everything, for the `file://` store: key → pair, plus the revision. */

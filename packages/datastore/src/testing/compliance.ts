@@ -257,6 +257,19 @@ export function datastoreCompliance(name: string, setup: () => Promise<Complianc
       }
     });
 
+    it('health(): connected once the store answers, with no error; onHealth returns its remover', async () => {
+      await ds.revision();
+      const deadline = Date.now() + 10_000;
+      while (!ds.health().connected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const h = ds.health();
+      expect(h).toEqual({ connected: true, since: expect.any(Number) });
+      expect(h.since).toBeLessThanOrEqual(Date.now());
+      const seen: boolean[] = [];
+      const off = ds.onHealth((x) => seen.push(x.connected));
+      off();
+      expect(seen).toEqual([]);
+    });
+
     it('close() ends the iteration', async () => {
       const p = prefix();
       const w = ds.watch(p);
