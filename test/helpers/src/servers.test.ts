@@ -1,6 +1,7 @@
+import { existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exec, freePort, haveCommands, RedisServer, startEtcd, startRedis } from './index.js';
+import { exec, freePort, haveCommands, RedisServer, startEtcd, startEtcdCluster, startRedis } from './index.js';
 
 function redisCommand(port: number, ...args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -43,6 +44,23 @@ describe.skipIf(!haveCommands('redis-server'))('startRedis', () => {
     expect(await redisCommand(redis.port, 'GET', 'k')).toBe('$1\r\nv\r\n');
   });
 
+  it('saveData, restoreData and wipeData: a backup put back, and a server that comes back empty', async () => {
+    await redisCommand(redis.port, 'SET', 'b', 'old');
+    await redis.stop();
+    const copy = redis.saveData();
+    await redis.start();
+    await redisCommand(redis.port, 'SET', 'b', 'new');
+    await redis.stop();
+    redis.restoreData(copy);
+    await redis.start();
+    expect(await redisCommand(redis.port, 'GET', 'b')).toBe('$3\r\nold\r\n');
+    await redis.kill();
+    redis.wipeData();
+    await redis.start();
+    expect(await redisCommand(redis.port, 'GET', 'b')).toBe('$-1\r\n');
+    expect(existsSync(copy)).toBe(true);
+  });
+
   it('a server whose port was taken fails with "exited during start-up" (what startRedis retries on)', async () => {
     const taken = new RedisServer(redis.port);
     try {
@@ -67,5 +85,30 @@ describe.skipIf(!haveCommands('etcd', 'etcdctl'))('startEtcd', () => {
       await etcd.destroy();
     }
     expect(etcd.running).toBe(false);
+  });
+});
+
+describe.skipIf(!haveCommands('etcd', 'etcdctl'))('startEtcdCluster', () => {
+  it('starts three healthy members; a killed member starts again on its data; destroy leaves no process and no data', async () => {
+    const cluster = await startEtcdCluster(3);
+    const env = { ...process.env, ETCDCTL_API: '3' };
+    const ctl = (endpoint: string, ...args: string[]) => exec(['etcdctl', '--endpoints', endpoint, ...args], { env });
+    const [a, b, c] = cluster.endpoints as [string, string, string];
+    try {
+      expect(cluster.url).toMatch(/^etcd:\/\/127\.0\.0\.1:\d+,127\.0\.0\.1:\d+,127\.0\.0\.1:\d+$/);
+      await ctl(a, 'put', '/tabby/k', 'v1');
+      await cluster.members[0]?.kill();
+      await ctl(b, 'put', '/tabby/k', 'v2');
+      await cluster.members[0]?.start();
+      const got = await ctl(a, 'get', '--print-value-only', '/tabby/k');
+      expect(got.stdout.trim()).toBe('v2');
+      expect((await ctl(c, 'member', 'list')).stdout.trim().split('\n')).toHaveLength(3);
+    } finally {
+      await cluster.destroy();
+    }
+    for (const m of cluster.members) {
+      expect(m.running).toBe(false);
+      expect(existsSync(m.dataDir)).toBe(false);
+    }
   });
 });

@@ -164,6 +164,15 @@ describe.skipIf(!haveCommands('etcd', 'openssl'))('etcd over TLS (etcds://)', ()
     });
   });
 
+  it('several members (etcds://h1:p1,h2:p2?ca=): the first one down, the client fails over to the next', async () => {
+    const dead = await freePort();
+    await using(openDatastore(`etcds://127.0.0.1:${dead},127.0.0.1:${port}?ca=${q('ca.pem')}`), async (ds) => {
+      expect(ds.description).toBe(`etcd https://127.0.0.1:${dead},https://127.0.0.1:${port}`);
+      await ds.create('/tls-members/k', 'v');
+      expect((await ds.get('/tls-members/k'))?.value).toBe('v');
+    });
+  });
+
   it('refuses a server its CA did not sign', async () => {
     await using(openDatastore(`etcds://127.0.0.1:${port}?ca=${q('other-ca.pem')}`), async (ds) => {
       const err = await ds.get('/tls/a').catch((e: unknown) => e);
