@@ -3,8 +3,10 @@ export {
   type Position,
   parseYamlFile,
   parseYamlStream,
+  readYamlStream,
   type YamlDocument,
   type YamlIssue,
+  type YamlItem,
   type YamlLimits,
   type YamlStream,
 } from './load.js';

@@ -74,27 +74,38 @@ export interface YamlStream {
  * library Document is kept unless a caller asks for positions (`locate`, `doc`).
  */
 export function parseYamlStream(text: string, limits: Partial<YamlLimits> = {}): YamlStream {
-  const lim = { ...DEFAULT_YAML_LIMITS, ...limits };
   const out: YamlStream = { documents: [], errors: [], warnings: [] };
+  for (const item of readYamlStream(text, limits)) {
+    if ('document' in item) out.documents.push(item.document);
+    else if ('error' in item) out.errors.push(item.error);
+    else out.warnings.push(item.warning);
+  }
+  return out;
+}
+
+/** What `readYamlStream` yields, in file order. */
+export type YamlItem = { document: YamlDocument } | { error: YamlIssue } | { warning: YamlIssue };
+
+/**
+ * `parseYamlStream` one document at a time: a caller that keeps only what it makes of each
+ * document holds one document's data at a time, not the whole file's.
+ */
+export function* readYamlStream(text: string, limits: Partial<YamlLimits> = {}): Generator<YamlItem> {
+  const lim = { ...DEFAULT_YAML_LIMITS, ...limits };
   // Directives and `...` markers change where documents split: the yaml library reads those whole.
   if (/^(?:%|\.\.\.(?:[ \t\r\n]|$))/m.test(text)) {
-    readWithLibrary(new Chunk(text, 0), 1, lim, out);
-    return out;
+    yield* readWithLibrary(new Chunk(text, 0), 1, lim);
+    return;
   }
   let index = 0;
   for (const chunk of splitDocuments(text)) {
     if (!chunk.marker && firstContent(chunk.text, 0) < 0) continue; // comments before the first ---
     index++;
-    const fast = chunk.fastBody() === undefined ? undefined : fastParse(chunk.fastBody()!, lim.maxDepth);
-    if (!fast) {
-      readWithLibrary(chunk, index, lim, out);
-      continue;
-    }
-    if (fast.value === null) continue;
-    const start = chunk.contentStart();
-    out.documents.push(chunk.document(index, start, fast.value));
+    const body = chunk.fastBody();
+    const fast = body === undefined ? undefined : fastParse(body, lim.maxDepth);
+    if (!fast) yield* readWithLibrary(chunk, index, lim);
+    else if (fast.value !== null) yield { document: chunk.document(index, chunk.contentStart(), fast.value) };
   }
-  return out;
 }
 
 /** One document's text: from its `---` line (if any) to the next. */
@@ -140,7 +151,14 @@ class Chunk {
 
   document(index: number, offset: number, value: unknown, parsed?: Document.Parsed): YamlDocument {
     if (parsed) this.parsed = parsed;
-    const start = this.position(offset);
+    // Content starts near the chunk's start: count line breaks rather than index every line.
+    let line = this.lineOffset + 1;
+    let lineStart = 0;
+    for (let i = this.text.indexOf('\n'); i >= 0 && i < offset; i = this.text.indexOf('\n', i + 1)) {
+      line++;
+      lineStart = i + 1;
+    }
+    const start = { line, column: offset - lineStart + 1 };
     return new ChunkDocument(this, index, start.line, start.column, value);
   }
 }
@@ -217,40 +235,46 @@ function parseDocuments(text: string): Document.Parsed[] {
   return Array.isArray(docs) ? docs : [];
 }
 
-/** Reads a chunk (or a whole text) with the yaml library: documents from `index` on. */
-function readWithLibrary(chunk: Chunk, first: number, lim: YamlLimits, out: YamlStream): void {
+/** Reads a chunk (or a whole text) with the yaml library: documents from `first` on. */
+function* readWithLibrary(chunk: Chunk, first: number, lim: YamlLimits): Generator<YamlItem> {
   const excess = findExcessiveNesting(chunk.text, lim.maxDepth);
   if (excess) {
-    out.errors.push({
-      document: first + excess.document - 1,
-      ...chunk.position(excess.offset),
-      message: `nested more than ${lim.maxDepth} levels deep`,
-    });
+    yield {
+      error: {
+        document: first + excess.document - 1,
+        ...chunk.position(excess.offset),
+        message: `nested more than ${lim.maxDepth} levels deep`,
+      },
+    };
     return;
   }
-  parseDocuments(chunk.text).forEach((doc, i) => {
-    const index = first + i;
-    const issue = (to: YamlIssue[], offset: number, message: string) =>
-      to.push({ document: index, ...chunk.position(offset), message });
-    for (const e of doc.errors) issue(out.errors, e.pos[0], libraryMessage(e));
-    for (const w of doc.warnings) issue(out.warnings, w.pos[0], libraryMessage(w));
+  const docs = parseDocuments(chunk.text);
+  for (let i = 0; i < docs.length; i++) {
+    const doc = docs[i]!;
+    const document = first + i;
+    const issue = (offset: number, message: string): YamlIssue => ({ document, ...chunk.position(offset), message });
+    for (const e of doc.errors) yield { error: issue(e.pos[0], libraryMessage(e)) };
+    for (const w of doc.warnings) yield { warning: issue(w.pos[0], libraryMessage(w)) };
     const contents = doc.contents;
-    if (contents === null || (isScalar(contents) && contents.value === null && !contents.anchor)) return;
-    if (doc.errors.length) return;
-    const before = out.errors.length;
-    checkAliases(contents, lim, (node, message) => issue(out.errors, node.range?.[0] ?? 0, message));
-    if (out.errors.length > before) return;
+    if (contents === null || (isScalar(contents) && contents.value === null && !contents.anchor)) continue;
+    if (doc.errors.length) continue;
+    const aliasErrors: YamlIssue[] = [];
+    checkAliases(contents, lim, (node, message) => aliasErrors.push(issue(node.range?.[0] ?? 0, message)));
+    if (aliasErrors.length) {
+      for (const error of aliasErrors) yield { error };
+      continue;
+    }
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: -1 });
     } catch (err) {
-      issue(out.errors, contents.range?.[0] ?? 0, preview(err instanceof Error ? err.message : err, 200));
-      return;
+      yield { error: issue(contents.range?.[0] ?? 0, preview(err instanceof Error ? err.message : err, 200)) };
+      continue;
     }
     // Several documents (directives, `...`) share one text: each keeps its own parsed Document.
     const own = i === 0 ? chunk : new Chunk(chunk.text, chunk.lineOffset);
-    out.documents.push(own.document(index, contents.range?.[0] ?? doc.range[0], value, doc));
-  });
+    yield { document: own.document(document, contents.range?.[0] ?? doc.range[0], value, doc) };
+  }
 }
 
 /** A config file: at most one non-empty document (more is an error at the second). */

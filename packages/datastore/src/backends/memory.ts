@@ -30,8 +30,14 @@ interface Change {
 export class MemoryDatastore implements Datastore {
   readonly description: string = 'memory';
   private data = new Map<string, KVPair>();
-  /** Every key, sorted, so a prefix list costs O(log n + matches). */
+  /**
+   * Every key, sorted, so a prefix list costs O(log n + matches). Keys created or deleted since
+   * the last list wait in `added`/`removed` and are merged in by the next list (sorted once, not
+   * spliced in one by one: n creates in a row would otherwise move O(n²) array elements).
+   */
   private sorted: string[] = [];
+  private added = new Set<string>();
+  private removed = new Set<string>();
   private rev = 0;
   private log: Change[] = [];
   private watchers = new Set<(c: Change) => void>();
@@ -70,7 +76,34 @@ export class MemoryDatastore implements Datastore {
     return lo;
   }
 
+  /** Brings `sorted` up to date with the creates and deletes since the last list. */
+  private index(): void {
+    if (this.removed.size) {
+      if (this.removed.size < 32) for (const k of this.removed) this.sorted.splice(this.lowerBound(k), 1);
+      else this.sorted = this.sorted.filter((k) => !this.removed.has(k));
+      this.removed.clear();
+    }
+    if (this.added.size) {
+      if (this.added.size < 32) for (const k of this.added) this.sorted.splice(this.lowerBound(k), 0, k);
+      else {
+        const add = [...this.added].sort();
+        const merged: string[] = new Array(this.sorted.length + add.length);
+        let i = 0;
+        let j = 0;
+        let o = 0;
+        while (i < this.sorted.length || j < add.length) {
+          if (j >= add.length || (i < this.sorted.length && (this.sorted[i] as string) < (add[j] as string)))
+            merged[o++] = this.sorted[i++] as string;
+          else merged[o++] = add[j++] as string;
+        }
+        this.sorted = merged;
+      }
+      this.added.clear();
+    }
+  }
+
   private snapshot(prefix: string): KVPair[] {
+    this.index();
     const items: KVPair[] = [];
     for (let i = this.lowerBound(prefix); i < this.sorted.length; i++) {
       const k = this.sorted[i] as string;
@@ -104,14 +137,14 @@ export class MemoryDatastore implements Datastore {
       throw new ConflictError(key, expectedRevision, cur.revision);
     }
     this.data.delete(key);
-    this.sorted.splice(this.lowerBound(key), 1);
+    if (!this.added.delete(key)) this.removed.add(key);
     this.record({ revision: ++this.rev, key, value: null, created: false });
     return { ...cur };
   }
 
   private write(key: string, value: string, created: boolean): KVPair {
     const kv = { key, value, revision: ++this.rev };
-    if (created) this.sorted.splice(this.lowerBound(key), 0, key);
+    if (created && !this.removed.delete(key)) this.added.add(key);
     this.data.set(key, kv);
     this.record({ revision: kv.revision, key, value, created });
     return { ...kv };
@@ -198,10 +231,24 @@ export class MemoryDatastore implements Datastore {
     return { revision: this.rev, items: this.snapshot('') };
   }
 
+  /** Like `dump`, without copying: the stored pairs in key order (read them before the next write). */
+  protected pairs(): { revision: number; items: Iterable<KVPair> } {
+    this.index();
+    const { data, sorted } = this;
+    return {
+      revision: this.rev,
+      items: (function* () {
+        for (const k of sorted) yield data.get(k) as KVPair;
+      })(),
+    };
+  }
+
   /** Loads a dump (replacing everything; no events). */
   load(d: { revision: number; items: KVPair[] }): void {
     this.data = new Map(d.items.map((kv) => [kv.key, { ...kv }]));
     this.sorted = [...this.data.keys()].sort();
+    this.added.clear();
+    this.removed.clear();
     this.rev = d.revision;
     this.log = [];
   }

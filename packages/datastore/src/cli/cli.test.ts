@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryDatastore } from '../backends/memory.js';
 import { Ipam } from '../ipam/ipam.js';
@@ -48,28 +49,32 @@ describe('tabby apply / get / delete with Calico manifests', () => {
     }
     expect(t.out.trim().split('\n')).toEqual([
       'BGPConfiguration/default created',
+      '1 resource: 1 created, 0 configured, 0 unchanged, 0 failed',
       'BGPPeer/rack1-tor created',
       'BGPPeer/peer-with-route-reflectors created',
       'BGPPeer/bgppeer-global-3040 created',
       'BGPPeer/node1-v6 created',
+      '4 resources: 4 created, 0 configured, 0 unchanged, 0 failed',
       'IPPool/default-ipv4-ippool created',
       'IPPool/ipip-cross-subnet created',
       'IPPool/vxlan-always created',
       'IPPool/vxlan-cross-subnet created',
       'IPPool/no-encap created',
       'IPPool/default-ipv6-ippool created',
+      '6 resources: 6 created, 0 configured, 0 unchanged, 0 failed',
     ]);
     // Applying again changes nothing; a changed document is "configured".
     const again = io();
     expect(await runApply({ file: testdata('ip-pools.yaml'), datastore: url }, again)).toBe(0);
     expect(again.out).toMatch(/^IPPool\/default-ipv4-ippool unchanged$/m);
+    expect(again.out).toMatch(/^6 resources: 0 created, 0 configured, 6 unchanged, 0 failed$/m);
     const changed = write(
       'pool.yaml',
-      'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: no-encap\nspec:\n  cidr: 10.40.0.0/16\n',
+      'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: no-encap\nspec:\n  cidr: 10.40.0.0/16\n  natOutgoing: true\n',
     );
     const c = io();
     expect(await runApply({ file: changed, datastore: url }, c)).toBe(0);
-    expect(c.out).toBe('IPPool/no-encap configured\n');
+    expect(c.out).toBe('IPPool/no-encap configured\n1 resource: 0 created, 1 configured, 0 unchanged, 0 failed\n');
 
     const g = io();
     expect(await runGet({ kind: 'ippools', datastore: url, output: 'wide' }, g)).toBe(0);
@@ -157,10 +162,10 @@ describe('tabby apply / get / delete with Calico manifests', () => {
       'apiVersion: projectcalico.org/v3\nkind: Node\nmetadata:\n  name: n1\nspec:\n  bgp:\n    ipv4Address: 10.0.0.1/24\n',
     );
     expect(await runApply({ file: '-' }, t, ds)).toBe(0);
-    expect(t.out).toBe('Node/n1 created\n');
+    expect(t.out).toBe('Node/n1 created\n1 resource: 1 created, 0 configured, 0 unchanged, 0 failed\n');
     const bad = io({}, 'kind: Node\nmetadata: [\n');
     expect(await runApply({ file: '-' }, bad, ds)).toBe(1);
-    expect(bad.err).toMatch(/<stdin>: document 1: YAML error at line \d+/);
+    expect(bad.err).toMatch(/<stdin>: document 1: YAML error at line \d+, column \d+: /);
   });
 
   it('uses TABBY_DATASTORE, notes that memory does not persist, and rejects bad URLs', async () => {
@@ -209,5 +214,205 @@ describe('tabby apply / get / delete with Calico manifests', () => {
       port: 1179,
       keep_next_hop: true,
     });
+  });
+});
+
+const pool = (name: string, cidr: string, extra = '') =>
+  `apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: ${name}\nspec:\n  cidr: ${cidr}\n${extra}`;
+const nodeDoc = (name: string) => `apiVersion: projectcalico.org/v3\nkind: Node\nmetadata:\n  name: ${name}\n`;
+
+describe('tabby apply with the files people write', () => {
+  it('accepts a file that ends with --- (an empty last document), as kubectl and calicoctl do', async () => {
+    const ds = new MemoryDatastore();
+    const t = io();
+    expect(
+      await runApply({ file: write('trailing.yaml', `---\n${nodeDoc('n1')}---\n${nodeDoc('n2')}---\n`) }, t, ds),
+      t.err,
+    ).toBe(0);
+    expect(t.out).toBe(
+      'Node/n1 created\nNode/n2 created\n2 resources: 2 created, 0 configured, 0 unchanged, 0 failed\n',
+    );
+  });
+
+  it('an undefined alias or an alias bomb is one error line with file, line and column; nothing applied', async () => {
+    const ds = new MemoryDatastore();
+    const f = write('alias.yaml', `${nodeDoc('n1')}  labels: *nope\n`);
+    const t = io();
+    expect(await runApply({ file: f }, t, ds)).toBe(1);
+    expect(t.err).toBe(
+      `error: ${f}: document 1: YAML error at line 5, column 11: undefined alias *nope: an anchor &nope must come before it\ntabby apply: nothing applied (1 error)\n`,
+    );
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++)
+      levels.push(
+        `l${i}: &l${i} [${Array(9)
+          .fill(`*${i === 1 ? 'a' : `l${i - 1}`}`)
+          .join(', ')}]`,
+      );
+    const bomb = write('bomb.yaml', `${nodeDoc('n2')}  annotations:\n${levels.map((l) => `    ${l}`).join('\n')}\n`);
+    const b = io();
+    expect(await runApply({ file: bomb }, b, ds)).toBe(1);
+    expect(b.err.split('\n')).toEqual([
+      expect.stringMatching(
+        /^error: .*bomb\.yaml: document 1: YAML error at line 10, column \d+: alias \*l3 expands the document beyond 10000 nodes/,
+      ),
+      'tabby apply: nothing applied (1 error)',
+      '',
+    ]);
+    expect((await ds.list('/')).items).toEqual([]);
+  });
+
+  it('two resources of one kind with one name in a file: an error naming both documents', async () => {
+    const ds = new MemoryDatastore();
+    const f = write('dup.yaml', [nodeDoc('n1'), pool('p', '198.18.0.0/24'), nodeDoc('n1')].join('---\n'));
+    const t = io();
+    expect(await runApply({ file: f }, t, ds)).toBe(1);
+    expect(t.err).toBe(
+      `error: ${f}: document 3 (line 13): Node/n1: also defined by document 1 (line 1); a file may define each resource once\ntabby apply: nothing applied (1 error)\n`,
+    );
+    expect((await ds.list('/')).items).toEqual([]);
+  });
+
+  it('refuses an IP pool that overlaps another, in the file or in the datastore', async () => {
+    const ds = new MemoryDatastore();
+    const f = write('overlap.yaml', [pool('a', '198.18.0.0/16'), pool('b', '198.18.4.0/24')].join('---\n'));
+    const t = io();
+    expect(await runApply({ file: f }, t, ds)).toBe(1);
+    expect(t.err).toContain(
+      `error: ${f}: document 2 (line 8): IPPool/b: spec.cidr (line 13): overlaps IPPool/a (198.18.0.0/16); pools may not overlap (value: "198.18.4.0/24")`,
+    );
+    expect(t.err).toMatch(/IPPool\/a: spec.cidr \(line 6\): overlaps IPPool\/b \(198\.18\.4\.0\/24\)/);
+    expect((await ds.list('/')).items).toEqual([]);
+    expect(await runApply({ file: write('a.yaml', pool('a', '198.18.0.0/16')) }, io(), ds)).toBe(0);
+    const s = io();
+    expect(
+      await runApply({ file: write('c.yaml', [nodeDoc('n1'), pool('c', '198.18.255.0/24')].join('---\n')) }, s, ds),
+    ).toBe(1);
+    expect(s.err).toMatch(
+      /IPPool\/c: spec.cidr \(line 11\): overlaps IPPool\/a \(198\.18\.0\.0\/16\); pools may not overlap/,
+    );
+    expect(s.err).toMatch(/nothing applied \(1 error\)/);
+    expect(await new ResourceStore(ds).get('Node', 'n1')).toBeUndefined();
+    // The library refuses it too.
+    await expect(
+      new ResourceStore(ds).create({
+        apiVersion: 'projectcalico.org/v3',
+        kind: 'IPPool',
+        metadata: { name: 'd' },
+        spec: { cidr: '198.18.1.0/24' },
+      }),
+    ).rejects.toThrow(/IPPool\/d: spec.cidr: overlaps IPPool\/a/);
+  });
+
+  it("an existing pool's CIDR cannot change: the message says to delete and re-create it", async () => {
+    const ds = new MemoryDatastore();
+    expect(await runApply({ file: write('p1.yaml', pool('p', '198.18.0.0/24')) }, io(), ds)).toBe(0);
+    const t = io();
+    const f = write('p2.yaml', pool('p', '198.18.1.0/24'));
+    expect(await runApply({ file: f }, t, ds)).toBe(1);
+    expect(t.err).toContain(
+      `error: ${f}: document 1 (line 1): IPPool/p: spec.cidr (line 6): cannot change the CIDR of an existing pool (it is 198.18.0.0/24): pool CIDRs are immutable; delete the pool and create it again (value: "198.18.1.0/24")`,
+    );
+    expect((await new ResourceStore(ds).get('IPPool', 'p'))?.spec.cidr).toBe('198.18.0.0/24');
+    await expect(
+      new ResourceStore(ds).apply({
+        apiVersion: 'projectcalico.org/v3',
+        kind: 'IPPool',
+        metadata: { name: 'p' },
+        spec: { cidr: '198.18.2.0/24' },
+      }),
+    ).rejects.toThrow(/cannot change the CIDR of an existing pool/);
+  });
+
+  it('--dry-run shows what would be created, configured (and which fields) or left, and writes nothing', async () => {
+    const ds = new MemoryDatastore();
+    expect(
+      await runApply(
+        { file: write('base.yaml', [nodeDoc('n1'), nodeDoc('n2'), pool('p', '198.18.0.0/24')].join('---\n')) },
+        io(),
+        ds,
+      ),
+    ).toBe(0);
+    const revision = await ds.revision();
+    const t = io();
+    const f = write(
+      'next.yaml',
+      [
+        nodeDoc('n1'),
+        `${nodeDoc('n2')}  labels: {rack: r1}\n`,
+        pool('p', '198.18.0.0/24', '  natOutgoing: true\n'),
+        nodeDoc('n3'),
+      ].join('---\n'),
+    );
+    expect(await runApply({ file: f, dryRun: true }, t, ds), t.err).toBe(0);
+    expect(t.out).toBe(
+      [
+        'Node/n1 unchanged (dry run)',
+        'Node/n2 configured (dry run): metadata.labels',
+        'IPPool/p configured (dry run): spec.natOutgoing',
+        'Node/n3 created (dry run)',
+        'dry run, nothing written: 4 resources: 1 created, 2 configured, 1 unchanged, 0 failed',
+        '',
+      ].join('\n'),
+    );
+    expect(await ds.revision()).toBe(revision);
+    // A dry run still refuses what apply would refuse.
+    const bad = io();
+    expect(await runApply({ file: write('bad2.yaml', pool('p', '198.18.9.0/24')), dryRun: true }, bad, ds)).toBe(1);
+    expect(bad.err).toMatch(/cannot change the CIDR/);
+  });
+
+  it('quotes only a short prefix of a huge value', async () => {
+    const huge = 'x'.repeat(10 * 1024 * 1024);
+    const t = io();
+    expect(
+      await runApply(
+        { file: write('huge.yaml', `${nodeDoc('n1')}spec:\n  bgp:\n    ipv4Address: ${huge}\n`) },
+        t,
+        new MemoryDatastore(),
+      ),
+    ).toBe(1);
+    expect(t.err.length).toBeLessThan(500);
+    expect(t.err).toContain(`(value: "${'x'.repeat(40)}…" (10485760 characters))`);
+  });
+
+  it('any text gives exit 0 or 1 and one-line messages, never a throw (property)', async () => {
+    const piece = fc.constantFrom(
+      'apiVersion: projectcalico.org/v3\n',
+      'kind: IPPool\n',
+      'kind: Node\n',
+      'kind: BGPPeer\n',
+      'kind: List\nitems:\n- ',
+      'metadata:\n  name: a\n',
+      'metadata: {name: b, namespace: x}\n',
+      'spec:\n  cidr: 198.18.0.0/24\n',
+      'spec: {peerIP: 198.18.0.1, asNumber: 1, nodeSelector: "!has(x)"}\n',
+      '  labels: *x\n',
+      '  labels: &x {a: b}\n',
+      '---\n',
+      '[',
+      '"',
+      '- ',
+      ': ',
+      '\t',
+      'x',
+      '\n',
+    );
+    const text = fc.oneof(
+      fc.string({ maxLength: 200 }),
+      fc.array(piece, { maxLength: 25 }).map((a) => a.join('')),
+    );
+    await fc.assert(
+      fc.asyncProperty(text, async (t) => {
+        const o = io({}, t);
+        const code = await runApply({ file: '-' }, o, new MemoryDatastore());
+        expect([0, 1]).toContain(code);
+        for (const line of o.err.split('\n').filter(Boolean)) {
+          expect(line).toMatch(/^(error: |warning: |tabby apply: )/);
+          expect(line.length).toBeLessThan(1000);
+        }
+      }),
+      { numRuns: 1000 },
+    );
   });
 });

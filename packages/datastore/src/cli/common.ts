@@ -36,17 +36,27 @@ export async function withDatastore(
     return 1;
   }
   if (!injected && ds.description === 'memory') io.stderr(MEMORY_NOTE);
+  let code: number;
   try {
-    return await f(ds);
+    code = await f(ds);
   } catch (err) {
-    if (err instanceof DatastoreError) {
-      io.stderr(`tabby: ${err.message}\n`);
-      return 1;
+    if (!(err instanceof DatastoreError)) {
+      if (!injected) await ds.close().catch(() => {});
+      throw err;
     }
-    throw err;
-  } finally {
-    if (!injected) await ds.close();
+    io.stderr(`tabby: ${err.message}\n`);
+    code = 1;
   }
+  if (injected) return code;
+  try {
+    // A file:// store saves here what the command wrote.
+    await ds.close();
+  } catch (err) {
+    if (!(err instanceof DatastoreError)) throw err;
+    io.stderr(`tabby: ${err.message}\n`);
+    return 1;
+  }
+  return code;
 }
 
 const ALIASES = new Map<string, Kind>();

@@ -1,7 +1,8 @@
-import type { Datastore, Watcher, WatchOptions } from '../datastore.js';
-import { NotFoundError } from '../errors.js';
+import type { Datastore, KVPair, Watcher, WatchOptions } from '../datastore.js';
+import { NotFoundError, ValidationError } from '../errors.js';
 import { kindPrefix, parseResourceKey, resourceKey } from '../keys.js';
-import { type Kind, NAMESPACED_KINDS, type Resource, type ResourceOf } from './types.js';
+import { poolProblems } from './pools.js';
+import { type IPPoolResource, type Kind, NAMESPACED_KINDS, type Resource, type ResourceOf } from './types.js';
 import { validateResource } from './validate.js';
 
 /** What `apply` did to one resource. */
@@ -30,6 +31,12 @@ function comparable(r: Resource): string {
   return JSON.stringify({ labels: r.metadata.labels ?? {}, annotations: r.metadata.annotations ?? {}, spec: r.spec });
 }
 
+/** What applying `next` over the stored `old` (or nothing) does. */
+export function planApply(next: Resource, old: Resource | undefined): ApplyAction {
+  if (!old) return ApplyAction.Created;
+  return comparable(old) === comparable(next) ? ApplyAction.Unchanged : ApplyAction.Configured;
+}
+
 /** Typed, validated access to Calico v3 resources on top of any Datastore. */
 export class ResourceStore {
   constructor(readonly ds: Datastore) {}
@@ -47,21 +54,24 @@ export class ResourceStore {
     return { items: l.items.map((kv) => decode<ResourceOf<K>>(kv.value, kv.revision)), revision: l.revision };
   }
 
-  /** Validates and creates (AlreadyExistsError if it exists). */
+  /** Validates and creates (AlreadyExistsError if it exists). An IP pool may not overlap another. */
   async create<R extends Resource>(doc: R | unknown): Promise<R> {
     const { resource } = validateResource(doc);
-    resource.metadata.creationTimestamp ??= new Date().toISOString();
-    resource.metadata.uid ??= crypto.randomUUID();
-    const kv = await this.ds.create(this.key(resource), encode(resource));
-    return decode<R>(kv.value, kv.revision);
+    if (resource.kind === 'IPPool') await this.checkPools([resource]);
+    const r = await this.applyStored(resource, undefined);
+    return r.resource as R;
   }
 
-  /** Validates and replaces; with `metadata.resourceVersion` set, only if unchanged since (ConflictError). */
+  /**
+   * Validates and replaces; with `metadata.resourceVersion` set, only if unchanged since
+   * (ConflictError). An IP pool's CIDR cannot change, and it may not overlap another pool.
+   */
   async update<R extends Resource>(doc: R | unknown): Promise<R> {
     const { resource } = validateResource(doc);
     const key = this.key(resource);
     const cur = await this.ds.get(key);
     if (!cur) throw new NotFoundError(key);
+    if (resource.kind === 'IPPool') await this.checkPools([resource]);
     const old = decode<Resource>(cur.value, cur.revision);
     resource.metadata.creationTimestamp = old.metadata.creationTimestamp;
     resource.metadata.uid = old.metadata.uid;
@@ -76,17 +86,9 @@ export class ResourceStore {
     const key = this.key(resource);
     for (let attempt = 0; ; attempt++) {
       const cur = await this.ds.get(key);
+      if (resource.kind === 'IPPool') await this.checkPools([resource]);
       try {
-        if (!cur) {
-          return { action: 'created', resource: await this.create(resource), warnings };
-        }
-        const old = decode<Resource>(cur.value, cur.revision);
-        if (comparable(old) === comparable(resource)) return { action: 'unchanged', resource: old, warnings };
-        const next = {
-          ...resource,
-          metadata: { ...resource.metadata, resourceVersion: String(cur.revision) },
-        } as Resource;
-        return { action: 'configured', resource: await this.update(next), warnings };
+        return { ...(await this.applyStored(resource, cur)), warnings };
       } catch (err) {
         // Raced with another writer: re-read and try again, a few times.
         const code = (err as { code?: string }).code;
@@ -94,6 +96,44 @@ export class ResourceStore {
           continue;
         throw err;
       }
+    }
+  }
+
+  /**
+   * Writes an already validated resource, given what the store held for its key when read
+   * (`undefined`: nothing): creates it, updates it if that revision is still current, or leaves
+   * it when labels, annotations and spec match. A writer in between makes it fail with
+   * AlreadyExistsError or ConflictError. Pool rules are the caller's (`poolProblems`): `tabby
+   * apply` checks a whole file against one listing of the pools.
+   */
+  async applyStored(resource: Resource, cur: KVPair | undefined): Promise<Omit<ApplyResult, 'warnings'>> {
+    const key = this.key(resource);
+    const next = { ...resource, metadata: { ...resource.metadata } } as Resource;
+    delete next.metadata.resourceVersion;
+    if (!cur) {
+      next.metadata.creationTimestamp ??= new Date().toISOString();
+      next.metadata.uid ??= crypto.randomUUID();
+      const kv = await this.ds.create(key, encode(next));
+      next.metadata.resourceVersion = String(kv.revision);
+      return { action: ApplyAction.Created, resource: next };
+    }
+    const old = decode<Resource>(cur.value, cur.revision);
+    if (planApply(next, old) === ApplyAction.Unchanged) return { action: ApplyAction.Unchanged, resource: old };
+    next.metadata.creationTimestamp = old.metadata.creationTimestamp;
+    next.metadata.uid = old.metadata.uid;
+    const kv = await this.ds.update(key, encode(next), cur.revision);
+    next.metadata.resourceVersion = String(kv.revision);
+    return { action: ApplyAction.Configured, resource: next };
+  }
+
+  /** Throws ValidationError when `pools` break the pool rules against the stored pools. */
+  private async checkPools(pools: IPPoolResource[]): Promise<void> {
+    const problems = poolProblems(pools, (await this.list('IPPool')).items);
+    if (problems.length) {
+      throw new ValidationError(
+        `IPPool/${problems[0]!.name}`,
+        problems.map((p) => p.problem),
+      );
     }
   }
 
