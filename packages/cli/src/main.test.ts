@@ -28,9 +28,14 @@ it('tabby apply, get, delete and ipam show through the command line', async () =
     f,
     'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: p\nspec:\n  cidr: 198.18.0.0/24\n  vxlanMode: Always\n',
   );
+  const dry = io();
+  expect(await main(['apply', '-f', f, '--dry-run', '--datastore', store], dry)).toBe(0);
+  expect(dry.out).toBe(
+    'IPPool/p created (dry run)\ndry run, nothing written: 1 resource: 1 created, 0 configured, 0 unchanged, 0 failed\n',
+  );
   const a = io();
   expect(await main(['apply', '-f', f, '--datastore', store], a)).toBe(0);
-  expect(a.out).toBe('IPPool/p created\n');
+  expect(a.out).toBe('IPPool/p created\n1 resource: 1 created, 0 configured, 0 unchanged, 0 failed\n');
   const g = io();
   expect(await main(['get', 'ippool', 'p', '-o', 'json', '--datastore', store], g)).toBe(0);
   expect(JSON.parse(g.out).spec).toMatchObject({ cidr: '198.18.0.0/24', vxlanMode: 'Always', blockSize: 26 });

@@ -137,8 +137,14 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
       'apply',
       'Create or update resources from multi-document YAML (Calico v3 manifests apply unchanged)',
       (y) =>
-        y.option('f', { alias: 'filename', type: 'string', demandOption: true, describe: 'YAML file, or - for stdin' }),
-      (a) => run(() => runApply({ file: a.f, datastore: a.datastore }, io))(),
+        y
+          .option('f', { alias: 'filename', type: 'string', demandOption: true, describe: 'YAML file, or - for stdin' })
+          .option('dry-run', {
+            type: 'boolean',
+            default: false,
+            describe: 'Validate and show what would be created or configured (and which fields); write nothing',
+          }),
+      (a) => run(() => runApply({ file: a.f, datastore: a.datastore, dryRun: a['dry-run'] }, io))(),
     )
     .command(
       'get <kind> [name]',
