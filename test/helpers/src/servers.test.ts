@@ -1,7 +1,16 @@
 import { existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exec, freePort, haveCommands, RedisServer, startEtcd, startEtcdCluster, startRedis } from './index.js';
+import {
+  exec,
+  freePort,
+  haveCommands,
+  RedisServer,
+  startEtcd,
+  startEtcdCluster,
+  startRedis,
+  waitFor,
+} from './index.js';
 
 function redisCommand(port: number, ...args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -98,7 +107,8 @@ describe.skipIf(!haveCommands('etcd', 'etcdctl'))('startEtcdCluster', () => {
       expect(cluster.url).toMatch(/^etcd:\/\/127\.0\.0\.1:\d+,127\.0\.0\.1:\d+,127\.0\.0\.1:\d+$/);
       await ctl(a, 'put', '/tabby/k', 'v1');
       await cluster.members[0]?.kill();
-      await ctl(b, 'put', '/tabby/k', 'v2');
+      // If it led, a put during the election can time out: put again (the same value) until one lands.
+      await waitFor('a put through member 2', () => ctl(b, 'put', '/tabby/k', 'v2'), 30_000);
       await cluster.members[0]?.start();
       const got = await ctl(a, 'get', '--print-value-only', '/tabby/k');
       expect(got.stdout.trim()).toBe('v2');

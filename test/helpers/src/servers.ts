@@ -104,6 +104,16 @@ export abstract class LoopbackServer {
     return this.signal('SIGTERM');
   }
 
+  /** Freezes the process (SIGSTOP): it keeps its port and connections but answers nothing. */
+  pause(): void {
+    if (this.running) this.proc?.kill('SIGSTOP');
+  }
+
+  /** Thaws a paused process (SIGCONT). */
+  resume(): void {
+    if (this.running) this.proc?.kill('SIGCONT');
+  }
+
   /** Abrupt stop (SIGKILL). */
   kill(): Promise<void> {
     return this.signal('SIGKILL');

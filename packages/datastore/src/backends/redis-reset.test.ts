@@ -132,3 +132,46 @@ describe('redis: a store that comes back empty or older is detected and every wa
     }
   });
 });
+
+describe('redis: a server that hangs (SIGSTOP)', () => {
+  let srv: RedisServer;
+  beforeAll(async () => {
+    srv = await startRedis();
+  });
+  afterAll(() => srv?.destroy());
+
+  it('requests fail with UNAVAILABLE within the request timeout, health says why, and all is well once it answers again', async () => {
+    const log = new CaptureLogger();
+    const timeoutMs = 1500;
+    const ds = new RedisDatastore({ url: srv.url, requestTimeoutMs: timeoutMs, logger: log });
+    const w = await watched(ds, '/hang/', 2);
+    try {
+      await waitFor('health to say connected', () => ds.health().connected);
+      srv.pause();
+      const t0 = Date.now();
+      const err = await ds.get('/hang/k0').catch((e: unknown) => e);
+      // Bounded by the request timeout (plus scheduling slack on a loaded machine), not a hang.
+      expect(Date.now() - t0).toBeLessThan(timeoutMs + 2000);
+      expect(err).toMatchObject({ code: 'UNAVAILABLE' });
+      expect((err as Error).message).toMatch(
+        /^redis redis:\/\/127\.0\.0\.1:\d+\/0: get failed: no answer within 1\.5 s$/,
+      );
+      await waitFor('health to report the outage', () => !ds.health().connected);
+      expect(ds.health().lastError).toMatch(/health check failed: no answer within 2\.0 s/);
+      srv.resume();
+      await waitFor('health to say connected again', () => ds.health().connected);
+      expect((await ds.get('/hang/k0'))?.value).toBe('v0');
+      const c = await ds.create('/hang/new', 'n');
+      expect(await collect(w, (e) => e.length >= 1)).toEqual([
+        { type: 'added', key: '/hang/new', value: 'n', revision: c.revision },
+      ]);
+      expect(log.named('datastore unreachable')).toHaveLength(1);
+      expect(log.named('datastore reachable again')).toHaveLength(1);
+      expect(log.named('datastore reset detected')).toHaveLength(0);
+    } finally {
+      srv.resume();
+      w.close();
+      await ds.close();
+    }
+  });
+});

@@ -1,7 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Datastore, DatastoreHealth, KVPair, ListResult, Watcher, WatchOptions } from '../datastore.js';
-import { AlreadyExistsError, backendError, ConflictError, NotFoundError } from '../errors.js';
+import {
+  AlreadyExistsError,
+  backendError,
+  ConflictError,
+  type DatastoreError,
+  NotFoundError,
+  UnavailableError,
+} from '../errors.js';
 import { HealthTracker } from '../health.js';
 import { type Logger, nullLogger } from '../logger.js';
 import { WatchQueue } from '../watch-queue.js';
@@ -15,6 +22,11 @@ export interface RedisDatastoreOptions {
   keyPrefix?: string;
   /** Approximate bound of the change stream that watchers resume from. Default 100,000. */
   streamMaxLen?: number;
+  /**
+   * A request (get, list, create, ...) without an answer after this many ms fails with
+   * UNAVAILABLE: the server is down or hangs. Default 5,000.
+   */
+  requestTimeoutMs?: number;
   /** How often the store is checked (reachable? reset?), in ms; also on every reconnect. Default 1,000. */
   checkIntervalMs?: number;
   /** A check that takes longer than this fails (the server hangs), in ms. Default 2,000. */
@@ -176,6 +188,8 @@ export class RedisDatastore implements Datastore {
   private readonly opts: RedisOptions;
   private readonly url: string;
   private readonly healthState: HealthTracker;
+  private readonly timeoutMs: number;
+  private readonly checkTimeoutMs: number;
   private readonly checkTimer: NodeJS.Timeout;
   private checking: Promise<void> | null = null;
   /** The last connection error of the checker (`connect ECONNREFUSED ...`), for `health().lastError`. */
@@ -198,10 +212,12 @@ export class RedisDatastore implements Datastore {
       maxRetriesPerRequest: 5,
       ...opts.redis,
     };
+    this.timeoutMs = opts.requestTimeoutMs ?? 5000;
+    this.checkTimeoutMs = opts.checkTimeoutMs ?? 2000;
     const u = new URL(this.url);
     this.description = `${u.protocol}//${u.host}${u.pathname}`;
     this.healthState = new HealthTracker(this.description, this.log);
-    this.client = this.connect(this.opts) as Redis & Scripted & Checked;
+    this.client = this.connect({ commandTimeout: this.timeoutMs, ...this.opts }) as Redis & Scripted & Checked;
     this.client.defineCommand('tabbyCreate', { numberOfKeys: 4, lua: CREATE });
     this.client.defineCommand('tabbyUpdate', { numberOfKeys: 4, lua: UPDATE });
     this.client.defineCommand('tabbyDelete', { numberOfKeys: 4, lua: DELETE });
@@ -211,7 +227,7 @@ export class RedisDatastore implements Datastore {
       ...this.opts,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      commandTimeout: opts.checkTimeoutMs ?? 2000,
+      commandTimeout: this.checkTimeoutMs,
       retryStrategy: (times) => Math.min(times * 50, 500),
     }) as Redis & Checked;
     this.checker.defineCommand('tabbyCheck', { numberOfKeys: 3, lua: CHECK });
@@ -219,7 +235,10 @@ export class RedisDatastore implements Datastore {
       this.connError = err.message;
     });
     // At once on every (re)connect and on every lost connection, and at least every interval.
-    this.checker.on('ready', () => void this.check());
+    this.checker.on('ready', () => {
+      this.connError = undefined;
+      void this.check();
+    });
     this.checker.on('close', () => void this.check());
     this.checkTimer = setInterval(() => void this.check(), opts.checkIntervalMs ?? 1000);
     this.checkTimer.unref();
@@ -264,7 +283,7 @@ export class RedisDatastore implements Datastore {
       const status = this.checker.status;
       this.healthState.down(
         status === 'ready'
-          ? backendError(`redis ${this.description}`, 'health check', err).message
+          ? this.failure('health check', err, this.checkTimeoutMs).message
           : `redis ${this.description}: ${this.connError ?? `connection ${status}`}`,
       );
       return;
@@ -316,8 +335,21 @@ export class RedisDatastore implements Datastore {
     try {
       return await f();
     } catch (err) {
-      throw backendError(`redis ${this.description}`, what, err);
+      throw this.failure(what, err, this.timeoutMs);
     }
+  }
+
+  /** A client error in an operator's words: ioredis's "Command timed out" and "max retries" say no answer, no connection. */
+  private failure(what: string, err: unknown, timeoutMs: number): DatastoreError {
+    const msg = err instanceof Error ? err.message : String(err);
+    const seen = this.connError ? `; last connection error: ${this.connError}` : '';
+    if (/Command timed out/.test(msg))
+      return new UnavailableError(
+        `redis ${this.description}: ${what} failed: no answer within ${(timeoutMs / 1000).toFixed(1)} s${seen}`,
+      );
+    if (/max retries per request/i.test(msg))
+      return new UnavailableError(`redis ${this.description}: ${what} failed: cannot connect${seen}`);
+    return backendError(`redis ${this.description}`, what, err);
   }
 
   async get(key: string): Promise<KVPair | undefined> {
