@@ -218,6 +218,8 @@ export class EtcdDatastore implements Datastore {
           m = next;
           continue;
         }
+        // A write whose connection broke after it was sent: etcd may have applied it.
+        if (/UNAVAILABLE/.test(msg)) throw await noAnswer(`${m.label}: ${brief(err)}`);
         if (LEADERLESS.test(msg)) {
           if (Date.now() + 200 >= attemptDeadline) throw await noAnswer(`${m.label}: ${brief(err)}`);
           await sleep(200);
