@@ -236,21 +236,27 @@ export class ControlServer {
   }
 
   /**
-   * Answers `job` (an error) after the requests already accepted, then closes. What the client
-   * sends meanwhile is read and dropped (so the close is not a reset that could lose answers).
+   * Answers `job` (an error) after the requests already accepted, then closes. Nothing more is
+   * read from the client: a flood of requests costs it a full socket buffer, not our CPU.
    */
   private refuse(c: Client, job: Job): void {
     c.queue.push(job);
     c.noMore = true;
     c.partial = [];
     c.partialBytes = 0;
+    c.sock.pause();
     this.wake(c);
   }
 
+  /**
+   * Puts a client with work in the ring. One that was idle goes first: a short request (show
+   * summary) is answered before the next slices of long listings, which go round at the back.
+   */
   private wake(c: Client): void {
     if (c.gone || c.waiting || c.inRing) return;
     c.inRing = true;
-    this.ring.push(c);
+    if (c.stream) this.ring.push(c);
+    else this.ring.unshift(c);
     if (this.turnScheduled) return;
     this.turnScheduled = true;
     setImmediate(() => this.turn());
