@@ -66,9 +66,10 @@ export interface DatastoreHealth {
   /** When `connected` last changed, in ms since the epoch (the open time at first). */
   since: number;
   /**
-   * Only while not connected: why, in one line without secrets, e.g. `connect ECONNREFUSED
-   * 127.0.0.1:6379` or `no etcd member has a leader: the cluster lost quorum (...)`. Good as the
-   * reason in a readiness answer.
+   * Only while not connected: why, in one line without secrets and without the description,
+   * e.g. `connect ECONNREFUSED 127.0.0.1:6379` or `health check failed: no answer from
+   * 10.0.0.3:2379 within 3.0 s; no etcd member has a leader: the cluster lost quorum (...)`.
+   * Good as the reason in a readiness answer, next to `description`.
    */
   lastError?: string;
 }

@@ -285,7 +285,8 @@ export class EtcdDatastore implements Datastore {
         if (this.preferred === preferred) throw err;
         header = await this.revisionHeader();
       } catch (err2) {
-        if (!this.closed) this.healthState.down(message(err2));
+        // Without the description: health().lastError goes next to it (logs, readiness).
+        if (!this.closed) this.healthState.down(message(err2).replace(`${this.description}: `, ''));
         return;
       }
     }

@@ -281,10 +281,11 @@ export class RedisDatastore implements Datastore {
     } catch (err) {
       if (this.closed) return;
       const status = this.checker.status;
+      // Without the description: health().lastError goes next to it (logs, readiness).
       this.healthState.down(
         status === 'ready'
-          ? this.failure('health check', err, this.checkTimeoutMs).message
-          : `redis ${this.description}: ${this.connError ?? `connection ${status}`}`,
+          ? this.failure('health check', err, this.checkTimeoutMs).message.replace(`redis ${this.description}: `, '')
+          : (this.connError ?? `connection ${status}`),
       );
       return;
     }
