@@ -4,7 +4,9 @@ import { BirdDaemon } from './bird.js';
 import { TabbyDaemon } from './tabby-daemon.js';
 
 // ADD-PATH (RFC 7911) with BIRD 2, both directions: two clients announce the same prefix; the
-// reflector advertises both paths to a third client that negotiated ADD-PATH.
+// reflector advertises both paths to a third client that negotiated ADD-PATH. With `select: all`,
+// a fourth client's path (never best: local-pref 50), announced and withdrawn after the sessions
+// are up, must reach the ADD-PATH client too.
 
 const enabled = canUseNetns() && haveCommands('bird', 'birdc');
 const PREFIX = '198.19.9.0/24';
@@ -29,9 +31,26 @@ interface RibRoute {
   prefix: string;
   path_id: number;
   next_hop: string;
+  local_pref: number;
   best: boolean;
   ecmp: boolean;
   flags: string;
+}
+
+/** A BIRD 2 client whose path for PREFIX (off until `birdc enable static1`) has local-pref 50. */
+function birdWorseClient(id: string, rr: string): string {
+  return `router id ${id};
+protocol device {}
+protocol static static1 { disabled; ipv4; route ${PREFIX} blackhole; }
+protocol bgp reflector {
+  local ${id} as 64512;
+  direct;
+  neighbor ${rr} as 64512;
+  hold time 9;
+  connect retry time 2;
+  ipv4 { import all; export filter { bgp_local_pref = 50; accept; }; };
+}
+`;
 }
 
 describe.skipIf(!enabled)('interop: ADD-PATH, a Tabby reflector sending to a BIRD 2 client', () => {
@@ -44,10 +63,13 @@ describe.skipIf(!enabled)('interop: ADD-PATH, a Tabby reflector sending to a BIR
     const sw = await lab.bridge();
     const nsRr = await lab.netns('tabrr');
     await sw.plug(nsRr, 'eth0', `${RR}/24`);
-    for (const i of [1, 2, 3]) {
+    for (const i of [1, 2, 3, 4]) {
       const ns = await lab.netns(`bird${i}`);
       await sw.plug(ns, 'eth0', `198.18.0.${i}/24`);
-      birds.push(new BirdDaemon(ns, birdClient(`198.18.0.${i}`, RR, i < 3, i === 3 ? 'rx' : '')));
+      const id = `198.18.0.${i}`;
+      birds.push(
+        new BirdDaemon(ns, i === 4 ? birdWorseClient(id, RR) : birdClient(id, RR, i < 3, i === 3 ? 'rx' : '')),
+      );
     }
     rr = new TabbyDaemon(
       nsRr,
@@ -60,6 +82,7 @@ peers:
   - { name: b1, address: 198.18.0.1, asn: 64512, routeReflectorClient: true }
   - { name: b2, address: 198.18.0.2, asn: 64512, routeReflectorClient: true }
   - { name: b3, address: 198.18.0.3, asn: 64512, routeReflectorClient: true, addPath: { send: true, select: all } }
+  - { name: b4, address: 198.18.0.4, asn: 64512, routeReflectorClient: true }
 `,
     );
     await Promise.all([rr.start(), ...birds.map((b) => b.start())]);
@@ -70,7 +93,7 @@ peers:
   });
 
   it('negotiates ADD-PATH with the receiving client only', async () => {
-    for (const p of ['b1', 'b2', 'b3'])
+    for (const p of ['b1', 'b2', 'b3', 'b4'])
       await waitFor(`${p} Established`, async () => (await rr.peerState(p)) === 'Established', 30_000);
     const b3 = await rr.json<{ capabilities_received: string[]; capabilities_sent: string[] }>(
       'show',
@@ -103,6 +126,30 @@ peers:
       const text = (await birds[2]!.routes()).get(PREFIX) ?? '';
       return /via 198\.18\.0\.1/.test(text) && !/via 198\.18\.0\.2/.test(text);
     });
+  });
+
+  it('select all: a path that is never best, announced and withdrawn after the sessions are up, reaches the ADD-PATH client', async () => {
+    const hops = async () =>
+      [...((await birds[2]!.routes()).get(PREFIX) ?? '').matchAll(/via (198\.18\.0\.\d+)/g)].map((m) => m[1]).sort();
+    await birds[3]!.birdc('enable static1');
+    await waitFor("b4's path at the reflector", async () => {
+      const r = await rr.json<{ routes: RibRoute[] }>('show', 'rib', PREFIX);
+      return r.routes.some((x) => x.next_hop === '198.18.0.4' && x.local_pref === 50 && !x.best);
+    });
+    await waitFor("b4's path at b3", async () => (await hops()).includes('198.18.0.4'));
+    expect(await hops()).toEqual(['198.18.0.1', '198.18.0.4']);
+    // What the reflector sent b3, path by path, with the path identifiers it used.
+    const out = await rr.json<{ routes: RibRoute[] }>('show', 'rib', 'out', 'b3');
+    expect(out.routes.map((r) => [r.prefix, r.next_hop, r.local_pref, r.best]).sort()).toEqual([
+      [PREFIX, '198.18.0.1', 100, true],
+      [PREFIX, '198.18.0.4', 50, false],
+    ]);
+    expect(new Set(out.routes.map((r) => r.path_id)).size).toBe(2);
+    expect(out.routes.every((r) => r.path_id > 0)).toBe(true);
+    // Its withdrawal reaches b3 too; the best path stays.
+    await birds[3]!.birdc('disable static1');
+    await waitFor("b4's path gone from b3", async () => !(await hops()).includes('198.18.0.4'));
+    expect(await hops()).toEqual(['198.18.0.1']);
   });
 });
 
