@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +65,27 @@ export class NetnsLab {
   /** Stops Redis (its data stays on disk: append-only file, fsync always). */
   async stopDatastore(): Promise<void> {
     await this.redis?.kill('SIGTERM');
+  }
+
+  /**
+   * Saves the datastore's data as `name` (an operator's backup): Redis is stopped for the copy
+   * and started again on the same data.
+   */
+  async backupDatastore(name: string): Promise<void> {
+    await this.stopDatastore();
+    cpSync(join(this.dir, 'appendonlydir'), join(this.dir, `backup-${name}`), { recursive: true });
+    await this.startDatastore();
+  }
+
+  /**
+   * Stops Redis and starts it again on the data saved as `name`, or on no data at all (`null`: a
+   * server that comes back empty).
+   */
+  async restoreDatastore(name: string | null): Promise<void> {
+    await this.stopDatastore();
+    rmSync(join(this.dir, 'appendonlydir'), { recursive: true, force: true });
+    if (name !== null) cpSync(join(this.dir, `backup-${name}`), join(this.dir, 'appendonlydir'), { recursive: true });
+    await this.startDatastore();
   }
 
   /** Starts Redis (again) on the same data. */

@@ -13,6 +13,7 @@ import {
   type BGPPeerResource,
   contains,
   type Datastore,
+  type DatastoreHealth,
   effectiveBGPConfiguration,
   type IPPoolResource,
   Ipam,
@@ -50,6 +51,18 @@ export interface NodeAgentOptions {
   version?: string;
   /** The confd template the speaker config is rendered from (default: the shipped bgpd.yaml.template). */
   speakerTemplate?: string;
+}
+
+/** What `bgpctl node status` and `/readiness` answer. */
+export interface NodeStatus {
+  node: string;
+  ready: boolean;
+  /** Why not ready (absent when ready). */
+  reason?: string;
+  /** The last pass's error ('' when it succeeded). */
+  error: string;
+  datastore: DatastoreHealth & { description: string; synced: boolean };
+  peers: NodePeerStatus[];
 }
 
 /** `bgpctl node status` / readiness: Calico's table. */
@@ -582,8 +595,12 @@ export class NodeAgent {
     workloads: new Map<string, string>(),
   };
 
-  /** Calico's `node status` rows, from the speaker's sessions. */
-  status(): { node: string; ready: boolean; error: string; peers: NodePeerStatus[] } {
+  /**
+   * Calico's `node status` rows, from the speaker's sessions, and readiness: ready when the
+   * datastore answers and has been read completely, the last pass succeeded, and every session is
+   * Established; otherwise `reason` says which of these is not so (the first that fails).
+   */
+  status(): NodeStatus {
     const peers: NodePeerStatus[] = [];
     for (const p of this.speaker?.peers.values() ?? []) {
       const since = new Date(Date.now() - (this.speaker!.clock.now() - p.stateSince)).toISOString();
@@ -595,8 +612,25 @@ export class NodeAgent {
         info: p.state + (p.lastError && p.state !== 'Established' ? ` ${p.lastError}` : ''),
       });
     }
-    const ready = this.synced && !!this.speaker && peers.every((p) => p.info.startsWith('Established'));
-    return { node: this.name, ready, error: this.lastError, peers };
+    const health = this.opts.datastore.health();
+    const down = peers.filter((p) => !p.info.startsWith('Established'));
+    let reason = '';
+    if (!health.connected)
+      reason = `datastore ${this.opts.datastore.description} unreachable: ${health.lastError ?? 'no answer'}`;
+    else if (!this.synced)
+      reason = this.resyncing ? 'datastore being read again after a resync' : 'datastore not read completely yet';
+    else if (this.lastError) reason = this.lastError;
+    else if (!this.speaker) reason = 'speaker not started';
+    else if (down.length)
+      reason = `sessions not Established: ${down.map((p) => `${p.peer_address} (${p.info})`).join(', ')}`;
+    return {
+      node: this.name,
+      ready: reason === '',
+      ...(reason ? { reason } : {}),
+      error: this.lastError,
+      datastore: { description: this.opts.datastore.description, ...health, synced: this.synced },
+      peers,
+    };
   }
 
   /** Blocks this node announces. */

@@ -147,22 +147,9 @@ export class Netns {
     await this.ip(['link', 'set', ifname, 'up']);
   }
 
-  /**
-   * Starts a long-running process inside the namespace; the lab kills it at teardown, and it gets
-   * SIGKILL when this process dies (even by SIGKILL): `ip netns exec` execs in place, and util-linux
-   * `setpriv` sets the parent-death signal before it execs the command (as the FIB's helpers do).
-   */
+  /** Starts a long-running process inside the namespace; the lab kills it at teardown. */
   spawn(argv: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): NsProcess {
-    const bound = existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', '--pdeathsig', 'KILL', '--'] : [];
-    const child = spawn('ip', ['netns', 'exec', this.name, ...bound, ...argv], {
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: opts.env ?? process.env,
-      cwd: opts.cwd,
-    });
-    const proc = new NsProcess(child);
-    this.lab.track(proc);
-    return proc;
+    return this.lab.spawnHere(['ip', 'netns', 'exec', this.name, ...argv], opts);
   }
 }
 
@@ -230,9 +217,24 @@ export class NetLab {
     return { ns, plug };
   }
 
-  /** @internal */
-  track(proc: NsProcess): void {
+  /**
+   * Starts a long-running process in this process's own network namespace (for work that stays
+   * on loopback), killed with its process group at teardown. It gets SIGKILL when this process
+   * dies, even by SIGKILL: util-linux `setpriv` sets the parent-death signal and execs the command
+   * in place (as the FIB's helpers do); `ip netns exec` (Netns.spawn) execs in place too.
+   */
+  spawnHere(argv: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): NsProcess {
+    const bound = existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', '--pdeathsig', 'KILL', '--'] : [];
+    const [cmd, ...args] = [...bound, ...argv];
+    const child = spawn(cmd!, args, {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: opts.env ?? process.env,
+      cwd: opts.cwd,
+    });
+    const proc = new NsProcess(child);
     this.processes.push(proc);
+    return proc;
   }
 
   /** Names of the namespaces this lab made and has not yet deleted. */
