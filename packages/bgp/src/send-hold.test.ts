@@ -11,6 +11,7 @@ import {
 } from '@tabby/wire';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from './clock.js';
+import { parseConfig } from './config/load.js';
 import { type CloseReason, Session, type SessionOptions } from './session.js';
 import type { Connection } from './transport.js';
 
@@ -203,5 +204,17 @@ describe('every session end destroys its socket', () => {
     expect(t.conn.ended).toBe(true);
     t.clock.advance(5000);
     expect(t.conn.destroyed).toBe(true);
+  });
+});
+
+describe('sendHoldTime in the config', () => {
+  it('is per peer, and must be greater than the hold time (RFC 9687)', () => {
+    const peer = (extra: string) =>
+      `routerId: 198.18.0.1\nasn: 64512\npeers:\n  - { address: 198.18.0.2, asn: 64512, holdTime: 30${extra} }\n`;
+    expect(parseConfig(peer(', sendHoldTime: 61')).peers[0]?.sendHoldTime).toBe(61);
+    expect(parseConfig(peer('')).peers[0]?.sendHoldTime).toBeUndefined();
+    expect(() => parseConfig(peer(', sendHoldTime: 30'), 'bgpd.yaml')).toThrow(
+      /bgpd\.yaml:4:\d+: peers\[0\]\.sendHoldTime: 30 is not allowed: the send hold time must be greater than the hold time \(30\)/,
+    );
   });
 });

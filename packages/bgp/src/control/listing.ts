@@ -111,10 +111,29 @@ export class Smallest<T> {
   }
 }
 
+/** The items of a JSON array in pieces, one per item; STEPs pass through as `undefined`. */
+function* arrayItems(items: Iterator<unknown>): Generator<string | undefined, void> {
+  let first = true;
+  for (let r = items.next(); !r.done; r = items.next()) {
+    if (r.value === STEP) {
+      yield undefined;
+      continue;
+    }
+    yield first ? JSON.stringify(r.value) : `,${JSON.stringify(r.value)}`;
+    first = false;
+  }
+}
+
+/** A JSON array of the items, in pieces. */
+export function* jsonArrayPieces(items: Iterator<unknown>): Generator<string | undefined, void> {
+  yield '[';
+  yield* arrayItems(items);
+  yield ']';
+}
+
 /**
  * The text of a JSON object `{...head, [key]: [items...], ...tail()}` in pieces: the head, one
- * piece per item, then the tail (computed once the items are done, e.g. `truncated`). STEPs pass
- * through as `undefined` (work, no text).
+ * piece per item, then the tail (computed once the items are done, e.g. `truncated`).
  */
 export function* jsonPieces(
   head: Record<string, unknown>,
@@ -124,15 +143,7 @@ export function* jsonPieces(
 ): Generator<string | undefined, void> {
   const h = JSON.stringify(head);
   yield `${h.length > 2 ? `${h.slice(0, -1)},` : '{'}${JSON.stringify(key)}:[`;
-  let first = true;
-  for (let r = items.next(); !r.done; r = items.next()) {
-    if (r.value === STEP) {
-      yield undefined;
-      continue;
-    }
-    yield first ? JSON.stringify(r.value) : `,${JSON.stringify(r.value)}`;
-    first = false;
-  }
+  yield* arrayItems(items);
   const t = JSON.stringify(tail());
   yield t.length > 2 ? `],${t.slice(1)}` : ']}';
 }
@@ -142,19 +153,4 @@ export function collect<T>(items: Iterator<T | Step>): T[] {
   const out: T[] = [];
   for (let r = items.next(); !r.done; r = items.next()) if (r.value !== STEP) out.push(r.value as T);
   return out;
-}
-
-/** A JSON array of the items, in pieces (see `jsonPieces`). */
-export function* jsonArrayPieces(items: Iterator<unknown>): Generator<string | undefined, void> {
-  yield '[';
-  let first = true;
-  for (let r = items.next(); !r.done; r = items.next()) {
-    if (r.value === STEP) {
-      yield undefined;
-      continue;
-    }
-    yield first ? JSON.stringify(r.value) : `,${JSON.stringify(r.value)}`;
-    first = false;
-  }
-  yield ']';
 }
