@@ -165,18 +165,32 @@ export class ControlHandler {
     }
   };
 
+  /** A listing for the server to pull; a failure half-way (a bug) is logged here, then the server drops the connection. */
+  private stream(command: string, pieces: Generator<string | undefined, void>): ControlStream {
+    const log = this.speaker.log;
+    function* logged(): Generator<string | undefined, void> {
+      try {
+        yield* pieces;
+      } catch (err) {
+        log.error({ command, err: (err as Error)?.stack ?? String(err) }, 'control: listing failed');
+        throw err;
+      }
+    }
+    return new ControlStream(logged());
+  }
+
   private answer(command: string, args: Record<string, unknown>): unknown {
     switch (command) {
       case 'show summary':
         return this.summary();
       case 'show neighbor': {
         if (typeof args.peer === 'string') return this.neighbor(this.peer(args.peer));
-        return new ControlStream(jsonArrayPieces(this.neighbors([...this.speaker.peers.values()])));
+        return this.stream('show neighbor', jsonArrayPieces(this.neighbors([...this.speaker.peers.values()])));
       }
       case 'show rib':
         return this.ribStream(args);
       case 'show fib':
-        return new ControlStream(jsonArrayPieces(this.fibItems()));
+        return this.stream('show fib', jsonArrayPieces(this.fibItems()));
       case 'show status':
         return this.status();
       case 'neighbor up':
@@ -389,7 +403,8 @@ export class ControlHandler {
     const q = this.ribQuery(args);
     const state = { truncated: false };
     const head = { table: q.table, peer: q.peer?.config.name ?? null };
-    return new ControlStream(
+    return this.stream(
+      'show rib',
       jsonPieces(head, 'routes', this.ribItems(q, state), () => ({ truncated: state.truncated })),
     );
   }
