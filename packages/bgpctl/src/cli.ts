@@ -107,7 +107,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   const parser = yargs(argv)
     .scriptName('bgpctl')
     .usage(
-      '$0 [-s SOCKET] [--json] <command>\n\nInspect and control a running Tabby speaker (tabby bgpd, tabby node, tabby rr)\nthrough its control socket.',
+      '$0 [-s SOCKET] [--json] [--timeout SECONDS] <command>\n\nInspect and control a running Tabby speaker (tabby bgpd, tabby node, tabby rr)\nthrough its control socket. Exit 0 with the answer on stdout, or 1 with one line on stderr.',
     )
     .option('socket', {
       alias: 's',
