@@ -105,7 +105,13 @@ peers:
     };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
-    await waitFor('bgpd control socket', () => request(this.socket, 'show status', {}, 2000).then(Boolean), 30_000);
+    await waitFor(
+      'bgpd control socket',
+      () => request(this.socket, 'show status', {}, 2000).then(Boolean),
+      30_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\nbgpd output:\n${this.output}`);
+    });
     const feeder = new Speaker(
       parseConfig(`routerId: 198.18.0.2
 asn: 64512
@@ -179,9 +185,6 @@ export class Pipeliner {
   lines = 0;
   bytes = 0;
   closed = false;
-  /** The last error code the server sent (e.g. TOO_MANY_REQUESTS). */
-  lastError = '';
-  private tail = '';
 
   constructor(path: string, mode: Reader, requests = 2000, limit = 10_000) {
     const sock = net.createConnection({ path });
@@ -196,10 +199,6 @@ export class Pipeliner {
       sock.on('data', (d: string) => {
         this.bytes += d.length;
         for (let i = d.indexOf('\n'); i >= 0; i = d.indexOf('\n', i + 1)) this.lines += 1;
-        // Answers of a few bytes are errors; keep the end of the stream to read the last one.
-        this.tail = (this.tail + d).slice(-300);
-        const m = /"code":"([A-Z_]+)"[^\n]*\n$/.exec(this.tail);
-        if (m) this.lastError = m[1]!;
       });
     }
     let text = '';

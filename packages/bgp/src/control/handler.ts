@@ -38,7 +38,7 @@ function iso(ms: number): string {
 }
 
 /** Most routes one `show rib` lists. */
-export const MAX_LIMIT = 1_000_000;
+const MAX_LIMIT = 1_000_000;
 const DEFAULT_LIMIT = 10_000;
 
 const TABLES = ['loc', 'in', 'out'] as const;
@@ -65,7 +65,7 @@ function preview(v: unknown): string {
 }
 
 /** Throws BAD_REQUEST (or UNKNOWN_COMMAND) unless `args` are what `command` takes. */
-export function checkArgs(command: string, args: Record<string, unknown>): void {
+function checkArgs(command: string, args: Record<string, unknown>): void {
   const spec = COMMANDS[command];
   if (!spec) throw new ControlError('UNKNOWN_COMMAND', `unknown command ${preview(command)}`);
   const bad = (message: string) => new ControlError('BAD_REQUEST', `${command}: ${message}`);

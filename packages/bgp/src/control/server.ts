@@ -70,7 +70,7 @@ function what(v: unknown): string {
 const REQUEST_KEYS = new Set(['id', 'command', 'args']);
 
 /** A request line as a job: the request, or the error to answer it with. */
-export function parseRequest(line: string): Job {
+function parseRequest(line: string): Job {
   const bad = (id: number, message: string): Job => ({ id, error: { code: 'BAD_REQUEST', message } });
   let v: unknown;
   try {
