@@ -271,7 +271,7 @@ export function parseRrConfig(text: string, file = '<config>'): RrConfig {
         new Selector(nodeSelector);
       } catch (err) {
         if (!(err instanceof SelectorParseError)) throw err;
-        r.fail([...dp, 'nodeSelector'], `${err.reason} at column ${err.column} of ${JSON.stringify(nodeSelector)}`);
+        r.fail([...dp, 'nodeSelector'], err.message);
       }
     }
     datastore = { ...(url ? { url } : {}), nodeSelector };

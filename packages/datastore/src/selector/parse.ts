@@ -1,19 +1,26 @@
+import { preview } from '@tabby/yaml';
 import { DatastoreError, ErrorCode } from '../errors.js';
 import type { SelectorAst } from './ast.js';
 
-/** A selector did not parse. `column` is 1-based and points at the offending character. */
+/**
+ * A selector did not parse. `column` is 1-based and points at the offending character. The
+ * message is one line and quotes at most the selector's first 60 characters.
+ */
 export class SelectorParseError extends DatastoreError {
   constructor(
     readonly selector: string,
     readonly column: number,
     readonly reason: string,
   ) {
-    super(
-      ErrorCode.SelectorParse,
-      `selector ${JSON.stringify(selector)}: ${reason} at column ${column}\n  ${selector}\n  ${' '.repeat(column - 1)}^`,
-    );
+    super(ErrorCode.SelectorParse, `selector ${preview(selector, 60)}: ${reason} at column ${column}`);
   }
 }
+
+/**
+ * Deepest selector accepted: parentheses, `!` and each further `&&`/`||` term count a level (a
+ * chain of n terms is n deep: the operators are left-associative). Evaluation recurses as deep.
+ */
+export const MAX_SELECTOR_DEPTH = 500;
 
 const LABEL = /[A-Za-z0-9_./-]/;
 
@@ -22,14 +29,22 @@ export function parseSelector(text: string): SelectorAst {
   return new Parser(text).parseAll();
 }
 
+/** A subexpression and how deep its tree is. */
+type Sub = [SelectorAst, number];
+
 class Parser {
   private pos = 0;
   constructor(private readonly s: string) {}
 
+  private deep(depth: number, at: number): number {
+    if (depth > MAX_SELECTOR_DEPTH) this.fail(`nested more than ${MAX_SELECTOR_DEPTH} levels deep`, at);
+    return depth;
+  }
+
   parseAll(): SelectorAst {
     this.ws();
     if (this.pos >= this.s.length) return { op: 'all' };
-    const e = this.or();
+    const [e] = this.or(0);
     this.ws();
     if (this.pos < this.s.length) this.fail(`unexpected ${JSON.stringify(this.s[this.pos])}`);
     return e;
@@ -40,7 +55,7 @@ class Parser {
   }
 
   private ws(): void {
-    while (this.pos < this.s.length && /\s/.test(this.s[this.pos] as string)) this.pos++;
+    this.pos = this.skipWs(this.pos);
   }
 
   private peek(tok: string): boolean {
@@ -62,38 +77,47 @@ class Parser {
     return this.pos >= this.s.length ? ' but the selector ended' : ` but found ${JSON.stringify(this.s[this.pos])}`;
   }
 
-  private or(): SelectorAst {
-    let left = this.and();
-    while (this.eat('||')) left = { op: '||', left, right: this.and() };
-    return left;
+  /** `depth`: the levels above this subexpression; each returns the depth of its deepest node. */
+  private or(depth: number): Sub {
+    let [left, d] = this.and(depth);
+    for (let at = this.pos; this.eat('||'); at = this.pos) {
+      const [right, rd] = this.and(depth);
+      left = { op: '||', left, right };
+      d = this.deep(Math.max(d, rd) + 1, at);
+    }
+    return [left, d];
   }
 
-  private and(): SelectorAst {
-    let left = this.unary();
-    while (this.eat('&&')) left = { op: '&&', left, right: this.unary() };
-    return left;
+  private and(depth: number): Sub {
+    let [left, d] = this.unary(depth);
+    for (let at = this.pos; this.eat('&&'); at = this.pos) {
+      const [right, rd] = this.unary(depth);
+      left = { op: '&&', left, right };
+      d = this.deep(Math.max(d, rd) + 1, at);
+    }
+    return [left, d];
   }
 
-  private unary(): SelectorAst {
+  private unary(depth: number): Sub {
     this.ws();
+    const at = this.pos;
     if (this.eat('!')) {
       // `!=` cannot start an expression, so `!` here is always negation.
-      return { op: '!', expr: this.unary() };
+      const [expr, d] = this.unary(this.deep(depth + 1, at));
+      return [{ op: '!', expr }, d];
     }
     if (this.eat('(')) {
-      const e = this.or();
+      const e = this.or(this.deep(depth + 1, at));
       this.expect(')');
       return e;
     }
+    return [this.term(), depth + 1];
+  }
+
+  private term(): SelectorAst {
     if (this.keywordCall('all')) return { op: 'all' };
     if (this.keywordCall('global')) return { op: 'global' };
-    if (
-      this.peekWord('has') &&
-      this.s
-        .slice(this.pos + 3)
-        .trimStart()
-        .startsWith('(')
-    ) {
+    if (this.peekWord('has') && this.s[this.skipWs(this.pos + 3)] === '(') {
       this.pos += 3;
       this.expect('(');
       const label = this.label();
@@ -110,8 +134,14 @@ class Parser {
     if (this.eatWords('starts', 'with')) return { op: 'starts with', label, value: this.string() };
     if (this.eatWords('ends', 'with')) return { op: 'ends with', label, value: this.string() };
     return this.fail(
-      `expected an operator (==, !=, in, not in, contains, starts with, ends with) after label ${JSON.stringify(label)}${this.found()}`,
+      `expected an operator (==, !=, in, not in, contains, starts with, ends with) after label ${preview(label)}${this.found()}`,
     );
+  }
+
+  /** The first position at or after `i` that is not white space. */
+  private skipWs(i: number): number {
+    while (i < this.s.length && /\s/.test(this.s[i] as string)) i++;
+    return i;
   }
 
   private peekWord(w: string): boolean {

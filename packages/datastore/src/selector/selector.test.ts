@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { printSelector, type SelectorAst } from './ast.js';
 import { evaluateSelector, matchesSelector } from './evaluate.js';
-import { parseSelector, SelectorParseError } from './parse.js';
+import { MAX_SELECTOR_DEPTH, parseSelector, SelectorParseError } from './parse.js';
 
 const labels = { app: 'web', tier: 'frontend', 'kubernetes.io/os': 'linux', rack: 'r-12', empty: '' };
 
@@ -168,6 +168,92 @@ describe('selector properties', () => {
         expect(evaluateSelector(ast, l)).toBe(reference(ast, new Map(Object.entries(l))));
       }),
       { numRuns: 1000 },
+    );
+  });
+});
+
+describe('selector input that is too much', () => {
+  const error = (sel: string): SelectorParseError => {
+    try {
+      parseSelector(sel);
+    } catch (e) {
+      if (e instanceof SelectorParseError) return e;
+      throw e;
+    }
+    throw new Error(`expected ${sel.slice(0, 40)} to be refused`);
+  };
+
+  it('deep nesting is a parse error with a column, not a stack overflow', () => {
+    for (const sel of ['('.repeat(100_000), `${'!'.repeat(100_000)}all()`, Array(20_000).fill('has(a)').join(' && ')]) {
+      const e = error(sel);
+      expect(e.reason).toBe(`nested more than ${MAX_SELECTOR_DEPTH} levels deep`);
+      expect(e.column).toBeGreaterThan(MAX_SELECTOR_DEPTH);
+    }
+    // Up to the limit it parses and evaluates.
+    const chain = Array(400).fill("app == 'x'").join(' || ');
+    expect(matchesSelector(`${chain} || has(app)`, labels)).toBe(true);
+    expect(matchesSelector(`${'!'.repeat(400)}has(app)`, labels)).toBe(true);
+  });
+
+  it('the message is one line and quotes only the start of a huge selector', () => {
+    const huge = `${'x'.repeat(10 * 1024 * 1024)} ~ 1`;
+    const e = error(huge);
+    expect(e.message).not.toContain('\n');
+    expect(e.message.length).toBeLessThan(300);
+    expect(e.message).toMatch(
+      /^selector "x{60}…" \(10485764 characters\): expected an operator .* after label "x{40}…" \(10485760 characters\) but found "~" at column 10485762$/,
+    );
+  });
+
+  it('any text parses into a selector that prints and parses back, or a SelectorParseError (property)', () => {
+    const piece = fc.constantFrom(
+      'has(',
+      ')',
+      '(',
+      '!',
+      '&&',
+      '||',
+      'a',
+      ' ',
+      "'v'",
+      '"w"',
+      '==',
+      '!=',
+      'in',
+      'not',
+      '{',
+      '}',
+      ',',
+      'all()',
+      'global()',
+      'contains',
+      'starts',
+      'with',
+      'ends',
+      '\t',
+      '\n',
+    );
+    const text = fc.oneof(
+      fc.string({ maxLength: 60 }),
+      fc.array(piece, { maxLength: 30 }).map((a) => a.join(' ')),
+    );
+    fc.assert(
+      fc.property(text, labelsArb, (t, l) => {
+        let ast: SelectorAst;
+        try {
+          ast = parseSelector(t);
+        } catch (e) {
+          expect(e).toBeInstanceOf(SelectorParseError);
+          const err = e as SelectorParseError;
+          expect(err.column).toBeGreaterThanOrEqual(1);
+          expect(err.column).toBeLessThanOrEqual(t.length + 1);
+          expect(err.message).not.toContain('\n');
+          return;
+        }
+        expect(typeof evaluateSelector(ast, l)).toBe('boolean');
+        expect(parseSelector(printSelector(ast))).toEqual(ast);
+      }),
+      { numRuns: 5000 },
     );
   });
 });
