@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
+import { parseYamlFile, preview } from '@tabby/yaml';
 import type { KeyValue } from './key-value-source.js';
 
 /** A keys file could not be read or has the wrong shape. */
@@ -26,12 +26,11 @@ export async function readKeysFile(file: string): Promise<KeyValue[]> {
   } catch (e) {
     throw new KeysFileError(file, `cannot read: ${(e as Error).message}`);
   }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (e) {
-    throw new KeysFileError(file, `not valid JSON or YAML: ${(e as Error).message}`);
-  }
+  // The shared loader: YAML errors, undefined aliases, alias bombs and deep nesting are issues.
+  const { document, errors } = parseYamlFile(text);
+  const e = errors[0];
+  if (e) throw new KeysFileError(file, `${e.line}:${e.column}: not valid JSON or YAML: ${e.message}`);
+  let doc: unknown = document?.value ?? null;
   if (doc && typeof doc === 'object' && !Array.isArray(doc) && 'keys' in doc) doc = (doc as { keys: unknown }).keys;
   if (doc === null || doc === undefined) return [];
   if (typeof doc !== 'object' || Array.isArray(doc)) {
@@ -39,7 +38,7 @@ export async function readKeysFile(file: string): Promise<KeyValue[]> {
   }
   const out: KeyValue[] = [];
   for (const [key, v] of Object.entries(doc as Record<string, unknown>)) {
-    if (!key.startsWith('/')) throw new KeysFileError(file, `key ${JSON.stringify(key)} must start with "/"`);
+    if (!key.startsWith('/')) throw new KeysFileError(file, `key ${preview(key)} must start with "/"`);
     const value = typeof v === 'string' ? v : v === null ? '' : JSON.stringify(v);
     out.push({ key, value });
   }

@@ -81,4 +81,31 @@ describe('readKeysFile', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('an undefined alias, an alias cycle or an alias bomb is a KeysFileError with line and column', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tabby-keys-'));
+    try {
+      const bomb = ['/a: &a [x, x, x, x, x, x, x, x, x]'];
+      for (let i = 1; i < 9; i++)
+        bomb.push(
+          `/l${i}: &l${i} [${Array(9)
+            .fill(i === 1 ? '*a' : `*l${i - 1}`)
+            .join(', ')}]`,
+        );
+      for (const [text, message] of [
+        ['/a: *nope\n', 'k.yaml: 1:5: not valid JSON or YAML: undefined alias *nope'],
+        ['/a: &x [1, *x]\n', 'k.yaml: 1:12: not valid JSON or YAML: alias *x is inside the node it names (a cycle)'],
+        [bomb.join('\n'), 'k.yaml: 5:'],
+      ] as const) {
+        await writeFile(join(dir, 'k.yaml'), text);
+        const err = await readKeysFile(join(dir, 'k.yaml')).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(KeysFileError);
+        expect((err as Error).message.slice(dir.length + 1)).toMatch(
+          new RegExp(`^${message.replace(/[*()]/g, '\\$&')}`),
+        );
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
