@@ -1,0 +1,32 @@
+export { type AuthConfig, Authenticator, type AuthTypeName } from './auth.js';
+export { type Clock, ManualClock, systemClock, type TimerHandle } from './clock.js';
+export {
+  addressFamily,
+  canonicalAddress,
+  DEFAULTS,
+  INTERVAL_RANGE_MS,
+  type SessionConfig,
+  type SessionRequest,
+  sessionConfig,
+  sessionKey,
+} from './config.js';
+export { AuthType, Diag, diagName, Port, STATE_NAMES, State, type StateName } from './constants.js';
+export {
+  BfdEngine,
+  type BfdTransport,
+  type EngineEvent,
+  type PacketInfo,
+  type SessionLink,
+  type SessionStatus,
+  type TransportBinding,
+} from './engine.js';
+export {
+  BfdConfigError,
+  BfdDiscardError,
+  BfdEncodeError,
+  BfdServiceError,
+  DiscardCode,
+  ServiceErrorCode,
+} from './errors.js';
+export { type AuthSection, type ControlPacket, type DecodeResult, decodeControl, encodeControl } from './packet.js';
+export { BfdSession, type FsmStatus, type SessionEnv, type SessionTimers, type StateChange } from './session.js';
