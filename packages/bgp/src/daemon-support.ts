@@ -103,7 +103,7 @@ export interface ServeOptions {
  */
 export async function serveDaemon(o: ServeOptions): Promise<number> {
   const lifecycle = new DaemonLifecycle(o.log);
-  const control = new ControlServer(o.socketPath, o.handler.handle);
+  const control = new ControlServer(o.socketPath, o.handler.handle, { logger: o.log });
   try {
     mkdirSync(dirname(o.socketPath), { recursive: true });
     await lifecycle.starting(control.start());

@@ -414,8 +414,10 @@ export class NodeAgent {
     if (this.opts.controlSocket && !this.control) {
       const handler = new ControlHandler(speaker, { version: this.opts.version ?? '0.1.0' });
       const base = handler.handle;
-      this.control = new ControlServer(this.opts.controlSocket, (command, args) =>
-        command === 'node status' ? this.status() : base(command, args),
+      this.control = new ControlServer(
+        this.opts.controlSocket,
+        (command, args) => (command === 'node status' ? this.status() : base(command, args)),
+        { logger: this.log },
       );
       await this.control.start().catch((err: Error) => {
         this.control = null;

@@ -21,6 +21,7 @@ export type ControlResponse =
  * - `TOO_MANY_REQUESTS`: more than `LIMITS.maxPending` requests waiting on one connection (the
  *   connection is closed once the accepted ones are answered).
  * - `TOO_MANY_CLIENTS`: more than `LIMITS.maxClients` connections at once (closed at once).
+ * - A client that reads nothing of an answer for `LIMITS.maxStallMs` is disconnected (no answer).
  * - `INTERNAL_ERROR`: a bug; the speaker logs the details, the message says no more.
  * - command errors: `UNKNOWN_COMMAND`, `UNKNOWN_PEER`, `BAD_PREFIX`, `NOT_ESTABLISHED`,
  *   `NO_CONFIG_FILE`, `CONFIG_INVALID`, `RELOAD_REFUSED`.
@@ -48,6 +49,12 @@ export const LIMITS = {
    * timers (keepalives, hold timers), sessions and signals get the loop back after this long.
    */
   turnMs: 4,
+  /**
+   * How long a client may leave an answer unread (its socket buffer full) before it is
+   * disconnected: a client that never reads must not keep a connection slot and its listing
+   * forever (ms).
+   */
+  maxStallMs: 30_000,
 } as const;
 
 /**

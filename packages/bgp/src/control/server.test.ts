@@ -4,7 +4,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ControlError, ControlStream } from './protocol.js';
+import { ControlError, ControlStream, type LIMITS } from './protocol.js';
 import { ControlServer } from './server.js';
 
 const servers: ControlServer[] = [];
@@ -41,8 +41,11 @@ function talk(path: string, lines: string[], n: number): Promise<unknown[]> {
   });
 }
 
-async function start(handler: ConstructorParameters<typeof ControlServer>[1]): Promise<ControlServer> {
-  const srv = new ControlServer(socketPath(), handler);
+async function start(
+  handler: ConstructorParameters<typeof ControlServer>[1],
+  limits: Partial<Record<keyof typeof LIMITS, number>> = {},
+): Promise<ControlServer> {
+  const srv = new ControlServer(socketPath(), handler, { limits });
   await srv.start();
   servers.push(srv);
   return srv;
@@ -321,5 +324,19 @@ describe('ControlServer: long listings', () => {
     await until('abandoned', () => big.seen.finished);
     expect(big.seen.pulled).toBe(last);
     expect(srv.stats()).toEqual({ clients: 0, pending: 0, streaming: 0 });
+  });
+
+  it('disconnect a client that leaves its answer unread for the stall limit', async () => {
+    const big = listing(1_000_000);
+    const srv = await start(() => big.stream(), { maxStallMs: 300 });
+    const s = net.createConnection({ path: srv.path });
+    s.on('error', () => {});
+    s.pause(); // reads nothing, and stays connected
+    s.write('{"id":1,"command":"big"}\n');
+    await until('listing started', () => big.seen.pulled > 0);
+    await until('the client disconnected and its listing abandoned', () => big.seen.finished);
+    expect(big.seen.pulled).toBeLessThan(1_000_000);
+    expect(srv.stats()).toEqual({ clients: 0, pending: 0, streaming: 0 });
+    s.destroy();
   });
 });

@@ -35,6 +35,8 @@ class Client {
   awaiting = false;
   /** The client does not read as fast as we write: 'drain' is awaited. */
   blocked = false;
+  /** Ends a client that stays blocked for `maxStallMs`. */
+  stallTimer: NodeJS.Timeout | undefined;
   /** No more requests come: the client half-closed or was refused; end once the queue is answered. */
   noMore = false;
   gone = false;
@@ -179,6 +181,7 @@ export class ControlServer {
       this.wake(c);
     });
     sock.on('drain', () => {
+      clearTimeout(c.stallTimer);
       if (!c.blocked) return;
       c.blocked = false;
       this.wake(c);
@@ -186,6 +189,7 @@ export class ControlServer {
   }
 
   private drop(c: Client): void {
+    clearTimeout(c.stallTimer);
     c.gone = true;
     c.queue.length = 0;
     c.stream?.return?.();
@@ -376,7 +380,14 @@ export class ControlServer {
   /** Writes; when the client does not keep up, waits for 'drain' before doing more for it. */
   private send(c: Client, text: string): void {
     if (c.gone || c.sock.destroyed) return;
-    if (!c.sock.write(text)) c.blocked = true;
+    if (c.sock.write(text)) return;
+    c.blocked = true;
+    clearTimeout(c.stallTimer);
+    c.stallTimer = setTimeout(() => {
+      this.log.info({ stallMs: this.limits.maxStallMs }, 'control client left its answer unread: disconnected');
+      c.sock.destroy();
+    }, this.limits.maxStallMs);
+    c.stallTimer.unref();
   }
 
   /** Everything is answered and no more requests come: close, even if the client does not. */
