@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlHandler, ControlServer, MemoryNetwork, parseConfig, renderMetrics, Speaker } from '@tabby/bgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatNodeStatus } from './format.js';
 import { fmtTimeframe, main, parseRibWords } from './index.js';
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -230,5 +231,42 @@ describe('bgpctl as a tool scripts can trust', () => {
     const r = await run('-s', f.path, 'show', 'summary');
     expect(r).toEqual({ code: 1, out: '', err: 'bgpctl: unexpected answer from the speaker: it cannot be printed\n' });
     await f.close();
+  });
+});
+
+describe('bgpctl node status', () => {
+  const peer = {
+    peer_address: '198.18.0.2',
+    peer_type: 'node-to-node mesh',
+    state: 'up',
+    since: '2026-12-04T18:04:46.000Z',
+    info: 'Established',
+  };
+  it('says why a node is not ready, and the last error only when it says more', () => {
+    const notReady = formatNodeStatus({
+      node: 'n1',
+      ready: false,
+      reason: 'datastore redis://198.18.0.254:6379/0 unreachable: connect ECONNREFUSED 198.18.0.254:6379',
+      error: '',
+      peers: [peer],
+    });
+    expect(notReady.split('\n')[0]).toBe(
+      'Tabby node n1 is running (not ready: datastore redis://198.18.0.254:6379/0 unreachable: connect ECONNREFUSED 198.18.0.254:6379).',
+    );
+    expect(notReady).not.toContain('Last error');
+    const failing = formatNodeStatus({
+      node: 'n1',
+      ready: false,
+      reason: 'sessions not Established: 198.18.0.2 (Active)',
+      error: 'FIB apply failed',
+      peers: [],
+    });
+    expect(failing.split('\n').slice(0, 2)).toEqual([
+      'Tabby node n1 is running (not ready: sessions not Established: 198.18.0.2 (Active)).',
+      'Last error: FIB apply failed',
+    ]);
+    expect(formatNodeStatus({ node: 'n1', ready: true, error: '', peers: [peer] }).split('\n')[0]).toBe(
+      'Tabby node n1 is running (ready).',
+    );
   });
 });

@@ -181,6 +181,8 @@ export interface NodeStatusPeer {
 export interface NodeStatusResult {
   node: string;
   ready: boolean;
+  /** Why not ready (agents before readiness reasons do not send it). */
+  reason?: string;
   error: string;
   peers: NodeStatusPeer[];
 }
@@ -200,7 +202,8 @@ function boxTable(head: string[], rows: string[][]): string {
 /** `bgpctl node status`: Calico's `calicoctl node status` table, IPv4 then IPv6. */
 export function formatNodeStatus(r: NodeStatusResult): string {
   const out = [
-    `Tabby node ${r.node} is running${r.ready ? ' (ready)' : ' (not ready)'}.${r.error ? `\nLast error: ${r.error}` : ''}`,
+    `Tabby node ${r.node} is running${r.ready ? ' (ready)' : r.reason ? ` (not ready: ${r.reason})` : ' (not ready)'}.`,
+    ...(r.error && r.error !== r.reason ? [`Last error: ${r.error}`] : []),
   ];
   for (const fam of ['IPv4', 'IPv6'] as const) {
     const rows = r.peers
