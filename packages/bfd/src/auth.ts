@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { AuthType, HEADER_LENGTH } from './constants.js';
-import type { AuthSection, ControlPacket } from './packet.js';
+import { type AuthSection, type ControlPacket, copyBytes } from './packet.js';
 
 /** Authentication a session uses (RFC 5880 §6.7). Both ends need the same type, key ID and secret. */
 export interface AuthConfig {
@@ -96,7 +96,7 @@ export class Authenticator {
     if (!a || a.type !== this.type || a.keyId !== this.config.keyId) return 'failed';
     if (a.type === AuthType.SimplePassword)
       return a.password.length === this.secret.length && timingSafeEqual(a.password, this.secret) ? 'ok' : 'failed';
-    const copy = bytes.slice(0, length);
+    const copy = copyBytes(bytes, 0, length);
     const dlen = digestLength(a.type);
     copy.set(paddedKey(this.secret, dlen), HEADER_LENGTH + 8);
     if (!timingSafeEqual(hash(a.type, copy), a.digest)) return 'failed';

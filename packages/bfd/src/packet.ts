@@ -77,6 +77,16 @@ function putU32(b: Uint8Array, o: number, v: number): void {
   b[o + 3] = v & 0xff;
 }
 
+/**
+ * A plain Uint8Array copy of `b[start..end)`: a Node.js Buffer's `slice` (what dgram delivers)
+ * is a view into the received datagram, not a copy.
+ */
+export function copyBytes(b: Uint8Array, start = 0, end = b.length): Uint8Array {
+  const out = new Uint8Array(Math.max(0, end - start));
+  out.set(b.subarray(start, end));
+  return out;
+}
+
 function decodeAuth(b: Uint8Array, length: number): AuthSection | BfdDiscardError {
   const type = b[HEADER_LENGTH]!;
   const len = b[HEADER_LENGTH + 1]!;
@@ -86,7 +96,7 @@ function decodeAuth(b: Uint8Array, length: number): AuthSection | BfdDiscardErro
   if (type === AuthType.SimplePassword) {
     if (len < 4 || len > 19)
       return new BfdDiscardError(DiscardCode.BadAuthSection, `simple password Auth Len ${len} is not 4-19`);
-    return { type, keyId, password: b.slice(HEADER_LENGTH + 3, HEADER_LENGTH + len) };
+    return { type, keyId, password: copyBytes(b, HEADER_LENGTH + 3, HEADER_LENGTH + len) };
   }
   const want = DIGEST_AUTH_LEN[type];
   if (want === undefined) return new BfdDiscardError(DiscardCode.BadAuthSection, `reserved Auth Type ${type}`);
@@ -96,7 +106,7 @@ function decodeAuth(b: Uint8Array, length: number): AuthSection | BfdDiscardErro
     type: type as DigestAuth['type'],
     keyId,
     sequence: u32(b, HEADER_LENGTH + 4),
-    digest: b.slice(HEADER_LENGTH + 8, HEADER_LENGTH + len),
+    digest: copyBytes(b, HEADER_LENGTH + 8, HEADER_LENGTH + len),
   };
 }
 

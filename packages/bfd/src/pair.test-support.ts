@@ -58,7 +58,9 @@ export function pair(aOpts: Partial<FsmOptions> = {}, bOpts: Partial<FsmOptions>
         {
           clock,
           random,
-          transmit: (bytes) => {
+          transmit: (sent) => {
+            // As dgram delivers it: a Buffer, whose slice() is a view, not a copy.
+            const bytes = Buffer.from(sent);
             const r = decodeControl(bytes);
             if (!r.ok) throw new Error(`sent an undecodable packet: ${r.error.message}`);
             side.sent.push({ at: clock.now(), packet: r.packet, bytes });
