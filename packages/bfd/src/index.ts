@@ -28,5 +28,15 @@ export {
   DiscardCode,
   ServiceErrorCode,
 } from './errors.js';
+export { renderBfdMetrics } from './metrics.js';
 export { type AuthSection, type ControlPacket, type DecodeResult, decodeControl, encodeControl } from './packet.js';
+export {
+  type BfdDownEvent,
+  BfdService,
+  type BfdServiceOptions,
+  BfdSessionHandle,
+  type DownReason,
+  type Logger,
+} from './service.js';
 export { BfdSession, type FsmStatus, type SessionEnv, type SessionTimers, type StateChange } from './session.js';
+export { type SingleHopSourceCheck, UdpTransport, type UdpTransportOptions } from './udp-transport.js';
