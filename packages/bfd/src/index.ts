@@ -28,6 +28,7 @@ export {
   DiscardCode,
   ServiceErrorCode,
 } from './errors.js';
+export { GTSM_TABLE, gtsmRuleset, installGtsm, removeGtsm } from './gtsm.js';
 export { renderBfdMetrics } from './metrics.js';
 export { type AuthSection, type ControlPacket, type DecodeResult, decodeControl, encodeControl } from './packet.js';
 export {

@@ -2,7 +2,7 @@
 // socket (newline-delimited JSON, one answer line per request). Not a daemon for production:
 // the BGP speaker runs BfdService in-process.
 //
-//   node packages/bfd/dist/probe.js --control /tmp/bfd.sock [--port 3784] [--source-check off]
+//   node packages/bfd/dist/probe.js --control /tmp/bfd.sock [--port 3784] [--source-check off] [--gtsm nftables]
 //
 // Requests: {"cmd":"add","req":SessionRequest} -> {"ok":true,"id":N}
 //           {"cmd":"update","id":N,"timers":{...}} | {"cmd":"admin","id":N,"down":true} | {"cmd":"remove","id":N}
@@ -34,6 +34,7 @@ async function main(): Promise<void> {
         port: { type: 'string' },
         'multihop-port': { type: 'string' },
         'source-check': { type: 'string' },
+        gtsm: { type: 'string' },
       },
     }).values;
   try {
@@ -44,6 +45,8 @@ async function main(): Promise<void> {
   if (!args.control) fail('--control PATH is required');
   const check = (args['source-check'] ?? 'connected-subnet') as SingleHopSourceCheck;
   if (check !== 'connected-subnet' && check !== 'off') fail('--source-check must be connected-subnet or off');
+  const gtsm = args.gtsm ?? 'off';
+  if (gtsm !== 'nftables' && gtsm !== 'off') fail('--gtsm must be nftables or off');
   const port = (v: string | undefined, name: string) => {
     if (v === undefined) return undefined;
     const n = Number(v);
@@ -64,6 +67,7 @@ async function main(): Promise<void> {
     singleHopPort: port(args.port, '--port'),
     multiHopPort: port(args['multihop-port'], '--multihop-port'),
     singleHopSourceCheck: check,
+    gtsm,
     logger: {
       debug() {},
       info: (o, m) => process.stderr.write(`${JSON.stringify({ level: 'info', msg: m, ...o })}\n`),

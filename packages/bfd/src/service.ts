@@ -3,9 +3,10 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { type SessionConfig, type SessionRequest, sessionConfig, sessionKey } from './config.js';
-import type { StateName } from './constants.js';
+import { Port, type StateName } from './constants.js';
 import type { SessionStatus } from './engine.js';
 import { BfdServiceError, ServiceErrorCode } from './errors.js';
+import { installGtsm, removeGtsm } from './gtsm.js';
 import type { FromWorker, ToWorker, WorkerSettings } from './messages.js';
 import type { SessionTimers, StateChange } from './session.js';
 
@@ -21,6 +22,11 @@ const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 export interface BfdServiceOptions extends WorkerSettings {
   readonly logger?: Logger;
+  /**
+   * `nftables`: install a table that drops single-hop packets whose TTL / Hop Limit is not 255
+   * (RFC 5881 §5) in this process's network namespace, and remove it on stop. Default `off`.
+   */
+  readonly gtsm?: 'nftables' | 'off';
   /** How long `sessions()` waits for the worker, ms (default 2000). */
   readonly requestTimeoutMs?: number;
 }
@@ -186,7 +192,16 @@ export class BfdService {
         ServiceErrorCode.WorkerMissing,
         `bfd: ${s.file} is missing: build first (npx tsc --build)`,
       );
-    await s.spawn();
+    if (opts.gtsm === 'nftables') await installGtsm(opts.singleHopPort ?? Port.SingleHop);
+    try {
+      await s.spawn();
+    } catch (err) {
+      if (opts.gtsm === 'nftables') await removeGtsm();
+      throw new BfdServiceError(
+        ServiceErrorCode.WorkerFailed,
+        `bfd: the worker did not start: ${(err as Error).message}`,
+      );
+    }
     return s;
   }
 
@@ -251,6 +266,7 @@ export class BfdService {
     w.postMessage({ op: 'stop' } satisfies ToWorker);
     await stopped;
     await w.terminate();
+    if (this.opts.gtsm === 'nftables') await removeGtsm();
     for (const h of this.handles.values()) h.removeAllListeners();
     this.handles.clear();
     this.keys.clear();
