@@ -48,6 +48,11 @@ function stripZone(a: string): string {
   return i < 0 ? a : a.slice(0, i);
 }
 
+/** An address without its `%zone`, lower case: for comparing addresses. */
+export function bareAddress(a: string): string {
+  return stripZone(a).toLowerCase();
+}
+
 /** The canonical text of an address (IPv6 compressed and lower case), keeping a `%zone` suffix. */
 export function canonicalAddress(a: string): string {
   const i = a.indexOf('%');

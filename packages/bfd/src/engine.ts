@@ -1,5 +1,5 @@
 import type { Clock } from './clock.js';
-import { type SessionConfig, sessionKey } from './config.js';
+import { bareAddress, type SessionConfig, sessionKey } from './config.js';
 import { diagName } from './constants.js';
 import { BfdServiceError, DiscardCode, ServiceErrorCode } from './errors.js';
 import { type ControlPacket, decodeControl } from './packet.js';
@@ -233,7 +233,7 @@ export class BfdEngine {
   }
 
   private addressKey(multihop: boolean, local: string, peer: string): string {
-    return `${multihop ? 'm' : 's'}|${bare(local)}|${bare(peer)}`;
+    return `${multihop ? 'm' : 's'}|${bareAddress(local)}|${bareAddress(peer)}`;
   }
 
   private setLocal(e: Entry, address: string): void {
@@ -305,11 +305,6 @@ export class BfdEngine {
   }
 }
 
-function bare(a: string): string {
-  const i = a.indexOf('%');
-  return (i < 0 ? a : a.slice(0, i)).toLowerCase();
-}
-
 function sameAddress(a: string, b: string): boolean {
-  return bare(a) === bare(b);
+  return bareAddress(a) === bareAddress(b);
 }

@@ -40,4 +40,5 @@ export {
   type Logger,
 } from './service.js';
 export { BfdSession, type FsmStatus, type SessionEnv, type SessionTimers, type StateChange } from './session.js';
+export { type ShowBfdEntry, showBfdEntry } from './show.js';
 export { type SingleHopSourceCheck, UdpTransport, type UdpTransportOptions } from './udp-transport.js';

@@ -2,7 +2,7 @@ import dgram from 'node:dgram';
 import { BlockList } from 'node:net';
 import os from 'node:os';
 import type { Clock, TimerHandle } from './clock.js';
-import { addressFamily } from './config.js';
+import { addressFamily, bareAddress } from './config.js';
 import { Port, SINGLE_HOP_TTL } from './constants.js';
 import type { BfdEngine, BfdTransport, SessionLink, TransportBinding } from './engine.js';
 
@@ -28,11 +28,6 @@ export interface UdpTransportOptions {
 const RETRY_MS = 1000;
 const SOURCE_PORT_TRIES = 32;
 const INTERFACES_TTL_MS = 1000;
-
-function bare(a: string): string {
-  const i = a.indexOf('%');
-  return (i < 0 ? a : a.slice(0, i)).toLowerCase();
-}
 
 function udpType(address: string): 'udp4' | 'udp6' {
   return addressFamily(address) === 6 ? 'udp6' : 'udp4';
@@ -146,13 +141,13 @@ export class UdpTransport implements BfdTransport {
       this.subnets.clear();
       this.subnetsAt = now;
     }
-    const key = bare(local);
+    const key = bareAddress(local);
     let list = this.subnets.get(key);
     if (list === undefined) {
       list = this.subnetsOf(key);
       this.subnets.set(key, list);
     }
-    return list?.check(bare(source), addressFamily(source) === 6 ? 'ipv6' : 'ipv4') ?? false;
+    return list?.check(bareAddress(source), addressFamily(source) === 6 ? 'ipv6' : 'ipv4') ?? false;
   }
 
   private subnetsOf(local: string): BlockList | null {
