@@ -159,6 +159,7 @@ function workerFile(): string {
 }
 
 const RESTART_MS = 1000;
+const READY_TIMEOUT_MS = 10_000;
 
 /**
  * BFD for a daemon: sessions run in a worker thread (timers and sockets on their own event loop),
@@ -296,14 +297,21 @@ export class BfdService {
     this.worker = w;
     w.unref();
     const ready = new Promise<void>((resolve, reject) => {
-      const onMessage = (m: FromWorker) => {
-        if (m.type === 'ready') {
-          w.off('error', reject);
-          resolve();
-        }
+      const timer = setTimeout(
+        () => reject(new Error(`no answer within ${READY_TIMEOUT_MS / 1000} s`)),
+        READY_TIMEOUT_MS,
+      );
+      const failed = (err: Error) => {
+        clearTimeout(timer);
+        reject(err);
       };
-      w.on('message', onMessage);
-      w.once('error', reject);
+      w.on('message', (m: FromWorker) => {
+        if (m.type !== 'ready') return;
+        clearTimeout(timer);
+        w.off('error', failed);
+        resolve();
+      });
+      w.once('error', failed);
     });
     w.on('message', (m: FromWorker) => this.onMessage(m));
     w.on('error', (err) => this.log.error({ err: err.message }, 'bfd: the worker failed'));
