@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from './clock.js';
 import { type SessionRequest, sessionConfig } from './config.js';
@@ -147,6 +148,46 @@ describe('BfdEngine demultiplexing (RFC 5880 §6.3, RFC 5881 §3)', () => {
 });
 
 describe('sessionConfig', () => {
+  it('any input gives a config or a BfdConfigError, never another exception', () => {
+    const value = fc.oneof(
+      fc.string(),
+      fc.integer(),
+      fc.double(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constant(undefined),
+    );
+    const request = fc.record(
+      {
+        peer: fc.oneof(value, fc.constantFrom('198.18.0.2', '2001:db8::2', 'fe80::1%eth0')),
+        local: fc.oneof(value, fc.constantFrom('198.18.0.1', '2001:db8::1')),
+        multihop: value,
+        minTxMs: fc.oneof(value, fc.integer({ min: 0, max: 70_000 })),
+        minRxMs: fc.oneof(value, fc.integer({ min: 0, max: 70_000 })),
+        multiplier: fc.oneof(value, fc.integer({ min: -1, max: 300 })),
+        passive: value,
+        auth: fc.oneof(
+          value,
+          fc.record({ type: fc.oneof(value, fc.constantFrom('simple', 'keyed-sha1')), keyId: value, secret: value }),
+        ),
+        name: value,
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(fc.oneof(request, value), (r) => {
+        try {
+          const c = sessionConfig(r as SessionRequest);
+          expect(c.minTxMs).toBeGreaterThanOrEqual(10);
+        } catch (err) {
+          expect(err).toBeInstanceOf(BfdConfigError);
+          expect((err as Error).message).not.toContain('\n');
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it('applies defaults', () => {
     expect(sessionConfig({ peer: '198.18.0.2' })).toEqual({
       peer: '198.18.0.2',
