@@ -36,7 +36,7 @@ export {
   TemplateNotDefinedError,
   TemplateParseError,
 } from './template/errors.js';
-export { MissingKey, type TemplateFunction } from './template/exec.js';
+export { DEFAULT_EXEC_LIMITS, type ExecLimits, MissingKey, type TemplateFunction } from './template/exec.js';
 export { formatV, sprint, sprintf, sprintln } from './template/format.js';
 export { Template, type TemplateOptions } from './template/template.js';
 export { isTrue } from './template/values.js';

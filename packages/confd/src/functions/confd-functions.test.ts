@@ -101,6 +101,7 @@ describe('confd functions', () => {
     ['{{add 1 "2"}}', 'error calling add: add: expected an integer'],
     ['{{getv "a" "b" "c"}}', 'wrong number of args for getv: want at most 2 got 3'],
     ['{{compareIP "x" "10.0.0.1"}}', 'error calling compareIP: not an IP address: "x"'],
+    ['{{len (seq 1 1000000000000)}}', 'error calling seq: seq: at most 1000000 numbers, asked for 1000000000000'],
   ];
   it.each(errors)('error %s', (text, message) => {
     expect(() => render(text)).toThrow(message);

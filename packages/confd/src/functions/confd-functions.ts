@@ -120,6 +120,9 @@ function goReplace(s: string, old: string, repl: string, n: number): string {
  * `sortByLength`, `sortKVByLength`, `parseBool`, `trimSuffix`, `fileExists`; not the DNS
  * lookups). Also Tabby's `compareIP a b` (-1, 0, 1 by numeric address), used by the BIRD template.
  */
+/** The longest list `seq` makes. */
+const SEQ_MAX = 1_000_000;
+
 export function createConfdFunctions(ctx: ConfdFunctionContext): Record<string, TemplateFunction> {
   return {
     get: (...a: unknown[]) => {
@@ -264,6 +267,8 @@ export function createConfdFunctions(ctx: ConfdFunctionContext): Record<string, 
     seq: (...a: unknown[]) => {
       checkArgs('seq', a, 2);
       const [first, last] = a.map((x) => int('seq', x)) as [number, number];
+      // A list is built whole before anything can stop it: bound it (templates range over nodes, not millions).
+      if (last - first >= SEQ_MAX) throw new Error(`seq: at most ${SEQ_MAX} numbers, asked for ${last - first + 1}`);
       const out: number[] = [];
       for (let i = first; i <= last; i++) out.push(i);
       return out;

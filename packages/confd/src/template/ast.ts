@@ -101,6 +101,8 @@ export interface NumberNode {
   readonly pos: number;
   readonly value: number;
   readonly text: string;
+  /** A float64 constant by Go's rules (`1.0`, `1e3`, `0x1p4`), even when its value is integral. */
+  readonly float: boolean;
 }
 export interface StringNode {
   readonly kind: 'string';

@@ -4,24 +4,62 @@
 import { checkArgs } from './errors.js';
 import type { TemplateFunction } from './exec.js';
 import { formatV, sprint, sprintf, sprintln } from './format.js';
-import { byteLength, goTypeName, isAscii, isMapLike, isNil, isTrue, mapGet, mapSize } from './values.js';
+import {
+  byteLength,
+  Float64,
+  goTypeName,
+  isAscii,
+  isMapLike,
+  isNil,
+  isTrue,
+  mapGet,
+  mapSize,
+  plain,
+} from './values.js';
 
-const Kind = { Invalid: 0, Bool: 1, Number: 2, String: 3, Other: 4 } as const;
+// Comparison as Go's text/template funcs.go does it: values have a basic kind (bool, int,
+// float, string; uint and complex do not arise here), and only values of one kind compare:
+// `eq 1 1.5`, `lt 1 3.5` and `eq 1 1.0` are "incompatible types for comparison". Other values
+// (nil, lists, maps, functions, objects) have no basic kind: `eq` compares them as Go compares
+// interface values, `lt` refuses them.
+const Kind = { Invalid: 0, Bool: 1, Int: 2, Float: 3, String: 4 } as const;
 type Kind = (typeof Kind)[keyof typeof Kind];
 
-function kindOf(v: unknown): Kind {
-  if (isNil(v)) return Kind.Invalid;
+function basicKind(v: unknown): Kind {
   switch (typeof v) {
     case 'boolean':
       return Kind.Bool;
     case 'number':
+      return Number.isInteger(v) ? Kind.Int : Kind.Float;
     case 'bigint':
-      return Kind.Number;
+      return Kind.Int;
     case 'string':
       return Kind.String;
     default:
-      return Kind.Other;
+      return v instanceof Float64 ? Kind.Float : Kind.Invalid;
   }
+}
+
+/** Go's reflect kind, as far as comparing values of no basic kind needs it. */
+function reflectKind(v: unknown): string {
+  if (isNil(v)) return 'invalid';
+  if (typeof v === 'function') return 'func';
+  if (Array.isArray(v) || v instanceof Uint8Array) return 'slice';
+  if (isMapLike(v)) return 'map';
+  return 'ptr';
+}
+
+/** Strings compare as Go's do: by UTF-8 bytes, which is code point order (not UTF-16 units). */
+function compareStrings(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.codePointAt(i)!;
+    const y = b.codePointAt(i)!;
+    if (x !== y) return x < y ? -1 : 1;
+    if (x > 0xffff) i++;
+  }
+  return a.length < b.length ? -1 : a.length > b.length ? 1 : 0;
 }
 
 /** Go's `eq`: true when arg1 equals any of the others. */
@@ -29,31 +67,44 @@ export function eq(...args: unknown[]): boolean {
   checkArgs('eq', args, 1, -1);
   const [a, ...rest] = args;
   if (rest.length === 0) throw new Error('missing argument for comparison');
-  const k1 = kindOf(a);
+  const k1 = basicKind(a);
   for (const b of rest) {
-    const k2 = kindOf(b);
+    const k2 = basicKind(b);
+    let truth = false;
     if (k1 !== k2) {
-      if (k1 !== Kind.Invalid && k2 !== Kind.Invalid) throw new Error('incompatible types for comparison');
-      continue;
-    }
-    if (k1 === Kind.Other) {
-      if (Array.isArray(a) || isMapLike(a) || Array.isArray(b) || isMapLike(b)) {
-        throw new Error(`non-comparable type ${formatV(a)}: ${goTypeName(a)}`);
+      // A missing value (nil) is unequal to anything of a kind; two values of different kinds are an error.
+      if (!isNil(a) && !isNil(b)) throw new Error('incompatible types for comparison');
+    } else if (k1 !== Kind.Invalid) {
+      truth = k1 === Kind.String ? a === b : Number(a) === Number(b);
+      if (k1 === Kind.Bool) truth = a === b;
+    } else {
+      const r1 = reflectKind(a);
+      const r2 = reflectKind(b);
+      if (r1 !== r2 && r1 !== 'invalid' && r2 !== 'invalid') {
+        throw new Error(`non-comparable types ${formatV(a)}: ${goTypeName(a)}, ${goTypeName(b)}: ${formatV(b)}`);
       }
+      if (isNil(a) || isNil(b)) truth = isNil(a) === isNil(b);
+      else if (r2 !== 'ptr') throw new Error(`non-comparable type ${formatV(b)}: ${goTypeName(b)}`);
+      else truth = a === b;
     }
-    if (k1 === Kind.Invalid || a === b || (k1 === Kind.Number && Number(a) === Number(b))) return true;
+    if (truth) return true;
   }
   return false;
 }
 
-function lessThan(name: string, args: unknown[]): boolean {
-  checkArgs(name, args, 2);
-  const [a, b] = args;
-  const k1 = kindOf(a);
-  const k2 = kindOf(b);
-  if (k1 !== Kind.Number && k1 !== Kind.String) throw new Error('invalid type for comparison');
+/** Go's `lt`; `le`, `gt`, `ge` are built from it and `eq`, as in Go. */
+function lessThan(a: unknown, b: unknown): boolean {
+  const k1 = basicKind(a);
+  const k2 = basicKind(b);
+  if (k1 === Kind.Invalid || k2 === Kind.Invalid) throw new Error('invalid type for comparison');
   if (k1 !== k2) throw new Error('incompatible types for comparison');
-  return (a as number | string) < (b as number | string);
+  if (k1 === Kind.Bool) throw new Error('invalid type for comparison');
+  if (k1 === Kind.String) return compareStrings(a as string, b as string) < 0;
+  return Number(a) < Number(b);
+}
+
+function lessOrEqual(a: unknown, b: unknown): boolean {
+  return lessThan(a, b) || eq(a, b);
 }
 
 function toIndex(v: unknown, cap: number, allowEqual: boolean): number {
@@ -218,16 +269,22 @@ export const BUILTINS: Readonly<Record<string, TemplateFunction>> = {
     checkArgs('ne', a, 2);
     return !eq(a[0], a[1]);
   },
-  lt: (...a: unknown[]) => lessThan('lt', a),
+  lt: (...a: unknown[]) => {
+    checkArgs('lt', a, 2);
+    return lessThan(a[0], a[1]);
+  },
   le: (...a: unknown[]) => {
     checkArgs('le', a, 2);
-    return lessThan('le', a) || eq(a[0], a[1]);
+    return lessOrEqual(a[0], a[1]);
   },
   gt: (...a: unknown[]) => {
     checkArgs('gt', a, 2);
-    return !(lessThan('gt', a) || eq(a[0], a[1]));
+    return !lessOrEqual(a[0], a[1]);
   },
-  ge: (...a: unknown[]) => !lessThan('ge', a),
+  ge: (...a: unknown[]) => {
+    checkArgs('ge', a, 2);
+    return !lessThan(a[0], a[1]);
+  },
   html: (...a: unknown[]) => htmlEscape(evalArgs(a)),
   js: (...a: unknown[]) => jsEscape(evalArgs(a)),
   urlquery: (...a: unknown[]) => urlQueryEscape(evalArgs(a)),
@@ -236,6 +293,6 @@ export const BUILTINS: Readonly<Record<string, TemplateFunction>> = {
     const [fn, ...rest] = a;
     if (isNil(fn)) throw new Error('call of nil');
     if (typeof fn !== 'function') throw new Error(`non-function of type ${goTypeName(fn)}`);
-    return fn(...rest);
+    return fn(...rest.map(plain));
   },
 };

@@ -7,6 +7,7 @@ import type {
   IdentifierNode,
   ListNode,
   Node,
+  NumberNode,
   PipeNode,
   RangeNode,
   TemplateNode,
@@ -16,7 +17,7 @@ import type {
 import { lineCol, nodeToString } from './ast.js';
 import { ArgumentCountError, TemplateExecError } from './errors.js';
 import { formatV } from './format.js';
-import { goTypeName, isMapLike, isNil, isTrue, mapGet, sortedKeys } from './values.js';
+import { Float64, goTypeName, isMapLike, isNil, isTrue, mapGet, plain, sortedKeys } from './values.js';
 
 /** A function callable from a template. Throwing reports `error calling NAME: message`. */
 // biome-ignore lint/suspicious/noExplicitAny: template functions take and return arbitrary values.
@@ -26,11 +27,32 @@ export type TemplateFunction = (...args: any[]) => unknown;
 export const MissingKey = { Default: 'default', Zero: 'zero', Error: 'error' } as const;
 export type MissingKey = (typeof MissingKey)[keyof typeof MissingKey];
 
+/**
+ * Bounds on one execution, so that no template runs away: each exceeded is a TemplateExecError
+ * at the node where it happened. Go has only the depth (100,000).
+ */
+export interface ExecLimits {
+  /** Nesting of template calls, `if`/`range`/`with` bodies and parenthesised pipelines. Default 1,000. */
+  readonly maxDepth: number;
+  /**
+   * Steps: nodes walked, commands evaluated, range iterations. Default 10,000,000, a few seconds
+   * of work; the shipped BIRD template takes about 50,000 for a 1,000-node mesh.
+   */
+  readonly maxSteps: number;
+  /** Characters of output, and of any string a function returns. Default 64 Mi (64 × 2^20). */
+  readonly maxOutput: number;
+}
+
+export const DEFAULT_EXEC_LIMITS: ExecLimits = { maxDepth: 1000, maxSteps: 10_000_000, maxOutput: 64 * 2 ** 20 };
+
 /** What the executor needs from a template set. */
 export interface ExecContext {
   lookupTree(name: string): Tree | undefined;
   lookupFunc(name: string): TemplateFunction | undefined;
+  /** True for the engine's own functions, which understand template values (Float64). */
+  isBuiltin(fn: TemplateFunction): boolean;
   readonly missingKey: MissingKey;
+  readonly limits: ExecLimits;
 }
 
 const NO_FINAL: unique symbol = Symbol('no final value');
@@ -41,12 +63,14 @@ const BREAK = 1;
 const CONTINUE = 2;
 type Flow = 0 | 1 | 2;
 
-/** Nesting limit for {{template}} calls. Go allows 100000; a JS stack is smaller. */
-export const MAX_EXEC_DEPTH = 500;
-
 interface Variable {
   name: string;
   value: unknown;
+}
+
+/** A number constant's value: a float constant with an integral value stays a float64 (Float64). */
+function constant(n: NumberNode): unknown {
+  return n.float && Number.isInteger(n.value) ? new Float64(n.value) : n.value;
 }
 
 /** Executes `tree` with `data` as dot and returns the output text. Throws TemplateExecError. */
@@ -55,7 +79,7 @@ export function executeTree(ctx: ExecContext, tree: Tree, data: unknown): string
   try {
     s.walk(data, tree.root);
   } catch (e) {
-    // Deep nesting can exhaust the JavaScript stack before MAX_EXEC_DEPTH is reached.
+    // The depth limit keeps the JavaScript stack far from exhausted; this is a last resort.
     if (e instanceof RangeError && /call stack/i.test(e.message)) {
       throw new TemplateExecError(
         `template: ${tree.name}: exceeded maximum template depth (the JavaScript stack is exhausted)`,
@@ -75,6 +99,8 @@ class State {
   private vars: Variable[];
   private node: Node | undefined;
   private depth = 0;
+  private steps = 0;
+  private readonly limits: ExecLimits;
 
   constructor(
     private readonly ctx: ExecContext,
@@ -82,6 +108,33 @@ class State {
     data: unknown,
   ) {
     this.vars = [{ name: '$', value: data }];
+    this.limits = ctx.limits;
+  }
+
+  // ---- limits ----
+
+  private step(): void {
+    if (++this.steps > this.limits.maxSteps) {
+      this.errorf(`exceeded ${this.limits.maxSteps} execution steps (a loop that long is stopped)`);
+    }
+  }
+
+  /** Runs `f` one level deeper (template call, control body, parenthesised pipeline). */
+  private deeper<T>(f: () => T): T {
+    if (this.depth >= this.limits.maxDepth) this.errorf(`exceeded maximum template depth (${this.limits.maxDepth})`);
+    this.depth++;
+    try {
+      return f();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private emit(s: string): void {
+    this.out += s;
+    if (this.out.length > this.limits.maxOutput) {
+      this.errorf(`output exceeds ${this.limits.maxOutput} characters`);
+    }
   }
 
   // ---- errors ----
@@ -90,7 +143,9 @@ class State {
     this.node = node;
   }
 
-  private errorf(msg: string, cause?: unknown): never {
+  private errorf(message: string, cause?: unknown): never {
+    // A message quotes values (a huge string, a long list): keep it to one short line.
+    const msg = message.length > 300 ? `${message.slice(0, 300)}…` : message;
     const tree = this.tree;
     const node = this.node;
     if (!node) throw new TemplateExecError(`template: ${tree.name}: ${msg}`, tree.name, 0, 0, { cause });
@@ -139,9 +194,10 @@ class State {
   // ---- walking ----
 
   walk(dot: unknown, node: Node): Flow {
+    this.step();
     switch (node.kind) {
       case 'text':
-        this.out += node.text;
+        this.emit(node.text);
         return NORMAL;
       case 'list':
         return this.walkList(dot, node);
@@ -155,13 +211,17 @@ class State {
         const mark = this.vars.length;
         const val = this.evalPipeline(dot, node.pipe);
         let flow: Flow = NORMAL;
-        if (isTrue(val)) flow = this.walkList(node.kind === 'with' ? val : dot, node.list);
-        else if (node.elseList) flow = this.walkList(dot, node.elseList);
+        if (isTrue(val)) flow = this.deeper(() => this.walkList(node.kind === 'with' ? val : dot, node.list));
+        else if (node.elseList) {
+          const els = node.elseList;
+          flow = this.deeper(() => this.walkList(dot, els));
+        }
         this.popTo(mark);
         return flow;
       }
       case 'range':
-        this.walkRange(dot, node);
+        this.at(node);
+        this.deeper(() => this.walkRange(dot, node));
         return NORMAL;
       case 'template':
         this.walkTemplate(dot, node);
@@ -190,6 +250,8 @@ class State {
     const val = this.evalCommands(dot, r.pipe);
     const decl = r.pipe.decl;
     const one = (key: unknown, elem: unknown): Flow => {
+      this.at(r);
+      this.step();
       const m = this.vars.length;
       if (decl.length > 0) {
         const first = decl[0]!.ident[0]!;
@@ -237,30 +299,30 @@ class State {
     this.at(t);
     const tree = this.ctx.lookupTree(t.name);
     if (!tree) this.errorf(`template ${JSON.stringify(t.name)} not defined`);
-    if (this.depth >= MAX_EXEC_DEPTH) this.errorf(`exceeded maximum template depth (${MAX_EXEC_DEPTH})`);
     const newDot = t.pipe ? this.evalPipeline(dot, t.pipe) : undefined;
-    const saved = { tree: this.tree, vars: this.vars };
-    this.tree = tree;
-    this.vars = [{ name: '$', value: newDot }];
-    this.depth++;
-    this.walkList(newDot, tree.root);
-    this.depth--;
-    this.tree = saved.tree;
-    this.vars = saved.vars;
+    this.at(t);
+    this.deeper(() => {
+      const saved = { tree: this.tree, vars: this.vars };
+      this.tree = tree;
+      this.vars = [{ name: '$', value: newDot }];
+      this.walkList(newDot, tree.root);
+      this.tree = saved.tree;
+      this.vars = saved.vars;
+    });
   }
 
   private printValue(node: Node, v: unknown): void {
+    this.at(node);
     if (typeof v === 'string') {
-      this.out += v;
+      this.emit(v);
       return;
     }
-    this.at(node);
     if (isNil(v)) {
-      this.out += '<no value>';
+      this.emit('<no value>');
       return;
     }
     if (typeof v === 'function') this.errorf(`can't print ${nodeToString(node)} of type func`);
-    this.out += formatV(v);
+    this.emit(formatV(v));
   }
 
   // ---- evaluation ----
@@ -268,7 +330,10 @@ class State {
   private evalCommands(dot: unknown, pipe: PipeNode): unknown {
     this.at(pipe);
     let value: Final = NO_FINAL;
-    for (const cmd of pipe.cmds) value = this.evalCommand(dot, cmd, value);
+    for (const cmd of pipe.cmds) {
+      this.step();
+      value = this.evalCommand(dot, cmd, value);
+    }
     return value;
   }
 
@@ -298,7 +363,7 @@ class State {
         return this.evalFunction(dot, first, cmd, cmd.args, final);
       case 'pipe':
         this.notAFunction(cmd.args, final);
-        return this.evalPipeline(dot, first);
+        return this.deeper(() => this.evalPipeline(dot, first));
       case 'variable':
         return this.evalVariable(dot, first, cmd.args, final);
     }
@@ -306,8 +371,9 @@ class State {
     this.notAFunction(cmd.args, final);
     switch (first.kind) {
       case 'bool':
-      case 'number':
         return first.value;
+      case 'number':
+        return constant(first);
       case 'string':
         return first.text;
       case 'dot':
@@ -371,7 +437,8 @@ class State {
     if (typeof receiver === 'object' && !Array.isArray(receiver) && !ArrayBuffer.isView(receiver) && name in receiver) {
       const member = (receiver as Record<string, unknown>)[name];
       if (typeof member === 'function') {
-        return this.evalCall(dot, member.bind(receiver) as TemplateFunction, node, node, name, args, final);
+        const method = (...a: unknown[]) => (member as TemplateFunction).apply(receiver, a.map(plain));
+        return this.evalCall(dot, method, node, node, name, args, final);
       }
       if (hasArgs) this.errorf(`${name} has arguments but cannot be invoked as function`);
       return member;
@@ -412,8 +479,15 @@ class State {
     const argv: unknown[] = [];
     for (let i = 1; i < args.length; i++) argv.push(this.evalArg(dot, args[i]!));
     if (final !== NO_FINAL) argv.push(final);
+    // Functions from outside the engine get plain JavaScript numbers.
+    const own = this.ctx.isBuiltin(fn);
     try {
-      return fn(...argv);
+      const result = own ? fn(...argv) : fn(...argv.map(plain));
+      if (typeof result === 'string' && result.length > this.limits.maxOutput) {
+        this.at(callNode);
+        this.errorf(`${name} returned more than ${this.limits.maxOutput} characters`);
+      }
+      return result;
     } catch (e) {
       if (e instanceof TemplateExecError) throw e;
       if (e instanceof ArgumentCountError) {
@@ -437,14 +511,15 @@ class State {
       case 'variable':
         return this.evalVariable(dot, n, [n], NO_FINAL);
       case 'pipe':
-        return this.evalPipeline(dot, n);
+        return this.deeper(() => this.evalPipeline(dot, n));
       case 'identifier':
         return this.evalFunction(dot, n, n, [n], NO_FINAL);
       case 'chain':
         return this.evalChain(dot, n, [n], NO_FINAL);
       case 'bool':
-      case 'number':
         return n.value;
+      case 'number':
+        return constant(n);
       case 'string':
         return n.text;
     }

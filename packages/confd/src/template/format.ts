@@ -5,7 +5,7 @@
 // `%!(EXTRA int=1)`). Numbers print as int when integral and as float64 otherwise; as a
 // deliberate leniency, the float verbs also accept integral numbers.
 
-import { goTypeName, isMapLike, isNil, sortedKeys } from './values.js';
+import { Float64, goTypeName, isMapLike, isNil, sortedKeys } from './values.js';
 
 interface Spec {
   minus: boolean;
@@ -92,34 +92,41 @@ export function sprintf(format: string, args: readonly unknown[]): string {
       i = close + 1;
     };
     readIndex();
+    // A number past a million, as a literal or an argument, is refused as Go's fmt refuses it
+    // (a literal one consumes the rest of the format: %!(NOVERB)).
+    const parseNum = (): number | undefined => {
+      let num = 0;
+      let seen = false;
+      for (; i < n && format[i]! >= '0' && format[i]! <= '9'; i++) {
+        if (num > 1e6) {
+          i = n;
+          return undefined;
+        }
+        num = num * 10 + (format.charCodeAt(i) - 48);
+        seen = true;
+      }
+      return seen ? num : undefined;
+    };
     if (format[i] === '*') {
       i++;
       const w = args[argNum++];
-      if (typeof w === 'number' && Number.isInteger(w)) {
+      if (typeof w === 'number' && Number.isInteger(w) && Math.abs(w) <= 1e6) {
         spec.width = Math.abs(w);
         if (w < 0) {
           spec.minus = true;
           spec.zero = false;
         }
       } else out += '%!(BADWIDTH)';
-    } else {
-      const s = i;
-      while (i < n && format[i]! >= '0' && format[i]! <= '9') i++;
-      if (i > s) spec.width = Number(format.slice(s, i));
-    }
+    } else spec.width = parseNum();
     if (format[i] === '.') {
       i++;
       readIndex();
       if (format[i] === '*') {
         i++;
         const p = args[argNum++];
-        if (typeof p === 'number' && Number.isInteger(p) && p >= 0) spec.prec = p;
+        if (typeof p === 'number' && Number.isInteger(p) && p >= 0 && p <= 1e6) spec.prec = p;
         else out += '%!(BADPREC)';
-      } else {
-        const s = i;
-        while (i < n && format[i]! >= '0' && format[i]! <= '9') i++;
-        spec.prec = Number(format.slice(s, i) || '0');
-      }
+      } else spec.prec = parseNum() ?? 0;
     }
     readIndex();
     if (i >= n) {
@@ -178,6 +185,10 @@ function pad(s: string, spec: Spec, zeroOk = false): string {
 function formatValue(v: unknown, verb: string, spec: Spec): string {
   if (verb === 'T') return pad(isNil(v) ? '<nil>' : goTypeName(v), spec);
   if (isNil(v)) return verb === 'v' ? pad('<nil>', spec) : badVerb(v, verb);
+  if (v instanceof Float64) {
+    if (verb === 'v') return formatFloat(v.value, 'g', spec, true);
+    return 'eEfFgG'.includes(verb) ? formatFloat(v.value, verb, spec, false) : badVerb(v, verb);
+  }
   switch (typeof v) {
     case 'boolean':
       return verb === 'v' || verb === 't' ? pad(String(v), spec) : badVerb(v, verb);

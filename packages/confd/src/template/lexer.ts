@@ -261,7 +261,8 @@ function lexNumber(text: string, i: number, out: Token[]): number {
   if (s === '' || s === '+' || s === '-' || isAlnum(after)) {
     let e = i + s.length;
     while (isAlnum(text[e]) || text[e] === '.') e++;
-    throw new LexError(`bad number syntax: ${JSON.stringify(text.slice(i, Math.max(e, i + 1)))}`, i);
+    const bad = text.slice(i, Math.max(e, i + 1));
+    throw new LexError(`bad number syntax: ${JSON.stringify(bad.slice(0, 40))}${bad.length > 40 ? '…' : ''}`, i);
   }
   out.push({ type: Tok.Number, value: s, pos: i });
   return i + s.length;

@@ -23,6 +23,18 @@ export interface ParseResult {
 type EndMark = { kind: 'end'; pos: number } | { kind: 'else'; pos: number };
 
 /**
+ * Deepest nesting the parser accepts: parenthesised pipelines, and `if`/`range`/`with`/`block`
+ * (each `else if` counts as one more). Go allows 10,000 parentheses; a JavaScript stack is
+ * smaller, and the executor recurses as deep.
+ */
+export const MAX_PARSE_DEPTH = 200;
+
+/** A token's text for a message: quoted, and cut after 40 characters. */
+function quoteShort(s: string): string {
+  return s.length > 40 ? `${JSON.stringify(s.slice(0, 40))}…` : JSON.stringify(s);
+}
+
+/**
  * Parses template text into trees. `hasFunc` says whether a function name is defined: as in
  * Go, calling an unknown function is a parse error.
  */
@@ -42,6 +54,7 @@ export function parseTemplate(name: string, text: string, hasFunc: (fn: string) 
 
 class Parser {
   private i = 0;
+  private depth = 0;
   private vars: string[] = ['$'];
   private rangeDepth = 0;
   private readonly trees = new Map<string, Tree>();
@@ -101,6 +114,15 @@ class Parser {
     const { line } = lineCol(this.text, pos);
     throw new TemplateParseError(`template: ${this.name}:${line}: ${msg}`, this.name, line);
   }
+  /** Runs `f` one nesting level deeper. */
+  private nested<T>(pos: number, what: string, f: () => T): T {
+    if (++this.depth > MAX_PARSE_DEPTH) this.fail(`max ${what} depth exceeded (${MAX_PARSE_DEPTH})`, pos);
+    try {
+      return f();
+    } finally {
+      this.depth--;
+    }
+  }
   private describe(t: Token): string {
     switch (t.type) {
       case Tok.EOF:
@@ -112,7 +134,7 @@ class Parser {
       case Tok.Keyword:
         return `<${t.value}>`;
       default:
-        return JSON.stringify(t.value);
+        return quoteShort(t.value);
     }
   }
   private unexpected(t: Token, context: string): never {
@@ -184,11 +206,9 @@ class Parser {
           this.expect(Tok.RightDelim, 'end');
           return { kind: 'end', pos: t.pos };
         case 'if':
-          return this.branch('if');
         case 'range':
-          return this.branch('range');
         case 'with':
-          return this.branch('with');
+          return this.branch(t.value);
         case 'template':
           return this.templateControl();
         case 'define':
@@ -208,7 +228,11 @@ class Parser {
     return { kind: 'else', pos: t.pos };
   }
 
-  private branch<K extends 'if' | 'range' | 'with'>(kind: K): IfNode | RangeNode | WithNode {
+  private branch(kind: 'if' | 'range' | 'with'): IfNode | RangeNode | WithNode {
+    return this.nested(this.peek().pos, 'nesting', () => this.branchBody(kind));
+  }
+
+  private branchBody(kind: 'if' | 'range' | 'with'): IfNode | RangeNode | WithNode {
     const savedVars = this.vars.length;
     const pipe = this.pipeline(kind, Tok.RightDelim);
     if (kind === 'range') this.rangeDepth++;
@@ -244,6 +268,10 @@ class Parser {
   }
 
   private blockControl(): TemplateNode {
+    return this.nested(this.peek().pos, 'nesting', () => this.blockBody());
+  }
+
+  private blockBody(): TemplateNode {
     const nameTok = this.nextNonSpace();
     if (nameTok.type !== Tok.String && nameTok.type !== Tok.RawString) this.unexpected(nameTok, 'block clause');
     const name = this.unquote(nameTok);
@@ -360,7 +388,7 @@ class Parser {
       case 'number':
       case 'nil':
       case 'dot':
-        this.fail(`unexpected . after term ${JSON.stringify(nodeText(node))}`, node.pos);
+        this.fail(`unexpected . after term ${quoteShort(nodeText(node))}`, node.pos);
         break;
       default:
         return { kind: 'chain', pos: node.pos, node, field: fields };
@@ -371,14 +399,14 @@ class Parser {
     const t = this.nextNonSpace();
     switch (t.type) {
       case Tok.Identifier:
-        if (!this.hasFunc(t.value)) this.fail(`function ${JSON.stringify(t.value)} not defined`, t.pos);
+        if (!this.hasFunc(t.value)) this.fail(`function ${quoteShort(t.value)} not defined`, t.pos);
         return { kind: 'identifier', pos: t.pos, name: t.value };
       case Tok.Dot:
         return { kind: 'dot', pos: t.pos };
       case Tok.Nil:
         return { kind: 'nil', pos: t.pos };
       case Tok.Variable:
-        if (!this.vars.includes(t.value)) this.fail(`undefined variable ${JSON.stringify(t.value)}`, t.pos);
+        if (!this.vars.includes(t.value)) this.fail(`undefined variable ${quoteShort(t.value)}`, t.pos);
         return { kind: 'variable', pos: t.pos, ident: [t.value] };
       case Tok.Field:
         return { kind: 'field', pos: t.pos, ident: [t.value.slice(1)] };
@@ -386,11 +414,9 @@ class Parser {
         return { kind: 'bool', pos: t.pos, value: t.value === 'true' };
       case Tok.Char:
       case Tok.Number:
-        return { kind: 'number', pos: t.pos, value: this.number(t), text: t.value };
-      case Tok.LeftParen: {
-        const p = this.pipeline('parenthesized pipeline', Tok.RightParen);
-        return p;
-      }
+        return { kind: 'number', pos: t.pos, value: this.number(t), text: t.value, float: isFloatConstant(t) };
+      case Tok.LeftParen:
+        return this.nested(t.pos, 'expression', () => this.pipeline('parenthesized pipeline', Tok.RightParen));
       case Tok.String:
       case Tok.RawString:
         return { kind: 'string', pos: t.pos, quoted: t.value, text: this.unquote(t) };
@@ -433,9 +459,20 @@ class Parser {
     else if (/^0[bB][01]+$/.test(s)) v = Number.parseInt(s.slice(2), 2);
     else if (/^0[0-7]+$/.test(s)) v = Number.parseInt(s.slice(1), 8);
     else if (/^(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) v = Number(s);
-    else this.fail(`illegal number syntax: ${JSON.stringify(t.value)}`, t.pos);
+    else this.fail(`illegal number syntax: ${quoteShort(t.value)}`, t.pos);
     return sign * v;
   }
+}
+
+/**
+ * Go's rule (text/template idealConstant): a constant written with `.`, `e` or `p` is a float64,
+ * except a hexadecimal integer (`0x1e`) or a character constant.
+ */
+function isFloatConstant(t: Token): boolean {
+  const s = t.value;
+  if (t.type === Tok.Char) return false;
+  const hexInt = s.length > 2 && s[0] === '0' && (s[1] === 'x' || s[1] === 'X') && !/[pP]/.test(s);
+  return !hexInt && /[.eEpP]/.test(s);
 }
 
 function isEmptyList(l: ListNode): boolean {

@@ -1,5 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { createConfdFunctions } from '../functions/confd-functions.js';
+import { KeyStore } from '../functions/key-store.js';
 import { TemplateExecError, TemplateNotDefinedError, TemplateParseError } from './errors.js';
 import { sprintf } from './format.js';
 import { Template } from './template.js';
@@ -382,7 +384,7 @@ describe('template errors', () => {
   });
   it('unbounded recursion is an execution error, not a crash', () => {
     const simple = new Template('t').parse('{{define "r"}}{{template "r" .}}{{end}}{{template "r" .}}');
-    expect(() => simple.execute(1)).toThrow('exceeded maximum template depth (500)');
+    expect(() => simple.execute(1)).toThrow('exceeded maximum template depth (1000)');
     const nested = new Template('t').parse(
       '{{define "r"}}{{if true}}{{with .}}{{range .}}{{template "r" $}}{{end}}{{end}}{{end}}{{end}}{{template "r" .}}',
     );
@@ -441,6 +443,360 @@ describe('properties', () => {
         expect(out.trim()).toBe(String(n));
         expect(out.length).toBe(Math.max(w, String(n).length));
       }),
+    );
+  });
+});
+
+// Go's text/template compares by basic kind (funcs.go: bool, int, uint, float, string): an int
+// and a float never compare, a float constant (`1.0`, `1e3`) stays a float64 even when its value
+// is integral, strings compare by UTF-8 bytes. Every case here is what Go 1.22 prints.
+describe('comparisons exactly as Go', () => {
+  const ok: [string, string][] = [
+    ['{{eq 1.0 1.0}} {{eq 1.5 1.5}} {{eq 1.5 2.5}} {{ne 1.0 2.0}}', 'true true false true'],
+    ['{{lt 1.0 1.5}} {{le 1.5 1.5}} {{gt 2.5 1.0}} {{ge 1e3 999.5}}', 'true true true true'],
+    ['{{eq .f 1.5}} {{lt .f 2.0}}', 'true true'],
+    ["{{eq 'a' 97}} {{lt 0x1e 31}} {{eq 0x10 16}}", 'true true true'],
+    ['{{eq .missing .l}} {{eq .l .missing}} {{eq .missing 1.5}}', 'false false false'],
+    ['{{lt "\\uffff" "\\U0001F600"}} {{lt "a" "ab"}} {{lt "b" "ab"}}', 'true true false'],
+    ['{{printf "%T %v %T %v %T" 1.0 1.0 1e6 1e6 1}}', 'float64 1 float64 1e+06 int'],
+    ['{{1.0}} {{-0.0}} {{2e0}}', '1 -0 2'],
+    ['{{if 0.0}}t{{else}}f{{end}} {{if 1.0}}t{{end}} {{not 0.0}}', 'f t true'],
+    ['{{printf "%d" 1.0}}', '%!d(float64=1)'],
+    ['{{$x := 1.0}}{{printf "%T" $x}} {{and 1 2.0}}', 'float64 2'],
+  ];
+  it.each(ok)('%s', (text, want) => {
+    expect(render(text, DATA)).toBe(want);
+  });
+
+  const errors: [string, string][] = [
+    ['{{lt 1 3.5}}', 'error calling lt: incompatible types for comparison'],
+    ['{{eq 1 1.5}}', 'error calling eq: incompatible types for comparison'],
+    ['{{eq 1 1.0}}', 'error calling eq: incompatible types for comparison'],
+    ['{{eq 1.0 1}}', 'error calling eq: incompatible types for comparison'],
+    ['{{le 1 1.0}}', 'error calling le: incompatible types for comparison'],
+    ['{{gt 2 1.5}}', 'error calling gt: incompatible types for comparison'],
+    ['{{ge .n 7.0}}', 'error calling ge: incompatible types for comparison'],
+    ['{{eq .n 1.5 7}}', 'error calling eq: incompatible types for comparison'],
+    ['{{lt .missing 1}}', 'error calling lt: invalid type for comparison'],
+    ['{{lt .l .l}}', 'error calling lt: invalid type for comparison'],
+    [
+      '{{eq .l .m}}',
+      'error calling eq: non-comparable types [a b c]: []interface {}, map[string]interface {}: map[a:1 b:2 c:3]',
+    ],
+    ['{{eq .m .m}}', 'error calling eq: non-comparable type map[a:1 b:2 c:3]: map[string]interface {}'],
+    ['{{range 3.0}}{{end}}', "range can't iterate over 3"],
+    ['{{index .l 1.0}}', 'error calling index: cannot index slice/array with type float64'],
+    ['{{len 1.5}}', 'error calling len: len of type float64'],
+  ];
+  it.each(errors)('%s fails', (text, message) => {
+    expect(() => render(text, DATA)).toThrow(message);
+  });
+
+  it('functions from outside the engine get plain numbers (a float constant as its value)', () => {
+    const seen: unknown[] = [];
+    class Obj {
+      m(x: unknown) {
+        seen.push(x);
+        return x;
+      }
+    }
+    const fn = (x: unknown) => {
+      seen.push(x);
+      return x;
+    };
+    const add = (a: number, b: number) => {
+      seen.push(a);
+      return a + b;
+    };
+    const out = render('{{add 1.0 2}} {{.obj.m 3.0}} {{call .fn 4.0}}', { obj: new Obj(), fn }, { add });
+    expect(out).toBe('3 3 4');
+    expect(seen).toEqual([1, 3, 4]);
+  });
+});
+
+describe('bounded execution and parsing', () => {
+  const renderLimited = (text: string, limits = {}) => new Template('t', { limits }).parse(text).execute(DATA);
+
+  it('a range over a huge number stops at the step limit, with a position', () => {
+    expect(() => renderLimited('\n {{range 1000000000000}}{{end}}', { maxSteps: 100_000 })).toThrow(
+      /^template: t:2:9: executing "t" at <\{\{range 100000000000\.\.\.>: exceeded 100000 execution steps/,
+    );
+    expect(() =>
+      renderLimited('{{range 1000}}{{range 1000}}{{range 1000}}{{end}}{{end}}{{end}}', { maxSteps: 100_000 }),
+    ).toThrow(TemplateExecError);
+  });
+
+  it('output and the strings functions return are bounded', () => {
+    expect(() => renderLimited('{{range 100}}{{printf "%1000000d" 1}}{{end}}', { maxOutput: 5_000_000 })).toThrow(
+      'output exceeds 5000000 characters',
+    );
+    expect(() =>
+      renderLimited('{{$x := "ab"}}{{range 100}}{{$x = printf "%s%s" $x $x}}{{end}}', { maxOutput: 1_000_000 }),
+    ).toThrow('printf returned more than 1000000 characters');
+  });
+
+  it("printf refuses widths and precisions past a million, as Go's fmt does", () => {
+    expect(render('{{printf "%99999999d|" 1}}')).toBe('%!(NOVERB)%!(EXTRA int=1)');
+    expect(render('{{printf "%*d" 10000000 1}}')).toBe('%!(BADWIDTH)1');
+    expect(render('{{printf "%.*d" 10000000 1}}')).toBe('%!(BADPREC)1');
+  });
+
+  it('deep nesting is a parse error, not a stack overflow', () => {
+    for (const [text, what] of [
+      [`{{${'('.repeat(5000)}1${')'.repeat(5000)}}}`, 'max expression depth exceeded (200)'],
+      [`${'{{if true}}'.repeat(5000)}${'{{end}}'.repeat(5000)}`, 'max nesting depth exceeded (200)'],
+      [`{{if false}}${'{{else if false}}'.repeat(5000)}{{end}}`, 'max nesting depth exceeded (200)'],
+    ]) {
+      let err: unknown;
+      try {
+        new Template('t').parse(text as string);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(TemplateParseError);
+      expect((err as Error).message).toMatch(
+        new RegExp(`^template: t:1: ${(what as string).replace(/[()]/g, '\\$&')}$`),
+      );
+    }
+  });
+
+  it('messages quote at most a short part of a huge value', () => {
+    const huge = 'x'.repeat(1_000_000);
+    for (const text of [`{{"${huge}" 1}}`, `{{${huge}}}`, `{{1${huge}}}`, `{{range "${huge}"}}{{end}}`]) {
+      let err: unknown;
+      try {
+        new Template('t').parse(text).execute(DATA);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(Error);
+      expect((err as Error).message.length).toBeLessThan(500);
+    }
+  });
+});
+
+describe('fuzzing the parser and the executor', () => {
+  const pieces = fc.constantFrom(
+    '{{',
+    '}}',
+    '{{-',
+    '-}}',
+    ' ',
+    '\n',
+    'x',
+    '.',
+    '.a',
+    '.l',
+    '.m',
+    '.f',
+    '$',
+    '$x',
+    ':=',
+    '=',
+    '|',
+    '(',
+    ')',
+    ',',
+    'if',
+    'else',
+    'end',
+    'range',
+    'with',
+    'define',
+    'template',
+    'block',
+    'break',
+    'continue',
+    '"t"',
+    '"s"',
+    "'c'",
+    '`r`',
+    '1',
+    '-2',
+    '1.5',
+    '1.0',
+    '1e3',
+    '0x1F',
+    'true',
+    'nil',
+    'eq',
+    'lt',
+    'le',
+    'ne',
+    'gt',
+    'ge',
+    'and',
+    'or',
+    'not',
+    'len',
+    'index',
+    'slice',
+    'print',
+    'printf',
+    'println',
+    'html',
+    'js',
+    'urlquery',
+    'call',
+    '"%d %s %v %5.2f %*d %[2]q"',
+    'getv',
+    'gets',
+    'ls',
+    'json',
+    'seq',
+    'add',
+    'mul',
+    'split',
+    'join',
+    'map',
+    'atoi',
+    'base64Decode',
+    '"/a"',
+    '"/*"',
+    '/*',
+    '*/',
+  );
+  const textArb = fc.oneof(
+    fc.string({ maxLength: 80 }),
+    fc.array(pieces, { maxLength: 40 }).map((a) => a.join('')),
+  );
+  const dataArb = fc.oneof(fc.constant(DATA), fc.jsonValue({ maxDepth: 3 }), fc.constant(undefined));
+  const store = new KeyStore([
+    { key: '/a', value: '1' },
+    { key: '/b/c', value: '{"x": [1, 2.5, "y"]}' },
+  ]);
+  const funcs = createConfdFunctions({ store: () => store, env: { HOME: '/root' }, now: () => new Date(0) });
+
+  // Well-formed templates too, so that the executor is exercised and not only the parser.
+  const fn = fc.constantFrom(
+    'eq',
+    'ne',
+    'lt',
+    'le',
+    'gt',
+    'ge',
+    'and',
+    'or',
+    'not',
+    'len',
+    'index',
+    'slice',
+    'print',
+    'printf',
+    'println',
+    'html',
+    'js',
+    'urlquery',
+    'getv',
+    'gets',
+    'ls',
+    'lsdir',
+    'exists',
+    'json',
+    'jsonArray',
+    'seq',
+    'add',
+    'sub',
+    'mul',
+    'div',
+    'mod',
+    'split',
+    'join',
+    'toUpper',
+    'replace',
+    'map',
+    'atoi',
+    'base64Encode',
+    'base64Decode',
+    'reverse',
+    'sortByLength',
+    'contains',
+    'base',
+    'dir',
+    'compareIP',
+  );
+  const atom = fc.constantFrom(
+    '.',
+    '.a',
+    '.l',
+    '.m',
+    '.f',
+    '.n',
+    '.s',
+    '.nested.inner',
+    '$',
+    '$.l',
+    '1',
+    '-1',
+    '0',
+    '2.5',
+    '1.0',
+    '1e3',
+    '0x10',
+    "'x'",
+    'true',
+    'false',
+    'nil',
+    '"/a"',
+    '"/b/*"',
+    '"%d|%s|%v|%x|%q|%8.3f|%-5d|%T"',
+    '"a,b"',
+    '","',
+    '"3"',
+    '1000000',
+  );
+  const exprArb: fc.Arbitrary<string> = fc.letrec<{ e: string }>((tie) => ({
+    e: fc.oneof(
+      { depthSize: 'small', maxDepth: 3 },
+      atom,
+      fc.tuple(fn, fc.array(tie('e'), { maxLength: 3 })).map(([f, a]) => `(${[f, ...a].join(' ')})`),
+    ),
+  })).e;
+  const pipeArb = fc.oneof(
+    exprArb,
+    fc.tuple(fn, fc.array(exprArb, { maxLength: 3 })).map(([f, a]) => [f, ...a].join(' ')),
+    fc.tuple(exprArb, fn).map(([e, f]) => `${e} | ${f}`),
+  );
+  const bodyArb: fc.Arbitrary<string> = fc.letrec<{ b: string }>((tie) => ({
+    b: fc.oneof(
+      { depthSize: 'small', maxDepth: 3 },
+      fc.constantFrom('x', ' ', '\n'),
+      pipeArb.map((p) => `{{${p}}}`),
+      fc.tuple(pipeArb, tie('b'), tie('b')).map(([p, a, b]) => `{{if ${p}}}${a}{{else}}${b}{{end}}`),
+      fc.tuple(pipeArb, tie('b')).map(([p, a]) => `{{range $i, $v := ${p}}}${a}{{$v}}{{end}}`),
+      fc.tuple(pipeArb, tie('b')).map(([p, a]) => `{{with ${p}}}${a}{{end}}`),
+      pipeArb.map((p) => `{{template "sub" ${p}}}`),
+      fc.array(tie('b'), { maxLength: 3 }).map((a) => a.join('')),
+    ),
+  })).b;
+  const wellFormed = fc
+    .tuple(bodyArb, bodyArb)
+    .map(([main, sub]) => `${main}{{define "sub"}}${sub.replaceAll('{{template "sub"', '{{template "sub2"')}{{end}}`);
+
+  it('any text and data give a rendering or a template error with a position (property)', () => {
+    fc.assert(
+      fc.property(fc.oneof(textArb, wellFormed), dataArb, (text, data) => {
+        const t = new Template('t', { funcs, limits: { maxSteps: 20_000, maxOutput: 200_000 } });
+        try {
+          t.parse(text);
+        } catch (e) {
+          expect(e).toBeInstanceOf(TemplateParseError);
+          expect((e as TemplateParseError).line).toBeGreaterThanOrEqual(1);
+          expect((e as Error).message).toMatch(/^template: t:\d+: /);
+          return;
+        }
+        try {
+          const out = t.execute(data);
+          expect(typeof out).toBe('string');
+        } catch (e) {
+          expect(e).toBeInstanceOf(TemplateExecError);
+          const err = e as TemplateExecError;
+          expect(err.line).toBeGreaterThanOrEqual(1);
+          expect(err.message).toMatch(/^template: t:\d+:\d+: executing "/);
+          expect(err.message.length).toBeLessThan(1000);
+        }
+      }),
+      { numRuns: 10000 },
     );
   });
 });

@@ -1,7 +1,14 @@
 import type { Tree } from './ast.js';
 import { BUILTINS } from './builtins.js';
 import { TemplateNotDefinedError } from './errors.js';
-import { type ExecContext, executeTree, MissingKey, type TemplateFunction } from './exec.js';
+import {
+  DEFAULT_EXEC_LIMITS,
+  type ExecContext,
+  type ExecLimits,
+  executeTree,
+  MissingKey,
+  type TemplateFunction,
+} from './exec.js';
 import { parseTemplate } from './parser.js';
 
 /** Options for a template set. */
@@ -10,7 +17,11 @@ export interface TemplateOptions {
   readonly funcs?: Readonly<Record<string, TemplateFunction>>;
   /** Go's `missingkey` option: `default` (and `zero`) give nil, `error` fails. */
   readonly missingKey?: MissingKey;
+  /** Bounds on an execution (depth, steps, output); see DEFAULT_EXEC_LIMITS. */
+  readonly limits?: Partial<ExecLimits>;
 }
+
+const BUILTIN_FUNCTIONS: ReadonlySet<TemplateFunction> = new Set(Object.values(BUILTINS));
 
 /**
  * A named template and the set of templates associated with it (`define`, `block`), with Go
@@ -23,6 +34,7 @@ export interface TemplateOptions {
  */
 export class Template implements ExecContext {
   readonly missingKey: MissingKey;
+  readonly limits: ExecLimits;
   private readonly trees = new Map<string, Tree>();
   private readonly fns = new Map<string, TemplateFunction>(Object.entries(BUILTINS));
 
@@ -31,6 +43,7 @@ export class Template implements ExecContext {
     options: TemplateOptions = {},
   ) {
     this.missingKey = options.missingKey ?? MissingKey.Default;
+    this.limits = { ...DEFAULT_EXEC_LIMITS, ...options.limits };
     if (options.funcs) this.funcs(options.funcs);
   }
 
@@ -78,5 +91,9 @@ export class Template implements ExecContext {
 
   lookupFunc(name: string): TemplateFunction | undefined {
     return this.fns.get(name);
+  }
+
+  isBuiltin(fn: TemplateFunction): boolean {
+    return BUILTIN_FUNCTIONS.has(fn);
   }
 }

@@ -2,7 +2,22 @@
 //
 // null and undefined are Go's nil; numbers are int when integral, else float64; plain objects
 // and Maps are maps with string keys (iterated in sorted key order, as Go does); arrays are
-// slices; functions are funcs (called as methods when reached through a field).
+// slices; functions are funcs (called as methods when reached through a field). A float
+// constant of the template that has an integral value (`1.0`, `1e3`) is a Float64, so that it
+// stays a float64 as in Go (`eq 1 1.0` is an error there).
+
+/** A float64 whose value JavaScript would take for an int: a template constant such as `1.0`. */
+export class Float64 {
+  constructor(readonly value: number) {}
+  valueOf(): number {
+    return this.value;
+  }
+}
+
+/** The JavaScript value for code outside the engine: a Float64 as its number. */
+export function plain(v: unknown): unknown {
+  return v instanceof Float64 ? v.value : v;
+}
 
 /** A plain object or Map: what a template treats as a Go map. */
 export type MapLike = Record<string, unknown> | Map<unknown, unknown>;
@@ -57,6 +72,7 @@ export function isTrue(v: unknown): boolean {
     case 'function':
       return true;
     default:
+      if (v instanceof Float64) return v.value !== 0;
       if (Array.isArray(v)) return v.length > 0;
       if (v instanceof Uint8Array) return v.length > 0;
       if (isMapLike(v)) return mapSize(v) > 0;
@@ -79,6 +95,7 @@ export function goTypeName(v: unknown): string {
     case 'function':
       return 'func';
     default:
+      if (v instanceof Float64) return 'float64';
       if (Array.isArray(v)) return '[]interface {}';
       if (v instanceof Uint8Array) return '[]uint8';
       if (isMapLike(v)) return 'map[string]interface {}';
