@@ -306,7 +306,11 @@ describe.skipIf(!enabled)(
         async () => {
           const s = await probe.sessions();
           const x = await birdSessions(bird);
-          return s.every((y) => y.state === 'Up') && [...x.values()].every((y) => y.state === 'Up');
+          // ... and the send errors of the cut (ENETUNREACH) cleared once packets leave again.
+          return (
+            s.every((y) => y.state === 'Up' && y.transportError === null) &&
+            [...x.values()].every((y) => y.state === 'Up')
+          );
         },
         20_000,
       ).catch(explain(probe, bird));

@@ -24,6 +24,8 @@ export interface SessionLink {
   onLocal(address: string): void;
   /** The transport cannot send or receive for this session (bind failed, no route...); it keeps retrying. */
   onError(code: string, message: string): void;
+  /** The session's sockets work (again): clears the error, and the first packet goes out now. */
+  onReady(): void;
 }
 
 export interface TransportBinding {
@@ -145,6 +147,13 @@ export class BfdEngine {
         entry.transportError = message;
         this.log('warn', `bfd: ${config.name}: ${message}`, { peer: config.peer, code });
       },
+      onReady: () => {
+        if (!entry) return;
+        if (entry.transportError !== null)
+          this.log('info', `bfd: ${config.name}: sockets work again`, { peer: config.peer });
+        entry.transportError = null;
+        entry.fsm.transmitSoon();
+      },
     });
     entry = { id, config, fsm, binding, local: null, adminDown: false, discarded: {}, transportError: null };
     this.byId.set(id, entry);
@@ -240,7 +249,6 @@ export class BfdEngine {
     if (e.local === address) return;
     if (e.local !== null) this.byAddress.delete(this.addressKey(e.config.multihop, e.local, e.config.peer));
     e.local = address;
-    e.transportError = null;
     this.byAddress.set(this.addressKey(e.config.multihop, address, e.config.peer), e);
   }
 

@@ -161,6 +161,11 @@ export class BfdSession {
     for (const t of [this.txTimer, this.detectTimer, this.seqTimer, this.soonTimer]) this.env.clock.clearTimeout(t);
   }
 
+  /** Sends a packet now (rate-limited), e.g. when the transport has just become able to send. */
+  transmitSoon(): void {
+    this.sendSoon();
+  }
+
   /** RFC 5880 §6.8.16: AdminDown (diag 7) or back to Down. */
   setAdminDown(down: boolean): void {
     if (this.stopped) return;

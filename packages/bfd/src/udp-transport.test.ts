@@ -99,12 +99,15 @@ describe('UdpTransport', () => {
     await waitFor('accepted', () => ok.engine.status(1)[0]!.remoteDiscriminator === 0x77);
   });
 
-  it('a port held by another daemon is reported on the session and retried', async () => {
-    const holder = await socketOn('127.0.0.1');
+  it('a port held by another daemon is reported on the session, retried, and cleared once bound', async () => {
+    const holder = dgram.createSocket('udp4');
+    await new Promise<void>((r) => holder.bind(0, '127.0.0.1', r));
     const { engine, events } = engineOn(holder.address().port, 'off');
     engine.add(1, sessionConfig({ peer: '127.0.0.2', local: '127.0.0.1' }));
     const err = await waitFor('error', () => engine.status(1)[0]!.transportError);
     expect(err).toMatch(/^cannot listen on 127\.0\.0\.1 port \d+: another BFD daemon .* holds it; retrying every 1 s$/);
     expect(events.some((e) => e.type === 'log' && e.level === 'warn')).toBe(true);
+    holder.close();
+    await waitFor('bound on retry, error cleared', () => engine.status(1)[0]!.transportError === null);
   });
 });

@@ -173,6 +173,7 @@ class UdpSession implements TransportBinding {
   private detached = false;
   private sendErrorAt = Number.NEGATIVE_INFINITY;
   private inflight = 0;
+  private failing = false;
 
   constructor(
     private readonly t: UdpTransport,
@@ -190,7 +191,14 @@ class UdpSession implements TransportBinding {
     s.send(bytes, this.t.port(this.link.multihop), this.link.peer, (err) => {
       // The last packet (AdminDown) is sent just before detach: close only once it has left.
       if (--this.inflight === 0 && this.detached) s.close();
-      if (!err) return;
+      if (!err) {
+        if (this.failing && !this.detached) {
+          this.failing = false;
+          this.link.onReady();
+        }
+        return;
+      }
+      this.failing = true;
       // A link that is down gives ENETUNREACH or EHOSTUNREACH on every packet: report once a minute.
       const now = this.clock.now();
       if (now - this.sendErrorAt < 60_000) return;
@@ -255,7 +263,9 @@ class UdpSession implements TransportBinding {
     if (this.detached) {
       this.sender.close();
       this.sender = null;
+      return;
     }
+    this.link.onReady();
   }
 }
 
