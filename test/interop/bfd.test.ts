@@ -317,3 +317,50 @@ describe.skipIf(!enabled)(
     });
   },
 );
+
+describe.skipIf(!enabled)('interop: Tabby BFD and BIRD 2, RFC 5883 multihop through a router', () => {
+  const lab = new NetLab();
+  let bird: BirdDaemon;
+  let probe: BfdProbe;
+  let id: number;
+
+  beforeAll(async () => {
+    const tabby = await lab.netns('tabby');
+    const router = await lab.netns('router');
+    const birdNs = await lab.netns('bird');
+    await lab.link(tabby, 'eth0', '198.18.2.1/24', router, 'eth0', '198.18.2.254/24');
+    await lab.link(router, 'eth1', '198.18.3.254/24', birdNs, 'eth0', '198.18.3.2/24');
+    await router.exec(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+    await tabby.ip(['route', 'add', '198.18.3.0/24', 'via', '198.18.2.254']);
+    await birdNs.ip(['route', 'add', '198.18.2.0/24', 'via', '198.18.3.254']);
+    bird = await startBird(
+      birdNs,
+      `router id 198.18.3.2;
+timeformat protocol iso long ms;
+protocol device { scan time 1; }
+protocol bfd bfd1 {
+  multihop { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; };
+  neighbor 198.18.2.1 local 198.18.3.2 multihop on;
+}
+`,
+    );
+    probe = new BfdProbe(tabby);
+    await probe.start();
+    id = await probe.add({ peer: '198.18.3.2', multihop: true, minTxMs: 100, minRxMs: 100 });
+  }, 60_000);
+  afterAll(async () => {
+    await probe?.call({ cmd: 'stop' }).catch(() => {});
+    await bird?.stop();
+    await lab.destroy();
+  });
+
+  it('comes Up over UDP 4784 two hops away (TTL 254 on arrival), the local address found from the route', async () => {
+    await waitFor('Tabby Up', async () => (await probe.session(id))?.state === 'Up', 20_000).catch(
+      explain(probe, bird),
+    );
+    await waitFor('BIRD Up', async () => (await birdState(bird, '198.18.2.1')) === 'Up', 20_000).catch(
+      explain(probe, bird),
+    );
+    expect(await probe.session(id)).toMatchObject({ multihop: true, local: '198.18.2.1', flaps: 0 });
+  });
+});
