@@ -6,6 +6,7 @@ import { API_VERSION, KINDS, type Kind, NAMESPACED_KINDS, type Resource } from '
 
 type Field =
   | { t: 'string' | 'bool' | 'cidr' | 'ip' | 'ipOrCidr' | 'selector' | 'asn' | 'duration' | 'mac' | 'quad' | 'peerIP' }
+  | { t: 'ipOrCidr'; family: 4 | 6 }
   | { t: 'int'; min: number; max: number }
   | { t: 'enum'; values: readonly string[] }
   | { t: 'object'; fields: Record<string, Field>; required?: readonly string[] }
@@ -43,8 +44,8 @@ const METADATA = obj(
 const SPECS: Record<Kind, Field> = {
   Node: obj({
     bgp: obj({
-      ipv4Address: { t: 'ipOrCidr' },
-      ipv6Address: { t: 'ipOrCidr' },
+      ipv4Address: { t: 'ipOrCidr', family: 4 },
+      ipv6Address: { t: 'ipOrCidr', family: 6 },
       asNumber: { t: 'asn' },
       routeReflectorClusterID: { t: 'quad' },
       ipv4IPIPTunnelAddr: { t: 'ip' },
@@ -168,10 +169,12 @@ function check(f: Field, v: unknown, path: string, c: Ctx): unknown {
     }
     case 'ip':
       return typeof v === 'string' && parseIp(v) ? v : c.bad(path, v, 'must be an IP address');
-    case 'ipOrCidr':
-      return typeof v === 'string' && parseCidr(v)
-        ? v
-        : c.bad(path, v, 'must be an IP address, optionally with a prefix length');
+    case 'ipOrCidr': {
+      const p = typeof v === 'string' ? parseCidr(v) : undefined;
+      if (!p) return c.bad(path, v, 'must be an IP address, optionally with a prefix length');
+      if ('family' in f && p.family !== f.family) return c.bad(path, v, `must be an IPv${f.family} address`);
+      return v;
+    }
     case 'quad': {
       const m = typeof v === 'string' ? QUAD.exec(v) : null;
       if (v === '') return v;
@@ -381,16 +384,5 @@ function crossChecks(kind: Kind, name: string, spec: Record<string, unknown>, c:
         c.bad(`spec.communities[${i}].value`, cm.value, 'must be aa:nn (standard) or aa:nn:mm (large)');
       }
     });
-  }
-  if (kind === 'Node') {
-    const bgp = spec.bgp as Record<string, string> | undefined;
-    for (const [f, fam] of [
-      ['ipv4Address', 4],
-      ['ipv6Address', 6],
-    ] as const) {
-      const v = bgp?.[f];
-      if (typeof v === 'string' && parseCidr(v)?.family !== fam)
-        c.bad(`spec.bgp.${f}`, v, `must be an IPv${fam} address`);
-    }
   }
 }
