@@ -250,9 +250,10 @@ describe('fast reader', () => {
 
   it('a stream reads the same through the fast reader as through the library alone (property)', () => {
     const doc = fc.tuple(valueArb, optionsArb).map(([v, o]) => stringify(v, o));
+    const separator = fc.constantFrom('---\n', '--- # c\n', '---\t\n', '---\r\n', '--- \u00a0\n', '--- x\n');
     fc.assert(
-      fc.property(fc.array(doc, { maxLength: 5 }), fc.boolean(), (docs, trailing) => {
-        const text = docs.join('---\n') + (trailing ? '---\n' : '');
+      fc.property(fc.array(fc.tuple(doc, separator), { maxLength: 5 }), fc.boolean(), (docs, trailing) => {
+        const text = docs.map(([d, sep], i) => (i ? sep : '') + d).join('') + (trailing ? '---\n' : '');
         const ours = parseYamlStream(text);
         const lib = parseAllDocuments(text, { stringKeys: true, resolveKnownTags: false, logLevel: 'silent' });
         const libDocs = Array.isArray(lib) ? lib : [];

@@ -123,8 +123,8 @@ class Chunk {
   fastBody(): string | undefined {
     if (!this.marker) return this.text;
     const nl = this.text.indexOf('\n');
-    const rest = (nl < 0 ? this.text : this.text.slice(0, nl)).slice(3).trim();
-    if (rest !== '' && !rest.startsWith('#')) return undefined;
+    // Only spaces, tabs and a comment may follow (the split made sure one of them comes first).
+    if (!/^[ \t]*(?:#.*)?\r?$/.test((nl < 0 ? this.text : this.text.slice(0, nl)).slice(3))) return undefined;
     return nl < 0 ? '' : this.text.slice(nl + 1);
   }
 
