@@ -27,10 +27,14 @@ describe('ADD-PATH (RFC 7911) and ECMP through a reflector', () => {
     const origin = 'originate:\n  - { prefix: 198.19.100.0/24 }\npeers:\n  - { address: 198.18.0.10, asn: 64512 }\n';
     const o1 = mk('198.18.0.1', origin);
     const o2 = mk('198.18.0.2', origin);
-    const client = mk('198.18.0.3', 'peers:\n  - { address: 198.18.0.10, asn: 64512, addPath: { receive: true } }\n');
+    const both = 'families: [ipv4-unicast, ipv6-unicast]';
+    const client = mk(
+      '198.18.0.3',
+      `peers:\n  - { address: 198.18.0.10, asn: 64512, ${both}, addPath: { receive: true } }\n`,
+    );
     const rr = mk(
       '198.18.0.10',
-      `clusterId: 198.18.0.100\npeers:\n${['1', '2'].map((i) => `  - { address: 198.18.0.${i}, asn: 64512, routeReflectorClient: true }\n`).join('')}  - { address: 198.18.0.3, asn: 64512, routeReflectorClient: true, addPath: { send: true, select: ecmp } }\n`,
+      `clusterId: 198.18.0.100\npeers:\n${['1', '2'].map((i) => `  - { address: 198.18.0.${i}, asn: 64512, routeReflectorClient: true }\n`).join('')}  - { address: 198.18.0.3, asn: 64512, ${both}, routeReflectorClient: true, addPath: { send: true, select: ecmp } }\n`,
     );
     const events: BestRouteEvent[] = [];
     client.subscribe((e) => events.push(e));

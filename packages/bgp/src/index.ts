@@ -1,6 +1,20 @@
 export { type Clock, ManualClock, systemClock, type TimerHandle } from './clock.js';
 export { addressToBigInt, bigIntToAddress, type ParsedCidr, parseCidr } from './config/cidr.js';
-export { defaultPeerName, loadConfigFile, parseConfig, readConfigText } from './config/load.js';
+export { loadConfigFile, parseConfig, readConfigText, readTop, type SpeakerTop, TOP_KEYS } from './config/load.js';
+export {
+  checkPolicyNames,
+  completePeer,
+  defaultFamilies,
+  defaultPeerName,
+  PEER_KEYS,
+  type PeerDefaults,
+  PeerIndex,
+  type PeerInput,
+  type PeerTop,
+  readAddPath,
+  readFamilies,
+  readPeer,
+} from './config/peer-reader.js';
 export { ConfigError, type ConfigIssue, ConfigReader, type Path as ConfigPath } from './config/reader.js';
 export type * from './config/types.js';
 export { Families, MaxPrefixActions, NextHopModes, PolicyActions } from './config/types.js';
@@ -19,12 +33,13 @@ export {
   StopRequestedError,
   serveDaemon,
 } from './daemon-support.js';
+export type { BestRouteEvent, FibEntry } from './fib-feed.js';
 export { type Logger, silentLogger } from './logger.js';
 export { renderMetrics, serveMetrics } from './metrics.js';
 export { Peer } from './peer.js';
 export { compareKeys, type PrefixKey, prefixKeyText } from './rib/prefix-key.js';
 export { describeNotification, Session } from './session.js';
-export { type BestRouteEvent, Speaker, type SpeakerDeps } from './speaker.js';
+export { Speaker, type SpeakerDeps } from './speaker.js';
 export {
   type Connection,
   type ConnectOptions,

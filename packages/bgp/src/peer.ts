@@ -14,13 +14,14 @@ import type { Clock, TimerHandle } from './clock.js';
 import { addressToBigInt } from './config/cidr.js';
 import type { PeerConfig } from './config/types.js';
 import type { SessionState } from './control/api.js';
+import type { PeerOut } from './export/peer-out.js';
 import type { Logger } from './logger.js';
+import { familyAfi, negotiatedFamilies } from './open.js';
 import { ipv4ToUint } from './rib/attr-table.js';
 import type { AttrSet, PathSource } from './rib/path.js';
 import type { PrefixKey } from './rib/prefix-key.js';
 import { type CloseReason, type MessageCounters, newCounters, Session } from './session.js';
 import type { Connection, Transport } from './transport.js';
-import type { UpdateGroup } from './update-group.js';
 
 /** What a peer needs from the speaker that owns it. */
 export interface PeerHost {
@@ -41,10 +42,12 @@ export interface PeerHost {
 
 let nextPeerId = 1;
 
+const NO_FAMILIES: ReadonlySet<Afi> = new Set();
+
 /**
  * A configured neighbour: the Idle, Connect and Active states of RFC 4271 8 around up to two
- * sessions (ours and theirs while a collision is resolved, RFC 4271 6.8), reconnect back-off,
- * and the per-peer tables the speaker fills.
+ * sessions (ours and theirs while a collision is resolved, RFC 4271 6.8), reconnect back-off, and
+ * what was negotiated on the established session. What we send it is the export stage's `out`.
  */
 export class Peer {
   readonly id = nextPeerId++;
@@ -59,16 +62,10 @@ export class Peer {
   readonly sent: MessageCounters = newCounters();
   readonly received: MessageCounters = newCounters();
   readonly updates = { prefixesReceived: 0, withdrawalsReceived: 0, prefixesSent: 0, withdrawalsSent: 0 };
-  /** The update group whose Adj-RIB-Out and UPDATE stream the established session shares. */
-  group: UpdateGroup | null = null;
   /** Families negotiated on the established session. */
-  families = new Set<Afi>();
-  /** RFC 7911: families where we send several paths per prefix, what we sent, what to redo. */
-  addPathSend = new Set<Afi>();
-  readonly addPathOut = new Map<PrefixKey, Map<number, AttrSet>>();
-  readonly addPathDirty = new Set<PrefixKey>();
-  /** Families for which we still owe the peer an End-of-RIB. */
-  eorPending = new Set<Afi>();
+  families: ReadonlySet<Afi> = NO_FAMILIES;
+  /** The export stage's state for the established session: its Adj-RIB-Out (null while there is none). */
+  out: PeerOut | null = null;
   /** Graceful restart: the peer's restart time (s) when it advertised the capability, else -1. */
   peerRestartTime = -1;
   /** RFC 8538: both sides set the N bit, so NOTIFICATIONs other than Hard Reset keep routes too. */
@@ -179,6 +176,19 @@ export class Peer {
   clear(message?: string): void {
     this.stop(this.operatorCease(CeaseSubcode.AdministrativeReset, message));
     this.start();
+  }
+
+  /**
+   * The hook for BFD (RFC 5882 4.3): the peer's BFD session went Down, so the established session
+   * ends at once with Cease/BFD Down (RFC 9384, subcode 10), and the peer reconnects as after any
+   * failure. Whether its routes stay as stale is graceful restart's rule for a NOTIFICATION sent
+   * (RFC 8538: kept when both sides set the N bit). Nothing happens without an established session.
+   */
+  bfdDown(): void {
+    const s = this.established;
+    if (!s) return;
+    this.log.warn({}, 'BFD session down: closing the BGP session');
+    s.close(notification(6, CeaseSubcode.BfdDown));
   }
 
   private connect(): void {
@@ -306,10 +316,8 @@ export class Peer {
     }
     // RFC 5492 5: a peer that shares none of our address families cannot carry anything; refuse
     // it with Unsupported Capability, naming the multiprotocol capabilities it lacks.
-    const theirs = new Set(open.capabilities.flatMap((c) => (c.kind === 'multiprotocol' ? [c.afi] : [])));
-    if (!open.capabilities.some((c) => c.kind === 'multiprotocol')) theirs.add(1);
-    const ours = this.config.families.map((f) => (f === 'ipv6-unicast' ? 2 : 1));
-    if (!ours.some((a) => theirs.has(a))) {
+    if (negotiatedFamilies(this.config.families, open).size === 0) {
+      const ours = this.config.families.map(familyAfi);
       const data = Buffer.concat(ours.map((afi) => encodeCapability({ kind: 'multiprotocol', afi, safi: 1 })));
       this.closeDetail = `the peer supports none of our families (${this.config.families.join(', ')})`;
       return notification(2, OpenSubcode.UnsupportedCapability, data);
@@ -328,6 +336,7 @@ export class Peer {
     this.failures = 0;
     this.lastError = '';
     this.source.routerId = ipv4ToUint(s.remoteRouterId);
+    this.families = s.remoteOpen ? negotiatedFamilies(this.config.families, s.remoteOpen) : NO_FAMILIES;
     const caps = s.remoteOpen?.capabilities ?? [];
     const gr = caps.find((c) => c.kind === 'graceful-restart');
     this.peerRestartTime = gr && this.config.gracefulRestart ? gr.restartTime : -1;
@@ -391,42 +400,32 @@ export class Peer {
 
   /** What we advertise to the peer (without ADD-PATH), per prefix key. */
   advertised(): IterableIterator<[PrefixKey, AttrSet]> {
-    return this.group ? this.group.advertised(this) : new Map<PrefixKey, AttrSet>().entries();
+    return this.out ? this.out.advertised() : new Map<PrefixKey, AttrSet>().entries();
   }
 
   /** How many prefixes we advertise to the peer (with ADD-PATH: prefixes, not paths). */
   get advertisedCount(): number {
-    return (this.group?.advertisedCount(this) ?? 0) + this.addPathOut.size;
+    return this.out?.advertisedCount ?? 0;
+  }
+
+  /** The update group the established session's output is part of (see `PeerOut`). */
+  get group(): PeerOut['group'] {
+    return this.out?.group ?? null;
+  }
+
+  /** Families for which we still owe the peer an End-of-RIB. */
+  get eorPending(): ReadonlySet<Afi> {
+    return this.out?.eorPending ?? NO_FAMILIES;
+  }
+
+  /** RFC 7911: families where we send the peer several paths per prefix. */
+  get addPathSend(): ReadonlySet<Afi> {
+    return this.out?.addPathSend ?? NO_FAMILIES;
   }
 
   /** Bytes waiting in the send buffer of the established session. */
   get outQueueBytes(): number {
     return this.established?.conn.pendingBytes ?? 0;
-  }
-
-  /** Applies a new config; returns true when the change needs a session reset. */
-  reconfigure(next: PeerConfig): boolean {
-    const old = this.config;
-    this.config = next;
-    const resetKeys: (keyof PeerConfig)[] = [
-      'address',
-      'port',
-      'asn',
-      'localAsn',
-      'passive',
-      'localAddress',
-      'multihop',
-      'holdTime',
-      'keepaliveTime',
-      'families',
-      'routeReflectorClient',
-      'gracefulRestart',
-      'addPath',
-      'nextHop',
-    ];
-    // On a reset the speaker drops the routes and renews the source (`renewSource`), which then
-    // carries the new settings.
-    return resetKeys.some((k) => JSON.stringify(old[k]) !== JSON.stringify(next[k]));
   }
 }
 

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
-import { type PeerConfig, parseConfig, type SpeakerConfig } from '@tabby/bgp';
+import { completePeer, type PeerConfig, type SpeakerConfig } from '@tabby/bgp';
 import { type NodeResource, Selector } from '@tabby/datastore';
-import { peerConfig, type RrConfig } from './config.js';
+import type { RrConfig } from './config.js';
 
 /** Why a node did not become a peer. */
 export interface SkippedNode {
@@ -75,9 +75,10 @@ export function nodePeers(config: RrConfig, nodes: Iterable<NodeResource>): Node
       out.skipped.push({ node: name, reason: 'no spec.bgp.ipv4Address or ipv6Address' });
       continue;
     }
+    // A session over IPv6 carries IPv6 unicast; over IPv4, the clients' families (default IPv4 unicast).
     for (const [address, families] of [
-      [v4, config.clientDefaults.families],
-      [v6, ['ipv6-unicast']],
+      [v4, undefined],
+      [v6, ['ipv6-unicast'] as const],
     ] as const) {
       if (!address) continue;
       if (own.has(address)) {
@@ -98,15 +99,19 @@ export function nodePeers(config: RrConfig, nodes: Iterable<NodeResource>): Node
       }
       seen.add(address);
       out.peers.push(
-        peerConfig(config, {
-          name: nodePeerName(address),
-          address,
-          client,
-          families: [...families],
-          description: client
-            ? `node ${name}${cluster ? ` (reflector of cluster ${cluster})` : ''}`
-            : `node ${name} (reflector, same cluster)`,
-        }),
+        completePeer(
+          config,
+          {
+            name: nodePeerName(address),
+            address,
+            routeReflectorClient: client,
+            ...(families ? { families: [...families] } : {}),
+            description: client
+              ? `node ${name}${cluster ? ` (reflector of cluster ${cluster})` : ''}`
+              : `node ${name} (reflector, same cluster)`,
+          },
+          client ? config.clientDefaults : {},
+        ),
       );
     }
   }
@@ -114,28 +119,13 @@ export function nodePeers(config: RrConfig, nodes: Iterable<NodeResource>): Node
   return out;
 }
 
-/** The speaker-level part of the config (validated by the speaker's own parser), without peers. */
+/** The speaker config without the reflector's own fields and without peers. */
 export function speakerBase(config: RrConfig): SpeakerConfig {
-  const top = {
-    routerId: config.routerId,
-    asn: config.asn,
-    clusterId: config.clusterId,
-    listen: config.listen,
-    ...(config.controlSocket ? { controlSocket: config.controlSocket } : {}),
-    holdTime: config.holdTime,
-    keepaliveTime: config.keepaliveTime,
-    connectRetryTime: config.connectRetryTime,
-    ...(config.metricsPort ? { metricsPort: config.metricsPort } : {}),
-  };
-  // JSON is YAML: the speaker's parser fills its defaults (graceful restart, multipath, ...).
-  return parseConfig(JSON.stringify(top), config.source);
+  const { clientDefaults, clients, nonClients, datastore, ...speaker } = config;
+  return { ...speaker, peers: [] };
 }
 
 /** The full speaker config: listed clients and non-clients, then the datastore's nodes. */
-export function buildSpeakerConfig(
-  config: RrConfig,
-  fromNodes: PeerConfig[],
-  base = speakerBase(config),
-): SpeakerConfig {
-  return { ...base, peers: [...config.clients, ...config.nonClients, ...fromNodes] };
+export function buildSpeakerConfig(config: RrConfig, fromNodes: PeerConfig[]): SpeakerConfig {
+  return { ...speakerBase(config), peers: [...config.peers, ...fromNodes] };
 }

@@ -1,7 +1,7 @@
-import { ConfigError } from '@tabby/bgp';
+import { ConfigError, parseConfig } from '@tabby/bgp';
 import type { NodeResource } from '@tabby/datastore';
 import { describe, expect, it } from 'vitest';
-import { buildSpeakerConfig, nodePeers } from './clients.js';
+import { buildSpeakerConfig, nodePeers, speakerBase } from './clients.js';
 import { parseRrConfig } from './config.js';
 
 function issues(text: string): string[] {
@@ -72,6 +72,59 @@ describe('parseRrConfig', () => {
     );
     expect(got[0]).toMatch(/^rr\.yaml:3:12: clusterId: must be a string/);
     expect(got[1]).toMatch(/^rr\.yaml:4:28: datastore\.nodeSelector: .* at column \d+/);
+  });
+});
+
+describe('one config model with tabby bgpd', () => {
+  it('reads peers with the speaker’s loader: the same defaults as a bgpd config with the same settings', () => {
+    const rr = parseRrConfig(
+      `${base}holdTime: 30\ngracefulRestart: { restartTime: 60 }\nclients:\n  - { address: 198.18.0.1 }\n  - { address: "2001:db8::1" }\n` +
+        'nonClients:\n  - { address: 198.18.0.11, sendHoldTime: 600, maxPrefix: { limit: 100 } }\n',
+      'rr.yaml',
+    );
+    const bgpd = parseConfig(
+      `${base}holdTime: 30\ngracefulRestart: { restartTime: 60 }\npeers:\n` +
+        '  - { address: 198.18.0.1, asn: 64512, routeReflectorClient: true }\n' +
+        '  - { address: "2001:db8::1", asn: 64512, routeReflectorClient: true }\n' +
+        '  - { address: 198.18.0.11, asn: 64512, sendHoldTime: 600, maxPrefix: { limit: 100 } }\n',
+      'bgpd.yaml',
+    );
+    expect(buildSpeakerConfig(rr, []).peers).toEqual(bgpd.peers);
+    expect(rr.peers.map((p) => p.families)).toEqual([['ipv4-unicast'], ['ipv6-unicast'], ['ipv4-unicast']]);
+    const { source: _rs, ...rrTop } = speakerBase(rr);
+    const { source: _bs, ...bgpdTop } = { ...bgpd, peers: [] };
+    expect(rrTop).toEqual(bgpdTop);
+  });
+
+  it('applies clientDefaults to clients only, listed or from the datastore', () => {
+    const c = parseRrConfig(
+      `${base}clientDefaults: { port: 1790, passive: true, families: [ipv4-unicast, ipv6-unicast], addPath: { send: true } }\n` +
+        'clients:\n  - { address: 198.18.0.1 }\nnonClients:\n  - { address: 198.18.0.11 }\n' +
+        'datastore: { nodeSelector: all() }\n',
+      'rr.yaml',
+    );
+    expect(c.peers.map((p) => [p.name, p.port, p.passive, p.families.length, p.addPath.send])).toEqual([
+      ['Peer_198_18_0_1_port_1790', 1790, true, 2, true],
+      ['Peer_198_18_0_11', 179, false, 1, false],
+    ]);
+    const r = nodePeers(c, [node('n5', { ipv4Address: '198.18.0.5/24', ipv6Address: '2001:db8::5/64' })]);
+    expect(r.peers.map((p) => [p.name, p.port, p.passive, p.families])).toEqual([
+      ['Node_198_18_0_5', 1790, true, ['ipv4-unicast', 'ipv6-unicast']],
+      ['Node_2001_db8__5', 1790, true, ['ipv6-unicast']],
+    ]);
+  });
+
+  it('refuses what a reflector does not do, in the speaker’s error format', () => {
+    expect(
+      issues(
+        `${base}policies: []\noriginate: []\nclients:\n  - { address: 198.18.0.1, import: [x], routeReflectorClient: false }\n`,
+      ).map((l) => l.replace(/; expected one of .*/, '')),
+    ).toEqual([
+      'rr.yaml:4:1: policies: unknown field',
+      'rr.yaml:5:1: originate: unknown field',
+      'rr.yaml:7:28: clients[0].import: unknown field',
+      'rr.yaml:7:41: clients[0].routeReflectorClient: unknown field',
+    ]);
   });
 });
 

@@ -12,7 +12,6 @@ export {
   type ClientDefaults,
   loadRrConfigFile,
   parseRrConfig,
-  peerConfig,
   type RrConfig,
   type RrDatastoreConfig,
 } from './config.js';

@@ -9,7 +9,7 @@ import {
   type Transport,
 } from '@tabby/bgp';
 import { type Datastore, kindPrefix, type NodeResource, parseResource, type Watcher } from '@tabby/datastore';
-import { buildSpeakerConfig, nodePeers, speakerBase } from './clients.js';
+import { buildSpeakerConfig, nodePeers } from './clients.js';
 import type { RrConfig } from './config.js';
 
 export interface RouteReflectorDeps {
@@ -39,7 +39,6 @@ export interface RouteReflectorDeps {
 export class RouteReflector {
   readonly speaker: Speaker;
   private config: RrConfig;
-  private base: SpeakerConfig;
   private readonly log: Logger;
   private readonly deps: RouteReflectorDeps;
   /** Node resources by key, as last read (valid only when `synced`). */
@@ -61,8 +60,7 @@ export class RouteReflector {
     this.config = config;
     this.deps = deps;
     this.log = deps.logger ?? silentLogger;
-    this.base = speakerBase(config);
-    this.speaker = new Speaker(buildSpeakerConfig(config, [], this.base), {
+    this.speaker = new Speaker(buildSpeakerConfig(config, []), {
       transport: deps.transport,
       logger: this.log,
       ...(deps.clock ? { clock: deps.clock } : {}),
@@ -117,10 +115,8 @@ export class RouteReflector {
     if (next.routerId !== this.config.routerId || next.asn !== this.config.asn) {
       throw new Error('routerId and asn cannot change on reload: restart tabby rr');
     }
-    const base = speakerBase(next);
     const oldUrl = this.resolveUrl(this.config);
     this.config = next;
-    this.base = base;
     if (this.resolveUrl(next) !== oldUrl) {
       // A different datastore (or none): start over; the current nodes stay until its in-sync.
       void this.closeWatch().then(() => this.openWatch());
@@ -128,7 +124,7 @@ export class RouteReflector {
     // Mid-resync the node map is partial: keep the peers applied last.
     const peers = this.synced ? this.computeNodePeers() : (this.applied ?? []);
     if (this.applied !== null) this.applied = peers;
-    return buildSpeakerConfig(next, peers, base);
+    return buildSpeakerConfig(next, peers);
   }
 
   /** Applies a new reflector config (SIGHUP): only changed peers are reset. */
@@ -245,7 +241,7 @@ export class RouteReflector {
       this.applied = peers;
       this.applyCount += 1;
       try {
-        const r = this.speaker.reload(buildSpeakerConfig(this.config, peers, this.base));
+        const r = this.speaker.reload(buildSpeakerConfig(this.config, peers));
         this.log.info(
           {
             nodes: this.nodes.size,

@@ -16,7 +16,7 @@ import { freePort, waitFor } from '@tabby/test-helpers';
 import { parseConfig } from '../config/load.js';
 import { Speaker } from '../speaker.js';
 import { tcpTransport } from '../transport.js';
-import { BGPD_BIN, procStats } from './ingest-receivers.js';
+import { BGPD_BIN, procStats } from './bench-daemon.js';
 
 export interface LabOptions {
   /** Routes the feeder announces (distinct /32s from 198.19.0.0, then 198.18.0.0). */

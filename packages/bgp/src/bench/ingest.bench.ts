@@ -16,6 +16,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { commandExists, isRoot, NetLab, type Netns } from '@tabby/test-helpers';
+import type { ProcStats } from './bench-daemon.js';
 import {
   BirdFeeder,
   BirdReceiver,
@@ -24,7 +25,6 @@ import {
   GobgpReceiver,
   type Mode,
   type PollResult,
-  type ProcStats,
   type Receiver,
   RX_ADDR,
   TabbyReceiver,

@@ -20,7 +20,7 @@ import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { commandExists, exec, isRoot, NetLab, type Netns } from '@tabby/test-helpers';
-import { BenchDaemon, BGPD_BIN, controlRequest } from './ingest-receivers.js';
+import { BenchDaemon, BGPD_BIN, controlRequest } from './bench-daemon.js';
 import type { DriverConfig, DriverEvent } from './reflector-driver.js';
 
 interface Ctx {

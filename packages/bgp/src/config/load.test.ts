@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from './load.js';
+import { completePeer } from './peer-reader.js';
 import { ConfigError } from './reader.js';
 
 const GOOD = `
@@ -61,7 +62,7 @@ describe('parseConfig', () => {
       keepaliveTime: 3,
       nextHop: 'auto',
       routeReflectorClient: true,
-      families: ['ipv4-unicast', 'ipv6-unicast'],
+      families: ['ipv4-unicast'], // the family of its address
     });
     expect(c.peers[1]).toMatchObject({ name: 'tor', import: ['blocks-only'], export: ['blocks-only'] });
     expect(c.peers[1]?.maxPrefix).toEqual({ limit: 1000, action: 'warn', restartTime: 60 });
@@ -229,5 +230,35 @@ peers:
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('gives a peer without families the unicast family of its address, and refuses an empty list', () => {
+    const c = parseConfig(
+      'routerId: 1.2.3.4\nasn: 1\npeers:\n  - { address: 10.0.0.1, asn: 1 }\n  - { address: "2001:db8::1", asn: 1 }\n' +
+        '  - { address: 10.0.0.2, asn: 1, families: [ipv6-unicast, ipv4-unicast] }\n',
+    );
+    expect(c.peers.map((p) => p.families)).toEqual([
+      ['ipv4-unicast'],
+      ['ipv6-unicast'],
+      ['ipv6-unicast', 'ipv4-unicast'],
+    ]);
+    expect(issuesOf('routerId: 1.2.3.4\nasn: 1\npeers:\n  - { address: 10.0.0.1, asn: 1, families: [] }\n')).toEqual([
+      'bgpd.yaml:4:44: peers[0].families: must name at least one family (ipv4-unicast, ipv6-unicast)',
+    ]);
+  });
+
+  it('fills the same defaults for a peer built in code (tabby rr’s datastore peers) as for one read from YAML', () => {
+    const c = parseConfig('routerId: 1.2.3.4\nasn: 1\nholdTime: 30\npeers:\n  - { address: 10.0.0.1, asn: 1 }\n');
+    expect(completePeer(c, { address: '10.0.0.1', asn: 1 })).toEqual(c.peers[0]);
+    expect(
+      completePeer(c, { address: '10.0.0.1' }, { port: 1790, passive: true, addPath: { send: true } }),
+    ).toMatchObject({
+      name: 'Peer_10_0_0_1_port_1790',
+      asn: 1,
+      port: 1790,
+      passive: true,
+      keepaliveTime: 10,
+      addPath: { send: true },
+    });
   });
 });

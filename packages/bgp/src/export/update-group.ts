@@ -1,7 +1,11 @@
 import type { Afi, AttributeSet } from '@tabby/wire';
-import type { Peer } from './peer.js';
-import type { AttrSet, PathSource } from './rib/path.js';
-import type { PrefixKey } from './rib/prefix-key.js';
+import type { AttrSet, PathSource } from '../rib/path.js';
+import type { PrefixKey } from '../rib/prefix-key.js';
+
+/** What a group needs of a member: the source of the paths it sent us (it is never sent them back). */
+export interface GroupMember {
+  readonly source: PathSource;
+}
 
 /**
  * Peers whose outbound view is identical (same export computation and session encoding) and
@@ -15,10 +19,10 @@ import type { PrefixKey } from './rib/prefix-key.js';
  * a group of its own with the same key (an initial transfer, nothing held yet); once both groups
  * are quiet (no queue, transfer done), their tables are equal and the groups merge.
  */
-export class UpdateGroup {
+export class UpdateGroup<M extends GroupMember = GroupMember> {
   private static nextId = 1;
   readonly id = UpdateGroup.nextId++;
-  readonly members = new Set<Peer>();
+  readonly members = new Set<M>();
   /** What the members hold, per prefix key (families sent without ADD-PATH). */
   readonly adjOut = new Map<PrefixKey, AttrSet>();
   /** The source of the path behind `adjOut`'s entry, when it is a peer: that member holds nothing. */
@@ -41,7 +45,7 @@ export class UpdateGroup {
   constructor(
     /** Members share this key: export view, families, ADD-PATH and session encoding. */
     public key: string,
-    /** The export view (policies, role, next hop): the memo key of `Speaker.exportVia`. */
+    /** The export view (policies, role, next hop): the memo key of the export cache. */
     public viewKey: string,
     /** Families sent from the shared table (without ADD-PATH). */
     readonly families: ReadonlySet<Afi>,
@@ -72,23 +76,23 @@ export class UpdateGroup {
     else this.adjOut.delete(key);
   }
 
-  /** What `peer` (a member) holds for `key`. */
-  held(peer: Peer, key: PrefixKey): AttrSet | undefined {
-    return this.sources.get(key) === peer.source ? undefined : this.adjOut.get(key);
+  /** What `member` holds for `key`. */
+  held(member: GroupMember, key: PrefixKey): AttrSet | undefined {
+    return this.sources.get(key) === member.source ? undefined : this.adjOut.get(key);
   }
 
-  /** The prefixes `peer` (a member) holds, with their attribute sets. */
-  *advertised(peer: Peer): IterableIterator<[PrefixKey, AttrSet]> {
-    for (const e of this.adjOut) if (this.sources.get(e[0]) !== peer.source) yield e;
+  /** The prefixes `member` holds, with their attribute sets. */
+  *advertised(member: GroupMember): IterableIterator<[PrefixKey, AttrSet]> {
+    for (const e of this.adjOut) if (this.sources.get(e[0]) !== member.source) yield e;
   }
 
-  advertisedCount(peer: Peer): number {
-    return this.adjOut.size - (this.sourceCounts.get(peer.source) ?? 0);
+  advertisedCount(member: GroupMember): number {
+    return this.adjOut.size - (this.sourceCounts.get(member.source) ?? 0);
   }
 
   /** A group with the same key and table (and queue), without members; `ref` is called per set kept. */
-  clone(ref: (s: AttrSet) => void): UpdateGroup {
-    const g = new UpdateGroup(this.key, this.viewKey, this.families, this.addPathFamilies);
+  clone(ref: (s: AttrSet) => void): UpdateGroup<M> {
+    const g = new UpdateGroup<M>(this.key, this.viewKey, this.families, this.addPathFamilies);
     for (const [k, set] of this.adjOut) {
       ref(set);
       g.record(k, set, this.sources.get(k));
@@ -101,7 +105,7 @@ export class UpdateGroup {
   }
 
   /** True when `other` holds the same table (the merge check). */
-  sameTable(other: UpdateGroup): boolean {
+  sameTable(other: UpdateGroup<M>): boolean {
     if (other.adjOut.size !== this.adjOut.size || other.sources.size !== this.sources.size) return false;
     for (const [k, set] of this.adjOut) {
       const o = other.adjOut.get(k);

@@ -1,0 +1,259 @@
+import {
+  Afi,
+  type BgpMessage,
+  decode,
+  encode,
+  endOfRibFamily,
+  Framer,
+  type PathAttributes,
+  type SessionContext,
+  sessionContext,
+  type UpdateMessage,
+  WellKnownCommunity,
+} from '@tabby/wire';
+import { describe, expect, it } from 'vitest';
+import type { PeerConfig, SpeakerConfig } from '../config/types.js';
+import { silentLogger } from '../logger.js';
+import { PolicySet } from '../policy/policy-set.js';
+import type { AttrTable } from '../rib/attr-table.js';
+import type { LocRib } from '../rib/loc-rib.js';
+import { type PrefixKey, prefixKeyFromText } from '../rib/prefix-key.js';
+import { config, FakePeer, rib as newRib } from '../stage-fixtures.js';
+import { ExportStage, HIGH_WATER } from './export.js';
+import type { OutSession, PeerOut } from './peer-out.js';
+
+/** A session that keeps what the stage writes (one chunk per write). */
+class Recorder implements OutSession {
+  readonly conn = { localAddress: '198.18.0.10', pendingBytes: 0 };
+  readonly writable = true;
+  readonly chunks: Uint8Array[] = [];
+  constructor(readonly ctx: SessionContext) {}
+  send(m: BgpMessage): boolean {
+    this.chunks.push(encode(m, this.ctx));
+    return true;
+  }
+  sendEncoded(bytes: Uint8Array): boolean {
+    this.chunks.push(bytes);
+    return true;
+  }
+  /** Every UPDATE written, decoded as the peer would. */
+  updates(from = 0): UpdateMessage[] {
+    const rx = { ...this.ctx, addPathReceive: this.ctx.addPathSend };
+    const framer = new Framer({ extendedMessage: this.ctx.extendedMessage });
+    const out: UpdateMessage[] = [];
+    for (const c of this.chunks.slice(from)) {
+      for (const m of framer.push(c)) {
+        const msg = decode(m, rx);
+        if (msg.type === 'update') out.push(msg);
+      }
+    }
+    return out;
+  }
+}
+
+/** A peer as the export stage sees it, with a recording session. */
+class OutPeer extends FakePeer {
+  out: PeerOut | null = null;
+  declare established: Recorder | null;
+  constructor(pc: PeerConfig, ctx = sessionContext({ fourOctetAs: true })) {
+    super(pc, `198.18.0.${pc.address.split('.')[3]}`);
+    this.established = new Recorder(ctx);
+  }
+  get session(): Recorder {
+    return this.established!;
+  }
+}
+
+const v4 = (text: string): PrefixKey => {
+  const [a, len] = text.split('/') as [string, string];
+  return prefixKeyFromText(4, BigInt(a.split('.').reduce((x, y) => x * 256 + Number(y), 0)), Number(len));
+};
+
+function setup(c: SpeakerConfig, ctx?: (pc: PeerConfig) => SessionContext) {
+  const { rib, attrs } = newRib(c);
+  const stage = new ExportStage(rib, silentLogger, c, new PolicySet(c.policies));
+  const peers = new Map(c.peers.map((pc) => [pc.name, new OutPeer(pc, ctx?.(pc))]));
+  const up = (name: string) => {
+    stage.established(peers.get(name)!);
+    run();
+  };
+  /** The decision process and a turn of output, until nothing is left. */
+  const run = () => {
+    for (let i = 0; i < 10; i++) {
+      const other = stage.otherChangeListener();
+      rib.process(1000, (ch) => stage.changed(ch.key), other);
+      stage.work(1000);
+      if (!stage.busy && rib.pending === 0) return;
+    }
+  };
+  const announce = (from: string, prefix: string, a: PathAttributes = {}, pathId = 0) =>
+    put(rib, attrs, peers.get(from)!.source, prefix, a, pathId);
+  /** The prefixes `name` holds from what it was sent: announcements minus withdrawals. */
+  const held = (name: string) => {
+    const m = new Map<string, UpdateMessage>();
+    for (const u of peers.get(name)!.session.updates()) {
+      for (const p of u.withdrawn) m.delete(`${p.address}/${p.length}#${p.pathId ?? 0}`);
+      for (const p of u.nlri) m.set(`${p.address}/${p.length}#${p.pathId ?? 0}`, u);
+    }
+    return m;
+  };
+  return { rib, attrs, stage, peers, up, run, announce, held };
+}
+
+function put(rib: LocRib, attrs: AttrTable, source: FakePeer['source'], prefix: string, a: PathAttributes, pathId = 0) {
+  const nextHop = `198.18.0.${source.address.split('.')[3]}`;
+  const set = attrs.intern({ origin: 'igp', asPath: [], nextHop, ...a }, a.nextHop ?? nextHop);
+  rib.put(v4(prefix), source, pathId, set, set, 0);
+}
+
+const RR = `clusterId: 198.18.0.100
+peers:
+${[1, 2, 3].map((i) => `  - { name: c${i}, address: 198.18.0.${i}, asn: 64512, routeReflectorClient: true }\n`).join('')}`;
+
+describe('export stage', () => {
+  it('sends one encoded stream to a group, never echoes a route to its source, and ends each transfer with End-of-RIB', () => {
+    const { peers, up, run, announce, held } = setup(config(RR));
+    for (const n of ['c1', 'c2', 'c3']) up(n);
+    for (const n of ['c1', 'c2', 'c3']) {
+      const u = peers.get(n)!.session.updates();
+      expect(u.map(endOfRibFamily)).toEqual([Afi.ipv4]); // an empty table: End-of-RIB only
+      expect(peers.get(n)!.out!.eorPending.size).toBe(0);
+    }
+    expect(new Set(['c1', 'c2', 'c3'].map((n) => peers.get(n)!.out!.group)).size).toBe(1);
+    const mark = new Map([...peers].map(([n, p]) => [n, p.session.chunks.length]));
+    announce('c1', '198.19.1.0/24', { med: 5 });
+    announce('c1', '198.19.2.0/24', { med: 5 });
+    run();
+    const got = (n: string) => peers.get(n)!.session.chunks.slice(mark.get(n));
+    expect(got('c1')).toEqual([]);
+    expect(got('c2')).toHaveLength(1);
+    expect(got('c3')[0]).toBe(got('c2')[0]); // the very same bytes: packed and encoded once
+    const u = [...held('c2').values()][0]!;
+    expect([...held('c2').keys()]).toEqual(['198.19.1.0/24#0', '198.19.2.0/24#0']);
+    // RFC 4456 8: reflected with ORIGINATOR_ID and CLUSTER_LIST, next hop and MED unchanged.
+    expect(u.attributes).toMatchObject({
+      originatorId: '198.18.0.1',
+      clusterList: ['198.18.0.100'],
+      nextHop: '198.18.0.1',
+      med: 5,
+      localPref: 100,
+    });
+    expect(peers.get('c2')!.updates.prefixesSent).toBe(2);
+    expect(peers.get('c2')!.out!.advertisedCount).toBe(2);
+    expect(peers.get('c1')!.out!.advertisedCount).toBe(0);
+  });
+
+  it('gives a member that joins late the table in a group of its own, then merges it back', () => {
+    const { peers, up, announce, run, held, stage } = setup(config(RR));
+    up('c1');
+    up('c2');
+    announce('c1', '198.19.1.0/24');
+    run();
+    up('c3');
+    expect(held('c3').has('198.19.1.0/24#0')).toBe(true);
+    const c3 = peers.get('c3')!;
+    expect(c3.out!.group).toBe(peers.get('c2')!.out!.group);
+    expect(c3.out!.group!.members.size).toBe(3);
+    // Its session ends: its Adj-RIB-Out goes with it, the group stays for the others.
+    const group = c3.out!.group!;
+    stage.down(c3);
+    expect(c3.out).toBeNull();
+    expect(group.members.size).toBe(2);
+    expect(peers.get('c2')!.out!.advertisedCount).toBe(1);
+  });
+
+  it('exports towards eBGP as RFC 4271 5.1 says, and nothing without export policy (RFC 8212)', () => {
+    const c = config(`policies:
+  - { name: all, rules: [], default: accept }
+peers:
+  - { name: ibgp, address: 198.18.0.1, asn: 64512 }
+  - { name: open, address: 198.18.0.2, asn: 65002, export: [all] }
+  - { name: closed, address: 198.18.0.3, asn: 65003 }
+  - { name: ibgp2, address: 198.18.0.4, asn: 64512 }
+`);
+    const { up, announce, run, held } = setup(c);
+    for (const n of ['ibgp', 'open', 'closed', 'ibgp2']) up(n);
+    announce('ibgp', '198.19.1.0/24', { med: 7, localPref: 300, asPath: [{ kind: 'sequence', asns: [65010] }] });
+    announce('ibgp', '198.19.2.0/24', { communities: [WellKnownCommunity.NO_EXPORT] });
+    run();
+    const got = held('open');
+    expect([...got.keys()]).toEqual(['198.19.1.0/24#0']); // NO_EXPORT stays inside the AS
+    expect(got.get('198.19.1.0/24#0')!.attributes).toMatchObject({
+      asPath: [{ kind: 'sequence', asns: [64512, 65010] }],
+      nextHop: '198.18.0.10',
+    });
+    expect(got.get('198.19.1.0/24#0')!.attributes.med).toBeUndefined();
+    expect(got.get('198.19.1.0/24#0')!.attributes.localPref).toBeUndefined();
+    expect(held('closed').size).toBe(0);
+    // iBGP-learned routes do not go to another iBGP peer without a route reflector.
+    expect(held('ibgp2').size).toBe(0);
+  });
+
+  it('answers ROUTE-REFRESH with the family again, then End-of-RIB, and withdraws what left the Loc-RIB', () => {
+    const { rib, peers, up, announce, run, stage } = setup(config(RR));
+    for (const n of ['c1', 'c2', 'c3']) up(n);
+    announce('c1', '198.19.1.0/24');
+    run();
+    const c2 = peers.get('c2')!;
+    const mark = c2.session.chunks.length;
+    const c3mark = peers.get('c3')!.session.chunks.length;
+    stage.routeRefresh(c2, { type: 'route-refresh', afi: Afi.ipv4, safi: 1, subtype: 'normal' });
+    run();
+    const again = c2.session.updates(mark);
+    expect(again.map((u) => [...u.nlri].map((p) => `${p.address}/${p.length}`))).toEqual([['198.19.1.0/24'], []]);
+    expect(endOfRibFamily(again[1]!)).toBe(Afi.ipv4);
+    expect(peers.get('c3')!.session.chunks.length).toBe(c3mark); // the others got nothing
+    // The route goes: every member but its source is sent the withdrawal.
+    rib.remove(rib.find(v4('198.19.1.0/24'), peers.get('c1')!.source, 0));
+    run();
+    const w = peers.get('c3')!.session.updates(c3mark);
+    expect(w.map((u) => [...u.withdrawn].map((p) => `${p.address}/${p.length}`))).toEqual([['198.19.1.0/24']]);
+  });
+
+  it('sends every candidate path with ADD-PATH select all, and a change to a path that is not best', () => {
+    const c = config(`clusterId: 198.18.0.100
+policies:
+  - { name: lp50, rules: [{ match: {}, set: { localPref: 50 }, action: accept }] }
+peers:
+  - { name: o1, address: 198.18.0.1, asn: 64512, routeReflectorClient: true }
+  - { name: o2, address: 198.18.0.2, asn: 64512, routeReflectorClient: true }
+  - { name: c, address: 198.18.0.3, asn: 64512, routeReflectorClient: true, addPath: { send: true, select: all } }
+`);
+    const ctx = (pc: PeerConfig) => sessionContext({ fourOctetAs: true, addPathSend: { ipv4: pc.name === 'c' } });
+    const { peers, up, announce, run, held, stage } = setup(c, ctx);
+    for (const n of ['o1', 'o2', 'c']) up(n);
+    expect([...peers.get('c')!.out!.addPathSend]).toEqual([Afi.ipv4]);
+    announce('o1', '198.19.1.0/24');
+    announce('o2', '198.19.1.0/24', { localPref: 50 });
+    run();
+    const paths = () => [...held('c').values()].map((u) => u.attributes.nextHop).sort();
+    expect(paths()).toEqual(['198.18.0.1', '198.18.0.2']);
+    expect(held('c').size).toBe(2);
+    // A change to the path that is neither best nor in the ECMP set still goes out.
+    announce('o2', '198.19.1.0/24', { localPref: 50, communities: [64512 * 65536 + 7] });
+    run();
+    const o2 = [...held('c').values()].find((u) => u.attributes.nextHop === '198.18.0.2')!;
+    expect(o2.attributes.communities).toEqual([64512 * 65536 + 7]);
+    // show rib out: both paths, by path identifier, and where each came from.
+    const sent = peers.get('c')!.out!.sentAt(v4('198.19.1.0/24'));
+    expect(sent.size).toBe(2);
+    expect([...sent.keys()].map((id) => stage.addPathSource(v4('198.19.1.0/24'), id)?.name).sort()).toEqual([
+      'o1',
+      'o2',
+    ]);
+  });
+
+  it('waits while a member’s send buffer is over the high-water mark', () => {
+    const { peers, up, announce, run, stage, held } = setup(config(RR));
+    for (const n of ['c1', 'c2']) up(n);
+    peers.get('c2')!.session.conn.pendingBytes = HIGH_WATER + 1;
+    announce('c1', '198.19.1.0/24');
+    run();
+    expect(held('c2').size).toBe(0);
+    expect(stage.busy).toBe(false); // nothing to do until the buffer drains
+    peers.get('c2')!.session.conn.pendingBytes = 0;
+    expect(stage.busy).toBe(true);
+    run();
+    expect(held('c2').size).toBe(1);
+  });
+});

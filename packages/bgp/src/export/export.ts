@@ -1,0 +1,328 @@
+import { Afi, endOfRib, type RouteRefreshMessage } from '@tabby/wire';
+import type { SpeakerConfig } from '../config/types.js';
+import type { Logger } from '../logger.js';
+import type { PolicySet } from '../policy/policy-set.js';
+import { AttrTable } from '../rib/attr-table.js';
+import { type DestChange, type LocRib, NONE } from '../rib/loc-rib.js';
+import type { AttrSet, PathSource } from '../rib/path.js';
+import type { PrefixKey } from '../rib/prefix-key.js';
+import { ExportCache, type ExportSettings, type ExportView, exportPath, exportView } from './export-path.js';
+import { UpdateGroups } from './groups.js';
+import { afiOf, Batch, pack } from './packer.js';
+import { type ExportPeer, PeerOut } from './peer-out.js';
+import type { UpdateGroup } from './update-group.js';
+
+/** Output waits while a member's send buffer holds more than this. */
+export const HIGH_WATER = 1 << 20;
+
+/**
+ * The export stage: from Loc-RIB changes to UPDATEs. Changed prefixes are queued per update group;
+ * `work` walks new members' initial transfers, exports each change once per group (cached per
+ * attribute set), packs and encodes it once, and writes the same bytes to every member; ADD-PATH
+ * peers (RFC 7911) get their several paths per prefix on their own; End-of-RIB follows each
+ * transfer. It keeps the Adj-RIBs-Out (`PeerOut`, on each peer) and its own attribute table.
+ */
+export class ExportStage {
+  /** Attribute sets as sent, apart from the received ones (one reference per prefix held). */
+  readonly attrs = new AttrTable();
+  private readonly groups: UpdateGroups;
+  private readonly cache: ExportCache;
+  private readonly views = new Map<ExportPeer, ExportView>();
+  private settings: ExportSettings;
+  private policies: PolicySet;
+
+  constructor(
+    private readonly rib: LocRib,
+    log: Logger,
+    config: SpeakerConfig,
+    policies: PolicySet,
+  ) {
+    this.groups = new UpdateGroups(rib, this.attrs, log);
+    this.cache = new ExportCache(rib, this.attrs);
+    this.settings = config;
+    this.policies = policies;
+  }
+
+  /** A new config: export views and cached results are computed again. */
+  reconfigure(config: SpeakerConfig, policies: PolicySet): void {
+    this.settings = config;
+    this.policies = policies;
+    this.views.clear();
+    this.cache.clear();
+  }
+
+  /** The peer's export policies and role, resolved once per session. */
+  view(peer: ExportPeer): ExportView {
+    let v = this.views.get(peer);
+    if (!v) {
+      v = exportView(peer, this.policies, this.settings);
+      this.views.set(peer, v);
+    }
+    return v;
+  }
+
+  /** The peer's settings changed (a reload): its view is resolved again. */
+  forget(peer: ExportPeer): void {
+    this.views.delete(peer);
+  }
+
+  /** The peer's session is established: it starts with nothing and gets the table. */
+  established(peer: ExportPeer): void {
+    this.down(peer);
+    // The peer's router ID (ORIGINATOR_ID of what it sent) may have changed.
+    this.cache.clear();
+    const ctx = peer.established!.ctx;
+    const addPathSend = new Set<Afi>();
+    if (peer.config.addPath.send) {
+      if (ctx.addPathSend.ipv4) addPathSend.add(Afi.ipv4);
+      if (ctx.addPathSend.ipv6) addPathSend.add(Afi.ipv6);
+    }
+    const out = new PeerOut(peer, addPathSend);
+    peer.out = out;
+    this.groups.join(out, this.view(peer));
+  }
+
+  /** The peer's session ended: its Adj-RIB-Out goes. */
+  down(peer: ExportPeer): void {
+    this.views.delete(peer);
+    const out = peer.out;
+    if (!out) return;
+    peer.out = null;
+    this.groups.leave(out);
+    out.clearAddPath((set) => this.attrs.unref(set));
+  }
+
+  /** RFC 2918 / 7313: re-send the Adj-RIB-Out of the family from a group of the peer's own (it merges back once done). */
+  routeRefresh(peer: ExportPeer, m: RouteRefreshMessage): void {
+    if (m.subtype !== 'normal' && m.subtype !== 0) return; // BoRR/EoRR from the peer: nothing to do here
+    const afi = m.afi as Afi;
+    const out = peer.out;
+    if (!out || !peer.families.has(afi)) return;
+    const g = out.group;
+    if (g?.families.has(afi)) {
+      const c = g.members.size > 1 ? this.groups.split(g, [out]) : g;
+      for (const [k] of c.advertised(out)) {
+        if (afiOf(k) !== afi) continue;
+        c.force.add(k);
+        c.queue.add(k);
+      }
+    }
+    for (const [k, paths] of out.addPathOut) {
+      if (afiOf(k) !== afi) continue;
+      for (const set of paths.values()) this.attrs.unref(set);
+      out.addPathOut.delete(k);
+      out.addPathDirty.add(k);
+    }
+    out.eorPending.add(afi);
+  }
+
+  /** The decision process changed the best path or ECMP set of `key`. */
+  changed(key: PrefixKey): void {
+    for (const g of this.groups.list) this.queue(g, key);
+  }
+
+  /**
+   * RFC 7911 `select: all` sends every candidate path: a change to any of them is a change for
+   * those peers, even when the best path and the ECMP set stay. The decision process reports such
+   * changes to the listener returned here (undefined when no peer needs them).
+   */
+  otherChangeListener(): ((c: DestChange) => void) | undefined {
+    const all: PeerOut[] = [];
+    for (const g of this.groups.list) {
+      if (g.addPathFamilies.size) for (const m of g.members) if (m.allPaths) all.push(m);
+    }
+    if (!all.length) return undefined;
+    return (c) => {
+      const afi = afiOf(c.key);
+      for (const m of all) if (m.addPathSend.has(afi)) m.addPathDirty.add(c.key);
+    };
+  }
+
+  private queue(g: UpdateGroup<PeerOut>, key: PrefixKey): void {
+    if (g.exportsNothing) return;
+    const afi = afiOf(key);
+    if (g.families.has(afi)) g.queue.add(key);
+    else if (g.addPathFamilies.has(afi)) for (const m of g.members) m.addPathDirty.add(key);
+  }
+
+  /** After a reload: members move to the group of their new key; `resync` re-walks the Loc-RIB for every group. */
+  regroup(resync: boolean): void {
+    this.groups.regroup(resync, (m) => this.view(m.peer));
+  }
+
+  /**
+   * One turn of output: up to `budget` prefixes of each transfer walked, up to `budget` queued
+   * prefixes of each group sent, then quiet groups of one key merged.
+   */
+  work(budget: number): void {
+    const groups = [...this.groups.list];
+    for (const g of groups) {
+      const it = g.sync;
+      if (!it) continue;
+      for (let i = 0; i < budget; i++) {
+        const r = it.next();
+        if (r.done) {
+          g.sync = null;
+          break;
+        }
+        this.queue(g, r.value);
+      }
+    }
+    for (const g of groups) this.flushGroup(g, budget);
+    this.groups.merge();
+  }
+
+  /** Output is left to do (a transfer, queued prefixes, ADD-PATH changes or End-of-RIB) and may go now. */
+  get busy(): boolean {
+    for (const g of this.groups.list) {
+      if (g.sync) return true;
+      let blocked = false;
+      let owed = g.queue.size > 0;
+      for (const m of g.members) {
+        if ((m.peer.established?.conn.pendingBytes ?? 0) > HIGH_WATER) blocked = true;
+        if (m.addPathDirty.size > 0 || m.eorPending.size > 0) owed = true;
+      }
+      if (owed && !blocked) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Sends up to `budget` queued prefixes of the group: each change is exported, encoded and packed
+   * once, and the same bytes are written to every member that gets them. A member is left out
+   * of a prefix's change when it is the source of the path (no echo) or was before (it then gets
+   * the announcement on its own); returns how many prefixes it handled.
+   */
+  private flushGroup(g: UpdateGroup<PeerOut>, budget: number): number {
+    const members = [...g.members].filter((m) => m.peer.established?.writable);
+    if (!members.length) return 0;
+    for (const m of members) if (m.peer.established!.conn.pendingBytes > HIGH_WATER) return 0;
+    const rep = members[0]!;
+    const view = this.view(rep.peer);
+    const bySource = new Map<PathSource, PeerOut>();
+    for (const m of members) bySource.set(m.source, m);
+    // Changes by audience: everyone but `except`, or one member only.
+    const batches = new Map<string, { only: PeerOut | undefined; except: PeerOut[]; batch: Batch }>();
+    const batch = (only: PeerOut | undefined, except: (PeerOut | undefined)[]): Batch => {
+      const ex = except.filter((m): m is PeerOut => m !== undefined);
+      const id = only ? `=${only.peer.id}` : ex.map((m) => m.peer.id).join(',');
+      let b = batches.get(id);
+      if (!b) {
+        b = { only, except: ex, batch: new Batch() };
+        batches.set(id, b);
+      }
+      return b.batch;
+    };
+    const rib = this.rib;
+    let n = 0;
+    for (const key of g.queue) {
+      if (n++ >= budget) break;
+      g.queue.delete(key);
+      const force = g.force.delete(key);
+      const d = rib.dest(key);
+      const best = d === NONE ? NONE : rib.best(d);
+      const source = best === NONE ? undefined : rib.source(best);
+      // A source being dropped: the prefix is reprocessed when its route goes.
+      const set = source && !source.dead ? this.cache.get(best, rep.peer, view, this.settings) : null;
+      const src = set && !source!.local ? source : undefined;
+      const old = g.adjOut.get(key) ?? null;
+      const oldSrc = g.sources.get(key);
+      if (set === old && src === oldSrc && !force) continue;
+      if (set) this.attrs.ref(set);
+      if (old) this.attrs.unref(old);
+      g.record(key, set, src);
+      // The member that was the source held nothing; the one that is now holds nothing.
+      const a = oldSrc ? bySource.get(oldSrc) : undefined;
+      const b = src ? bySource.get(src) : undefined;
+      if (set && (set !== old || force)) batch(undefined, [a, b]).announceKey(set, key);
+      else if (!set && old) batch(undefined, [a, b]).withdrawKey(key);
+      if (a !== b) {
+        if (a && set) batch(a, []).announceKey(set, key);
+        if (b && old) batch(b, []).withdrawKey(key);
+      }
+    }
+    if (g.encoded.size > 50_000) g.encoded = new Map(); // attribute sets that churned away
+    const ctx = rep.peer.established!.ctx;
+    for (const { only, except, batch } of batches.values()) {
+      if (batch.empty) continue;
+      const { messages, withdrawn, announced } = pack(batch, ctx, g.encoded);
+      const bytes = messages.length === 1 ? messages[0]! : Buffer.concat(messages);
+      for (const m of only ? [only] : members) {
+        if (except.includes(m)) continue;
+        m.peer.updates.withdrawalsSent += withdrawn;
+        m.peer.updates.prefixesSent += announced;
+        m.peer.established!.sendEncoded(bytes, messages.length);
+      }
+    }
+    for (const m of members) if (m.addPathDirty.size) n += this.flushAddPath(m, budget);
+    if (g.quiet) {
+      for (const m of members) {
+        if (m.addPathDirty.size || !m.eorPending.size) continue;
+        for (const afi of m.eorPending) m.peer.established!.send(endOfRib(afi));
+        m.eorPending.clear();
+      }
+    }
+    return n;
+  }
+
+  /** Sends up to `budget` of the member's ADD-PATH changes (RFC 7911: several paths per prefix, per peer). */
+  private flushAddPath(out: PeerOut, budget: number): number {
+    const s = out.peer.established!;
+    const batch = new Batch(true);
+    let n = 0;
+    for (const key of out.addPathDirty) {
+      if (n++ >= budget) break;
+      out.addPathDirty.delete(key);
+      const want = this.addPathExports(out, key);
+      const had = out.addPathOut.get(key);
+      for (const [id, old] of had ?? []) {
+        if (want.get(id) === old) continue;
+        this.attrs.unref(old);
+        if (!want.has(id)) batch.withdrawKey(key, id);
+      }
+      for (const [id, set] of want) {
+        if (had?.get(id) === set) continue;
+        this.attrs.ref(set);
+        batch.announceKey(set, key, id);
+      }
+      if (want.size) out.addPathOut.set(key, want);
+      else out.addPathOut.delete(key);
+    }
+    const { messages, withdrawn, announced } = pack(batch, s.ctx, out.group!.encoded);
+    out.peer.updates.withdrawalsSent += withdrawn;
+    out.peer.updates.prefixesSent += announced;
+    if (messages.length) s.sendEncoded(Buffer.concat(messages), messages.length);
+    return n;
+  }
+
+  /** RFC 7911 path identifier for a path we send: stable per (source, received path ID). */
+  private sendPathId(r: number): number {
+    return (this.rib.source(r).id * 256 + (this.rib.pathId(r) % 256)) >>> 0;
+  }
+
+  /** What to advertise with ADD-PATH for a prefix: path identifier -> attributes. */
+  private addPathExports(out: PeerOut, key: PrefixKey): Map<number, AttrSet> {
+    const paths = new Map<number, AttrSet>();
+    const rib = this.rib;
+    const d = rib.dest(key);
+    if (d === NONE || rib.best(d) === NONE) return paths;
+    const peer = out.peer;
+    const view = this.view(peer);
+    const candidates = peer.config.addPath.select === 'all' ? rib.candidates(d) : rib.ecmpMembers(d);
+    for (const r of candidates) {
+      const source = rib.source(r);
+      if (source === peer.source || source.dead) continue;
+      const set = exportPath(rib, r, peer, view, this.settings, this.attrs);
+      if (set) paths.set(this.sendPathId(r), set);
+    }
+    return paths;
+  }
+
+  /** Where the path sent with ADD-PATH identifier `id` for `key` comes from (while it is a candidate). */
+  addPathSource(key: PrefixKey, id: number): PathSource | undefined {
+    const d = this.rib.dest(key);
+    if (d === NONE) return undefined;
+    for (const r of this.rib.candidates(d)) if (this.sendPathId(r) === id) return this.rib.source(r);
+    return undefined;
+  }
+}
