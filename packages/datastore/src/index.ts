@@ -76,10 +76,21 @@ export { ApplyAction, type ApplyResult, parseResource, ResourceStore } from './r
 export type {
   BGPConfigurationResource,
   BGPConfigurationSpec,
+  BGPDaemonStatus,
+  BGPFilterResource,
+  BGPFilterRule,
+  BGPFilterSpec,
   BGPPeerResource,
   BGPPeerSpec,
+  CalicoNodePeer,
+  CalicoNodeRoute,
+  CalicoNodeStatusResource,
+  CalicoNodeStatusSpec,
+  CalicoNodeStatusStatus,
   IPPoolResource,
   IPPoolSpec,
+  IPReservationResource,
+  IPReservationSpec,
   Kind,
   NodeResource,
   NodeSpec,
@@ -90,7 +101,7 @@ export type {
   WorkloadEndpointResource,
   WorkloadEndpointSpec,
 } from './resources/types.js';
-export { API_VERSION, EncapMode, KINDS, NAMESPACED_KINDS } from './resources/types.js';
+export { API_VERSION, EncapMode, KINDS, NAMESPACED_KINDS, NodeStatusClass, PoolUse } from './resources/types.js';
 export { describeDoc, parsePeerIP, type Validated, validateResource } from './resources/validate.js';
 export { NAMESPACE_LABEL, printSelector, type SelectorAst } from './selector/ast.js';
 export { evaluateSelector, type Labels, matchesSelector, Selector } from './selector/evaluate.js';

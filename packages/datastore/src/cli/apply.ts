@@ -244,11 +244,21 @@ function* validResources(text: string, source: string): Generator<Entry | { erro
   }
 }
 
+/** A BGPPeer's `spec.filters` entry, kept to warn when no BGPFilter has that name. */
+interface FilterRef {
+  where: string;
+  field: string;
+  line: number;
+  filter: string;
+}
+
 /** What the first pass over a file keeps: keys by kind (and the pools, for the pool rules), or every problem. */
 interface Checked {
   keys: Map<Kind, string[]>;
   count: number;
   pools: Entry[];
+  /** BGPFilter names a peer refers to that the file does not define. */
+  filterRefs: FilterRef[];
   errors: string[];
   warnings: string[];
 }
@@ -259,8 +269,9 @@ interface Checked {
  * second pass (`validResources` again) reads each resource as it is written.
  */
 function checkFile(text: string, source: string): Checked {
-  const c: Checked = { keys: new Map(), count: 0, pools: [], errors: [], warnings: [] };
+  const c: Checked = { keys: new Map(), count: 0, pools: [], filterRefs: [], errors: [], warnings: [] };
   const seen = new Map<string, ParsedDoc>();
+  const filtersInFile = new Set<string>();
   for (const item of validResources(text, source)) {
     if ('errors' in item) c.errors.push(...item.errors);
     if ('warning' in item) c.warnings.push(item.warning);
@@ -274,6 +285,14 @@ function checkFile(text: string, source: string): Checked {
     }
     // Pools keep their document for field lines (pool rules are checked after reading them all).
     const kind = item.resource.kind;
+    if (kind === 'BGPFilter') filtersInFile.add(item.resource.metadata.name);
+    if (kind === 'BGPPeer') {
+      (item.resource.spec.filters ?? []).forEach((filter, i) => {
+        const field = `spec.filters[${i}]`;
+        const where1 = where(source, item.doc, describeDoc(item.resource));
+        c.filterRefs.push({ where: where1, field, line: item.doc.lineOf(field), filter });
+      });
+    }
     seen.set(item.key, kind === 'IPPool' ? item.doc : (item.doc.release?.() ?? item.doc));
     if (kind === 'IPPool') c.pools.push(item);
     const list = c.keys.get(kind) ?? [];
@@ -282,7 +301,24 @@ function checkFile(text: string, source: string): Checked {
     c.count++;
   }
   c.errors.push(...poolErrors(source, c.pools, []));
+  c.filterRefs = c.filterRefs.filter((r) => !filtersInFile.has(r.filter));
   return c;
+}
+
+/**
+ * Warnings for BGPPeer filters that name no BGPFilter, in the file or the store. Calico accepts
+ * such a peer and leaves the name out of the peering until a BGPFilter of that name exists; Tabby
+ * does the same, and says so.
+ */
+async function missingFilterWarnings(store: Datastore, refs: readonly FilterRef[]): Promise<string[]> {
+  if (!refs.length) return [];
+  const stored = new Set((await new ResourceStore(store).list('BGPFilter')).items.map((f) => f.metadata.name));
+  return refs
+    .filter((r) => !stored.has(r.filter))
+    .map(
+      (r) =>
+        `${r.where}: ${r.field} (line ${r.line}): no BGPFilter named ${JSON.stringify(r.filter)}: until one is applied, this peering works as if it were not listed (as in Calico)`,
+    );
 }
 
 /**
@@ -315,6 +351,8 @@ export async function runApply(args: ApplyArgs, io: CliIo, ds?: Datastore): Prom
     io,
     async (store) => {
       const current = await readCurrent(store, checked.keys);
+      for (const w of await missingFilterWarnings(store, checked.filterRefs)) err.line(`warning: ${w}`);
+      err.flush();
       if (checked.pools.length) {
         const stored = (await new ResourceStore(store).list('IPPool')).items;
         const problems = poolErrors(source, checked.pools, stored);

@@ -416,3 +416,121 @@ describe('tabby apply with the files people write', () => {
     );
   });
 });
+
+describe('tabby get with Calico’s kind names, and round trips', () => {
+  const KIND_NAMES: Record<string, string[]> = {
+    Node: ['node', 'nodes', 'no', 'nos', 'Node'],
+    BGPConfiguration: ['bgpconfiguration', 'bgpconfigurations', 'bgpconfig', 'bgpconfigs', 'BGPConfiguration'],
+    BGPPeer: ['bgppeer', 'bgppeers', 'bgpp', 'bgpps', 'bp', 'bps', 'BGPPeer'],
+    BGPFilter: ['bgpfilter', 'bgpfilters', 'bgpf', 'bgpfs', 'bf', 'bfs', 'BGPFilter'],
+    IPPool: ['ippool', 'ippools', 'ipp', 'ipps', 'pool', 'pools', 'IPPool'],
+    IPReservation: ['ipreservation', 'ipreservations', 'reservation', 'reservations', 'IPReservation'],
+    CalicoNodeStatus: ['caliconodestatus', 'caliconodestatuses', 'nodestatus', 'nodestatuses', 'CalicoNodeStatus'],
+    WorkloadEndpoint: ['workloadendpoint', 'workloadendpoints', 'wep', 'weps', 'WorkloadEndpoint'],
+  };
+
+  async function cluster() {
+    const ds = new MemoryDatastore();
+    const t = io();
+    expect(await runApply({ file: testdata('routing-all-kinds.yaml') }, t, ds), t.err).toBe(0);
+    expect(t.out).toMatch(/^8 resources: 8 created, 0 configured, 0 unchanged, 0 failed$/m);
+    expect(t.err).toBe('');
+    return ds;
+  }
+
+  it('accepts calicoctl’s singular, plural and short names for every kind', async () => {
+    const ds = await cluster();
+    for (const [kind, names] of Object.entries(KIND_NAMES)) {
+      for (const name of names) {
+        const t = io();
+        expect(await runGet({ kind: name, output: 'json' }, t, ds), `${name}: ${t.err}`).toBe(0);
+        expect(JSON.parse(t.out)).toMatchObject({ kind: `${kind}List`, items: [{ kind }] });
+      }
+    }
+  });
+
+  it('prints Calico’s columns for the new kinds, wide too', async () => {
+    const ds = await cluster();
+    const get = async (kind: string, output?: 'wide') => {
+      const t = io();
+      expect(await runGet({ kind, ...(output ? { output } : {}) }, t, ds)).toBe(0);
+      return t.out;
+    };
+    expect(await get('bgpfilters')).toMatch(
+      /^NAME\s+NUMEXPORTV4\s+NUMIMPORTV4\s+NUMEXPORTV6\s+NUMIMPORTV6\nmy-filter\s+2\s+2\s+1\s+2\n$/,
+    );
+    expect(await get('ipreservations')).toBe('NAME\nmy-ipreservation\n');
+    expect(await get('ipreservations', 'wide')).toMatch(/^my-ipreservation\s+198\.18\.0\.0\/30,198\.18\.0\.9$/m);
+    expect(await get('caliconodestatus')).toMatch(/^my-caliconodestatus-1\s+node-a$/m);
+    expect(await get('caliconodestatus', 'wide')).toMatch(/^my-caliconodestatus-1\s+node-a\s+Agent,BGP,Routes\s+10s$/m);
+    expect(await get('ippools', 'wide')).toMatch(/ASSIGNMENTMODE\s+ALLOWEDUSES\n.*\s+Automatic\s+Workload,Tunnel$/m);
+  });
+
+  it('what get -o yaml (or json) prints applies back unchanged, for every kind, status included', async () => {
+    const ds = await cluster();
+    await new ResourceStore(ds).updateStatus('CalicoNodeStatus', 'my-caliconodestatus-1', {
+      lastUpdated: '2026-01-02T03:04:05Z',
+      bgp: { numberEstablishedV4: 1, numberNotEstablishedV4: 0, numberEstablishedV6: 0, numberNotEstablishedV6: 0 },
+    });
+    const before = JSON.stringify((await ds.list('/')).items);
+    const revision = await ds.revision();
+    for (const kind of Object.keys(KIND_NAMES)) {
+      for (const output of ['yaml', 'json'] as const) {
+        const list = io();
+        expect(await runGet({ kind, output }, list, ds)).toBe(0);
+        const items = (output === 'json' ? JSON.parse(list.out) : (await import('yaml')).parse(list.out)).items;
+        const one = io();
+        const name = items[0].metadata.name;
+        const namespace = items[0].metadata.namespace;
+        expect(await runGet({ kind, name, output, ...(namespace ? { namespace } : {}) }, one, ds)).toBe(0);
+        for (const text of [list.out, one.out]) {
+          const back = io({}, text);
+          expect(await runApply({ file: '-' }, back, ds), back.err).toBe(0);
+          expect(back.out).toBe(
+            `${kind}/${namespace ? `${namespace}/` : ''}${name} unchanged\n1 resource: 0 created, 0 configured, 1 unchanged, 0 failed\n`,
+          );
+        }
+      }
+    }
+    expect(await ds.revision()).toBe(revision);
+    expect(JSON.stringify((await ds.list('/')).items)).toBe(before);
+    const y = io();
+    expect(await runGet({ kind: 'caliconodestatus', name: 'my-caliconodestatus-1', output: 'yaml' }, y, ds)).toBe(0);
+    expect(y.out).toMatch(/^status:\n {2}lastUpdated: 2026-01-02T03:04:05Z\n {2}bgp:\n {4}numberEstablishedV4: 1$/m);
+  });
+
+  it('a BGPPeer naming a BGPFilter that does not exist applies with a warning (Calico skips such names)', async () => {
+    const ds = new MemoryDatastore();
+    const peer = (name: string, filters: string[]) =>
+      `apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: ${name}\nspec:\n  peerIP: 198.19.0.254\n  asNumber: 64600\n  filters: [${filters.join(', ')}]\n`;
+    const filter = (name: string) =>
+      `apiVersion: projectcalico.org/v3\nkind: BGPFilter\nmetadata:\n  name: ${name}\nspec:\n  exportV4: [{action: Reject}]\n`;
+    expect(await runApply({ file: write('f1.yaml', filter('stored')) }, io(), ds)).toBe(0);
+    const f = write(
+      'peers-filters.yaml',
+      [filter('in-file'), peer('tor', ['stored', 'in-file', 'missing'])].join('---\n'),
+    );
+    const t = io();
+    expect(await runApply({ file: f }, t, ds)).toBe(0);
+    expect(t.err).toBe(
+      `warning: ${f}: document 2 (line 8): BGPPeer/tor: spec.filters[2] (line 15): no BGPFilter named "missing": until one is applied, this peering works as if it were not listed (as in Calico)\n`,
+    );
+    expect(t.out).toMatch(/2 resources: 2 created/);
+  });
+
+  it('refuses Calico’s password example with the reason, and applies nothing', async () => {
+    const f = write(
+      'pw.yaml',
+      'apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: bgppeer-global-3040\nspec:\n  peerIP: 192.20.30.40\n  asNumber: 64567\n  password:\n    secretKeyRef:\n      name: bgp-secrets\n      key: rr-password\n',
+    );
+    const ds = new MemoryDatastore();
+    const t = io();
+    expect(await runApply({ file: f }, t, ds)).toBe(1);
+    const [line, summary] = t.err.trim().split('\n');
+    expect(line).toMatch(
+      /^error: .*pw\.yaml: document 1 \(line 1\): BGPPeer\/bgppeer-global-3040: spec\.password \(line 9\): is not supported: TCP MD5 session passwords \(RFC 2385\) need the TCP_MD5SIG socket option, which Node\.js cannot set/,
+    );
+    expect(summary).toBe('tabby apply: nothing applied (1 error)');
+    expect((await ds.list('/')).items).toEqual([]);
+  });
+});

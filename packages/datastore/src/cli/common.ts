@@ -59,20 +59,29 @@ export async function withDatastore(
   return code;
 }
 
+/**
+ * The names `tabby get` and `tabby delete` accept besides the kind itself (any case) and its
+ * plural: calicoctl's singular, plural and short forms.
+ */
+const SHORT_NAMES: Record<Kind, readonly string[]> = {
+  Node: ['no', 'nos'],
+  BGPConfiguration: ['bgpconfig', 'bgpconfigs'],
+  BGPPeer: ['bgpp', 'bgpps', 'bp', 'bps'],
+  BGPFilter: ['bgpf', 'bgpfs', 'bf', 'bfs'],
+  IPPool: ['ipp', 'ipps', 'pool', 'pools'],
+  IPReservation: ['reservation', 'reservations'],
+  CalicoNodeStatus: ['nodestatus', 'nodestatuses'],
+  WorkloadEndpoint: ['wep', 'weps'],
+};
+
 const ALIASES = new Map<string, Kind>();
 for (const [kind, plural] of Object.entries(KINDS) as [Kind, string][]) {
   ALIASES.set(kind.toLowerCase(), kind);
   ALIASES.set(plural, kind);
+  for (const short of SHORT_NAMES[kind]) ALIASES.set(short, kind);
 }
-ALIASES.set('wep', 'WorkloadEndpoint');
-ALIASES.set('weps', 'WorkloadEndpoint');
-ALIASES.set('bgpconfig', 'BGPConfiguration');
-ALIASES.set('bgpconfigs', 'BGPConfiguration');
-ALIASES.set('pool', 'IPPool');
-ALIASES.set('pools', 'IPPool');
-ALIASES.set('node', 'Node');
 
-/** `ippools`, `IPPool`, `ippool`, `pool` → `IPPool`. */
+/** `ippools`, `IPPool`, `ippool`, `ipp`, `pool` → `IPPool` (calicoctl's names). */
 export function parseKind(s: string | undefined): Kind | undefined {
   return s ? ALIASES.get(s.toLowerCase()) : undefined;
 }

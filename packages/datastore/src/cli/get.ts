@@ -70,10 +70,33 @@ function columns(kind: Kind, wide: boolean): [string[], (r: Resource) => string[
           ];
         },
       ];
+    case 'BGPFilter': {
+      const header = ['NAME', 'NUMEXPORTV4', 'NUMIMPORTV4', 'NUMEXPORTV6', 'NUMIMPORTV6'];
+      return [
+        header,
+        (r) => {
+          const s = r.kind === 'BGPFilter' ? r.spec : {};
+          const n = (l: unknown[] | undefined) => String(l?.length ?? 0);
+          return [r.metadata.name, n(s.exportV4), n(s.importV4), n(s.exportV6), n(s.importV6)];
+        },
+      ];
+    }
     case 'IPPool':
       return [
         wide
-          ? ['NAME', 'CIDR', 'NAT', 'IPIPMODE', 'VXLANMODE', 'BLOCKSIZE', 'DISABLED', 'DISABLEBGPEXPORT', 'SELECTOR']
+          ? [
+              'NAME',
+              'CIDR',
+              'NAT',
+              'IPIPMODE',
+              'VXLANMODE',
+              'BLOCKSIZE',
+              'DISABLED',
+              'DISABLEBGPEXPORT',
+              'SELECTOR',
+              'ASSIGNMENTMODE',
+              'ALLOWEDUSES',
+            ]
           : ['NAME', 'CIDR', 'SELECTOR'],
         (r) => {
           const s = r.kind === 'IPPool' ? r.spec : { cidr: '' };
@@ -88,8 +111,31 @@ function columns(kind: Kind, wide: boolean): [string[], (r: Resource) => string[
                 String(s.disabled ?? false),
                 String(s.disableBGPExport ?? false),
                 val(s.nodeSelector),
+                val(s.assignmentMode ?? 'Automatic'),
+                (s.allowedUses ?? ['Workload', 'Tunnel']).join(','),
               ]
             : [r.metadata.name, s.cidr, val(s.nodeSelector)];
+        },
+      ];
+    case 'IPReservation':
+      return [
+        wide ? ['NAME', 'CIDRS'] : ['NAME'],
+        (r) => {
+          const cidrs = (r.kind === 'IPReservation' ? (r.spec.reservedCIDRs ?? []) : []).join(',');
+          return wide ? [r.metadata.name, cidrs.length > 80 ? `${cidrs.slice(0, 77)}...` : cidrs] : [r.metadata.name];
+        },
+      ];
+    case 'CalicoNodeStatus':
+      return [
+        ['NAME', 'NODE', ...(wide ? ['CLASSES', 'UPDATEPERIOD', 'LASTUPDATED'] : [])],
+        (r) => {
+          if (r.kind !== 'CalicoNodeStatus') return [r.metadata.name, ''];
+          const s = r.spec;
+          return [
+            r.metadata.name,
+            s.node,
+            ...(wide ? [s.classes.join(','), `${s.updatePeriodSeconds}s`, val(r.status?.lastUpdated)] : []),
+          ];
         },
       ];
     case 'WorkloadEndpoint':

@@ -42,11 +42,9 @@ function peerValue(p: BGPPeerResource, ip: string, port: number, asNum: string, 
   if (p.spec.localASNumber !== undefined) v.local_as_num = String(parseAsNumber(p.spec.localASNumber));
   if (p.spec.keepOriginalNextHop) v.keep_next_hop = true;
   if (p.spec.nextHopMode) v.next_hop_mode = p.spec.nextHopMode;
-  if (p.spec.password) v.password = p.spec.password;
   if (p.spec.sourceAddress) v.source_address = p.spec.sourceAddress;
   if (p.spec.maxRestartTime) v.restart_time = String(durationSeconds(p.spec.maxRestartTime));
   if (p.spec.keepaliveTime) v.keepalive_time = p.spec.keepaliveTime;
-  if (p.spec.ttlSecurity) v.ttl_security = p.spec.ttlSecurity;
   if (p.spec.numAllowedLocalASNumbers) v.num_allow_local_as = p.spec.numAllowedLocalASNumbers;
   if (p.spec.filters?.length) v.filters = p.spec.filters;
   v.name = p.metadata.name;

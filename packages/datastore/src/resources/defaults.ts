@@ -11,6 +11,8 @@ export const DEFAULTS = {
   blockSizeV4: 26,
   blockSizeV6: 122,
   poolNodeSelector: 'all()',
+  poolAllowedUses: ['Workload', 'Tunnel'],
+  poolAssignmentMode: 'Automatic',
   encapMode: 'Never',
   peerSourceAddress: 'UseNodeIP',
   reversePeering: 'Auto',

@@ -28,8 +28,8 @@ function range(p: IPPoolResource, incoming: boolean): Range | undefined {
 
 /**
  * Calico's IP pool rules, for pools about to be written (`incoming`, validated) against the pools
- * stored (`stored`): a pool's CIDR cannot change (delete the pool and create it again), and no
- * two pools overlap. Pools are sorted once (n log n), so a file of many pools is checked in one
+ * stored (`stored`): a pool's CIDR and block size cannot change and a LoadBalancer pool stays one
+ * (delete the pool and create it again), and no two pools overlap. Pools are sorted once (n log n), so a file of many pools is checked in one
  * pass. Overlaps among stored pools alone are not reported (they are not being written).
  */
 export function poolProblems(incoming: readonly IPPoolResource[], stored: readonly IPPoolResource[]): PoolProblem[] {
@@ -47,6 +47,26 @@ export function poolProblems(incoming: readonly IPPoolResource[], stored: readon
           field: 'spec.cidr',
           value: p.spec.cidr,
           message: `cannot change the CIDR of an existing pool (it is ${old.spec.cidr}): pool CIDRs are immutable; delete the pool and create it again`,
+        },
+      });
+    }
+    if (old && old.spec.blockSize !== undefined && old.spec.blockSize !== p.spec.blockSize) {
+      out.push({
+        name: p.metadata.name,
+        problem: {
+          field: 'spec.blockSize',
+          value: p.spec.blockSize,
+          message: `cannot change the block size of an existing pool (it is ${old.spec.blockSize}): blocks already claimed keep their size; delete the pool and create it again`,
+        },
+      });
+    }
+    if (old?.spec.allowedUses?.includes('LoadBalancer') && !p.spec.allowedUses?.includes('LoadBalancer')) {
+      out.push({
+        name: p.metadata.name,
+        problem: {
+          field: 'spec.allowedUses',
+          value: p.spec.allowedUses,
+          message: 'a LoadBalancer pool cannot become a Workload or Tunnel pool; delete the pool and create it again',
         },
       });
     }

@@ -1,8 +1,10 @@
 import type { Datastore, KVPair, Watcher, WatchOptions } from '../datastore.js';
-import { NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { kindPrefix, parseResourceKey, resourceKey } from '../keys.js';
 import { poolProblems } from './pools.js';
 import {
+  type CalicoNodeStatusResource,
+  type CalicoNodeStatusStatus,
   type IPPoolResource,
   type Kind,
   NAMESPACED_KINDS,
@@ -94,6 +96,7 @@ export class ResourceStore {
     const old = decode<Resource>(cur.value, cur.revision);
     resource.metadata.creationTimestamp = old.metadata.creationTimestamp;
     resource.metadata.uid = old.metadata.uid;
+    keepStatus(resource, old);
     const rv = resource.metadata.resourceVersion;
     const kv = await this.ds.update(key, encode(resource), rv === undefined ? cur.revision : Number(rv));
     return decode<R>(kv.value, kv.revision);
@@ -141,9 +144,36 @@ export class ResourceStore {
     if (planApply(next, old) === ApplyAction.Unchanged) return { action: ApplyAction.Unchanged, resource: old };
     metadata.creationTimestamp = old.metadata.creationTimestamp;
     metadata.uid = old.metadata.uid;
+    keepStatus(next, old);
     const kv = await this.ds.update(key, JSON.stringify(next), cur.revision);
     metadata.resourceVersion = String(kv.revision);
     return { action: ApplyAction.Configured, resource: next };
+  }
+
+  /**
+   * Replaces the `status` of a CalicoNodeStatus (what the node agent reports), leaving its spec
+   * and metadata as stored: compare-and-swap, read again and retried when another writer (an
+   * apply of the spec) came in between. NotFoundError when the resource is gone.
+   */
+  async updateStatus(
+    kind: 'CalicoNodeStatus',
+    name: string,
+    status: CalicoNodeStatusStatus,
+  ): Promise<CalicoNodeStatusResource> {
+    const key = resourceKey(kind, name);
+    for (let attempt = 0; ; attempt++) {
+      const cur = await this.ds.get(key);
+      if (!cur) throw new NotFoundError(key);
+      const r = JSON.parse(cur.value) as CalicoNodeStatusResource;
+      r.status = status;
+      try {
+        const kv = await this.ds.update(key, JSON.stringify(r), cur.revision);
+        return decode<CalicoNodeStatusResource>(kv.value, kv.revision);
+      } catch (err) {
+        if (attempt < 5 && err instanceof ConflictError) continue;
+        throw err;
+      }
+    }
   }
 
   /** Throws ValidationError when `pools` break the pool rules against the stored pools. */
@@ -176,6 +206,14 @@ export class ResourceStore {
   private key(r: Resource): string {
     return resourceKey(r.kind, r.metadata.name, r.metadata.namespace);
   }
+}
+
+/** A status is the node agent's: writing the spec never changes it (Kubernetes' status subresource). */
+function keepStatus(next: Resource, old: Resource): void {
+  if (next.kind !== 'CalicoNodeStatus') return;
+  const status = (old as CalicoNodeStatusResource).status;
+  if (status) next.status = status;
+  else delete next.status;
 }
 
 /** Decodes a stored resource value (from a watch event or list). */

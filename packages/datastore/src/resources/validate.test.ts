@@ -29,6 +29,8 @@ describe('validateResource', () => {
       ipipMode: 'Never',
       vxlanMode: 'Never',
       nodeSelector: 'all()',
+      allowedUses: ['Workload', 'Tunnel'],
+      assignmentMode: 'Automatic',
     });
     expect(warnings.join()).toMatch(/normalised to 10.1.0.0\/16/);
     const v6 = validateResource(doc('IPPool', { cidr: 'fd00::/48' }, 'pool6')).resource.spec;

@@ -1,16 +1,19 @@
 import { type FieldProblem, ValidationError } from '../errors.js';
-import { formatCidr, parseCidr, parseIp } from '../ip.js';
+import { contains, formatCidr, parseCidr, parseIp } from '../ip.js';
 import { parseSelector, SelectorParseError } from '../selector/parse.js';
 import { DEFAULTS, durationSeconds, parseAsNumber } from './defaults.js';
 import { API_VERSION, KINDS, type Kind, NAMESPACED_KINDS, type Resource } from './types.js';
 
 type Field =
-  | { t: 'string' | 'bool' | 'cidr' | 'ip' | 'ipOrCidr' | 'selector' | 'asn' | 'duration' | 'mac' | 'quad' | 'peerIP' }
+  | { t: 'string' | 'bool' | 'ip' | 'ipOrCidr' | 'selector' | 'asn' | 'duration' | 'mac' | 'quad' | 'peerIP' }
   | { t: 'ipOrCidr'; family: 4 | 6 }
+  /** A CIDR, masked (with a warning); `family` pins it; `bareIp` also takes a single address. */
+  | { t: 'cidr'; family?: 4 | 6; bareIp?: boolean }
   | { t: 'int'; min: number; max: number }
   | { t: 'enum'; values: readonly string[] }
+  | { t: 'pattern'; re: RegExp; hint: string }
   | { t: 'object'; fields: Record<string, Field>; required?: readonly string[] }
-  | { t: 'array'; of: Field }
+  | { t: 'array'; of: Field; unique?: boolean }
   | { t: 'labels' };
 
 const S = { t: 'string' } as const;
@@ -26,6 +29,31 @@ const enm = (...values: string[]): Field => ({ t: 'enum', values });
 const int = (min: number, max: number): Field => ({ t: 'int', min, max });
 const secret = obj({ secretKeyRef: obj({ name: S, key: S }, ['name', 'key']) }, ['secretKeyRef']);
 const encap = enm('Never', 'Always', 'CrossSubnet');
+const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+/** A reference to another resource by name. */
+const NAME_REF: Field = {
+  t: 'pattern',
+  re: NAME,
+  hint: 'a resource name (lower-case letters, digits, "-" and ".")',
+};
+
+/** One BGPFilter rule of a family (Calico's BGPFilterRuleV4 / BGPFilterRuleV6). */
+const filterRule = (family: 4 | 6): Field =>
+  obj(
+    {
+      cidr: { t: 'cidr', family },
+      prefixLength: obj({ min: int(0, family === 4 ? 32 : 128), max: int(0, family === 4 ? 32 : 128) }),
+      source: enm('RemotePeers'),
+      interface: {
+        t: 'pattern',
+        re: /^([a-zA-Z0-9_.*-]{1,15})$/,
+        hint: 'an interface name or pattern of 1 to 15 characters (letters, digits, "_.-" and "*" wildcards)',
+      },
+      matchOperator: enm('Equal', 'NotEqual', 'In', 'NotIn'),
+      action: enm('Accept', 'Reject'),
+    },
+    ['action'],
+  );
 
 const METADATA = obj(
   {
@@ -92,8 +120,15 @@ const SPECS: Record<Kind, Field> = {
     numAllowedLocalASNumbers: int(1, 10),
     ttlSecurity: int(0, 255),
     reversePeering: enm('Auto', 'Manual'),
-    filters: arr(S),
+    filters: arr(NAME_REF),
     reachableBy: { t: 'ip' },
+    localWorkloadSelector: { t: 'selector' },
+  }),
+  BGPFilter: obj({
+    exportV4: arr(filterRule(4)),
+    importV4: arr(filterRule(4)),
+    exportV6: arr(filterRule(6)),
+    importV6: arr(filterRule(6)),
   }),
   IPPool: obj(
     {
@@ -105,10 +140,19 @@ const SPECS: Record<Kind, Field> = {
       disabled: B,
       disableBGPExport: B,
       nodeSelector: { t: 'selector' },
-      allowedUses: arr(enm('Workload', 'Tunnel', 'LoadBalancer')),
+      allowedUses: { t: 'array', of: enm('Workload', 'Tunnel', 'LoadBalancer'), unique: true },
       assignmentMode: enm('Automatic', 'Manual'),
     },
     ['cidr'],
+  ),
+  IPReservation: obj({ reservedCIDRs: arr({ t: 'cidr', bareIp: true }) }),
+  CalicoNodeStatus: obj(
+    {
+      node: NAME_REF,
+      classes: { t: 'array', of: enm('Agent', 'BGP', 'Routes'), unique: true },
+      updatePeriodSeconds: int(0, 86400),
+    },
+    ['node', 'classes', 'updatePeriodSeconds'],
   ),
   WorkloadEndpoint: obj(
     {
@@ -127,7 +171,6 @@ const SPECS: Record<Kind, Field> = {
   ),
 };
 
-const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const MAC = /^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$/;
 const QUAD = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
@@ -161,12 +204,17 @@ function check(f: Field, v: unknown, path: string, c: Ctx): unknown {
         : c.bad(path, v, `must be one of ${f.values.join(', ')}`);
     case 'cidr': {
       const p = typeof v === 'string' ? parseCidr(v) : undefined;
-      if (!p || (typeof v === 'string' && !v.includes('/')))
-        return c.bad(path, v, 'must be a CIDR such as 10.0.0.0/16');
+      const example = f.family === 6 ? 'fd00::/48' : '10.0.0.0/16';
+      if (!p || (typeof v === 'string' && !v.includes('/') && !f.bareIp))
+        return c.bad(path, v, `must be ${f.bareIp ? 'an IP address or ' : ''}a CIDR such as ${example}`);
+      if (f.family && p.family !== f.family) return c.bad(path, v, `must be an IPv${f.family} CIDR such as ${example}`);
+      if (typeof v === 'string' && !v.includes('/')) return v;
       const norm = formatCidr(p);
       if (norm !== v) c.warnings.push(`${path}: ${String(v)} normalised to ${norm}`);
       return norm;
     }
+    case 'pattern':
+      return typeof v === 'string' && f.re.test(v) ? v : c.bad(path, v, `must be ${f.hint}`);
     case 'ip':
       return typeof v === 'string' && parseIp(v) ? v : c.bad(path, v, 'must be an IP address');
     case 'ipOrCidr': {
@@ -216,7 +264,15 @@ function check(f: Field, v: unknown, path: string, c: Ctx): unknown {
     }
     case 'array': {
       if (!Array.isArray(v)) return c.bad(path, v, 'must be a list');
-      return v.map((x, i) => check(f.of, x, `${path}[${i}]`, c));
+      const out = v.map((x, i) => check(f.of, x, `${path}[${i}]`, c));
+      if (f.unique) {
+        const seen = new Set<unknown>();
+        out.forEach((x, i) => {
+          if (x !== undefined && seen.has(x)) c.bad(`${path}[${i}]`, x, 'is listed twice');
+          seen.add(x);
+        });
+      }
+      return out;
     }
     case 'object': {
       if (!isObj(v)) return c.bad(path, v, 'must be a map');
@@ -271,26 +327,40 @@ export function describeDoc(doc: unknown, fallback = 'document'): string {
   return `${typeof doc.kind === 'string' ? doc.kind : 'unknown kind'}/${ns}${typeof meta.name === 'string' ? meta.name : '(no name)'}`;
 }
 
+/** Kinds whose documents may carry a `status` (written by Tabby; an applied one is ignored). */
+const STATUS_KINDS: ReadonlySet<Kind> = new Set<Kind>(['CalicoNodeStatus']);
+
 /**
  * Validates one Calico v3 document. Rejects unknown fields (with their path), masks CIDRs, fills
- * the IPPool defaults Calico fills (blockSize, ipipMode, vxlanMode, nodeSelector) and returns
- * warnings (empty selectors, normalised CIDRs). Throws ValidationError naming every bad field.
+ * the IPPool defaults Calico fills (blockSize, ipipMode, vxlanMode, nodeSelector, allowedUses,
+ * assignmentMode) and returns warnings (empty selectors, normalised CIDRs). Throws
+ * ValidationError naming every bad field. A `status` (CalicoNodeStatus) must be a map and is
+ * dropped: status belongs to the node agent.
  */
 export function validateResource(doc: unknown, documentName = describeDoc(doc)): Validated {
   const c = new Ctx();
   if (!isObj(doc))
     throw new ValidationError(documentName, [{ field: '(document)', value: doc, message: 'must be a map' }]);
+  const kind = doc.kind;
+  const known = typeof kind === 'string' && Object.hasOwn(KINDS, kind);
+  const topLevel = [
+    'apiVersion',
+    'kind',
+    'metadata',
+    'spec',
+    ...(known && STATUS_KINDS.has(kind as Kind) ? ['status'] : []),
+  ];
   for (const k of Object.keys(doc)) {
-    if (!['apiVersion', 'kind', 'metadata', 'spec'].includes(k))
-      c.bad(k, doc[k], 'unknown field (known: apiVersion, kind, metadata, spec)');
+    if (!topLevel.includes(k)) c.bad(k, doc[k], `unknown field (known: ${topLevel.join(', ')})`);
   }
   if (doc.apiVersion !== API_VERSION) c.bad('apiVersion', doc.apiVersion, `must be ${API_VERSION}`);
-  const kind = doc.kind;
-  if (typeof kind !== 'string' || !Object.hasOwn(KINDS, kind)) {
+  if (!known) {
     c.bad('kind', kind, `must be one of ${Object.keys(KINDS).join(', ')}`);
     throw new ValidationError(documentName, c.problems);
   }
   const k = kind as Kind;
+  if (doc.status !== undefined && doc.status !== null && !isObj(doc.status))
+    c.bad('status', doc.status, 'must be a map (it is written by the node agent; an applied one is ignored)');
   const metadata = check(METADATA, doc.metadata ?? undefined, 'metadata', c) as Record<string, unknown> | undefined;
   const spec = (check(SPECS[k], doc.spec ?? {}, 'spec', c) ?? {}) as Record<string, unknown>;
   if (metadata) {
@@ -307,7 +377,7 @@ export function validateResource(doc: unknown, documentName = describeDoc(doc)):
     if (!NAMESPACED_KINDS.has(k) && metadata.namespace !== undefined)
       c.bad('metadata.namespace', metadata.namespace, `${k} is not namespaced`);
   }
-  crossChecks(k, String(metadata?.name ?? ''), spec, c);
+  CROSS_CHECKS[k]?.(spec, c, String(metadata?.name ?? ''));
   if (c.problems.length) throw new ValidationError(documentName, c.problems);
   // Stored and printed in the schema's field order, defaults included.
   const specFields = SPECS[k].t === 'object' ? Object.keys(SPECS[k].fields) : [];
@@ -316,8 +386,22 @@ export function validateResource(doc: unknown, documentName = describeDoc(doc)):
   return { resource, warnings: c.warnings.map((w) => `${documentName}: ${w}`) };
 }
 
-function crossChecks(kind: Kind, name: string, spec: Record<string, unknown>, c: Ctx): void {
-  if (kind === 'BGPPeer') {
+/**
+ * BGPPeer fields Tabby refuses, and why (one line each). Node.js cannot set the socket options
+ * the first two need; the others need work Tabby has not done (see docs/datastore.md).
+ */
+const REFUSED_PEER_FIELDS: Record<string, string> = {
+  password:
+    'TCP MD5 session passwords (RFC 2385) need the TCP_MD5SIG socket option, which Node.js cannot set, so Tabby cannot authenticate BGP sessions; remove it here and on the peer (protect the peering network instead)',
+  ttlSecurity:
+    'GTSM (RFC 5082) needs the IP_MINTTL socket option, which Node.js cannot set, so Tabby cannot drop packets by TTL; remove it (0 means off and is accepted)',
+  reachableBy:
+    'Tabby does not program the static route to the peer through this gateway; remove it and make the peer reachable by the node’s routing table',
+  localWorkloadSelector: 'Tabby does not peer with local workloads (pods); remove it',
+};
+
+const CROSS_CHECKS: Partial<Record<Kind, (spec: Record<string, unknown>, c: Ctx, name: string) => void>> = {
+  BGPPeer(spec, c) {
     const hasPeerIP = spec.peerIP !== undefined;
     const hasPeerSel = typeof spec.peerSelector === 'string' && spec.peerSelector.trim() !== '';
     if (hasPeerIP && hasPeerSel)
@@ -335,34 +419,48 @@ function crossChecks(kind: Kind, name: string, spec: Record<string, unknown>, c:
       c.bad('spec.asNumber', spec.asNumber, 'must be empty with spec.peerSelector (the remote node’s AS is used)');
     }
     if (hasPeerIP && spec.asNumber === undefined) c.bad('spec.asNumber', undefined, 'is required with spec.peerIP');
-  }
-  if (kind === 'IPPool' && typeof spec.cidr === 'string') {
-    const cidr = parseCidr(spec.cidr);
-    if (cidr) {
-      const ipip = (spec.ipipMode as string | undefined) ?? DEFAULTS.encapMode;
-      const vxlan = (spec.vxlanMode as string | undefined) ?? DEFAULTS.encapMode;
-      if (ipip !== 'Never' && vxlan !== 'Never') {
-        c.bad(
-          'spec.vxlanMode',
-          vxlan,
-          `cannot be used with spec.ipipMode ${ipip} on one pool (set one of them to Never)`,
-        );
-      }
-      if (cidr.family === 6 && ipip !== 'Never') c.bad('spec.ipipMode', ipip, 'IPIP is not supported on IPv6 pools');
-      const [lo, hi] = cidr.family === 4 ? [20, 32] : [116, 128];
-      const bs =
-        (spec.blockSize as number | undefined) ?? (cidr.family === 4 ? DEFAULTS.blockSizeV4 : DEFAULTS.blockSizeV6);
-      if (bs < lo || bs > hi)
-        c.bad('spec.blockSize', bs, `must be between ${lo} and ${hi} for an IPv${cidr.family} pool`);
-      else if (bs < cidr.len)
-        c.bad('spec.blockSize', bs, `must not be smaller than the pool's prefix length /${cidr.len}`);
-      spec.blockSize = bs;
-      spec.ipipMode = ipip;
-      spec.vxlanMode = vxlan;
-      if (spec.nodeSelector === undefined) spec.nodeSelector = DEFAULTS.poolNodeSelector;
+    for (const [field, why] of Object.entries(REFUSED_PEER_FIELDS)) {
+      const v = spec[field];
+      if (v === undefined || (field === 'ttlSecurity' && v === 0) || (field === 'localWorkloadSelector' && v === ''))
+        continue;
+      c.bad(`spec.${field}`, v, `is not supported: ${why}`);
     }
-  }
-  if (kind === 'BGPConfiguration') {
+  },
+  BGPFilter(spec, c) {
+    for (const list of ['exportV4', 'importV4', 'exportV6', 'importV6'] as const) {
+      const bits = list.endsWith('V4') ? 32 : 128;
+      ((spec[list] as (Record<string, unknown> | undefined)[] | undefined) ?? []).forEach((rule, i) => {
+        if (!rule) return;
+        const at = `spec.${list}[${i}]`;
+        // A field already refused (wrong family, unknown operator) is not also "missing".
+        if (c.problems.some((p) => p.field.startsWith(`${at}.`))) return;
+        const cidr = typeof rule.cidr === 'string' ? parseCidr(rule.cidr) : undefined;
+        if ((rule.cidr === undefined) !== (rule.matchOperator === undefined)) {
+          if (rule.cidr === undefined)
+            c.bad(`${at}.cidr`, undefined, 'is required with matchOperator (set both or neither)');
+          else c.bad(`${at}.matchOperator`, undefined, 'is required with cidr (Equal, NotEqual, In or NotIn)');
+        }
+        const pl = rule.prefixLength as { min?: number; max?: number } | undefined;
+        if (!pl) return;
+        if (rule.cidr === undefined) c.bad(`${at}.prefixLength`, pl, 'needs cidr (the prefix lengths are within it)');
+        else if (rule.matchOperator === 'Equal' || rule.matchOperator === 'NotEqual')
+          c.bad(
+            `${at}.prefixLength`,
+            pl,
+            `only applies with matchOperator In or NotIn (${rule.matchOperator} compares with cidr exactly)`,
+          );
+        else if (cidr) {
+          // Calico matches lengths from max(cidr length, min) to min(family width, max).
+          const lo = Math.max(cidr.len, pl.min ?? cidr.len);
+          const hi = Math.min(bits, pl.max ?? bits);
+          if (lo > hi)
+            c.bad(`${at}.prefixLength`, pl, `matches no prefix length: ${lo} to ${hi} within ${rule.cidr as string}`);
+        }
+      });
+    }
+  },
+  IPPool: ipPoolChecks,
+  BGPConfiguration(spec, c, name) {
     if (name !== 'default' && !name.startsWith('node.')) {
       c.bad('metadata.name', name, 'must be "default" (global) or "node.<nodename>" (per node)');
     }
@@ -384,5 +482,60 @@ function crossChecks(kind: Kind, name: string, spec: Record<string, unknown>, c:
         c.bad(`spec.communities[${i}].value`, cm.value, 'must be aa:nn (standard) or aa:nn:mm (large)');
       }
     });
+    if (spec.nodeMeshPassword !== undefined)
+      c.bad('spec.nodeMeshPassword', spec.nodeMeshPassword, `is not supported: ${REFUSED_PEER_FIELDS.password}`);
+    for (const f of ['localWorkloadPeeringIPV4', 'localWorkloadPeeringIPV6']) {
+      if (spec[f] !== undefined)
+        c.bad(`spec.${f}`, spec[f], `is not supported: ${REFUSED_PEER_FIELDS.localWorkloadSelector}`);
+    }
+  },
+};
+
+const LINK_LOCAL = [parseCidr('169.254.0.0/16'), parseCidr('fe80::/10')];
+
+function ipPoolChecks(spec: Record<string, unknown>, c: Ctx): void {
+  if (typeof spec.cidr !== 'string') return;
+  const cidr = parseCidr(spec.cidr);
+  if (!cidr) return;
+  const ipip = (spec.ipipMode as string | undefined) ?? DEFAULTS.encapMode;
+  const vxlan = (spec.vxlanMode as string | undefined) ?? DEFAULTS.encapMode;
+  if (ipip !== 'Never' && vxlan !== 'Never') {
+    c.bad('spec.vxlanMode', vxlan, `cannot be used with spec.ipipMode ${ipip} on one pool (set one of them to Never)`);
   }
+  if (cidr.family === 6 && ipip !== 'Never') c.bad('spec.ipipMode', ipip, 'IPIP is not supported on IPv6 pools');
+  for (const ll of LINK_LOCAL) {
+    if (ll && (contains(ll, cidr) || contains(cidr, ll)))
+      c.bad('spec.cidr', spec.cidr, `overlaps the link-local range ${formatCidr(ll)}`);
+  }
+  const [lo, hi] = cidr.family === 4 ? [20, 32] : [116, 128];
+  const bs =
+    (spec.blockSize as number | undefined) ?? (cidr.family === 4 ? DEFAULTS.blockSizeV4 : DEFAULTS.blockSizeV6);
+  if (bs < lo || bs > hi) c.bad('spec.blockSize', bs, `must be between ${lo} and ${hi} for an IPv${cidr.family} pool`);
+  else if (bs < cidr.len && !spec.disabled)
+    c.bad('spec.blockSize', bs, `must not be smaller than the pool's prefix length /${cidr.len}`);
+  if (typeof spec.nodeSelector === 'string' && spec.nodeSelector.includes('global('))
+    c.bad('spec.nodeSelector', spec.nodeSelector, 'global() is not valid in an IP pool’s nodeSelector');
+  const uses = (spec.allowedUses as string[] | undefined)?.length
+    ? (spec.allowedUses as string[])
+    : [...DEFAULTS.poolAllowedUses];
+  if (uses.includes('LoadBalancer')) {
+    const why = (what: string) => `a LoadBalancer pool ${what}`;
+    if (uses.some((u) => u !== 'LoadBalancer'))
+      c.bad('spec.allowedUses', uses, why('cannot also be used for Workload or Tunnel addresses'));
+    if (ipip !== 'Never' || vxlan !== 'Never')
+      c.bad(
+        ipip !== 'Never' ? 'spec.ipipMode' : 'spec.vxlanMode',
+        ipip !== 'Never' ? ipip : vxlan,
+        why('cannot use IPIP or VXLAN'),
+      );
+    if (spec.disableBGPExport === true) c.bad('spec.disableBGPExport', true, why('cannot disable BGP export'));
+    if (spec.nodeSelector !== undefined && spec.nodeSelector !== 'all()')
+      c.bad('spec.nodeSelector', spec.nodeSelector, why('must select all() nodes'));
+  }
+  spec.blockSize = bs;
+  spec.ipipMode = ipip;
+  spec.vxlanMode = vxlan;
+  if (spec.nodeSelector === undefined) spec.nodeSelector = DEFAULTS.poolNodeSelector;
+  spec.allowedUses = uses;
+  if (spec.assignmentMode === undefined) spec.assignmentMode = DEFAULTS.poolAssignmentMode;
 }
