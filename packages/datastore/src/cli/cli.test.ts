@@ -185,7 +185,7 @@ describe('tabby apply / get / delete with Calico manifests', () => {
     expect(b.err).toMatch(/unknown kind "pods"/);
   });
 
-  it('ipam show prints pools, blocks, owners and utilisation', async () => {
+  it('ipam show prints pools, blocks, owners, reservations and utilisation', async () => {
     const ds = new MemoryDatastore();
     await new ResourceStore(ds).apply({
       apiVersion: 'projectcalico.org/v3',
@@ -197,9 +197,32 @@ describe('tabby apply / get / delete with Calico manifests', () => {
     for (let i = 0; i < 4; i++) await ipam.assign({ node: 'node-a', handle: `h${i}` });
     const t = io();
     expect(await runIpamShow({}, t, ds)).toBe(0);
-    expect(t.out).toMatch(/^p\s+198\.18\.0\.0\/24\s+\/28\s+1\s+256\s+4\s+252\s+1\.6%$/m);
-    expect(t.out).toMatch(/^198\.18\.0\.0\/28\s+p\s+node-a\s+confirmed\s+4\s+12\s+25\.0%$/m);
+    expect(t.out).toMatch(/^p\s+198\.18\.0\.0\/24\s+\/28\s+1\s+256\s+4\s+0\s+252\s+1\.6%$/m);
+    expect(t.out).toMatch(/^198\.18\.0\.0\/28\s+p\s+node-a\s+confirmed\s+4\s+0\s+12\s+25\.0%$/m);
     expect(t.out).toMatch(/4 handle\(s\)/);
+    expect(t.out).not.toMatch(/RESERVATION/);
+    // A reservation over two addresses in use and two free ones, and a second over a whole block.
+    await new ResourceStore(ds).apply({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'IPReservation',
+      metadata: { name: 'gateways' },
+      spec: { reservedCIDRs: ['198.18.0.2/31', '198.18.0.4/31', '198.18.0.240/28'] },
+    });
+    const r = io();
+    expect(await runIpamShow({}, r, ds)).toBe(0);
+    expect(r.out).toMatch(
+      /^POOL\s+CIDR\s+BLOCK SIZE\s+BLOCKS\s+IPS TOTAL\s+IPS IN USE\s+IPS RESERVED\s+IPS FREE\s+UTILISATION$/m,
+    );
+    expect(r.out).toMatch(/^p\s+198\.18\.0\.0\/24\s+\/28\s+1\s+256\s+4\s+20\s+234\s+1\.6%$/m);
+    expect(r.out).toMatch(/^198\.18\.0\.0\/28\s+p\s+node-a\s+confirmed\s+4\s+4\s+10\s+25\.0%$/m);
+    expect(r.out).toMatch(/^RESERVATION\s+CIDRS\ngateways\s+198\.18\.0\.2\/31,198\.18\.0\.4\/31,198\.18\.0\.240\/28$/m);
+    const j = io();
+    expect(await runIpamShow({ output: 'json' }, j, ds)).toBe(0);
+    expect(JSON.parse(j.out)).toMatchObject({
+      pools: [{ name: 'p', used: 4, reserved: 20, free: 234 }],
+      blocks: [{ cidr: '198.18.0.0/28', used: 4, reserved: 4, free: 10 }],
+      reservations: [{ name: 'gateways', cidrs: ['198.18.0.2/31', '198.18.0.4/31', '198.18.0.240/28'] }],
+    });
   });
 
   it('the applied manifests drive confd’s flat view', async () => {

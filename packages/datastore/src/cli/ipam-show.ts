@@ -8,7 +8,7 @@ export interface IpamShowArgs extends DatastoreArgs {
 
 const pct = (used: number, size: number) => (size ? `${((100 * used) / size).toFixed(1)}%` : '-');
 
-/** `tabby ipam show`: pools with utilisation, then every block with its owner. */
+/** `tabby ipam show`: pools with utilisation, every block with its owner, then the IPReservations. */
 export async function runIpamShow(args: IpamShowArgs, io: CliIo, ds?: Datastore): Promise<number> {
   return withDatastore(
     args,
@@ -23,7 +23,17 @@ export async function runIpamShow(args: IpamShowArgs, io: CliIo, ds?: Datastore)
       else {
         io.stdout(
           table([
-            ['POOL', 'CIDR', 'BLOCK SIZE', 'BLOCKS', 'IPS TOTAL', 'IPS IN USE', 'IPS FREE', 'UTILISATION'],
+            [
+              'POOL',
+              'CIDR',
+              'BLOCK SIZE',
+              'BLOCKS',
+              'IPS TOTAL',
+              'IPS IN USE',
+              'IPS RESERVED',
+              'IPS FREE',
+              'UTILISATION',
+            ],
             ...r.pools.map((p) => [
               p.name + (p.disabled ? ' (disabled)' : ''),
               p.cidr,
@@ -31,7 +41,8 @@ export async function runIpamShow(args: IpamShowArgs, io: CliIo, ds?: Datastore)
               String(p.blocks),
               String(p.size),
               String(p.used),
-              String(p.size - p.used),
+              String(p.reserved),
+              String(p.free),
               pct(p.used, p.size),
             ]),
           ]),
@@ -42,18 +53,23 @@ export async function runIpamShow(args: IpamShowArgs, io: CliIo, ds?: Datastore)
       else {
         io.stdout(
           table([
-            ['BLOCK', 'POOL', 'NODE', 'AFFINITY', 'IPS IN USE', 'IPS FREE', 'UTILISATION'],
+            ['BLOCK', 'POOL', 'NODE', 'AFFINITY', 'IPS IN USE', 'IPS RESERVED', 'IPS FREE', 'UTILISATION'],
             ...r.blocks.map((b) => [
               b.cidr,
               b.pool ?? '(none)',
               b.node ?? '(none)',
               b.state,
               String(b.used),
-              String(b.size - b.used),
+              String(b.reserved),
+              String(b.free),
               pct(b.used, b.size),
             ]),
           ]),
         );
+      }
+      if (r.reservations.length) {
+        io.stdout('\n');
+        io.stdout(table([['RESERVATION', 'CIDRS'], ...r.reservations.map((x) => [x.name, x.cidrs.join(',')])]));
       }
       io.stdout(`\n${r.handles} handle(s).\n`);
       return 0;

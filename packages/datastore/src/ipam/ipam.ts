@@ -7,6 +7,7 @@ import { ResourceStore } from '../resources/store.js';
 import type { IPPoolResource } from '../resources/types.js';
 import { Selector } from '../selector/evaluate.js';
 import type { AffinityRecord, BlockRecord, HandleRecord } from './records.js';
+import { Reservations } from './reservations.js';
 
 /** No address (or block) is free in any pool this node may use. */
 export class IpamExhaustedError extends DatastoreError {
@@ -27,7 +28,11 @@ export interface AssignRequest {
   /** The owner of the address (the pod / container ID); release by it later. */
   handle: string;
   family?: Family;
-  /** Restrict to these pools (by name); default every enabled, automatic pool whose nodeSelector matches the node. */
+  /**
+   * Restrict to these pools (by name): each must exist, be enabled and allow Workload addresses;
+   * their nodeSelector and assignment mode do not matter (as in Calico). Default: every enabled,
+   * `Automatic`, Workload pool whose nodeSelector matches the node.
+   */
   pools?: string[];
 }
 
@@ -44,6 +49,10 @@ export interface IpamBlockReport {
   node: string | null;
   state: string;
   used: number;
+  /** Addresses an IPReservation covers (some may be in use: reservations release nothing). */
+  reserved: number;
+  /** Neither in use nor reserved. */
+  free: number;
   size: number;
 }
 
@@ -54,10 +63,14 @@ export interface IpamReport {
     blockSize: number;
     size: number;
     used: number;
+    reserved: number;
+    /** Neither in use nor reserved, blocks claimed or not. */
+    free: number;
     blocks: number;
     disabled: boolean;
   }[];
   blocks: IpamBlockReport[];
+  reservations: { name: string; cidrs: string[] }[];
   handles: number;
 }
 
@@ -85,18 +98,40 @@ export class Ipam {
     this.resources = new ResourceStore(ds);
   }
 
-  /** Pools a node may use for a family: enabled, automatic, Workload use, nodeSelector matching the node's labels. */
+  /**
+   * Pools a node may take pod addresses from, for a family: enabled, `Automatic`, allowing
+   * Workload use, nodeSelector matching the node's labels. Pools asked for by name need only be
+   * enabled and allow Workload use (IpamInvalidError naming the pool otherwise).
+   */
   async poolsFor(node: string, family: Family, names?: string[]): Promise<IPPoolResource[]> {
+    const pools = (await this.resources.list('IPPool')).items.filter((p) => parseCidr(p.spec.cidr)?.family === family);
+    // Calico: a pool without allowedUses (stored before they existed) allows Workload and Tunnel.
+    const workload = (p: IPPoolResource) => !p.spec.allowedUses?.length || p.spec.allowedUses.includes('Workload');
+    if (names) {
+      return names.map((name) => {
+        const p = pools.find((x) => x.metadata.name === name);
+        if (!p) throw new IpamInvalidError(`there is no IPv${family} IP pool named ${JSON.stringify(name)}`);
+        if (p.spec.disabled) throw new IpamInvalidError(`IP pool ${JSON.stringify(name)} is disabled`);
+        if (!workload(p))
+          throw new IpamInvalidError(
+            `IP pool ${JSON.stringify(name)} does not allow pod addresses (allowedUses: ${(p.spec.allowedUses ?? []).join(', ')})`,
+          );
+        return p;
+      });
+    }
     const labels = (await this.resources.get('Node', node))?.metadata.labels ?? {};
-    const pools = (await this.resources.list('IPPool')).items;
-    return pools.filter((p) => {
-      const c = parseCidr(p.spec.cidr);
-      if (!c || c.family !== family) return false;
-      if (names) return names.includes(p.metadata.name);
-      if (p.spec.disabled || p.spec.assignmentMode === 'Manual') return false;
-      if (p.spec.allowedUses && !p.spec.allowedUses.includes('Workload')) return false;
-      return new Selector(p.spec.nodeSelector ?? 'all()').matches(labels);
-    });
+    return pools.filter(
+      (p) =>
+        !p.spec.disabled &&
+        p.spec.assignmentMode !== 'Manual' &&
+        workload(p) &&
+        new Selector(p.spec.nodeSelector ?? 'all()').matches(labels),
+    );
+  }
+
+  /** Every IPReservation, merged (read once per assignment or claim). */
+  private async reservations(): Promise<Reservations> {
+    return new Reservations((await this.resources.list('IPReservation')).items);
   }
 
   /** The node's blocks (affinities) and their state. */
@@ -113,8 +148,9 @@ export class Ipam {
    * then the block record is created (fails if another node got there first: try the next
    * block), then the affinity is `confirmed`. Resolves with the block CIDR.
    */
-  async claimBlock(node: string, family: Family = 4, poolNames?: string[]): Promise<string> {
+  async claimBlock(node: string, family: Family = 4, poolNames?: string[], reserved?: Reservations): Promise<string> {
     const pools = await this.poolsFor(node, family, poolNames);
+    const reservations = reserved ?? (await this.reservations());
     if (!pools.length) throw new IpamExhaustedError(`no enabled IPv${family} pool matches node ${node}`);
     let taken = await this.takenBlocks(family);
     let lostRaces = 0;
@@ -128,9 +164,11 @@ export class Ipam {
       // all fighting over the next block.
       let idx = 0n;
       for (let visited = 0n; visited < nBlocks; visited++) {
-        const cidr = formatCidr({ family, addr: pc.addr + idx * step, len: bs });
+        const range = { family, addr: pc.addr + idx * step, len: bs };
+        const cidr = formatCidr(range);
         idx = (idx + 1n) % nBlocks;
-        if (taken.has(cidr)) continue;
+        // A block every address of which is reserved would give nothing: never claim it.
+        if (taken.has(cidr) || reservations.covers(range)) continue;
         const affKey = ipamKeys.affinity(node, family, cidr);
         const pending = await this.put(affKey, JSON.stringify({ state: 'pending' } satisfies AffinityRecord));
         const block: BlockRecord = { cidr, affinity: `host:${node}`, allocations: {} };
@@ -212,6 +250,7 @@ export class Ipam {
   async assign(req: AssignRequest): Promise<string> {
     const family = req.family ?? 4;
     let noFreeBlock = false;
+    const reserved = await this.reservations();
     for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
       try {
         let own = (await this.blocksOf(req.node, family)).filter((b) => b.state === 'confirmed');
@@ -221,13 +260,13 @@ export class Ipam {
           own = own.filter((b) => allowed.some((p) => contains(p, parseCidr(b.cidr) as Cidr)));
         }
         for (const b of own) {
-          const ip = await this.allocateIn(family, b.cidr, req.handle, `host:${req.node}`);
+          const ip = await this.allocateIn(family, b.cidr, req.handle, `host:${req.node}`, reserved);
           if (ip) return ip;
         }
         if (!noFreeBlock) {
           try {
             // Our blocks are full (or we have none): claim another, then allocate from it.
-            await this.claimBlock(req.node, family, req.pools);
+            await this.claimBlock(req.node, family, req.pools, reserved);
             continue;
           } catch (err) {
             if (!(err instanceof IpamExhaustedError)) throw err;
@@ -240,7 +279,7 @@ export class Ipam {
           const bc = parseCidr(b.cidr) as Cidr;
           if (!pools.some((p) => contains(p, bc))) continue;
           if (Object.keys(b.allocations).length >= Number(size(bc))) continue;
-          const ip = await this.allocateIn(family, b.cidr, req.handle, null, kv);
+          const ip = await this.allocateIn(family, b.cidr, req.handle, null, reserved, kv);
           if (ip) {
             this.log.debug({ node: req.node, ip, block: b.cidr }, 'borrowed an address from another node’s block');
             return ip;
@@ -256,14 +295,16 @@ export class Ipam {
   }
 
   /**
-   * Takes the lowest free ordinal of a block for `handle` (CAS on the block). Undefined when
-   * the block is full or not owned by `owner` (when given); ConflictError when it changed.
+   * Takes the lowest free, unreserved ordinal of a block for `handle` (CAS on the block).
+   * Undefined when no such address is left or the block is not owned by `owner` (when given);
+   * ConflictError when it changed.
    */
   private async allocateIn(
     family: Family,
     cidr: string,
     handle: string,
     owner: string | null,
+    reserved: Reservations,
     known?: KVPair,
   ): Promise<string | undefined> {
     const kv = known ?? (await this.ds.get(ipamKeys.block(family, cidr)));
@@ -274,7 +315,7 @@ export class Ipam {
     const n = Number(size(bc));
     let ord = -1;
     for (let i = 0; i < n; i++) {
-      if (!Object.hasOwn(b.allocations, String(i))) {
+      if (!Object.hasOwn(b.allocations, String(i)) && !reserved.has(family, bc.addr + BigInt(i))) {
         ord = i;
         break;
       }
@@ -402,27 +443,37 @@ export class Ipam {
     return out;
   }
 
-  /** Pools, blocks, owners and utilisation (what `tabby ipam show` prints). */
+  /** Pools, blocks, owners, reservations and utilisation (what `tabby ipam show` prints). */
   async show(): Promise<IpamReport> {
     const pools = (await this.resources.list('IPPool')).items;
+    const reservationList = (await this.resources.list('IPReservation')).items;
+    const reserved = new Reservations(reservationList);
     const affinities = new Map<string, string>();
     for (const kv of (await this.ds.list(ipamKeys.allAffinities())).items) {
       const m = /\/host\/([^/]+)\/ipv[46]\/block\/(.+)$/.exec(kv.key);
       if (m) affinities.set(`${m[1]}|${segmentCidr(m[2] as string)}`, json<AffinityRecord>(kv).state);
     }
     const blocks: IpamBlockReport[] = [];
+    /** Per block: addresses in use that are not reserved (a pool's free space excludes both). */
+    const usedUnreserved = new Map<string, number>();
     for (const fam of [4, 6] as const) {
       for (const kv of (await this.ds.list(ipamKeys.blocks(fam))).items) {
         const b = json<BlockRecord>(kv);
         const bc = parseCidr(b.cidr) as Cidr;
         const node = b.affinity?.startsWith('host:') ? b.affinity.slice(5) : null;
         const pool = pools.find((p) => contains(parseCidr(p.spec.cidr) as Cidr, bc));
+        const ords = Object.keys(b.allocations);
+        const plain = ords.filter((o) => !reserved.has(fam, bc.addr + BigInt(o))).length;
+        const res = Number(reserved.countIn(bc));
+        usedUnreserved.set(b.cidr, plain);
         blocks.push({
           cidr: b.cidr,
           pool: pool?.metadata.name ?? null,
           node,
           state: node ? (affinities.get(`${node}|${b.cidr}`) ?? 'orphaned') : 'orphaned',
-          used: Object.keys(b.allocations).length,
+          used: ords.length,
+          reserved: res,
+          free: Number(size(bc)) - res - plain,
           size: Number(size(bc)),
         });
       }
@@ -430,18 +481,24 @@ export class Ipam {
     const handles = (await this.ds.list(ipamKeys.handles())).items.length;
     return {
       pools: pools.map((p) => {
+        const pc = parseCidr(p.spec.cidr) as Cidr;
         const mine = blocks.filter((b) => b.pool === p.metadata.name);
+        const poolReserved = Number(reserved.countIn(pc));
+        const taken = mine.reduce((a, b) => a + (usedUnreserved.get(b.cidr) ?? 0), 0);
         return {
           name: p.metadata.name,
           cidr: p.spec.cidr,
           blockSize: p.spec.blockSize ?? 26,
-          size: Number(size(parseCidr(p.spec.cidr) as Cidr)),
+          size: Number(size(pc)),
           used: mine.reduce((a, b) => a + b.used, 0),
+          reserved: poolReserved,
+          free: Number(size(pc)) - poolReserved - taken,
           blocks: mine.length,
           disabled: p.spec.disabled ?? false,
         };
       }),
       blocks,
+      reservations: reservationList.map((r) => ({ name: r.metadata.name, cidrs: r.spec.reservedCIDRs ?? [] })),
       handles,
     };
   }

@@ -98,5 +98,44 @@ export function ipamCrossProcessSuite(name: string, start: ServerStarter): void 
         await srv.destroy();
       }
     }, 120_000);
+
+    it('IPReservations hold under racing allocator processes: no reserved address handed out, no wholly reserved block claimed', async () => {
+      if (!existsSync(worker))
+        throw new Error(`${worker} is missing: build first (npx tsc --build packages/datastore)`);
+      const srv = await start();
+      const ds = openDatastore(srv.url);
+      try {
+        const ipam = await setup(ds);
+        await new ResourceStore(ds).apply({
+          apiVersion: 'projectcalico.org/v3',
+          kind: 'IPReservation',
+          metadata: { name: 'reserved' },
+          spec: { reservedCIDRs: ['198.18.0.0/30', '198.18.0.77', '198.18.0.32/29', '198.18.0.40/29'] },
+        });
+        const reserved = (ip: string) => {
+          const last = Number(ip.split('.')[3]);
+          return last < 4 || last === 77 || (last >= 32 && last < 48);
+        };
+        // 128 addresses, 21 reserved (one whole block of 16): 5 nodes take 20 each, 7 remain.
+        const outs = await Promise.all(
+          Array.from({ length: 5 }, (_, n) =>
+            run(process.execPath, [worker, srv.url, `res-${n}`, '20', '0'], { timeout: 90_000 }),
+          ),
+        );
+        const held = outs.flatMap((o) => (JSON.parse(o.stdout) as { held: [string, string][] }).held);
+        expect(held).toHaveLength(100);
+        expect(held.filter(([, ip]) => reserved(ip))).toEqual([]);
+        expect(new Set(held.map(([, ip]) => ip)).size).toBe(100);
+        await checkInvariants(ds);
+        expect(await ds.get(ipamKeys.block(4, '198.18.0.32/28'))).toBeUndefined();
+        const rest: string[] = [];
+        for (let i = 0; i < 7; i++) rest.push(await ipam.assign({ node: 'res-0', handle: `rest-${i}` }));
+        expect(rest.filter(reserved)).toEqual([]);
+        await expect(ipam.assign({ node: 'res-1', handle: 'one-too-many' })).rejects.toBeInstanceOf(IpamExhaustedError);
+      } finally {
+        await ds.close();
+        await srv.destroy();
+      }
+    }, 120_000);
   });
 }
