@@ -76,10 +76,10 @@ describe('BIRD template semantics', () => {
     const cfg = renderFixture('mesh');
     expect(protocols(cfg)).toEqual(['Mesh_198_19_0_1', 'Mesh_198_19_0_10']);
     expect(cfg).toMatch(
-      /Mesh_198_19_0_1 from bgp_template_v4 \{\n {2}neighbor 198\.19\.0\.1 as 64512;\n {2}passive on;/,
+      /Mesh_198_19_0_1 from bgp_template_v4 \{\n {2}source address 198\.19\.0\.9;\n {2}neighbor 198\.19\.0\.1 as 64512;\n {2}passive on;/,
     );
     expect(cfg).toMatch(
-      /Mesh_198_19_0_10 from bgp_template_v4 \{\n {2}neighbor 198\.19\.0\.10 as 64512;\n {2}graceful restart off;[^\n]*\n\}/,
+      /Mesh_198_19_0_10 from bgp_template_v4 \{\n {2}source address 198\.19\.0\.9;\n {2}neighbor 198\.19\.0\.10 as 64512;\n {2}graceful restart off;[^\n]*\n\}/,
     );
     expect(cfg).toContain('route 198.18.0.64/26 blackhole;');
     expect(cfg).toContain('route 198.18.1.0/26 blackhole;');
@@ -90,7 +90,7 @@ describe('BIRD template semantics', () => {
     expect(fn('tabby_pools_v4')).toContain('if ( net ~ [ 198.18.0.0/16+ ] ) then accept;');
     expect(fn('tabby_pools_v4')).toContain('if ( net ~ [ 198.20.0.0/16+ ] ) then accept;');
     expect(fn('tabby_pools_v4')).not.toContain('198.21.0.0/16');
-    const filter = cfg.slice(cfg.indexOf('filter tabby_export_to_bgp_v4'));
+    const filter = cfg.slice(cfg.indexOf('function tabby_export_v4()'));
     expect(filter.indexOf('tabby_no_export_v4()')).toBeLessThan(filter.indexOf('tabby_own_blocks_v4()'));
   });
   it('route reflector: no mesh, clients by cluster ID', () => {
@@ -114,12 +114,13 @@ describe('BIRD template semantics', () => {
   it('peers: a node peering that duplicates a global one is skipped', () => {
     const cfg = renderFixture('peers');
     expect(protocols(cfg)).toEqual(['Global_198_19_9_1', 'Global_198_19_9_2', 'Node_198_19_8_7', 'Node_198_19_8_8']);
-    expect(cfg).toContain('local 198.19.0.1 as 64513;');
+    expect(cfg).toContain('local as 64513;');
     const own = cfg.slice(cfg.indexOf('protocol bgp Node_198_19_8_8 '));
     expect(own.slice(0, own.indexOf('\n}'))).toBe(
       [
         'protocol bgp Node_198_19_8_8 from bgp_template_v4 {',
-        '  local 198.19.0.1 as 65100;',
+        '  local as 65100;',
+        '  source address 198.19.0.1;',
         '  neighbor 198.19.8.8 as 65020;',
         '  allow local as 2;',
         '  ipv4 {',
@@ -137,7 +138,8 @@ describe('BIRD template semantics', () => {
       'Global_198_19_9_1',
       'Global_198_19_9_1_port_1790',
     ]);
-    expect(cfg).toContain('local 198.19.0.1 port 1179 as 64512;');
+    expect(cfg).toContain('local port 1179 as 64512;');
+    expect(cfg).toContain('source address 198.19.0.1;');
     expect(cfg).toContain('neighbor 198.19.0.3 port 1180 as 64512;');
   });
   it('an IPv6-only node has no IPv4 section and uses its router ID', () => {
@@ -163,6 +165,73 @@ describe('BIRD template semantics', () => {
         '/calico',
       ),
     ).toThrow('no community named "nope"');
+  });
+  const protocolBlock = (cfg: string, n: string) =>
+    cfg.slice(cfg.indexOf(`protocol bgp ${n} `), cfg.indexOf('\n}', cfg.indexOf(`protocol bgp ${n} `)));
+  it('BGPFilters: functions as Calico names them, called in the peer’s order before Tabby’s export rules', () => {
+    const cfg = renderFixture('filters');
+    expect(cfg).toContain("function 'bgp_tor-out_exportFilterV4'()");
+    expect(cfg).toContain("function 'bgp_v6-only_importFilterV6'()");
+    expect(cfg).not.toContain("'bgp_v6-only_importFilterV4'");
+    const tor = protocolBlock(cfg, 'Global_198_19_9_1');
+    expect(tor).toContain(
+      [
+        '    export filter {',
+        "      'bgp_tor-out_exportFilterV4'();",
+        "      'bgp_a-very-long-bgp-filter-name-_665327A11CB7BF0A_exportFilterV4'();",
+        '      tabby_export_v4();',
+        '    };',
+      ].join('\n'),
+    );
+    // "missing" names no BGPFilter: left out, as Calico does.
+    expect(tor).not.toContain('missing');
+    // tor-out has no IPv6 rules: only v6-only applies on the IPv6 peer.
+    const tor6 = protocolBlock(cfg, 'Global_2001_db8_ff__1');
+    expect(tor6).toContain("import filter {\n      'bgp_v6-only_importFilterV6'();\n      accept;");
+    expect(tor6).not.toContain('tor-out');
+    // v6-only has no IPv4 rules: the IPv4 iBGP peer keeps the template's filters.
+    expect(protocolBlock(cfg, 'Node_198_19_8_8')).not.toContain('filter');
+  });
+  it('next hop, source address, restart and keepalive times per peer', () => {
+    const cfg = renderFixture('filters');
+    // keepOriginalNextHop keeps the next hop towards eBGP peers only; nextHopMode wins over it.
+    expect(protocolBlock(cfg, 'Node_198_19_8_10')).toContain('next hop keep;');
+    expect(protocolBlock(cfg, 'Node_198_19_8_8')).not.toContain('next hop');
+    const ebgp = protocolBlock(cfg, 'Node_198_19_8_9');
+    expect(ebgp).not.toContain('next hop');
+    // sourceAddress None: no source address; maxRestartTime 5m; keepaliveTime 10s.
+    expect(ebgp).not.toContain('source address');
+    expect(ebgp).toContain('graceful restart time 300;');
+    expect(ebgp).toContain('keepalive time 10;');
+    expect(protocolBlock(cfg, 'Node_198_19_8_10')).toContain('source address 198.19.0.1;');
+  });
+  it('services: every node announces the ranges (not single addresses) and programs none of them', () => {
+    const cfg = renderFixture('services');
+    const fn = cfg.slice(
+      cfg.indexOf('function tabby_services_v4()'),
+      cfg.indexOf('\n}', cfg.indexOf('function tabby_services_v4()')),
+    );
+    expect(fn.split('\n').slice(2)).toEqual([
+      '  if ( net ~ [ 198.18.128.0/20+ ] ) then accept;',
+      '  if ( net ~ [ 198.19.200.0/24+ ] ) then accept;',
+      '  if ( net ~ [ 198.19.202.0/26+ ] ) then accept;',
+    ]);
+    expect(cfg).not.toContain('198.19.201.7');
+    expect(cfg).toContain('protocol static static_services_v4 {\n  ipv4;\n  route 198.18.128.0/20 blackhole;');
+    expect(cfg).toContain('protocol static static_services_v6 {\n  ipv6;\n  route fd00:96::/112 blackhole;');
+    expect(cfg).toContain(
+      '  if ( net ~ [ 198.18.128.0/20+ ] ) then reject;\n  if ( net ~ [ 198.19.200.0/24+ ] ) then reject;',
+    );
+    const exp = cfg.slice(cfg.indexOf('function tabby_export_v4()'));
+    expect(exp.indexOf('tabby_own_blocks_v4()')).toBeLessThan(exp.indexOf('tabby_services_v4()'));
+    expect(exp.indexOf('tabby_services_v4()')).toBeLessThan(exp.indexOf('tabby_pools_v4()'));
+  });
+  it('services: an excluded node announces none; a reflector passes on load balancer and external ranges', () => {
+    const cfg = renderFixture('services-reflector');
+    expect(cfg).not.toContain('static_services_v4');
+    expect(cfg).not.toContain('198.18.128.0/20+ ] ) then accept');
+    expect(cfg).toContain('if ( net ~ [ 198.19.202.0/26+ ] ) then accept; # a reflector');
+    expect(cfg).toContain('if ( net ~ [ 198.18.128.0/20+ ] ) then reject;');
   });
   it('IPv6 peers are named with underscores for colons', () => {
     expect(protocols(renderFixture('ipv6'))).toEqual([

@@ -26,6 +26,10 @@ describe('shipped bird.toml', () => {
         '/calico/ipam/v2/host',
         '/calico/v1/ipam/v4/pool',
         '/calico/v1/ipam/v6/pool',
+        '/calico/staticroutes',
+        '/calico/staticroutesv6',
+        '/calico/rejectcidrs',
+        '/calico/rejectcidrsv6',
       ],
       checkCmd: 'bird -p -c {{.src}}',
     });

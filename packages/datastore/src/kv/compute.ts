@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
 import { contains, formatCidr, parseCidr } from '../ip.js';
 import { cidrSegment, ipamKeys, KEY_PREFIX } from '../keys.js';
 import { durationSeconds, effectiveBGPConfiguration, parseAsNumber } from '../resources/defaults.js';
 import type {
   BGPConfigurationResource,
+  BGPFilterResource,
+  BGPFilterRule,
   BGPPeerResource,
   IPPoolResource,
   NodeResource,
@@ -16,6 +19,8 @@ export interface FlatViewInput {
   nodes: NodeResource[];
   bgpConfigurations: BGPConfigurationResource[];
   bgpPeers: BGPPeerResource[];
+  /** BGPFilters (absent: none). */
+  bgpFilters?: BGPFilterResource[];
   ipPools: IPPoolResource[];
   /** Raw IPAM affinity pairs (`/calico/ipam/v2/host/...`), passed through unchanged. */
   affinities: { key: string; value: string }[];
@@ -33,7 +38,8 @@ function addrOnly(s: string | undefined): string {
 /**
  * A peer's JSON. `calico_node` marks a peer that is itself a node of the cluster (picked by a
  * `peerSelector`, or the reverse of such a peering): the templates make the higher address of
- * such a pair passive, as in the mesh. `restart_time` is in whole seconds (0: graceful restart off).
+ * such a pair passive, as in the mesh. `restart_time` and `keepalive_time` are in whole seconds
+ * (restart time 0: graceful restart off). `filters` names BGPFilters (see `filter_v4`).
  */
 function peerValue(p: BGPPeerResource, ip: string, port: number, asNum: string, calicoNode = false): string {
   const v: Record<string, unknown> = { ip, as_num: asNum };
@@ -44,7 +50,7 @@ function peerValue(p: BGPPeerResource, ip: string, port: number, asNum: string, 
   if (p.spec.nextHopMode) v.next_hop_mode = p.spec.nextHopMode;
   if (p.spec.sourceAddress) v.source_address = p.spec.sourceAddress;
   if (p.spec.maxRestartTime) v.restart_time = String(durationSeconds(p.spec.maxRestartTime));
-  if (p.spec.keepaliveTime) v.keepalive_time = p.spec.keepaliveTime;
+  if (p.spec.keepaliveTime) v.keepalive_time = String(durationSeconds(p.spec.keepaliveTime));
   if (p.spec.numAllowedLocalASNumbers) v.num_allow_local_as = p.spec.numAllowedLocalASNumbers;
   if (p.spec.filters?.length) v.filters = p.spec.filters;
   v.name = p.metadata.name;
@@ -159,9 +165,106 @@ export function computeFlatView(input: FlatViewInput): Map<string, string> {
     out.set(`${KEY_PREFIX.pools}v${c.family}/pool/${cidrSegment(pool.spec.cidr)}`, JSON.stringify(v));
   }
 
+  for (const f of input.bgpFilters ?? []) filterKeys(f, out);
+  serviceRoutes(def?.spec, input.nodes, out);
+
   for (const a of input.affinities) if (a.key.startsWith(ipamKeys.allAffinities())) out.set(a.key, a.value);
   borrowedAddresses(input, out);
   return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** BIRD's longest symbol (Calico's limit for BGPFilter function names). */
+const MAX_SYMBOL = 64;
+
+/**
+ * The BGPFilter part of Calico's function names, `bgp_<name>_importFilterV4`: the name itself,
+ * or when the whole would pass BIRD's 64 characters, its start, `_` and the first 16 hex digits
+ * (upper case) of the name's SHA-256, as Calico's confd shortens it.
+ */
+export function filterFunctionName(name: string): string {
+  const room = MAX_SYMBOL - 'bgp__importFilterV4'.length;
+  if (name.length <= room) return `bgp_${name}`;
+  const hash = createHash('sha256').update(name).digest('hex').toUpperCase().slice(0, 16);
+  return `bgp_${name.slice(0, room - 17)}_${hash}`;
+}
+
+/** One rule as the templates render it: Calico's fields, the prefix lengths made explicit. */
+function filterRule(r: BGPFilterRule, bits: number): Record<string, unknown> {
+  const v: Record<string, unknown> = { action: r.action.toLowerCase() };
+  if (r.cidr !== undefined && r.matchOperator !== undefined) {
+    v.cidr = r.cidr;
+    v.operator = r.matchOperator;
+    const c = parseCidr(r.cidr);
+    if (r.prefixLength && c) {
+      // Calico matches lengths from max(cidr length, min) to min(family width, max).
+      v.min = Math.max(c.len, r.prefixLength.min ?? c.len);
+      v.max = Math.min(bits, r.prefixLength.max ?? bits);
+    }
+  }
+  if (r.source) v.source = r.source;
+  if (r.interface) v.interface = r.interface;
+  return v;
+}
+
+/**
+ * `/calico/bgp/v1/global/filter_v4/<name>` (and `filter_v6`), for a BGPFilter with rules of that
+ * family: `{"function":"bgp_<name>","import":[rules],"export":[rules]}`, rules in order, each
+ * `{action: accept|reject, cidr, operator (Calico's Equal|NotEqual|In|NotIn), min, max, source,
+ * interface}` as set. A template appends `_importFilterV4` (and so on) to the function name.
+ */
+function filterKeys(f: BGPFilterResource, out: Map<string, string>): void {
+  for (const [family, bits, imp, exp] of [
+    ['v4', 32, f.spec.importV4, f.spec.exportV4],
+    ['v6', 128, f.spec.importV6, f.spec.exportV6],
+  ] as const) {
+    if (!imp?.length && !exp?.length) continue;
+    out.set(
+      `${G}filter_${family}/${f.metadata.name}`,
+      JSON.stringify({
+        function: filterFunctionName(f.metadata.name),
+        import: (imp ?? []).map((r) => filterRule(r, bits)),
+        export: (exp ?? []).map((r) => filterRule(r, bits)),
+      }),
+    );
+  }
+}
+
+/** The node label that keeps a node from advertising the service ranges (Kubernetes' and Calico's). */
+export const EXCLUDE_SERVICES_LABEL = 'node.kubernetes.io/exclude-from-external-load-balancers';
+
+/**
+ * Calico's service advertisement without per-service state: every node advertises each
+ * `serviceClusterIPs` CIDR, and each `serviceExternalIPs` / `serviceLoadBalancerIPs` CIDR that is
+ * not a single address (single addresses go with a Service's endpoints, which Tabby does not
+ * know), as `/calico/staticroutes/<a.b.c.d-len>` (`staticroutesv6` for IPv6), and keeps routes
+ * learned for them out of the kernel (`/calico/rejectcidrs/...`, `rejectcidrsv6`): kube-proxy
+ * serves them on every node. `/calico/bgp/v1/host/<node>/exclude_services` marks a node with the
+ * label above set to "true": it advertises none of them.
+ */
+function serviceRoutes(
+  spec: BGPConfigurationResource['spec'] | undefined,
+  nodes: NodeResource[],
+  out: Map<string, string>,
+): void {
+  const cidrs = [
+    ...(spec?.serviceClusterIPs ?? []).map((x) => x.cidr),
+    ...[...(spec?.serviceExternalIPs ?? []), ...(spec?.serviceLoadBalancerIPs ?? [])]
+      .map((x) => x.cidr)
+      .filter((c) => {
+        const p = parseCidr(c);
+        return p && p.len !== (p.family === 4 ? 32 : 128);
+      }),
+  ];
+  for (const cidr of cidrs) {
+    const six = cidr.includes(':') ? 'v6' : '';
+    out.set(`/calico/staticroutes${six}/${cidrSegment(cidr)}`, cidr);
+    out.set(`/calico/rejectcidrs${six}/${cidrSegment(cidr)}`, cidr);
+  }
+  if (!cidrs.length) return;
+  for (const n of nodes) {
+    if (n.metadata.labels?.[EXCLUDE_SERVICES_LABEL] === 'true')
+      out.set(`${H(n.metadata.name)}exclude_services`, 'true');
+  }
 }
 
 const AFFINITY = /^\/calico\/ipam\/v2\/host\/([^/]+)\/ipv[46]\/block\/(.+)$/;

@@ -87,3 +87,110 @@ describe('flat key/value view for confd', () => {
     }
   });
 });
+
+describe('flat view: BGPFilters and service advertisement', () => {
+  it('gives each BGPFilter’s rules per family, with Calico’s function name and prefix lengths', async () => {
+    const { ds, rs } = await cluster();
+    await rs.apply(
+      r('BGPFilter', 'tor-out', {
+        exportV4: [
+          {
+            action: 'Accept',
+            matchOperator: 'In',
+            cidr: '198.18.0.0/16',
+            prefixLength: { min: 24 },
+            source: 'RemotePeers',
+          },
+          { action: 'Reject', interface: 'eth*' },
+        ],
+        importV4: [{ action: 'Reject', matchOperator: 'NotEqual', cidr: '0.0.0.0/0' }],
+      }),
+    );
+    await rs.apply(
+      r('BGPFilter', 'a-very-long-bgp-filter-name-for-the-top-of-rack-routers', { importV6: [{ action: 'Reject' }] }),
+    );
+    await rs.apply(
+      r('BGPPeer', 'tor', {
+        peerIP: '172.19.0.1',
+        asNumber: 64600,
+        filters: ['tor-out', 'missing'],
+        keepaliveTime: '1m',
+      }),
+    );
+    const all = new Map((await createFlatKvView(ds).list('/calico/')).map((e) => [e.key, e.value]));
+    expect(JSON.parse(all.get('/calico/bgp/v1/global/filter_v4/tor-out')!)).toEqual({
+      function: 'bgp_tor-out',
+      import: [{ action: 'reject', cidr: '0.0.0.0/0', operator: 'NotEqual' }],
+      export: [
+        { action: 'accept', cidr: '198.18.0.0/16', operator: 'In', min: 24, max: 32, source: 'RemotePeers' },
+        { action: 'reject', interface: 'eth*' },
+      ],
+    });
+    expect(all.has('/calico/bgp/v1/global/filter_v6/tor-out')).toBe(false);
+    expect(
+      JSON.parse(all.get('/calico/bgp/v1/global/filter_v6/a-very-long-bgp-filter-name-for-the-top-of-rack-routers')!),
+    ).toEqual({
+      function: 'bgp_a-very-long-bgp-filter-name-_665327A11CB7BF0A',
+      import: [{ action: 'reject' }],
+      export: [],
+    });
+    expect(JSON.parse(all.get('/calico/bgp/v1/global/peer_v4/172.19.0.1')!)).toMatchObject({
+      filters: ['tor-out', 'missing'],
+      keepalive_time: '60',
+    });
+  });
+
+  it('advertises the service ranges from every node but excluded ones, and keeps them out of the kernel', async () => {
+    const { ds, rs } = await cluster();
+    await rs.apply(
+      r('BGPConfiguration', 'default', {
+        asNumber: 65000,
+        serviceClusterIPs: [{ cidr: '198.18.128.0/20' }, { cidr: 'fd00:96::/112' }],
+        serviceExternalIPs: [{ cidr: '198.19.200.0/24' }, { cidr: '198.19.201.7/32' }],
+        serviceLoadBalancerIPs: [{ cidr: '198.19.202.0/26' }],
+      }),
+    );
+    await rs.apply(
+      r(
+        'Node',
+        'node-b',
+        { bgp: { ipv4Address: '10.192.0.3/16', asNumber: 65002 } },
+        {
+          'node.kubernetes.io/exclude-from-external-load-balancers': 'true',
+        },
+      ),
+    );
+    const all = new Map((await createFlatKvView(ds).list('/calico/')).map((e) => [e.key, e.value]));
+    const keys = (prefix: string) => [...all.keys()].filter((k) => k.startsWith(prefix));
+    expect(keys('/calico/staticroutes/')).toEqual([
+      '/calico/staticroutes/198.18.128.0-20',
+      '/calico/staticroutes/198.19.200.0-24',
+      '/calico/staticroutes/198.19.202.0-26',
+    ]);
+    expect(all.get('/calico/staticroutesv6/fd00:96::-112')).toBe('fd00:96::/112');
+    expect(keys('/calico/rejectcidrs/')).toEqual(
+      keys('/calico/staticroutes/').map((k) => k.replace('staticroutes', 'rejectcidrs')),
+    );
+    expect(all.get('/calico/rejectcidrsv6/fd00:96::-112')).toBe('fd00:96::/112');
+    expect(all.get('/calico/bgp/v1/host/node-b/exclude_services')).toBe('true');
+    expect(all.has('/calico/bgp/v1/host/node-a/exclude_services')).toBe(false);
+  });
+
+  it('a CalicoNodeStatus or IPReservation change does not touch the view', async () => {
+    const { ds, rs } = await cluster();
+    const w = createFlatKvView(ds).watch('/calico/');
+    try {
+      await collect(w, (e) => e.some((x) => x.type === 'in-sync'));
+      await rs.apply(r('CalicoNodeStatus', 's', { node: 'node-a', classes: ['BGP'], updatePeriodSeconds: 1 }));
+      await rs.updateStatus('CalicoNodeStatus', 's', { lastUpdated: '2026-01-01T00:00:00Z' });
+      await rs.apply(r('IPReservation', 'res', { reservedCIDRs: ['198.18.0.1'] }));
+      await rs.apply(r('BGPPeer', 'late', { peerIP: '172.19.0.9', asNumber: 64600 }));
+      const evs = await collect(w, (e) => e.length >= 1);
+      expect(evs).toEqual([
+        expect.objectContaining({ type: 'added', key: '/calico/bgp/v1/global/peer_v4/172.19.0.9' }),
+      ]);
+    } finally {
+      w.close();
+    }
+  });
+});

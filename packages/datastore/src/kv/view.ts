@@ -1,7 +1,7 @@
 import type { Datastore, WatchEvent, Watcher } from '../datastore.js';
 import { ipamKeys, KEY_PREFIX, parseResourceKey } from '../keys.js';
 import { type Logger, nullLogger } from '../logger.js';
-import type { Resource } from '../resources/types.js';
+import type { Kind, Resource } from '../resources/types.js';
 import { WatchQueue } from '../watch-queue.js';
 import { computeFlatView, type FlatViewInput } from './compute.js';
 
@@ -28,11 +28,22 @@ export interface FlatKvView {
 
 const SOURCES = [KEY_PREFIX.resources, ipamKeys.allAffinities()] as const;
 
+/** The resource kinds the view is computed from. */
+const VIEW_KINDS: ReadonlySet<Kind> = new Set<Kind>([
+  'Node',
+  'BGPConfiguration',
+  'BGPPeer',
+  'BGPFilter',
+  'IPPool',
+  'WorkloadEndpoint',
+]);
+
 function inputFrom(raw: Map<string, string>): FlatViewInput {
   const input: FlatViewInput = {
     nodes: [],
     bgpConfigurations: [],
     bgpPeers: [],
+    bgpFilters: [],
     ipPools: [],
     affinities: [],
     workloadEndpoints: [],
@@ -53,6 +64,7 @@ function inputFrom(raw: Map<string, string>): FlatViewInput {
     if (r.kind === 'Node') input.nodes.push(r);
     else if (r.kind === 'BGPConfiguration') input.bgpConfigurations.push(r);
     else if (r.kind === 'BGPPeer') input.bgpPeers.push(r);
+    else if (r.kind === 'BGPFilter') input.bgpFilters?.push(r);
     else if (r.kind === 'IPPool') input.ipPools.push(r);
     else if (r.kind === 'WorkloadEndpoint') input.workloadEndpoints?.push(r);
   }
@@ -118,6 +130,9 @@ export function createFlatKvView(ds: Datastore, opts: { logger?: Logger } = {}):
           return;
         }
         revision = Math.max(revision, e.revision);
+        // Kinds the view does not read (a CalicoNodeStatus the agents rewrite every few seconds).
+        const kind = parseResourceKey(e.key)?.kind;
+        if (kind && !VIEW_KINDS.has(kind)) return;
         if (e.type === 'deleted') raw.delete(e.key);
         else raw.set(e.key, e.value);
         if (everSynced) emitDiff();
