@@ -1,4 +1,4 @@
-import { MemoryNetwork } from '@tabby/bgp';
+import { MemoryNetwork, silentLogger } from '@tabby/bgp';
 import {
   MemoryDatastore,
   type Resource,
@@ -204,5 +204,39 @@ describe('NodeAgent through a datastore resync', () => {
     await agent.idle();
     expect(await blackhole()).toBe(true);
     expect(originated()).toEqual([block]);
+  });
+});
+
+describe('NodeAgent and what its speaker does not apply yet', () => {
+  it('warns once per change when its peers have BGPFilters or service ranges are configured', async () => {
+    const ds = new MemoryDatastore();
+    const store = new ResourceStore(ds);
+    const doc = (kind: string, name: string, spec: unknown) =>
+      ({ apiVersion: 'projectcalico.org/v3', kind, metadata: { name }, spec }) as Resource;
+    await store.apply(doc('Node', 'n1', { bgp: { ipv4Address: '198.18.0.1/24' } }));
+    await store.apply(doc('BGPFilter', 'f', { exportV4: [{ action: 'Reject' }] }));
+    await store.apply(doc('BGPPeer', 'tor', { peerIP: '198.18.0.254', asNumber: 65001, filters: ['f', 'missing'] }));
+    await store.apply(
+      doc('BGPPeer', 'elsewhere', { node: 'n9', peerIP: '198.18.0.253', asNumber: 65001, filters: ['f'] }),
+    );
+    const warnings: { obj: object; msg: string }[] = [];
+    const logger = { ...silentLogger, warn: (obj: object, msg?: string) => warnings.push({ obj, msg: msg ?? '' }) };
+    const agent = new NodeAgent({
+      nodeName: 'n1',
+      datastore: ds,
+      transport: new MemoryNetwork().transport('198.18.0.1'),
+      logger,
+    });
+    agents.push(agent);
+    await agent.start();
+    const about = (what: RegExp) => warnings.filter((w) => what.test(w.msg));
+    expect(about(/BGPFilters/)).toEqual([
+      { obj: { filters: ['tor/f'] }, msg: expect.stringMatching(/not applied by Tabby's speaker yet/) },
+    ]);
+    expect(about(/service ranges/)).toEqual([]);
+    await store.apply(doc('BGPConfiguration', 'default', { serviceClusterIPs: [{ cidr: '198.19.128.0/20' }] }));
+    await until('the service warning', () => about(/service ranges/).length === 1);
+    expect(about(/service ranges/)[0]?.obj).toEqual({ services: ['198.19.128.0/20'] });
+    expect(about(/BGPFilters/)).toHaveLength(1);
   });
 });

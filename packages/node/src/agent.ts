@@ -10,7 +10,11 @@ import {
 } from '@tabby/bgp';
 import {
   type BGPConfigurationResource,
+  type BGPDaemonStatus,
   type BGPPeerResource,
+  type CalicoNodePeer,
+  type CalicoNodeStatusResource,
+  type CalicoNodeStatusStatus,
   contains,
   type Datastore,
   type DatastoreHealth,
@@ -24,10 +28,12 @@ import {
   parseResource,
   parseResourceKey,
   type Resource,
+  ResourceStore,
   segmentCidr,
   type WorkloadEndpointResource,
 } from '@tabby/datastore';
 import type { FibDataplane, LocalNode } from '@tabby/fib';
+import { isoSeconds, NodeStatusReporter, type NodeStatusSource, peerType, RouteTally } from './node-status.js';
 import { computePeerings, type Peering } from './peering.js';
 import { SpeakerConfigRenderer } from './speaker-config.js';
 
@@ -91,7 +97,7 @@ const BLOCK_KEY = /^\/calico\/ipam\/v2\/host\/([^/]+)\/ipv([46])\/block\/(.+)$/;
  * speaker's best routes plus the cluster's blocks and this node's workloads to the FIB.
  * Nothing is announced or programmed before the datastore's first in-sync.
  */
-export class NodeAgent {
+export class NodeAgent implements NodeStatusSource {
   readonly name: string;
   speaker: Speaker | null = null;
   dataplane: FibDataplane | null = null;
@@ -127,10 +133,22 @@ export class NodeAgent {
   private markReady!: () => void;
   private failStart!: (err: Error) => void;
   private started = false;
+  /** Writes the CalicoNodeStatus resources of this node. */
+  private readonly nodeStatus: NodeStatusReporter;
+  /** The speaker's best routes, counted (and the first ones kept) for CalicoNodeStatus. */
+  private readonly routeTally = new RouteTally();
+  private speakerStartedAt = '';
+  private speakerReconfiguredAt = '';
 
   constructor(private readonly opts: NodeAgentOptions) {
     this.name = opts.nodeName;
     this.log = opts.logger ?? silentLogger;
+    this.nodeStatus = new NodeStatusReporter({
+      node: opts.nodeName,
+      store: new ResourceStore(opts.datastore),
+      source: this,
+      logger: this.log,
+    });
     this.renderer = new SpeakerConfigRenderer({
       nodeName: opts.nodeName,
       ...(opts.speakerTemplate ? { templatePath: opts.speakerTemplate } : {}),
@@ -155,8 +173,18 @@ export class NodeAgent {
     // node's pod never matters, another node's block only when a pool encapsulates (the FIB
     // routes those blocks itself; BGP carries the others).
     this.watch('resources', KEY_PREFIX.resources, (ev) => {
-      const kind = parseResourceKey(ev.key)?.kind;
-      if (!kind) return false;
+      const id = parseResourceKey(ev.key);
+      const kind = id?.kind;
+      if (!id || !kind) return false;
+      // Status requests go to the reporter; reservations concern IPAM only (read when claiming).
+      if (kind === 'CalicoNodeStatus') {
+        this.nodeStatus.update(
+          id.name,
+          ev.type === 'deleted' ? undefined : parseResource<CalicoNodeStatusResource>(ev.key, ev.value, ev.revision),
+        );
+        return false;
+      }
+      if (kind === 'IPReservation') return false;
       const old = this.resources.get(ev.key);
       if (ev.type === 'deleted') this.resources.delete(ev.key);
       else this.resources.set(ev.key, parseResource(ev.key, ev.value, ev.revision));
@@ -212,8 +240,10 @@ export class NodeAgent {
               { part, reason: ev.reason },
               'datastore resync: keeping routes and sessions until it is read again',
             );
-            if (part === 'resources') this.resources.clear();
-            else this.affinities.clear();
+            if (part === 'resources') {
+              this.resources.clear();
+              this.nodeStatus.clear();
+            } else this.affinities.clear();
             this.syncedParts.delete(part);
             this.synced = false;
             this.resyncing = true;
@@ -223,6 +253,7 @@ export class NodeAgent {
             this.syncedParts.add(part);
             if (this.syncedParts.size === 2) {
               this.synced = true;
+              this.nodeStatus.activate();
               if (this.resyncing) this.log.info({}, 'datastore read again after a resync');
               this.resyncing = false;
             }
@@ -335,6 +366,7 @@ export class NodeAgent {
         }),
       ).config;
       this.checkPeerings(config);
+      this.warnNotEnforced(peers, bgpSpec);
     }
     // The FIB first, so the speaker's best routes have somewhere to go from the start.
     this.applyDataplane(self, nodes, pools);
@@ -358,6 +390,44 @@ export class NodeAgent {
       }
     }
     return out.sort();
+  }
+
+  /** What `warnNotEnforced` last said, so that it says each thing once per change. */
+  private notEnforced = { filters: '[]', services: '[]' };
+
+  /**
+   * BGPFilters on this node's peers and the service ranges are rendered into the BIRD template,
+   * but the shipped speaker template does not carry them yet (issue #18, phase 2): say so, once
+   * per change, rather than let an operator believe a filter holds.
+   */
+  private warnNotEnforced(peers: BGPPeerResource[], bgpSpec: BGPConfigurationResource['spec'] | undefined): void {
+    if (this.opts.speakerTemplate) return;
+    const known = new Set(this.ofKind('BGPFilter').map((f) => f.metadata.name));
+    const filters = [
+      ...new Set(
+        this.peerings.flatMap((p) => {
+          const r = peers.find((x) => x.metadata.name === p.resource);
+          return (r?.spec.filters ?? []).filter((f) => known.has(f)).map((f) => `${r?.metadata.name}/${f}`);
+        }),
+      ),
+    ].sort();
+    const services = [
+      ...(bgpSpec?.serviceClusterIPs ?? []),
+      ...(bgpSpec?.serviceExternalIPs ?? []),
+      ...(bgpSpec?.serviceLoadBalancerIPs ?? []),
+    ].map((c) => c.cidr);
+    const said = { filters: JSON.stringify(filters), services: JSON.stringify(services) };
+    if (said.filters !== this.notEnforced.filters && filters.length)
+      this.log.warn(
+        { filters },
+        "BGPFilters on this node's peers are not applied by Tabby's speaker yet (the BIRD template applies them): its sessions import and export as if there were none",
+      );
+    if (said.services !== this.notEnforced.services && services.length)
+      this.log.warn(
+        { services },
+        "service ranges are not announced by Tabby's speaker yet (the BIRD template announces them)",
+      );
+    this.notEnforced = said;
   }
 
   /**
@@ -386,6 +456,7 @@ export class NodeAgent {
     this.configSignature = signature;
     if (this.speaker) {
       const r = this.speaker.reload(config);
+      this.speakerReconfiguredAt = isoSeconds();
       this.log.info({ added: r.peers_added, removed: r.peers_removed, reset: r.peers_reset }, 'speaker reconfigured');
       return;
     }
@@ -394,6 +465,7 @@ export class NodeAgent {
       logger: this.log,
       restarting: this.opts.restarting ?? false,
     });
+    this.routeTally.clear();
     speaker.subscribe((e) => this.onBestRoute(e));
     try {
       await speaker.start();
@@ -402,6 +474,8 @@ export class NodeAgent {
       throw this.started ? err : new AgentStartError(`the BGP speaker: ${(err as Error).message}`);
     }
     this.speaker = speaker;
+    this.speakerStartedAt = isoSeconds();
+    this.speakerReconfiguredAt = '';
     if (this.opts.restarting) {
       // After -R the kernel's BGP routes stay until the speaker has relearned everything.
       void speaker.selectionDone.then(() => {
@@ -436,6 +510,7 @@ export class NodeAgent {
   }
 
   private onBestRoute(e: BestRouteEvent): void {
+    this.routeTally.onBestRoute(e);
     if (!this.dataplane || e.blackhole) return; // local blocks: the dataplane has their blackholes
     const dev = this.opts.uplink ?? 'eth0';
     this.dataplane.setBgpRoute({ prefix: e.prefix, nextHops: e.nextHops.map((via) => ({ via, dev })) });
@@ -635,6 +710,61 @@ export class NodeAgent {
     };
   }
 
+  /** CalicoNodeStatus `agent`: the speaker, for each family the node has an address of. */
+  agent(): NonNullable<CalicoNodeStatusStatus['agent']> {
+    const spec = (this.ofKind('Node') as NodeResource[]).find((n) => n.metadata.name === this.name)?.spec.bgp;
+    const sp = this.speaker;
+    const daemon: BGPDaemonStatus = sp
+      ? {
+          state: 'Ready',
+          version: this.opts.version ?? '0.1.0',
+          routerID: sp.config.routerId,
+          lastBootTime: this.speakerStartedAt,
+          ...(this.speakerReconfiguredAt ? { lastReconfigurationTime: this.speakerReconfiguredAt } : {}),
+        }
+      : { state: 'NotReady' };
+    const v6 = !!spec?.ipv6Address;
+    return { ...(v6 && !spec?.ipv4Address ? {} : { birdV4: daemon }), ...(v6 ? { birdV6: daemon } : {}) };
+  }
+
+  /** CalicoNodeStatus `bgp`: every session, by family, with its state and since when. */
+  bgp(): NonNullable<CalicoNodeStatusStatus['bgp']> {
+    const peers: Record<4 | 6, CalicoNodePeer[]> = { 4: [], 6: [] };
+    const sp = this.speaker;
+    for (const p of sp?.peers.values() ?? []) {
+      const since = new Date(Date.now() - ((sp as Speaker).clock.now() - p.stateSince));
+      peers[p.config.address.includes(':') ? 6 : 4].push({
+        peerIP: p.config.address,
+        type: peerType(p.config.name),
+        state: p.state,
+        since: isoSeconds(since),
+      });
+    }
+    const up = (l: CalicoNodePeer[]) => l.filter((p) => p.state === 'Established').length;
+    const sort = (l: CalicoNodePeer[]) => l.sort((a, b) => ((a.peerIP ?? '') < (b.peerIP ?? '') ? -1 : 1));
+    return {
+      numberEstablishedV4: up(peers[4]),
+      numberNotEstablishedV4: peers[4].length - up(peers[4]),
+      numberEstablishedV6: up(peers[6]),
+      numberNotEstablishedV6: peers[6].length - up(peers[6]),
+      ...(peers[4].length ? { peersV4: sort(peers[4]) } : {}),
+      ...(peers[6].length ? { peersV6: sort(peers[6]) } : {}),
+    };
+  }
+
+  /** CalicoNodeStatus `routes`: the speaker's best routes (the first ROUTE_LIST_LIMIT listed) and their counts. */
+  routes(): NonNullable<CalicoNodeStatusStatus['routes']> {
+    const uplink = this.opts.uplink ?? 'eth0';
+    const v4 = this.routeTally.routes(4, this.speaker, uplink);
+    const v6 = this.routeTally.routes(6, this.speaker, uplink);
+    return {
+      ...(v4.length ? { routesV4: v4 } : {}),
+      ...(v6.length ? { routesV6: v6 } : {}),
+      numberOfRoutesV4: this.routeTally.count[4],
+      numberOfRoutesV6: this.routeTally.count[6],
+    };
+  }
+
   /** Blocks this node announces. */
   get blocks(): string[] {
     return [...this.affinities.values()]
@@ -652,6 +782,7 @@ export class NodeAgent {
     clearTimeout(this.retryTimer);
     clearTimeout(this.applyTimer);
     for (const w of this.watchers) w.close();
+    await this.nodeStatus.stop();
     await this.chain.catch(() => {});
     await this.speaker?.stop();
     await this.control?.stop();

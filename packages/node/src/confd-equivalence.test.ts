@@ -151,6 +151,18 @@ const clusters: Record<string, Cluster> = {
     ],
     config: bgpConfig({}),
   },
+  'next hop: keepOriginalNextHop towards eBGP only, nextHopMode wins': {
+    nodes: [node('a', '198.18.0.1'), node('b', '198.18.0.2', { asn: 65020, labels: { edge: 'y' } })],
+    peers: [
+      peer('ibgp-keep', { peerIP: '198.18.0.250', asNumber: 64512, keepOriginalNextHop: true }),
+      peer('ebgp-keep', { peerIP: '198.18.0.251', asNumber: 65001, keepOriginalNextHop: true }),
+      peer('mode-auto', { peerIP: '198.18.0.252', asNumber: 65002, keepOriginalNextHop: true, nextHopMode: 'Auto' }),
+      peer('mode-keep', { peerIP: '198.18.0.253', asNumber: 64512, nextHopMode: 'Keep' }),
+      peer('local-as', { peerIP: '198.18.0.249', asNumber: 64512, localASNumber: 65100, keepOriginalNextHop: true }),
+      peer('to-edge', { node: 'a', peerSelector: 'has(edge)', keepOriginalNextHop: true }),
+    ],
+    config: bgpConfig({ nodeToNodeMeshEnabled: false }),
+  },
   'eBGP per node, manual reverse peering': {
     nodes: [node('a', '198.18.0.1', { asn: 65010 }), node('b', '198.18.0.2', { asn: 65020, labels: { edge: 'y' } })],
     peers: [peer('to-edge', { node: 'a', peerSelector: 'has(edge)', reversePeering: 'Manual' })],

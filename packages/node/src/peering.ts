@@ -28,7 +28,10 @@ export interface Peering {
   routeReflectorClient: boolean;
   /** The peer is a node of the cluster with a cluster ID (a route reflector). */
   peerIsReflector: boolean;
+  /** Next hop unchanged towards the peer: nextHopMode Keep, or keepOriginalNextHop towards an eBGP peer. */
   keepNextHop: boolean;
+  /** The BGPPeer resource behind an explicit peering (absent for the mesh). */
+  resource?: string;
   /**
    * Graceful restart (RFC 4724) on this session: off when its restart time is 0 (`maxRestartTime`
    * of the BGPPeer, `nodeMeshMaxRestartTime` for the mesh), so a dead peer's routes go at once.
@@ -110,6 +113,12 @@ export function computePeerings(view: ClusterView, selfName: string): Peering[] 
   };
   const grOf = (p: BGPPeerResource) =>
     p.spec.maxRestartTime === undefined || durationSeconds(p.spec.maxRestartTime) !== 0;
+  // Calico: nextHopMode, when set, wins; the older keepOriginalNextHop applies to eBGP peers only.
+  const keepOf = (p: BGPPeerResource, asn: number) =>
+    p.spec.nextHopMode !== undefined
+      ? p.spec.nextHopMode === 'Keep'
+      : p.spec.keepOriginalNextHop === true &&
+        asn !== (p.spec.localASNumber !== undefined ? parseAsNumber(p.spec.localASNumber) : selfAs);
   const typeOf = (p: BGPPeerResource): PeerType => (p.spec.node || p.spec.nodeSelector ? 'node specific' : 'global');
 
   for (const family of [4, 6] as const) {
@@ -143,14 +152,16 @@ export function computePeerings(view: ClusterView, selfName: string): Peering[] 
     const sorted = [...view.peers].sort((a, b) => Number(typeOf(a) !== 'global') - Number(typeOf(b) !== 'global'));
     for (const p of sorted) {
       if (!localSideMatches(p, self)) continue;
-      const keep = p.spec.keepOriginalNextHop === true || p.spec.nextHopMode === 'Keep';
+      const keep = (asn: number) => keepOf(p, asn);
       const gr = grOf(p);
       if (p.spec.peerIP) {
         const ip = parsePeerIP(p.spec.peerIP);
         if (!ip || (family === 4) !== !ip.ip.includes(':')) continue;
-        add(typeOf(p), ip.ip, ip.port, parseAsNumber(p.spec.asNumber ?? Number.NaN), {
-          keepNextHop: keep,
+        const asn = parseAsNumber(p.spec.asNumber ?? Number.NaN);
+        add(typeOf(p), ip.ip, ip.port, asn, {
+          keepNextHop: keep(asn),
           gracefulRestart: gr,
+          resource: p.metadata.name,
         });
       } else if (p.spec.peerSelector) {
         for (const n of view.nodes) {
@@ -158,8 +169,9 @@ export function computePeerings(view: ClusterView, selfName: string): Peering[] 
           const a = nodeAddress(n, family);
           if (a)
             add('node specific', a, portOf(n), nodeAs(n, view.bgp), {
-              keepNextHop: keep,
+              keepNextHop: keep(nodeAs(n, view.bgp)),
               gracefulRestart: gr,
+              resource: p.metadata.name,
             });
         }
       }
@@ -171,7 +183,12 @@ export function computePeerings(view: ClusterView, selfName: string): Peering[] 
       for (const n of view.nodes) {
         if (n === self || !localSideMatches(p, n)) continue;
         const a = nodeAddress(n, family);
-        if (a) add('node specific', a, portOf(n), nodeAs(n, view.bgp), { gracefulRestart: grOf(p) });
+        if (a)
+          add('node specific', a, portOf(n), nodeAs(n, view.bgp), {
+            keepNextHop: keepOf(p, nodeAs(n, view.bgp)),
+            gracefulRestart: grOf(p),
+            resource: p.metadata.name,
+          });
       }
     }
     if (view.bgp.nodeToNodeMeshEnabled && selfCluster === '') {
