@@ -148,7 +148,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     )
     .command(
       'get <kind> [name]',
-      'List resources of a kind (nodes, bgpconfigurations, bgppeers, ippools, workloadendpoints), or show one',
+      'List resources of a kind (nodes, bgpconfigurations, bgppeers, bgpfilters, ippools, ipreservations, caliconodestatuses, workloadendpoints; calicoctl names such as bgpp, ipp, no too), or show one',
       (y) =>
         y
           .positional('kind', { type: 'string', demandOption: true })
