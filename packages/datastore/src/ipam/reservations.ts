@@ -38,11 +38,6 @@ export class Reservations {
     }
   }
 
-  /** Whether nothing is reserved at all. */
-  get empty(): boolean {
-    return this.ranges[4].length === 0 && this.ranges[6].length === 0;
-  }
-
   /** The index of the first range that ends at or after `addr` (binary search). */
   private indexFrom(family: Family, addr: bigint): number {
     const list = this.ranges[family];

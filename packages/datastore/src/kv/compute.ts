@@ -181,7 +181,7 @@ const MAX_SYMBOL = 64;
  * or when the whole would pass BIRD's 64 characters, its start, `_` and the first 16 hex digits
  * (upper case) of the name's SHA-256, as Calico's confd shortens it.
  */
-export function filterFunctionName(name: string): string {
+function filterFunctionName(name: string): string {
   const room = MAX_SYMBOL - 'bgp__importFilterV4'.length;
   if (name.length <= room) return `bgp_${name}`;
   const hash = createHash('sha256').update(name).digest('hex').toUpperCase().slice(0, 16);
@@ -230,7 +230,7 @@ function filterKeys(f: BGPFilterResource, out: Map<string, string>): void {
 }
 
 /** The node label that keeps a node from advertising the service ranges (Kubernetes' and Calico's). */
-export const EXCLUDE_SERVICES_LABEL = 'node.kubernetes.io/exclude-from-external-load-balancers';
+const EXCLUDE_SERVICES_LABEL = 'node.kubernetes.io/exclude-from-external-load-balancers';
 
 /**
  * Calico's service advertisement without per-service state: every node advertises each
