@@ -201,17 +201,21 @@ export class ExportStage {
     const view = this.view(rep.peer);
     const bySource = new Map<PathSource, PeerOut>();
     for (const m of members) bySource.set(m.source, m);
-    // Changes by audience: everyone but `except`, or one member only.
+    // Changes by audience: one member only, or every member but the old and the new source.
     const batches = new Map<string, { only: PeerOut | undefined; except: PeerOut[]; batch: Batch }>();
-    const batch = (only: PeerOut | undefined, except: (PeerOut | undefined)[]): Batch => {
-      const ex = except.filter((m): m is PeerOut => m !== undefined);
-      const id = only ? `=${only.peer.id}` : ex.map((m) => m.peer.id).join(',');
+    const audience = (id: string, only: PeerOut | undefined, except: PeerOut[]): Batch => {
       let b = batches.get(id);
       if (!b) {
-        b = { only, except: ex, batch: new Batch() };
+        b = { only, except, batch: new Batch() };
         batches.set(id, b);
       }
       return b.batch;
+    };
+    const only = (m: PeerOut): Batch => audience(`=${m.peer.id}`, m, []);
+    const allBut = (a: PeerOut | undefined, b: PeerOut | undefined): Batch => {
+      if (b === a) b = undefined;
+      if (!a) return b ? audience(`${b.peer.id}`, undefined, [b]) : audience('', undefined, []);
+      return b ? audience(`${a.peer.id},${b.peer.id}`, undefined, [a, b]) : audience(`${a.peer.id}`, undefined, [a]);
     };
     const rib = this.rib;
     let n = 0;
@@ -234,11 +238,11 @@ export class ExportStage {
       // The member that was the source held nothing; the one that is now holds nothing.
       const a = oldSrc ? bySource.get(oldSrc) : undefined;
       const b = src ? bySource.get(src) : undefined;
-      if (set && (set !== old || force)) batch(undefined, [a, b]).announceKey(set, key);
-      else if (!set && old) batch(undefined, [a, b]).withdrawKey(key);
+      if (set && (set !== old || force)) allBut(a, b).announceKey(set, key);
+      else if (!set && old) allBut(a, b).withdrawKey(key);
       if (a !== b) {
-        if (a && set) batch(a, []).announceKey(set, key);
-        if (b && old) batch(b, []).withdrawKey(key);
+        if (a && set) only(a).announceKey(set, key);
+        if (b && old) only(b).withdrawKey(key);
       }
     }
     if (g.encoded.size > 50_000) g.encoded = new Map(); // attribute sets that churned away
