@@ -7,7 +7,6 @@ import { decisionOptions } from './reload.js';
 import { AttrTable } from './rib/attr-table.js';
 import { LocRib } from './rib/loc-rib.js';
 import type { PathSource } from './rib/path.js';
-import { prefixKeyText } from './rib/prefix-key.js';
 
 /** A speaker config from YAML (routerId 198.18.0.10 and AS 64512 unless the text says otherwise). */
 export function config(yaml: string): SpeakerConfig {
@@ -76,9 +75,4 @@ export function update(announce: string[], attrs: PathAttributes = {}, withdraw:
     attributes: { origin: 'igp', asPath: [], nextHop: '198.18.0.99', ...attrs },
     nlri: PrefixList.from(Afi.ipv4, announce),
   };
-}
-
-/** The prefixes of a RIB's Loc-RIB, as text, sorted. */
-export function locRibPrefixes(r: LocRib): string[] {
-  return [...r.keys()].map(prefixKeyText).sort();
 }
