@@ -4,6 +4,8 @@
  * `bgpctl --json` prints these objects unchanged, and its text output shows the same data.
  */
 
+import type { ShowBfdEntry } from '@tabby/bfd';
+
 export const SessionStates = ['Idle', 'Connect', 'Active', 'OpenSent', 'OpenConfirm', 'Established'] as const;
 export type SessionState = (typeof SessionStates)[number];
 
@@ -146,4 +148,40 @@ export interface ReloadResult {
   peers_changed: string[];
   peers_unchanged: string[];
   policies_changed: boolean;
+}
+
+/** One locally announced network (`network show`). */
+export interface NetworkEntry {
+  prefix: string;
+  /**
+   * `config`: the config file's `originate` (change it there and reload); `runtime`: added with
+   * `network add` (not persisted: gone when the speaker restarts, kept across reloads); `api`: by
+   * the program embedding the speaker.
+   */
+  origin: 'config' | 'runtime' | 'api';
+  communities: string[];
+  large_communities: string[];
+  blackhole: boolean;
+}
+
+export interface NetworkShowResult {
+  networks: NetworkEntry[];
+  /** Runtime networks held, and the most `network add` may hold. */
+  runtime: number;
+  runtime_limit: number;
+}
+
+export interface NetworkChangeResult {
+  prefix: string;
+  action: 'added' | 'changed' | 'deleted';
+  /** Runtime networks held after the change. */
+  runtime: number;
+}
+
+/** One row of `show bfd`: the BFD session (see `@tabby/bfd`'s `ShowBfdEntry`) and its BGP peer. */
+export interface BfdShowEntry extends ShowBfdEntry {
+  /** The BGP session's state, empty when no configured peer has the session's name. */
+  bgp_state: SessionState | '';
+  /** BFD went Down: the BGP peer makes no connection until BFD is Up again. */
+  bgp_held: boolean;
 }

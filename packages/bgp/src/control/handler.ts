@@ -16,6 +16,7 @@ import type {
   SummaryResult,
 } from './api.js';
 import { collect, jsonArrayPieces, jsonPieces, Smallest, STEP, STEP_EVERY, type Step } from './listing.js';
+import { RuntimeNetworks } from './networks.js';
 import { ControlError, ControlStream } from './protocol.js';
 import { coveringKeys, RibListing, type RibQuery, sortKey, TABLES, type Table } from './rib-listing.js';
 
@@ -28,7 +29,7 @@ const MAX_LIMIT = 1_000_000;
 const DEFAULT_LIMIT = 10_000;
 
 /** The argument types of the commands; every argument is checked before anything is done. */
-type ArgType = 'text' | 'peer' | 'boolean' | 'limit' | 'table' | 'message';
+type ArgType = 'text' | 'peer' | 'boolean' | 'limit' | 'table' | 'message' | 'words';
 const COMMANDS: Record<string, { args: Record<string, ArgType>; required?: string[] }> = {
   'show summary': { args: {} },
   'show neighbor': { args: { peer: 'peer' } },
@@ -39,6 +40,10 @@ const COMMANDS: Record<string, { args: Record<string, ArgType>; required?: strin
   'neighbor down': { args: { peer: 'peer', message: 'message' }, required: ['peer'] },
   'neighbor clear': { args: { peer: 'peer', message: 'message' }, required: ['peer'] },
   'neighbor refresh': { args: { peer: 'peer' }, required: ['peer'] },
+  'network add': { args: { prefix: 'text', communities: 'words' }, required: ['prefix'] },
+  'network delete': { args: { prefix: 'text' }, required: ['prefix'] },
+  'network flush': { args: {} },
+  'network show': { args: {} },
   reload: { args: {} },
 };
 
@@ -77,6 +82,10 @@ function checkArgs(command: string, args: Record<string, unknown>): void {
         if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_LIMIT)
           throw bad(`"${k}" must be an integer from 1 to ${MAX_LIMIT}, not ${preview(v)}`);
         break;
+      case 'words':
+        if (!Array.isArray(v) || v.length > 256 || !v.every((w) => typeof w === 'string' && w.length <= 256))
+          throw bad(`"${k}" must be a list of at most 256 strings, not ${preview(v)}`);
+        break;
       case 'table':
         if (!TABLES.includes(v as Table)) throw bad(`"${k}" must be one of ${TABLES.join(', ')}, not ${preview(v)}`);
         break;
@@ -88,12 +97,14 @@ function checkArgs(command: string, args: Record<string, unknown>): void {
 /** Serves the control protocol's commands from a running speaker. */
 export class ControlHandler {
   private readonly listing: RibListing;
+  private readonly networks: RuntimeNetworks;
 
   constructor(
     private readonly speaker: Speaker,
     private readonly opts: { version: string; reload?: () => SpeakerConfig; configFile?: string },
   ) {
     this.listing = new RibListing(speaker);
+    this.networks = new RuntimeNetworks(speaker);
   }
 
   /** Wall-clock time of a speaker clock reading. */
@@ -162,6 +173,14 @@ export class ControlHandler {
         else this.speaker.refresh(p);
         return { peer: p.config.name, state: p.state };
       }
+      case 'network add':
+        return this.networks.add(args.prefix as string, (args.communities as string[] | undefined) ?? []);
+      case 'network delete':
+        return this.networks.delete(args.prefix as string);
+      case 'network flush':
+        return { withdrawn: this.networks.flush() };
+      case 'network show':
+        return this.networks.show();
       case 'reload': {
         if (!this.opts.reload)
           throw new ControlError('NO_CONFIG_FILE', 'this speaker was not started from a config file');

@@ -24,7 +24,8 @@ export type ControlResponse =
  * - A client that reads nothing of an answer for `LIMITS.maxStallMs` is disconnected (no answer).
  * - `INTERNAL_ERROR`: a bug; the speaker logs the details, the message says no more.
  * - command errors: `UNKNOWN_COMMAND`, `UNKNOWN_PEER`, `BAD_PREFIX`, `NOT_ESTABLISHED`,
- *   `NO_CONFIG_FILE`, `CONFIG_INVALID`, `RELOAD_REFUSED`.
+ *   `NO_CONFIG_FILE`, `CONFIG_INVALID`, `RELOAD_REFUSED`; `network add|delete`: `BAD_COMMUNITY`,
+ *   `NETWORK_CONFIGURED` (the config file's network), `UNKNOWN_NETWORK`, `TOO_MANY_NETWORKS`.
  */
 export class ControlError extends Error {
   constructor(
