@@ -10,6 +10,14 @@ import {
   formatSummary,
   type NodeStatusResult,
 } from './format.js';
+import {
+  formatNetwork,
+  NETWORK_HELP,
+  NETWORK_OPS,
+  type NetworkOp,
+  networkAnswerOk,
+  networkRequest,
+} from './network.js';
 
 export const DEFAULT_SOCKET = '/run/tabby/bgpd.sock';
 
@@ -229,6 +237,27 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
           });
           const r = expectShape<{ peer: string; state: string }>(res, `neighbor ${a.op}`, SHAPES.peerOp);
           print(r, () => `${r.peer}: ${a.op} requested, state ${r.state}`);
+        };
+      },
+    )
+    .command(
+      'network <op> [words..]',
+      'network add PREFIX [COMMUNITY ...] | delete PREFIX | flush | show: announce at run time (not persisted)',
+      (y) =>
+        y
+          .positional('op', { choices: NETWORK_OPS, describe: 'what to do' })
+          .positional('words', { type: 'string', array: true, describe: 'PREFIX, then COMMUNITY ... for add' })
+          .example('$0 network add 198.18.70.0/24 64512:70', 'announce with a community')
+          .example('$0 network add 2001:db8:70::/48 no-export 1:2:3', 'a well-known and a large one')
+          .example('$0 network delete 198.18.70.0/24', 'withdraw it again')
+          .example('$0 -j network show', 'every network, its origin and communities')
+          .epilogue(NETWORK_HELP),
+      (a) => {
+        const op = a.op as NetworkOp;
+        const { command, args } = networkRequest(op, (a.words ?? []).map(String));
+        action = async (c) => {
+          const r = expectShape<unknown>(await c.request(command, args), command, (v) => networkAnswerOk(op, v));
+          print(r, () => formatNetwork(op, r));
         };
       },
     )
