@@ -12,7 +12,7 @@ afterEach(async () => {
 });
 
 describe('peer', () => {
-  it('bfdDown(): the BFD hook ends the session with Cease/BFD Down (subcode 10), then it reconnects', async () => {
+  it("bfdDown(): the BFD hook ends the session with Cease/BFD Down (subcode 10); held, it still takes the peer's connection", async () => {
     const net = new MemoryNetwork();
     const clock = new ManualClock();
     const mk = (id: string, peer: string) => {
@@ -36,7 +36,8 @@ describe('peer', () => {
     expect(pa.lastNotificationSent?.n).toMatchObject({ code: 6, subcode: CeaseSubcode.BfdDown });
     expect(pa.lastError).toBe('Sent: Cease / BFD Down');
     await until('b heard it', () => pb.lastNotificationReceived?.n.subcode === CeaseSubcode.BfdDown);
-    clock.advance(1000); // the reconnect back-off after a failure
+    expect(pa.heldByBfd).toBe(true);
+    clock.advance(1000); // b's reconnect back-off after a failure; a makes no connection but accepts b's
     await until('back up', () => pa.state === 'Established' && pb.state === 'Established');
     expect(pa.establishedTransitions).toBe(2);
     pa.shutdown();

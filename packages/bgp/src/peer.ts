@@ -79,6 +79,7 @@ export class Peer {
   private failures = 0;
   private connecting = false;
   private stopped = true;
+  private bfdHeld = false;
 
   constructor(
     public config: PeerConfig,
@@ -180,19 +181,47 @@ export class Peer {
 
   /**
    * The hook for BFD (RFC 5882 4.3): the peer's BFD session went Down, so the established session
-   * ends at once with Cease/BFD Down (RFC 9384, subcode 10), and the peer reconnects as after any
-   * failure. Whether its routes stay as stale is graceful restart's rule for a NOTIFICATION sent
+   * ends at once with Cease/BFD Down (RFC 9384, subcode 10), and the peer does not connect again
+   * until `bfdUp()`. Whether its routes stay as stale is graceful restart's rule for a NOTIFICATION sent
    * (RFC 8538: kept when both sides set the N bit). Nothing happens without an established session.
    */
   bfdDown(): void {
+    this.bfdHeld = true;
     const s = this.established;
-    if (!s) return;
-    this.log.warn({}, 'BFD session down: closing the BGP session');
-    s.close(notification(6, CeaseSubcode.BfdDown));
+    if (s) {
+      this.log.warn({}, 'BFD session down: closing the BGP session');
+      s.close(notification(6, CeaseSubcode.BfdDown));
+    }
+    for (const x of this.sessions) x.close(notification(6, CeaseSubcode.BfdDown));
+  }
+
+  /**
+   * BFD is Up again, or no longer watches this peer: a connection held since `bfdDown` is tried
+   * at once. Until then the peer makes no connection of its own (RFC 5882 4.1 lets the client
+   * wait for BFD); connections the peer opens are still accepted.
+   */
+  bfdUp(): void {
+    if (!this.bfdHeld) return;
+    this.bfdHeld = false;
+    if (this.stopped || this.adminDown || this.established || this.outgoing || this.connecting) return;
+    this.host.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.failures = 0;
+    this.connect();
+  }
+
+  /** A BFD Down holds our connection attempts until BFD is Up (see `bfdUp`). */
+  get heldByBfd(): boolean {
+    return this.bfdHeld;
   }
 
   private connect(): void {
     if (this.stopped || this.adminDown) return;
+    if (this.bfdHeld) {
+      this.setState(this.config.passive ? 'Active' : 'Idle');
+      this.lastError = 'BFD Down: waiting for BFD Up to connect';
+      return;
+    }
     if (this.config.passive) {
       this.setState('Active');
       return;

@@ -86,6 +86,7 @@ export function planReload(
     peers_unchanged: [],
     policies_changed: JSON.stringify([...old.policies]) !== JSON.stringify([...next.policies]),
   };
+  let reshapingPeers = 0;
   const wanted = new Set(next.peers.map((p) => p.name));
   for (const name of running.keys()) if (!wanted.has(name)) result.peers_removed.push(name);
   const peers: PeerStep[] = next.peers.map((pc) => {
@@ -98,9 +99,15 @@ export function planReload(
       result.peers_reset.push(pc.name);
       return { config: pc, action: 'reset', reimport: false };
     }
-    if (JSON.stringify(cur) !== JSON.stringify(pc)) {
+    // BFD settings change the peer's BFD session only (the speaker's BfdLink), never its routes.
+    if (JSON.stringify({ ...cur, bfd: null }) !== JSON.stringify({ ...pc, bfd: null })) {
       result.peers_changed.push(pc.name);
+      reshapingPeers += 1;
       return { config: pc, action: 'change', reimport: true };
+    }
+    if (JSON.stringify(cur.bfd) !== JSON.stringify(pc.bfd)) {
+      result.peers_changed.push(pc.name);
+      return { config: pc, action: 'keep', reimport: result.policies_changed };
     }
     result.peers_unchanged.push(pc.name);
     return { config: pc, action: 'keep', reimport: result.policies_changed };
@@ -115,6 +122,6 @@ export function planReload(
     peers,
     withdraw: [...oldLocal.keys()].filter((p) => !newLocal.has(p)),
     originate: [...newLocal.values()].filter((o) => oldLocal.get(o.prefix) !== JSON.stringify(o)),
-    reshape: result.policies_changed || result.peers_changed.length > 0 || shaping(old) !== shaping(next),
+    reshape: result.policies_changed || reshapingPeers > 0 || shaping(old) !== shaping(next),
   };
 }

@@ -1,3 +1,4 @@
+import { BfdService } from '@tabby/bfd';
 import {
   CeaseSubcode,
   endOfRibFamily,
@@ -8,6 +9,7 @@ import {
   shutdownNotification,
   type UpdateMessage,
 } from '@tabby/wire';
+import { BfdLink, type BfdServiceLike } from './bfd-link.js';
 import { type Clock, systemClock } from './clock.js';
 import type { OriginatedPrefix, PeerConfig, SpeakerConfig } from './config/types.js';
 import type { ReloadResult, SessionState } from './control/api.js';
@@ -49,6 +51,8 @@ export interface SpeakerDeps {
    * selection deferral time passes.
    */
   restarting?: boolean;
+  /** Starts the BFD service when a peer first asks for BFD (default: `BfdService.start`, a worker thread). */
+  startBfd?: () => Promise<BfdServiceLike>;
 }
 
 /** Routes per prefix in one slice of work before yielding to timers and I/O. */
@@ -74,6 +78,8 @@ export class Speaker implements PeerHost {
   readonly rib: LocRib;
   readonly peers = new Map<string, Peer>();
   readonly startedAt: number;
+  /** BFD sessions of the peers that ask for BFD (`show bfd`, `/metrics`). */
+  readonly bfd: BfdLink;
   lastReload: number | null = null;
   private readonly local: LocalRoutes;
   private readonly drops: RouteDrops;
@@ -96,6 +102,7 @@ export class Speaker implements PeerHost {
     this.slice = deps.sliceSize ?? DEFAULT_SLICE;
     this.refusals = new RefusalLog(this.clock, this.log);
     this.startedAt = Date.now();
+    this.bfd = new BfdLink(deps.startBfd ?? (() => BfdService.start({ logger: this.log })));
     const rib = new LocRib(this.attrs, decisionOptions(config));
     this.rib = rib;
     const reachable = deps.nextHopReachable;
@@ -168,6 +175,7 @@ export class Speaker implements PeerHost {
     for (const pc of this.config.peers) this.addPeer(pc).start();
     this.restart.start();
     this.scheduleWork();
+    await this.bfd.sync(this.peers.values());
   }
 
   /** The port actually listened on (useful with port 0). */
@@ -181,6 +189,7 @@ export class Speaker implements PeerHost {
    */
   async stop(message = 'speaker shutting down'): Promise<void> {
     this.running = false;
+    const bfd = this.bfd.stop();
     this.refusals.stop();
     for (const p of this.peers.values()) p.stop(shutdownNotification(message, CeaseSubcode.AdministrativeShutdown));
     // After the peers: their sessions' ends may have armed stale-route timers.
@@ -188,6 +197,7 @@ export class Speaker implements PeerHost {
     this.importer.stop();
     await this.listener?.close();
     this.listener = null;
+    await bfd;
   }
 
   private addPeer(pc: PeerConfig): Peer {
@@ -385,6 +395,9 @@ export class Speaker implements PeerHost {
     }
     for (const prefix of plan.withdraw) this.local.withdraw(prefix);
     for (const o of plan.originate) this.local.add(o);
+    this.bfd
+      .sync(this.peers.values())
+      .catch((err: Error) => this.log.error({ err: err.message }, 'bfd: cannot start; peers run without BFD'));
     this.exporter.regroup(plan.reshape);
     if (plan.reshape) this.rib.markAllDirty();
     this.lastReload = Date.now();

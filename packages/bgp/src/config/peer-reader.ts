@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { preview } from '@tabby/yaml';
+import { type BfdInput, completeBfd, readBfd } from './bfd-reader.js';
 import type { ConfigReader, Path } from './reader.js';
 import {
   Families,
@@ -36,6 +37,7 @@ export const PEER_KEYS = [
   'addPath',
   'description',
   'password',
+  'bfd',
 ] as const;
 
 /** The speaker-level settings a peer's defaults come from. */
@@ -50,12 +52,14 @@ export interface PeerDefaults {
   passive?: boolean;
   families?: FamilyName[];
   addPath?: Partial<PeerConfig['addPath']>;
+  bfd?: BfdInput;
 }
 
 /** What a peer entry says; everything it leaves out is a default (see `completePeer`). */
-export type PeerInput = Partial<Omit<PeerConfig, 'address' | 'addPath'>> & {
+export type PeerInput = Partial<Omit<PeerConfig, 'address' | 'addPath' | 'bfd'>> & {
   address: string;
   addPath?: Partial<PeerConfig['addPath']>;
+  bfd?: BfdInput;
 };
 
 /** Protocol-style name for a peer address: `Peer_198_18_0_2`, `_port_N` for a non-179 port. */
@@ -75,6 +79,8 @@ export function defaultFamilies(address: string): FamilyName[] {
 export function completePeer(top: PeerTop, p: PeerInput, defaults: PeerDefaults = {}): PeerConfig {
   const port = p.port ?? defaults.port ?? 179;
   const holdTime = p.holdTime ?? top.holdTime;
+  const multihop = p.multihop ?? 1;
+  const bfd = completeBfd(p.bfd, defaults.bfd, multihop);
   return {
     name: p.name ?? defaultPeerName(p.address, port),
     address: p.address,
@@ -83,7 +89,7 @@ export function completePeer(top: PeerTop, p: PeerInput, defaults: PeerDefaults 
     localAsn: p.localAsn ?? top.asn,
     passive: p.passive ?? defaults.passive ?? false,
     ...(p.localAddress ? { localAddress: p.localAddress } : {}),
-    multihop: p.multihop ?? 1,
+    multihop,
     holdTime,
     keepaliveTime: p.keepaliveTime ?? (holdTime === top.holdTime ? top.keepaliveTime : Math.floor(holdTime / 3)),
     ...(p.sendHoldTime ? { sendHoldTime: p.sendHoldTime } : {}),
@@ -102,6 +108,7 @@ export function completePeer(top: PeerTop, p: PeerInput, defaults: PeerDefaults 
       select: p.addPath?.select ?? defaults.addPath?.select ?? 'ecmp',
     },
     description: p.description ?? '',
+    ...(bfd ? { bfd } : {}),
   };
 }
 
@@ -202,6 +209,7 @@ export function readPeer(
     gracefulRestart: optional('gracefulRestart', (p) => r.boolean(p, true)),
     addPath,
     description: r.string(at('description')),
+    bfd: readBfd(r, at('bfd')),
   };
   // Fields left out (undefined) take the defaults.
   for (const k of Object.keys(input) as (keyof PeerInput)[]) if (input[k] === undefined) delete input[k];

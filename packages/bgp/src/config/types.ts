@@ -57,8 +57,25 @@ export interface PolicyRule {
 export interface Policy {
   name: string;
   rules: PolicyRule[];
-  /** What happens to a route no rule accepted or rejected. */
-  default: 'accept' | 'reject';
+  /**
+   * What happens to a route no rule accepted or rejected; `next`: this policy leaves it to the
+   * peer's next policy (a BIRD function that returns undecided, a BGPFilter no rule matched).
+   */
+  default: (typeof PolicyDefaults)[number];
+}
+
+/** BFD for a peer (RFC 5880/5881/5883): a Down closes the BGP session at once (Cease/10, RFC 9384). */
+export interface BfdSettings {
+  /** Required Min RX Interval, ms (10-60000). */
+  minRx: number;
+  /** Desired Min TX Interval once Up, ms (10-60000). */
+  minTx: number;
+  /** Detect Mult (1-255). */
+  multiplier: number;
+  /** RFC 5883 multihop (UDP 4784); default: when the BGP peer is multihop (`multihop` above 1). */
+  multihop: boolean;
+  /** Send nothing until the peer's BFD is heard (RFC 5880 6.1). */
+  passive: boolean;
 }
 
 export interface PeerConfig {
@@ -93,6 +110,8 @@ export interface PeerConfig {
    */
   addPath: { send: boolean; receive: boolean; select: 'ecmp' | 'all' };
   description: string;
+  /** BFD settings when BFD is enabled for the peer; absent: no BFD. */
+  bfd?: BfdSettings;
 }
 
 export interface OriginatedPrefix {

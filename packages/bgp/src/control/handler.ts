@@ -7,6 +7,7 @@ import { type PrefixKey, prefixKeyFromText, prefixKeyText } from '../rib/prefix-
 import { describeNotification } from '../session.js';
 import type { Speaker } from '../speaker.js';
 import type {
+  BfdShowEntry,
   FibRoute,
   NeighborDetail,
   NotificationInfo,
@@ -36,6 +37,7 @@ const COMMANDS: Record<string, { args: Record<string, ArgType>; required?: strin
   'show rib': { args: { prefix: 'text', table: 'table', peer: 'peer', limit: 'limit', detail: 'boolean' } },
   'show fib': { args: {} },
   'show status': { args: {} },
+  'show bfd': { args: { peer: 'peer' } },
   'neighbor up': { args: { peer: 'peer' }, required: ['peer'] },
   'neighbor down': { args: { peer: 'peer', message: 'message' }, required: ['peer'] },
   'neighbor clear': { args: { peer: 'peer', message: 'message' }, required: ['peer'] },
@@ -159,6 +161,8 @@ export class ControlHandler {
         return this.stream('show fib', jsonArrayPieces(this.fibItems()));
       case 'show status':
         return this.status();
+      case 'show bfd':
+        return this.bfd(args.peer as string | undefined);
       case 'neighbor up':
       case 'neighbor down':
       case 'neighbor clear':
@@ -364,6 +368,18 @@ export class ControlHandler {
   /** `show fib` as one array (in-process callers and tests). */
   fibRoutes(): FibRoute[] {
     return collect(this.fibItems());
+  }
+
+  /** `show bfd`: every BFD session, or the one of `peer` (live from the BFD worker). */
+  async bfd(peer?: string): Promise<BfdShowEntry[]> {
+    const name = peer === undefined ? undefined : this.peer(peer).config.name;
+    let rows: BfdShowEntry[];
+    try {
+      rows = await this.speaker.bfd.show();
+    } catch (err) {
+      throw new ControlError('BFD_UNAVAILABLE', (err as Error).message);
+    }
+    return name === undefined ? rows : rows.filter((r) => r.peer === name);
   }
 
   status(): StatusResult {
