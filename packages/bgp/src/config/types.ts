@@ -57,11 +57,8 @@ export interface PolicyRule {
 export interface Policy {
   name: string;
   rules: PolicyRule[];
-  /**
-   * What happens to a route no rule accepted or rejected; `next`: this policy leaves it to the
-   * peer's next policy (a BIRD function that returns undecided, a BGPFilter no rule matched).
-   */
-  default: (typeof PolicyDefaults)[number];
+  /** What happens to a route no rule accepted or rejected. */
+  default: 'accept' | 'reject';
 }
 
 /** BFD for a peer (RFC 5880/5881/5883): a Down closes the BGP session at once (Cease/10, RFC 9384). */
