@@ -1,6 +1,7 @@
 import { Afi, encodeAttributeSet, PrefixList, packUpdates, sessionContext } from '@tabby/wire';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from './config/load.js';
+import { ControlHandler } from './control/handler.js';
 import { Speaker } from './speaker.js';
 import { type Connection, MemoryNetwork } from './transport.js';
 
@@ -49,8 +50,18 @@ describe('a large feed does not starve timers', () => {
       conn.write(Buffer.concat(msgs));
     }
     const rxPeer = rx.peers.get('Peer_198_18_0_2')!;
-    const done = await until(() => rx.rib.size >= total && rx.rib.pending === 0, 120_000);
+    // `show status` counts a prefix as soon as it is stored, and says how many wait for the
+    // decision process: the feed is done when that backlog has drained too.
+    const status = new ControlHandler(rx, { version: 'test' });
+    let pendingSeen = 0;
+    const done = await until(() => {
+      const st = status.status();
+      pendingSeen = Math.max(pendingSeen, st.pending_selection);
+      return st.loc_rib_prefixes >= total && st.pending_selection === 0 && st.export_backlog === 0;
+    }, 120_000);
     expect(done).toBe(true);
+    expect(pendingSeen).toBeGreaterThan(0);
+    expect(rx.rib.pending).toBe(0);
     expect(rxPeer.state).toBe('Established');
     expect(rxPeer.establishedTransitions).toBe(1);
     expect(tx.peers.get('Peer_198_18_0_1')!.establishedTransitions).toBe(1);

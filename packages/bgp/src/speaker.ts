@@ -320,6 +320,15 @@ export class Speaker implements PeerHost {
 
   // ---- the work loop: decision, FIB feed, export ------------------------------------------------
 
+  /**
+   * Work the loop has not done yet: prefixes waiting for the decision process (`selection`,
+   * including a graceful restart's deferral; 1 while a dropped session's routes are still being
+   * removed) and prefixes waiting to be exported (`export`). Both 0: converged.
+   */
+  get backlog(): { selection: number; export: number } {
+    return { selection: this.rib.pending + (this.drops.pending ? 1 : 0), export: this.exporter.backlog };
+  }
+
   /** Schedules a slice of RIB work for the next turn of the event loop. */
   scheduleWork(): void {
     if (this.workScheduled) return;

@@ -165,6 +165,8 @@ export function formatStatus(s: StatusResult): string {
     `Config ${s.config_file}, last reload ${s.last_reload ?? 'never'}`,
     `Peers: ${s.peers_established} of ${s.peers_configured} established`,
     `Loc-RIB: ${s.loc_rib_prefixes} prefixes, ${s.loc_rib_paths} paths, ${s.attribute_sets} distinct attribute sets`,
+    `Pending: ${s.pending_selection} prefixes to decide, ${s.export_backlog} to export${s.pending_selection || s.export_backlog ? '' : ' (converged)'}`,
+    `Event loop: held at most ${s.event_loop_max_delay_ms} ms`,
     `Graceful restart: ${s.graceful_restart.enabled ? `on, restart time ${s.graceful_restart.restart_time}s${s.graceful_restart.restarting ? ', restarting now' : ''}` : 'off'}`,
   ].join('\n');
 }

@@ -164,14 +164,17 @@ export class InProcessLab {
   }
 
   /**
-   * True when every BGP session is up and every node's FIB has a route for every other node's
-   * blocks and every local pod.
+   * True when every BGP session is up, no speaker has prefixes left to decide or to export
+   * (`show status`'s pending selection and export backlog), and every node's FIB has a route for
+   * every other node's blocks and every local pod.
    */
   async converged(): Promise<boolean> {
     const blocks = new Map(this.nodes.map((n) => [n.name, n.agent.blocks]));
     for (const n of this.nodes) {
       const st = n.agent.status();
       if (!st.peers.length || !st.peers.every((p) => p.info === 'Established')) return false;
+      const backlog = n.agent.speaker?.backlog;
+      if (!backlog || backlog.selection > 0 || backlog.export > 0) return false;
       const have = new Set((await n.routes.read()).routes.map((r) => r.dst));
       for (const [other, bs] of blocks) {
         if (!bs.length) return false;

@@ -34,6 +34,10 @@ export interface PollResult {
   established: boolean;
   /** Prefixes the receiver holds from the feeder (after import). */
   count: number;
+  /** Nothing is left to decide or export (Tabby's pending selection and export backlog; others decide as they import). */
+  settled: boolean;
+  /** The longest the receiver's event loop was held so far (ms; Tabby only). */
+  loopMaxMs?: number;
 }
 
 /** A receiver daemon under test. */
@@ -59,10 +63,11 @@ export class TabbyReceiver extends Receiver {
 routerId: ${RX_ADDR}
 asn: ${RX_AS}
 listen: { address: ${RX_ADDR}, port: 179 }
+gracefulRestart: { enabled: true, restartTime: 120 }
 policies:
-  - { name: all, default: accept }
+  - { name: accept-all, default: accept }
 peers:
-  - { name: feeder, address: ${FEEDER_ADDR}, asn: ${FEEDER_AS}, passive: true, families: [ipv4-unicast], import: all }
+  - { name: feeder, address: ${FEEDER_ADDR}, asn: ${FEEDER_AS}, passive: true, families: [ipv4-unicast], import: [accept-all] }
 `,
     );
   }
@@ -89,12 +94,23 @@ peers:
     const s = (await controlRequest(this.socket, 'show status', POLL_TIMEOUT_MS)) as {
       peers_established: number;
       loc_rib_prefixes: number;
+      pending_selection?: number;
+      export_backlog?: number;
+      event_loop_max_delay_ms?: number;
     };
-    return { established: s.peers_established > 0, count: s.loc_rib_prefixes };
+    return {
+      established: s.peers_established > 0,
+      count: s.loc_rib_prefixes,
+      settled: !s.pending_selection && !s.export_backlog,
+      ...(s.event_loop_max_delay_ms !== undefined ? { loopMaxMs: s.event_loop_max_delay_ms } : {}),
+    };
   }
 }
 
-/** BIRD 2 as a receiver: `show protocols all feeder` gives the state and the imported count (O(1)). */
+/**
+ * BIRD 2 as a receiver, configured as Tabby is (a named accept-all import filter, export none,
+ * graceful restart on): `show protocols all feeder` gives the state and the imported count (O(1)).
+ */
 export class BirdReceiver extends Receiver {
   readonly name = 'BIRD';
   protected readonly comm = 'bird';
@@ -107,11 +123,13 @@ export class BirdReceiver extends Receiver {
       this.configFile,
       `router id ${RX_ADDR};
 protocol device {}
+filter accept_all { accept; }
 protocol bgp feeder {
   local ${RX_ADDR} as ${RX_AS};
   neighbor ${FEEDER_ADDR} as ${FEEDER_AS};
   passive on;
-  ipv4 { import all; export none; };
+  graceful restart on;
+  ipv4 { import filter accept_all; export none; };
 }
 `,
     );
@@ -139,7 +157,7 @@ protocol bgp feeder {
   async poll(): Promise<PollResult> {
     const out = await this.birdc(['show', 'protocols', 'all', 'feeder']);
     const m = /Routes:\s+(\d+) imported/.exec(out);
-    return { established: /\bEstablished\b/.test(out), count: m ? Number(m[1]) : 0 };
+    return { established: /\bEstablished\b/.test(out), count: m ? Number(m[1]) : 0, settled: true };
   }
 }
 
@@ -212,7 +230,7 @@ router bgp ${RX_AS}
     const out = await this.vtysh('show bgp ipv4 unicast summary json');
     const j = JSON.parse(out) as { peers?: Record<string, { state?: string; pfxRcd?: number }> };
     const p = j.peers?.[FEEDER_ADDR];
-    return { established: p?.state === 'Established', count: p?.pfxRcd ?? 0 };
+    return { established: p?.state === 'Established', count: p?.pfxRcd ?? 0, settled: true };
   }
 }
 
@@ -269,7 +287,7 @@ export class GobgpReceiver extends Receiver {
     const s = j.state?.session_state;
     let count = 0;
     for (const a of j.afi_safis ?? []) count += a.state?.accepted ?? 0;
-    return { established: s === 6 || s === 'ESTABLISHED' || s === 'established', count };
+    return { established: s === 6 || s === 'ESTABLISHED' || s === 'established', count, settled: true };
   }
 }
 

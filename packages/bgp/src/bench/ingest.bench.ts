@@ -1,22 +1,26 @@
-// Full-table ingest: a BIRD 2 feeder in one namespace announces N IPv4 /24s (1M; 100k with
-// --quick) to a receiver in another, over one veth pair. Packed: one attribute set for all; diverse:
-// a distinct AS path every 2 prefixes. Measures seconds from the session reaching Established to
-// the receiver holding all N (first poll of its CLI showing the full count), its peak RSS (VmHWM)
-// and its CPU time, for Tabby, BIRD, FRR and GoBGP as receivers in the same run, one after the
-// other. Root, iproute2, bird/birdc, and for the peers FRR (/usr/lib/frr/bgpd, vtysh) and GoBGP
-// (gobgpd, gobgp) are needed; a missing peer is reported as not measured. Namespaces are created
-// and always deleted here.
+// Full-table ingest: a feeder in one namespace announces N IPv4 /24s (1M; 100k with --quick) to a
+// receiver in another, over one veth pair. Two feeders: the receiver-bound one (fast-feeder.ts:
+// pre-encoded UPDATEs written as fast as the socket takes them) and BIRD 2 (about 256 prefixes per
+// UPDATE, as real peers send). Packed: one attribute set for all; diverse: a distinct AS path every
+// 2 prefixes. Receivers are configured as users configure them (a named accept-all import policy,
+// export none, graceful restart on). Measures seconds from the session reaching Established to the
+// receiver holding all N with nothing left to decide, its CPU time, peak RSS (VmHWM) and, for
+// Tabby, the longest the event loop was held; BIRD and Tabby (FRR and GoBGP when asked for and
+// installed) one after the other in the same run, each case repeated. Root, iproute2 and
+// bird/birdc are needed. Namespaces are created and always deleted here.
 //
 // Development knobs (environment): BGP_INGEST_PREFIXES=N overrides the size, BGP_INGEST_RECEIVERS
-// (e.g. "tabby,bird") and BGP_INGEST_MODES (e.g. "packed") select what runs; BGP_INGEST_TABBY_NODE_ARGS
-// adds Node options to Tabby's bgpd (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
+// (e.g. "tabby,bird,frr,gobgp"), BGP_INGEST_MODES ("packed"), BGP_INGEST_FEEDERS ("fast,bird") and
+// BGP_INGEST_RUNS (2) select what runs; BGP_INGEST_TABBY_NODE_ARGS adds Node options to Tabby's
+// bgpd (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { commandExists, isRoot, NetLab, type Netns } from '@tabby/test-helpers';
-import type { ProcStats } from './bench-daemon.js';
+import { commandExists, isRoot, NetLab, type Netns, waitFor } from '@tabby/test-helpers';
+import { daemonPid, type ProcStats, procStats } from './bench-daemon.js';
+import { FastFeeder } from './fast-feeder.js';
 import {
   BirdFeeder,
   BirdReceiver,
@@ -29,47 +33,16 @@ import {
   RX_ADDR,
   TabbyReceiver,
 } from './ingest-receivers.js';
+import { type CaseResult, ingestReport, TARGETS } from './ingest-report.js';
 
 interface Ctx {
   log(msg: string): void;
   quick: boolean;
 }
 
-type Status = 'ok' | 'timeout' | 'failed' | 'not-measured';
-
-interface CaseResult {
-  receiver: string;
-  mode: Mode;
-  prefixes: number;
-  status: Status;
-  /** Why it is not `ok`. */
-  reason?: string;
-  /** Seconds from Established (feeder's timestamp, ms precision) to the first poll showing all prefixes. */
-  seconds?: number;
-  /** Same end point, measured from the receiver's first poll that showed Established. */
-  secondsFromObservedEstablished?: number;
-  /** Prefixes held at the end (or at the timeout). */
-  finalCount?: number;
-  peakRssMb?: number;
-  rssAtEndMb?: number;
-  cpuSeconds?: number;
-  /** The receiver's CPU time (user+system) from enabling the feeder's session to done. */
-  ingestCpuSeconds?: number;
-  /** The feeder BIRD's CPU time over the same span (it competes for the same 2 cores). */
-  feederCpuSeconds?: number;
-  pid?: number;
-  version?: string;
-  loadAvgBefore?: number[];
-  loadAvgAfter?: number[];
-  polls?: number;
-  /** Slowest answer to a poll (ms): how long the receiver's CLI went unanswered during the ingest. */
-  maxPollMs?: number;
-  /** Polls that failed (no parseable answer); the first poll after Established counts from there. */
-  pollErrors?: number;
-  lastPollError?: string;
-}
-
 const RECEIVERS = ['BIRD', 'Tabby', 'FRR', 'GoBGP'] as const;
+/** Run unless BGP_INGEST_RECEIVERS says otherwise (GoBGP needs over 300 s for 1M prefixes). */
+const DEFAULT_RECEIVERS = ['BIRD', 'Tabby', 'FRR'];
 type ReceiverName = (typeof RECEIVERS)[number];
 
 function missingTools(name: ReceiverName): string | null {
@@ -101,19 +74,24 @@ const mb = (kb: number) => Math.round(kb / 1024);
 const round2 = (x: number) => Math.round(x * 100) / 100;
 const load = () => os.loadavg().map((x) => Math.round(x * 100) / 100);
 
+/** The feeder of a case: BIRD 2 announcing static routes, or the pre-encoded receiver-bound feeder. */
+export type FeederKind = 'fast' | 'BIRD';
+
 async function runCase(
   ctx: Ctx,
+  feederKind: FeederKind,
   name: ReceiverName,
   mode: Mode,
   count: number,
   opts: { timeoutMs: number; pollMs: number; feederTimeoutMs: number },
 ): Promise<CaseResult> {
-  const base: CaseResult = { receiver: name, mode, prefixes: count, status: 'failed' };
+  const base: CaseResult = { feeder: feederKind, receiver: name, mode, prefixes: count, status: 'failed' };
   const missing = missingTools(name);
   if (missing) return { ...base, status: 'not-measured', reason: missing };
   const lab = new NetLab();
   let receiver: Receiver | null = null;
-  let feeder: BirdFeeder | null = null;
+  let bird: BirdFeeder | null = null;
+  let fast: FastFeeder | null = null;
   try {
     const rxNs = await lab.netns('rx');
     const fdNs = await lab.netns('feeder');
@@ -121,18 +99,38 @@ async function runCase(
     receiver = makeReceiver(name, rxNs);
     const version = await receiver.version();
     await receiver.start();
-    feeder = new BirdFeeder(fdNs, count, mode);
-    const tf = Date.now();
-    await feeder.start(opts.feederTimeoutMs);
-    ctx.log(`${name}/${mode}: feeder holds ${count} routes after ${((Date.now() - tf) / 1000).toFixed(1)} s`);
+    await receiver.poll().catch(() => {}); // Tabby starts its event-loop monitor on the first `show status`
+    let feederStats: () => ProcStats | null;
+    if (feederKind === 'BIRD') {
+      const f = new BirdFeeder(fdNs, count, mode);
+      bird = f;
+      const tf = Date.now();
+      await f.start(opts.feederTimeoutMs);
+      ctx.log(`${name}/${mode}: feeder holds ${count} routes after ${((Date.now() - tf) / 1000).toFixed(1)} s`);
+      feederStats = () => f.stats();
+    } else {
+      fast = new FastFeeder(fdNs, RX_ADDR, FEEDER_ADDR, count, mode);
+      let pid = 0;
+      feederStats = () => (pid ? procStats(pid) : null);
+      const f = fast;
+      f.start();
+      await waitFor(
+        'the feeder has encoded its UPDATEs',
+        () => f.at('encoded') !== null || !f.proc?.running,
+        60_000,
+        20,
+      );
+      pid = daemonPid(f.pid, 'node');
+    }
     const before = receiver.stats();
-    const feederBefore = feeder.stats();
+    const feederBefore = feederStats();
     const loadAvgBefore = load();
-    await feeder.enable();
+    if (bird) await bird.enable();
     const enabledAt = Date.now();
     let observedEstablished: number | null = null;
     let done: number | null = null;
-    let last: PollResult = { established: false, count: 0 };
+    let countedAt: number | null = null;
+    let last: PollResult = { established: false, count: 0, settled: false };
     let polls = 0;
     let maxPollMs = 0;
     let pollErrors = 0;
@@ -150,25 +148,28 @@ async function runCase(
       }
       polls += 1;
       if (!receiver.proc?.running) throw new Error(`${name} exited: ${receiver.proc?.output.slice(-1000)}`);
-      if (last.established && observedEstablished === null) {
-        observedEstablished = t;
-      }
+      if (fast && !fast.proc?.running) throw new Error(`the feeder exited: ${fast.proc?.output.slice(-1000)}`);
+      if (last.established && observedEstablished === null) observedEstablished = t;
       if (Date.now() - enabledAt > opts.timeoutMs) break;
       if (last.established && last.count >= count) {
-        done = Date.now();
-        break;
+        countedAt ??= Date.now();
+        if (last.settled) {
+          done = Date.now();
+          break;
+        }
       }
       if (Date.now() - lastLog > 15_000) {
         lastLog = Date.now();
         ctx.log(`${name}/${mode}: ${last.count} of ${count} after ${((Date.now() - enabledAt) / 1000).toFixed(0)} s`);
       }
-      // Until Established is seen, poll quickly; then at the modest interval.
-      const interval = observedEstablished === null ? 50 : opts.pollMs;
+      // Until Established is seen, poll quickly; then at the case's interval.
+      const interval = observedEstablished === null ? 20 : opts.pollMs;
       await sleep(Math.max(0, interval - (Date.now() - t)));
     }
     const after: ProcStats | null = receiver.stats();
-    const feederAfter = feeder.stats();
-    const establishedAt = await feeder.establishedAt();
+    const feederAfter = feederStats();
+    const establishedAt = bird ? await bird.establishedAt() : fast!.at('established');
+    const sentAt = fast?.at('sent') ?? null;
     const result: CaseResult = {
       ...base,
       version,
@@ -176,9 +177,13 @@ async function runCase(
       polls,
       maxPollMs,
       pollErrors,
+      ...(last.loopMaxMs !== undefined ? { loopMaxMs: last.loopMaxMs } : {}),
       ...(lastPollError ? { lastPollError } : {}),
       ...(feederBefore && feederAfter
         ? { feederCpuSeconds: round2(feederAfter.cpuSeconds - feederBefore.cpuSeconds) }
+        : {}),
+      ...(sentAt !== null && establishedAt !== null
+        ? { feederSendSeconds: round2((sentAt - establishedAt) / 1000) }
         : {}),
       loadAvgBefore,
       loadAvgAfter: load(),
@@ -196,7 +201,7 @@ async function runCase(
       return {
         ...result,
         status: 'timeout',
-        reason: `${last.count} of ${count} prefixes after ${opts.timeoutMs / 1000} s${last.established ? '' : ' (session not Established)'}`,
+        reason: `${last.count} of ${count} prefixes${last.settled ? '' : ' (selection or export pending)'} after ${opts.timeoutMs / 1000} s${last.established ? '' : ' (session not Established)'}`,
       };
     }
     if (establishedAt === null) {
@@ -206,6 +211,9 @@ async function runCase(
       ...result,
       status: 'ok',
       seconds: Math.round((done - establishedAt) / 10) / 100,
+      ...(countedAt !== null && countedAt < done
+        ? { countedSeconds: Math.round((countedAt - establishedAt) / 10) / 100 }
+        : {}),
       ...(observedEstablished !== null
         ? { secondsFromObservedEstablished: Math.round((done - observedEstablished) / 10) / 100 }
         : {}),
@@ -214,7 +222,8 @@ async function runCase(
     return { ...base, status: 'failed', reason: (err as Error).message.split('\n').slice(0, 6).join(' | ') };
   } finally {
     await receiver?.stop().catch(() => {});
-    await feeder?.stop().catch(() => {});
+    await bird?.stop().catch(() => {});
+    await fast?.stop().catch(() => {});
     await lab.destroy();
   }
 }
@@ -254,174 +263,49 @@ function buildInfo(): { commit: string; distSha256: string } {
   return { commit: commit.slice(0, 12), distSha256: h.digest('hex').slice(0, 16) };
 }
 
-const ANCHORS = [
-  { receiver: 'BIRD', mode: 'packed', seconds: 4.0, rssMb: 94 },
-  { receiver: 'BIRD', mode: 'diverse', seconds: 10.4, rssMb: 146 },
-  { receiver: 'FRR', mode: 'packed', seconds: 12.1, rssMb: 687 },
-  { receiver: 'GoBGP', mode: 'packed', seconds: 85, rssMb: 1200 },
-] as const;
-
-const TARGET_BIRD_RATIO = 1.5;
-const TARGET_RSS_MB = 300;
-
-function fmt(n: number | undefined, digits = 1): string {
-  return n === undefined ? '—' : n.toFixed(digits);
-}
-
-function report(results: CaseResult[], count: number, quick: boolean, modes: Mode[]) {
-  const timeoutS = quick ? 60 : 300;
-  const find = (r: string, m: Mode) => results.find((x) => x.receiver === r && x.mode === m);
-  const rows: string[] = [
-    '| receiver | mode | seconds | peak RSS (MB) | time vs BIRD | CPU s | CPU vs BIRD | slowest CLI answer (s) | status |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---|',
-  ];
-  for (const m of modes) {
-    const bird = find('BIRD', m);
-    for (const r of results.filter((x) => x.mode === m)) {
-      const ratio =
-        r.status === 'ok' && bird?.status === 'ok' && bird.seconds ? `${(r.seconds! / bird.seconds).toFixed(2)}x` : '—';
-      const cpuRatio =
-        r.ingestCpuSeconds !== undefined && bird?.status === 'ok' && bird.ingestCpuSeconds
-          ? `${(r.ingestCpuSeconds / bird.ingestCpuSeconds).toFixed(1)}x`
-          : '—';
-      const status = r.status === 'ok' ? 'ok' : `${r.status}: ${r.reason ?? ''}`;
-      const secs = r.status === 'ok' ? fmt(r.seconds, 2) : r.status === 'timeout' ? `> ${timeoutS}` : '—';
-      const poll = r.maxPollMs === undefined ? '—' : fmt(r.maxPollMs / 1000);
-      rows.push(
-        `| ${r.receiver} | ${m} | ${secs} | ${r.peakRssMb ?? '—'} | ${ratio} | ${fmt(r.ingestCpuSeconds)} | ${cpuRatio} | ${poll} | ${status.replace(/\|/g, '/')} |`,
-      );
-    }
-  }
-  // Targets, per mode.
-  const verdicts: string[] = [];
-  const met: Record<string, boolean | null> = {};
-  for (const m of modes) {
-    const t = find('Tabby', m);
-    const bird = find('BIRD', m);
-    const frr = find('FRR', m);
-    const gobgp = find('GoBGP', m);
-    const check = (key: string, ok: boolean | null, text: string) => {
-      met[`${m}.${key}`] = ok;
-      verdicts.push(`- ${m}, ${text}: ${ok === null ? 'not decided' : ok ? '**met**' : '**NOT met**'}`);
-    };
-    if (t?.status !== 'ok') {
-      verdicts.push(
-        `- ${m}: Tabby did not finish (${t?.status ?? 'not run'}: ${t?.reason ?? ''}), so no target is met`,
-      );
-      for (const k of ['fasterThanFrr', 'fasterThanGobgp', 'withinBird', 'rss']) met[`${m}.${k}`] = false;
-      continue;
-    }
-    const beats = (peer: CaseResult | undefined): boolean | null => {
-      if (!peer || peer.status === 'not-measured' || peer.status === 'failed') return null;
-      if (peer.status === 'timeout') return true; // the peer did not finish within the timeout Tabby met
-      return t.seconds! < peer.seconds!;
-    };
-    const fr = beats(frr);
-    check(
-      'fasterThanFrr',
-      fr,
-      `faster than FRR (${fmt(t.seconds, 2)} s vs ${frr?.status === 'ok' ? `${fmt(frr.seconds, 2)} s` : (frr?.status ?? 'not run')})`,
-    );
-    const gb = beats(gobgp);
-    check(
-      'fasterThanGobgp',
-      gb,
-      `faster than GoBGP (${fmt(t.seconds, 2)} s vs ${gobgp?.status === 'ok' ? `${fmt(gobgp.seconds, 2)} s` : (gobgp?.status ?? 'not run')})`,
-    );
-    const br = bird?.status === 'ok' ? t.seconds! / bird.seconds! : null;
-    check(
-      'withinBird',
-      br === null ? null : br <= TARGET_BIRD_RATIO,
-      `within ${TARGET_BIRD_RATIO}x of BIRD's time (${br === null ? 'BIRD not measured' : `${br.toFixed(2)}x`})`,
-    );
-    check(
-      'rss',
-      t.peakRssMb === undefined ? null : t.peakRssMb < TARGET_RSS_MB,
-      `peak RSS under ${TARGET_RSS_MB} MB (${t.peakRssMb ?? '—'} MB)`,
-    );
-  }
-  const loads = results.flatMap((r) => [...(r.loadAvgBefore ?? []).slice(0, 1), ...(r.loadAvgAfter ?? []).slice(0, 1)]);
-  const maxLoad = loads.length ? Math.max(...loads) : 0;
-  const cpus = os.cpus().length;
-  const notes = [
-    `${count.toLocaleString('en-US')} distinct IPv4 /24s from 11.0.0.0 up, announced by BIRD 2 (AS 65000) over one veth pair (198.18.0.0/30) to the receiver (AS 64512, passive, eBGP, import everything, export nothing, no kernel FIB). Packed: all routes share one attribute set (BIRD packs them into full UPDATEs); diverse: prefixes 2k and 2k+1 carry AS path \`65000 ${100000}+k\`, a distinct path per pair (about ${Math.ceil(count / 2).toLocaleString('en-US')} attribute sets).`,
-    "Seconds: from the session reaching Established (the feeder BIRD's protocol timestamp, ms precision; the receiver's side changes state within the same round trip) to the first poll of the receiver showing all prefixes. Polls every 200 ms through the receiver's own interface: Tabby `show status` (loc_rib_prefixes) on its control socket, BIRD `birdc show protocols all` (imported), FRR `vtysh show bgp ipv4 unicast summary json` (pfxRcd), GoBGP `gobgp neighbor ADDR -j` (accepted). The feeder loads all its static routes before its BGP protocol is enabled, so feeder start-up is never counted.",
-    "Peak RSS: VmHWM of the receiver daemon process (/proc/PID/status; for Tabby the Node process), read when the count is complete, so it includes the start-up baseline. CPU s: the receiver's user+system CPU time (utime+stime) from enabling the feeder's session to done; on a shared machine it is a steadier measure of the work than wall time. Slowest CLI answer: the longest a single poll waited for the receiver to answer during the ingest (Tabby's control socket is served by the same event loop as the BGP session, so this shows how long the loop was held).",
-    `Receivers run one after the other, each with a fresh pair of namespaces and a fresh feeder; timeout ${quick ? 60 : 300} s per receiver. The table's ratio is the receiver's time over BIRD's in the same mode and run.`,
-    `Machine load: ${cpus} CPUs; the 1-minute load average during the run reached ${maxLoad.toFixed(1)}${maxLoad > cpus * 0.75 ? ' — other jobs were running at the same time, so absolute times are inflated and noisier than on an idle machine; ratios within the run are more meaningful' : ''}.`,
-  ];
-  const anchorRows = [
-    '| receiver | mode | seconds | peak RSS (MB) |',
-    '|---|---|---:|---:|',
-    ...ANCHORS.map((a) => `| ${a.receiver} | ${a.mode} | ${a.seconds} | ${a.rssMb} |`),
-  ];
-  const versions = [...new Set(results.filter((r) => r.version).map((r) => `${r.receiver}: ${r.version}`))];
-  const markdown = [
-    quick
-      ? `Quick mode: ${count.toLocaleString('en-US')} prefixes instead of 1,000,000; the targets below are meant for the full table and are only indicative here.\n`
-      : '',
-    ...rows,
-    '',
-    `Targets (from the issue): faster than FRR and GoBGP, within ${TARGET_BIRD_RATIO}x of BIRD's time, peak RSS under ${TARGET_RSS_MB} MB.`,
-    '',
-    ...verdicts,
-    '',
-    '## How it is measured',
-    '',
-    ...notes.map((n) => `- ${n}`),
-    '',
-    '## Anchors from the issue (measured earlier on this kind of machine, 1M prefixes; for orientation only)',
-    '',
-    ...anchorRows,
-    '',
-    `Versions: ${versions.join('; ')}.`,
-  ].join('\n');
-  return { markdown, met };
-}
-
 export default async function ingest(ctx: Ctx) {
   if (!isRoot() || !commandExists('ip')) throw new Error('bgp-ingest needs root and iproute2 (network namespaces)');
   if (!commandExists('bird') || !commandExists('birdc'))
-    throw new Error('bgp-ingest needs BIRD 2 (bird, birdc) as feeder');
+    throw new Error('bgp-ingest needs BIRD 2 (bird, birdc) as feeder and receiver');
   const envCount = Number(process.env.BGP_INGEST_PREFIXES ?? '');
   const count = envCount > 0 ? Math.min(envCount, 1 << 20) : ctx.quick ? 100_000 : 1_000_000;
-  const pick = <T extends string>(env: string | undefined, all: readonly T[]): T[] => {
-    if (!env) return [...all];
-    const want = env.toLowerCase().split(',');
+  const pick = <T extends string>(env: string | undefined, all: readonly T[], dflt: readonly string[] = all): T[] => {
+    const want = (env ?? dflt.join(',')).toLowerCase().split(',');
     return all.filter((x) => want.includes(x.toLowerCase()));
   };
-  const receivers = pick(process.env.BGP_INGEST_RECEIVERS, RECEIVERS);
+  const receivers = pick(process.env.BGP_INGEST_RECEIVERS, RECEIVERS, DEFAULT_RECEIVERS);
   const modes = pick<Mode>(process.env.BGP_INGEST_MODES, ['packed', 'diverse']);
-  const opts = {
-    timeoutMs: ctx.quick ? 60_000 : 300_000,
-    pollMs: 200,
-    feederTimeoutMs: ctx.quick ? 60_000 : 300_000,
-  };
+  const feeders = pick<FeederKind>(process.env.BGP_INGEST_FEEDERS, ['fast', 'BIRD']);
+  const repeats = Math.max(1, Number(process.env.BGP_INGEST_RUNS ?? '') || 2);
+  const timeoutMs = ctx.quick ? 60_000 : 300_000;
   const build = buildInfo();
   const results: CaseResult[] = [];
-  for (const mode of modes) {
-    for (const name of receivers) {
-      ctx.log(`${name}/${mode}: ${count} prefixes ...`);
-      const r = await runCase(ctx, name, mode, count, opts);
-      ctx.log(
-        `${name}/${mode}: ${r.status}${r.seconds !== undefined ? ` ${r.seconds} s` : ''}${r.peakRssMb !== undefined ? `, peak RSS ${r.peakRssMb} MB` : ''}${r.ingestCpuSeconds !== undefined ? `, CPU ${r.ingestCpuSeconds} s` : ''}${r.reason ? ` (${r.reason})` : ''}`,
-      );
-      results.push(r);
+  for (const feeder of feeders) {
+    const opts = { timeoutMs, pollMs: feeder === 'fast' ? 25 : 100, feederTimeoutMs: timeoutMs };
+    for (const mode of modes) {
+      for (let run = 1; run <= repeats; run++) {
+        for (const name of receivers) {
+          ctx.log(`${feeder} feeder, ${name}/${mode} run ${run}: ${count} prefixes ...`);
+          const r = await runCase(ctx, feeder, name, mode, count, opts);
+          ctx.log(
+            `${name}/${mode}: ${r.status}${r.seconds !== undefined ? ` ${r.seconds} s` : ''}${r.ingestCpuSeconds !== undefined ? `, CPU ${r.ingestCpuSeconds} s` : ''}${r.peakRssMb !== undefined ? `, peak RSS ${r.peakRssMb} MB` : ''}${r.loopMaxMs !== undefined ? `, loop held ${r.loopMaxMs} ms` : ''}${r.reason ? ` (${r.reason})` : ''}`,
+          );
+          results.push(r);
+        }
+      }
     }
   }
-  const r = report(results, count, ctx.quick, modes);
+  const r = ingestReport(results, count, ctx.quick, feeders, modes, timeoutMs / 1000);
   const markdown = `${r.markdown}\n\nSpeaker build measured: commit ${build.commit} plus the working tree as built (dist hash ${build.distSha256}).`;
-  const met = r.met;
   return {
-    title: `bgp: full-table ingest, ${count.toLocaleString('en-US')} IPv4 prefixes (Tabby vs BIRD, FRR, GoBGP)`,
+    title: `bgp: full-table ingest, ${count.toLocaleString('en-US')} IPv4 prefixes (Tabby vs BIRD${receivers.includes('FRR') ? ', FRR' : ''}${receivers.includes('GoBGP') ? ', GoBGP' : ''})`,
     markdown,
     results: {
       prefixes: count,
-      pollMs: opts.pollMs,
-      timeoutMs: opts.timeoutMs,
-      targets: { birdRatio: TARGET_BIRD_RATIO, peakRssMb: TARGET_RSS_MB, fasterThan: ['FRR', 'GoBGP'] },
-      targetsMet: met,
-      anchors: ANCHORS,
+      runs: repeats,
+      timeoutMs,
+      targets: TARGETS,
+      targetsMet: r.met,
       feeder: { address: FEEDER_ADDR, asn: 65000 },
       build,
       cases: results,

@@ -136,6 +136,12 @@ export interface StatusResult {
   loc_rib_prefixes: number;
   loc_rib_paths: number;
   attribute_sets: number;
+  /** Prefixes received but not yet decided (the decision process's backlog, a restart's deferral included). */
+  pending_selection: number;
+  /** Prefixes decided but not yet sent to the peers (update groups' queues, ADD-PATH changes). */
+  export_backlog: number;
+  /** The longest the event loop was held since the first `show status` (ms, 10 ms resolution). */
+  event_loop_max_delay_ms: number;
   graceful_restart: { enabled: boolean; restart_time: number; restarting: boolean };
 }
 

@@ -1,6 +1,7 @@
 import { peerCapabilities } from '../capability-names.js';
 import { addressToBigInt, parseCidr } from '../config/cidr.js';
 import type { SpeakerConfig } from '../config/types.js';
+import { maxLoopDelayMs } from '../loop-delay.js';
 import type { Peer } from '../peer.js';
 import { NONE } from '../rib/loc-rib.js';
 import { type PrefixKey, prefixKeyFromText, prefixKeyText } from '../rib/prefix-key.js';
@@ -386,6 +387,7 @@ export class ControlHandler {
     const s = this.speaker;
     const c = s.config;
     const peers = [...s.peers.values()];
+    const backlog = s.backlog;
     return {
       version: this.opts.version,
       router_id: c.routerId,
@@ -400,6 +402,9 @@ export class ControlHandler {
       loc_rib_prefixes: s.rib.size,
       loc_rib_paths: s.rib.paths,
       attribute_sets: s.attrs.size,
+      pending_selection: backlog.selection,
+      export_backlog: backlog.export,
+      event_loop_max_delay_ms: maxLoopDelayMs(),
       graceful_restart: {
         enabled: c.gracefulRestart.enabled,
         restart_time: c.gracefulRestart.restartTime,

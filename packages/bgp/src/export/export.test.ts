@@ -251,9 +251,11 @@ peers:
     run();
     expect(held('c2').size).toBe(0);
     expect(stage.busy).toBe(false); // nothing to do until the buffer drains
+    expect(stage.backlog).toBe(1); // but the prefix still waits: `show status` says so
     peers.get('c2')!.session.conn.pendingBytes = 0;
     expect(stage.busy).toBe(true);
     run();
     expect(held('c2').size).toBe(1);
+    expect(stage.backlog).toBe(0);
   });
 });

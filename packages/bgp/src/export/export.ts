@@ -172,6 +172,19 @@ export class ExportStage {
     this.groups.merge();
   }
 
+  /**
+   * Prefixes waiting to be exported: queued in update groups (blocked by a full socket or not),
+   * ADD-PATH changes per peer, and for a group still walking the Loc-RIB for a transfer, one.
+   */
+  get backlog(): number {
+    let n = 0;
+    for (const g of this.groups.list) {
+      n += g.queue.size + (g.sync ? 1 : 0);
+      for (const m of g.members) n += m.addPathDirty.size;
+    }
+    return n;
+  }
+
   /** Output is left to do (a transfer, queued prefixes, ADD-PATH changes or End-of-RIB) and may go now. */
   get busy(): boolean {
     for (const g of this.groups.list) {

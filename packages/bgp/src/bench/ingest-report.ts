@@ -1,0 +1,186 @@
+// The ingest benchmark's report: every run, a summary per feeder, mode and receiver with the
+// ratios to BIRD in the same run, and the issue's targets.
+import os from 'node:os';
+import type { Mode } from './ingest-receivers.js';
+
+export type Status = 'ok' | 'timeout' | 'failed' | 'not-measured';
+
+export interface CaseResult {
+  /** `fast`: pre-encoded UPDATEs written as fast as the socket takes them; `BIRD`: BIRD 2 announcing them. */
+  feeder: 'fast' | 'BIRD';
+  receiver: string;
+  mode: Mode;
+  prefixes: number;
+  status: Status;
+  /** Why it is not `ok`. */
+  reason?: string;
+  /**
+   * Seconds from Established (the feeder's timestamp, ms precision) to the first poll showing all
+   * prefixes with nothing left to decide or export.
+   */
+  seconds?: number;
+  /** When the count was complete but selection or export was still pending (Tabby), that earlier time. */
+  countedSeconds?: number;
+  /** Same end point, measured from the receiver's first poll that showed Established. */
+  secondsFromObservedEstablished?: number;
+  /** Prefixes held at the end (or at the timeout). */
+  finalCount?: number;
+  peakRssMb?: number;
+  rssAtEndMb?: number;
+  cpuSeconds?: number;
+  /** The receiver's CPU time (user+system) from starting the feed to done. */
+  ingestCpuSeconds?: number;
+  /** The feeder's CPU time over the same span (it competes for the same 2 cores). */
+  feederCpuSeconds?: number;
+  /** The fast feeder: seconds from Established until the kernel took its last byte. */
+  feederSendSeconds?: number;
+  /** The longest the receiver's event loop was held (Tabby's `show status`, ms). */
+  loopMaxMs?: number;
+  pid?: number;
+  version?: string;
+  loadAvgBefore?: number[];
+  loadAvgAfter?: number[];
+  polls?: number;
+  /** Slowest answer to a poll (ms): how long the receiver's CLI went unanswered during the ingest. */
+  maxPollMs?: number;
+  /** Polls that failed (no parseable answer). */
+  pollErrors?: number;
+  lastPollError?: string;
+}
+
+/** Issue 20's targets, as ratios to BIRD measured in the same run. */
+export const TARGETS = {
+  /** Receiver-bound feeder: time and CPU at or below BIRD's. */
+  fastRatio: 1.0,
+  /** Peak RSS at or below 1.25x BIRD's, through both feeders. */
+  rssRatio: 1.25,
+  /** BIRD as feeder (small UPDATEs): CPU at or below 1.5x BIRD's. */
+  birdFeederCpuRatio: 1.5,
+  /** The event loop never held longer (ms). */
+  loopMs: 50,
+} as const;
+
+const fmt = (n: number | undefined, digits = 2) => (n === undefined ? '—' : n.toFixed(digits));
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined);
+const range = (xs: number[], digits = 2) => {
+  if (!xs.length) return '—';
+  const lo = Math.min(...xs);
+  const hi = Math.max(...xs);
+  return lo === hi ? lo.toFixed(digits) : `${lo.toFixed(digits)}–${hi.toFixed(digits)}`;
+};
+
+export function ingestReport(
+  results: CaseResult[],
+  count: number,
+  quick: boolean,
+  feeders: CaseResult['feeder'][],
+  modes: Mode[],
+  timeoutS: number,
+): { markdown: string; met: Record<string, boolean | null> } {
+  const runs: string[] = [
+    '| feeder | mode | receiver | seconds | CPU s | peak RSS (MB) | event loop held (ms) | slowest CLI answer (ms) | feeder sent in (s) | status |',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const r of results) {
+    const secs = r.status === 'ok' ? fmt(r.seconds) : r.status === 'timeout' ? `> ${timeoutS}` : '—';
+    const counted = r.countedSeconds !== undefined ? ` (count at ${fmt(r.countedSeconds)})` : '';
+    const status = r.status === 'ok' ? 'ok' : `${r.status}: ${(r.reason ?? '').replace(/\|/g, '/')}`;
+    runs.push(
+      `| ${r.feeder} | ${r.mode} | ${r.receiver} | ${secs}${counted} | ${fmt(r.ingestCpuSeconds)} | ${r.peakRssMb ?? '—'} | ${r.loopMaxMs ?? '—'} | ${r.maxPollMs ?? '—'} | ${fmt(r.feederSendSeconds)} | ${status} |`,
+    );
+  }
+  const summary: string[] = [
+    '| feeder | mode | receiver | runs ok | seconds | CPU s | peak RSS (MB) | time vs BIRD | CPU vs BIRD | RSS vs BIRD | event loop held (ms) |',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  const met: Record<string, boolean | null> = {};
+  const verdicts: string[] = [];
+  const ok = (f: string, m: Mode, rx: string) =>
+    results.filter((r) => r.feeder === f && r.mode === m && r.receiver === rx && r.status === 'ok');
+  for (const f of feeders) {
+    for (const m of modes) {
+      const bird = ok(f, m, 'BIRD');
+      const b = {
+        s: mean(bird.map((r) => r.seconds!)),
+        cpu: mean(bird.map((r) => r.ingestCpuSeconds ?? 0)),
+        rss: mean(bird.map((r) => r.peakRssMb ?? 0)),
+      };
+      const receivers = [...new Set(results.filter((r) => r.feeder === f && r.mode === m).map((r) => r.receiver))];
+      for (const rx of receivers) {
+        const all = results.filter((r) => r.feeder === f && r.mode === m && r.receiver === rx);
+        const good = ok(f, m, rx);
+        const s = mean(good.map((r) => r.seconds!));
+        const cpu = mean(good.map((r) => r.ingestCpuSeconds ?? 0));
+        const rss = mean(good.map((r) => r.peakRssMb ?? 0));
+        const ratio = (x: number | undefined, y: number | undefined) =>
+          x !== undefined && y ? `${(x / y).toFixed(2)}x` : '—';
+        const loops = good.flatMap((r) => (r.loopMaxMs === undefined ? [] : [r.loopMaxMs]));
+        summary.push(
+          `| ${f} | ${m} | ${rx} | ${good.length} of ${all.length} | ${range(good.map((r) => r.seconds!))} | ${range(good.map((r) => r.ingestCpuSeconds ?? 0))} | ${range(
+            good.map((r) => r.peakRssMb ?? 0),
+            0,
+          )} | ${rx === 'BIRD' ? '1.00x' : ratio(s, b.s)} | ${rx === 'BIRD' ? '1.00x' : ratio(cpu, b.cpu)} | ${rx === 'BIRD' ? '1.00x' : ratio(rss, b.rss)} | ${loops.length ? Math.max(...loops) : '—'} |`,
+        );
+        if (rx !== 'Tabby') continue;
+        const check = (
+          key: string,
+          value: number | undefined,
+          base: number | undefined,
+          limit: number,
+          what: string,
+        ) => {
+          const r = value !== undefined && base ? value / base : undefined;
+          const v = r === undefined || good.length < all.length ? null : r <= limit;
+          met[`${f}.${m}.${key}`] = v;
+          verdicts.push(
+            `- ${f} feeder, ${m}, ${what} at or below ${limit}x BIRD's: ${r === undefined ? '—' : `${r.toFixed(2)}x`} ${v === null ? 'not decided' : v ? '**met**' : '**NOT met**'}`,
+          );
+        };
+        if (f === 'fast') {
+          check('time', s, b.s, TARGETS.fastRatio, 'time');
+          check('cpu', cpu, b.cpu, TARGETS.fastRatio, 'CPU');
+        } else check('cpu', cpu, b.cpu, TARGETS.birdFeederCpuRatio, 'CPU');
+        check('rss', rss, b.rss, TARGETS.rssRatio, 'peak RSS');
+        const worst = loops.length ? Math.max(...loops) : undefined;
+        const lv = worst === undefined ? null : worst <= TARGETS.loopMs;
+        met[`${f}.${m}.loop`] = lv;
+        verdicts.push(
+          `- ${f} feeder, ${m}, event loop never held over ${TARGETS.loopMs} ms: ${worst ?? '—'} ms ${lv === null ? 'not decided' : lv ? '**met**' : '**NOT met**'}`,
+        );
+      }
+    }
+  }
+  const loads = results.flatMap((r) => [...(r.loadAvgBefore ?? []).slice(0, 1), ...(r.loadAvgAfter ?? []).slice(0, 1)]);
+  const maxLoad = loads.length ? Math.max(...loads) : 0;
+  const cpus = os.cpus().length;
+  const notes = [
+    `${count.toLocaleString('en-US')} distinct IPv4 /24s from 11.0.0.0 up, over one veth pair (198.18.0.0/30), to the receiver (AS 64512, passive, eBGP) configured as users configure it: a named accept-all import policy (BIRD: \`import filter accept_all\`), export none, graceful restart on, no kernel FIB. Packed: all routes share one attribute set; diverse: prefixes 2k and 2k+1 carry AS path \`65000 100000+k\` (about ${Math.ceil(count / 2).toLocaleString('en-US')} attribute sets).`,
+    'Feeders. `fast` (the receiver-bound feeder, `fast-feeder.ts`): a Node process that encodes every UPDATE before it connects, then writes them all in one go, as fast as the socket takes them, then End-of-RIB; packed it sends 1,013 prefixes per 4,096-byte UPDATE, diverse one UPDATE per pair. `BIRD`: BIRD 2 announcing static routes (it loads them all before its session is enabled), about 256 prefixes per UPDATE packed, as real peers send, and needing about 4 s for 1M prefixes, so BIRD and Tabby both wait for it.',
+    "Seconds: from the session reaching Established (the feeder's timestamp, ms precision) to the first poll showing all prefixes and, for Tabby, nothing left to decide or export (`show status`: pending_selection and export_backlog 0; BIRD decides as it imports). Where Tabby's count was complete earlier, that time is in brackets. Polls every 25 ms (fast feeder) or 100 ms (BIRD feeder) through the receiver's own CLI.",
+    "CPU s: the receiver's user+system CPU time (utime+stime from /proc) from starting the feed to done; on a shared machine it is steadier than wall time. Peak RSS: the receiver's VmHWM at the end, start-up baseline included. Event loop held: Tabby's `show status` `event_loop_max_delay_ms` (Node's event-loop delay monitor, 10 ms resolution) at the end. Slowest CLI answer: the longest a poll waited.",
+    `Receivers run one after the other, BIRD then Tabby (then the others), each with a fresh pair of namespaces and a fresh feeder, the whole sequence repeated; timeout ${timeoutS} s per run. Ratios: mean of the receiver's runs over the mean of BIRD's in the same feeder, mode and run. FRR and GoBGP are measured when installed and asked for (\`BGP_INGEST_RECEIVERS\`).`,
+    `Machine load: ${cpus} CPUs; the 1-minute load average during the run reached ${maxLoad.toFixed(1)}${maxLoad > cpus * 0.75 ? ' — other jobs were running at the same time, so absolute times are inflated and noisier than on an idle machine; ratios within the run are more meaningful' : ''}.`,
+  ];
+  const versions = [...new Set(results.filter((r) => r.version).map((r) => `${r.receiver}: ${r.version}`))];
+  const markdown = [
+    quick
+      ? `Quick mode: ${count.toLocaleString('en-US')} prefixes instead of 1,000,000; the targets are meant for the full table and are only indicative here.\n`
+      : '',
+    ...summary,
+    '',
+    'Targets (issue 20, ratios to BIRD in the same run): with the receiver-bound feeder, time and CPU at or below 1.0x; through both feeders, peak RSS at or below 1.25x; with BIRD as feeder, CPU at or below 1.5x; the event loop never held over 50 ms.',
+    '',
+    ...verdicts,
+    '',
+    '## Every run',
+    '',
+    ...runs,
+    '',
+    '## How it is measured',
+    '',
+    ...notes.map((n) => `- ${n}`),
+    '',
+    `Versions: ${versions.join('; ')}.`,
+  ].join('\n');
+  return { markdown, met };
+}
