@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { runBgpd } from '@tabby/bgp';
 import { runConfdCommand } from '@tabby/confd';
 import { type CliIo, DATASTORE_ENV, runApply, runDelete, runGet, runIpamShow } from '@tabby/datastore';
-import { labDown, labStatus, runLab, runNetnsLab, V6_POOL, V6_UNDERLAY } from '@tabby/lab';
+import { labDown, labStatus, runLab, runNetnsLab, uiPort, V6_POOL, V6_UNDERLAY } from '@tabby/lab';
 import { runNode } from '@tabby/node';
 import { runRr } from '@tabby/route-reflector';
 import yargs from 'yargs';
@@ -34,6 +34,9 @@ const DAEMONS: Record<string, (argv: string[]) => Promise<number>> = {
 
 const DATASTORE_HELP = `Datastore URL: memory (default; lives only as long as the command, so it does not persist between invocations), file:///path.json (local, persisted), redis://[:password@]host:port/db, rediss://... (TLS), etcd://host:port[,host:port], etcds://...?ca=FILE&cert=FILE&key=FILE. Default: $${DATASTORE_ENV}, else memory.`;
 
+const UI_HELP =
+  'serve the live cluster map on 127.0.0.1:PORT (default 8080; 0 picks a free port): nodes, reflectors, sessions by state, blocks, routes, and a path tracer between pods';
+
 const processIo: CliIo = {
   stdout: (s) => process.stdout.write(s),
   stderr: (s) => process.stderr.write(s),
@@ -57,8 +60,11 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .command(
       'demo',
       'Bring up the in-process demo cluster (what `npm start` runs): 3 nodes in a mesh, 2 pods each',
-      () => {},
-      () => run(() => runLab({}, io, interrupted()))(),
+      (y) =>
+        y
+          .option('ui', { type: 'string', describe: UI_HELP, coerce: uiPort })
+          .example('$0 demo --ui', 'and open http://127.0.0.1:8080/ (npm start -- --ui)'),
+      (a) => run(() => runLab({}, io, interrupted(), a.ui))(),
     )
     .command('lab', 'A whole cluster on one machine', (y) =>
       y
@@ -87,7 +93,12 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
                 default: false,
                 describe: `with --netns: dual stack (IPv6 node addresses from ${V6_UNDERLAY}/64, sessions, an IPv6 pool ${V6_POOL}, pods with both families)`,
               })
-              .example('$0 lab up --nodes 6 --topology rr --reflectors 2', 'reflectors with the mesh off'),
+              .option('ui', { type: 'string', describe: UI_HELP, coerce: uiPort })
+              .example('$0 lab up --nodes 6 --topology rr --reflectors 2', 'reflectors with the mesh off')
+              .example(
+                '$0 lab up --netns --ui 8080',
+                'kernel routes in namespaces, and the map at http://127.0.0.1:8080/',
+              ),
           (a) =>
             run(async () => {
               if (a.ipv6 && !a.netns) {
@@ -96,7 +107,14 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
               }
               if (a.netns) {
                 return runNetnsLab(
-                  { nodes: a.nodes, topology: a.topology, reflectors: a.reflectors, pods: a.pods, ipv6: a.ipv6 },
+                  {
+                    nodes: a.nodes,
+                    topology: a.topology,
+                    reflectors: a.reflectors,
+                    pods: a.pods,
+                    ipv6: a.ipv6,
+                    ui: a.ui,
+                  },
                   io,
                   interrupted(),
                 );
@@ -112,6 +130,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
                 },
                 io,
                 interrupted(),
+                a.ui,
               );
             })(),
         )

@@ -1,18 +1,11 @@
 import { main as bgpctl } from '@tabby/bgpctl';
-import type { KernelRoute } from '@tabby/fib';
 import { InProcessLab, type InProcessLabOptions, LAB_POOL } from './in-process.js';
+import { routeLine } from './route-line.js';
+import { inProcessLabSource, startMap } from './ui-source.js';
 
 export interface DemoIo {
   stdout: (s: string) => void;
   stderr: (s: string) => void;
-}
-
-function routeLine(r: KernelRoute): string {
-  if (r.type === 'blackhole') return `blackhole ${r.dst} proto ${r.protocol}`;
-  const hops = r.nextHops?.length
-    ? r.nextHops.map((h) => `nexthop via ${h.via}${h.dev ? ` dev ${h.dev}` : ''}`).join(' ')
-    : `${r.via ? `via ${r.via} ` : ''}dev ${r.dev}`;
-  return `${r.dst} ${hops}${r.onlink ? ' onlink' : ''} proto ${r.protocol}${r.scope === 'link' ? ' scope link' : ''}`;
 }
 
 /** Orders `a.b.c.d/len` numerically. */
@@ -26,11 +19,20 @@ function byPrefix(a: string, b: string): number {
 
 /**
  * Brings up an in-process lab, waits for convergence, prints each node's `bgpctl show summary`
- * and FIB, and keeps running until `stop` resolves (Ctrl-C). Resolves with an exit code.
+ * and FIB, and keeps running until `stop` resolves (Ctrl-C). With `ui`, serves the cluster map on
+ * 127.0.0.1 at that port (0: any). Resolves with an exit code.
  */
-export async function runLab(opts: Partial<InProcessLabOptions>, io: DemoIo, stop: Promise<void>): Promise<number> {
+export async function runLab(
+  opts: Partial<InProcessLabOptions>,
+  io: DemoIo,
+  stop: Promise<void>,
+  ui?: number,
+): Promise<number> {
   const lab = new InProcessLab(opts);
   const o = lab.opts;
+  // The map first: a taken port is said at once, before the lab comes up.
+  const map = ui === undefined ? undefined : await startMap(inProcessLabSource(lab), ui, io);
+  if (map === null) return 1;
   io.stdout(
     `Bringing up ${o.nodes} Tabby nodes in this process (${o.topology === 'rr' ? `${o.reflectors} route reflectors, mesh off` : 'node-to-node full mesh'}),\n` +
       `BGP over ${o.transport === 'tcp' ? `TCP on loopback (127.0.0.11 and up, port ${o.port})` : 'in-memory pipes'}, ` +
@@ -48,6 +50,7 @@ export async function runLab(opts: Partial<InProcessLabOptions>, io: DemoIo, sto
         `  ${n.name}: ${st.error || st.peers.map((p) => `${p.peer_address} ${p.info}`).join(', ') || 'no peers yet'}\n`,
       );
     }
+    await map?.stop();
     await lab.down();
     return 1;
   }
@@ -70,6 +73,7 @@ export async function runLab(opts: Partial<InProcessLabOptions>, io: DemoIo, sto
   );
   await stop;
   io.stdout('\nStopping: every speaker sends Cease to its peers ...\n');
+  await map?.stop();
   await lab.down();
   io.stdout('Stopped.\n');
   return 0;

@@ -11,3 +11,5 @@ export {
   V6_UNDERLAY,
 } from './netns-lab.js';
 export { LAB_STATE, type LabState, labDown, labStatus, type NetnsLabOptions, runNetnsLab } from './netns-run.js';
+export { routeLine } from './route-line.js';
+export { inProcessLabSource, netnsLabSource, startMap, uiPort } from './ui-source.js';

@@ -4,6 +4,7 @@ import { main as bgpctl } from '@tabby/bgpctl';
 import { deleteNamespaceSync, isRoot, listNamespaces, NetLab, waitFor } from '@tabby/test-helpers';
 import type { DemoIo } from './demo.js';
 import { clusterYaml, NetnsLab, type Pod, V6_UNDERLAY } from './netns-lab.js';
+import { netnsLabSource, startMap } from './ui-source.js';
 
 /** Where a running `tabby lab up --netns` records what it made, for `lab status` and `lab down`. */
 export const LAB_STATE = '/run/tabby-lab/state.json';
@@ -22,6 +23,8 @@ export interface NetnsLabOptions {
   pods: number;
   /** Dual stack: IPv6 node addresses, sessions, pool and pod addresses beside IPv4. */
   ipv6?: boolean;
+  /** Serve the cluster map on 127.0.0.1 at this port (0: any). */
+  ui?: number;
 }
 
 /**
@@ -48,6 +51,15 @@ export async function runNetnsLab(o: NetnsLabOptions, io: DemoIo, stop: Promise<
   const net = new NetLab();
   const lab = new NetnsLab(net, o.ipv6 ?? false);
   const pods: Pod[] = [];
+  // The map first: a taken port is said at once, before any namespace is made.
+  const map =
+    o.ui === undefined
+      ? undefined
+      : await startMap(netnsLabSource(lab, pods, o.topology === 'rr' ? o.reflectors : 0), o.ui, io);
+  if (map === null) {
+    rmSync(lab.dir, { recursive: true, force: true });
+    return 1;
+  }
   try {
     io.stdout(
       `Creating ${o.nodes} node namespaces on a bridge (198.18.0.1 and up${o.ipv6 ? `, ${V6_UNDERLAY}1 and up` : ''}), Redis at 198.18.0.254 ...\n`,
@@ -105,6 +117,7 @@ export async function runNetnsLab(o: NetnsLabOptions, io: DemoIo, stop: Promise<
     io.stderr(`tabby lab up --netns: ${(err as Error).message}\n`);
     return 1;
   } finally {
+    await map?.stop();
     await lab.stop().catch(() => {});
     await net.destroy();
     rmSync(LAB_STATE, { force: true });

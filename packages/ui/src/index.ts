@@ -1,0 +1,16 @@
+export { kernelRouteGet, kernelRoutes } from './kernel.js';
+export {
+  blocksOf,
+  type ClusterSource,
+  type ClusterView,
+  type Hop,
+  type NodePeers,
+  type NodeView,
+  type PodView,
+  SESSION_CLASS,
+  type SessionClass,
+  type SessionView,
+  sessionsOf,
+} from './model.js';
+export { DEFAULT_UI_PORT, UiServer, type UiServerOptions } from './server.js';
+export { longestMatch, type RouteDecision, type RouteTables, type TraceTopology, tracePath } from './trace.js';
