@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { BfdHandleLike, BfdServiceLike } from './bfd-link.js';
 import { ManualClock } from './clock.js';
 import { parseConfig } from './config/load.js';
+import { ControlHandler } from './control/handler.js';
 import { Speaker } from './speaker.js';
 import { until } from './test-support.js';
 import { MemoryNetwork } from './transport.js';
@@ -225,6 +226,13 @@ describe('BFD and the speaker (BfdLink)', () => {
       bgp_held: false,
     });
     expect((await a.s.bfd.sessions()).map((s) => [s.name, s.state])).toEqual([['other', 'Up']]);
+    // The control socket's `show bfd`: all, one peer (by name or address), an unknown peer.
+    const h = new ControlHandler(a.s, { version: 'test' });
+    const peers = (x: unknown) => (x as { peer: string; bgp_state: string }[]).map((r) => [r.peer, r.bgp_state]);
+    expect(peers(await h.handle('show bfd', {}))).toEqual([['other', rows[0]!.bgp_state]]);
+    expect(peers(await h.handle('show bfd', { peer: '198.18.0.2' }))).toEqual([['other', rows[0]!.bgp_state]]);
+    expect(() => h.handle('show bfd', { peer: 'nobody' })).toThrow('no neighbor "nobody" (configured: other)');
+    expect(() => h.handle('show bfd', { peer: 1 })).toThrow('"peer" must be a non-empty string');
   });
 
   it('a service that cannot start fails the start with its one-line reason', async () => {

@@ -1,5 +1,14 @@
-import type { FibRoute, NeighborDetail, ReloadResult, RibResult, StatusResult, SummaryResult } from '@tabby/bgp';
+import type {
+  BfdShowEntry,
+  FibRoute,
+  NeighborDetail,
+  ReloadResult,
+  RibResult,
+  StatusResult,
+  SummaryResult,
+} from '@tabby/bgp';
 import yargs from 'yargs';
+import { bfdAnswerOk, formatBfd, formatBfdDetail } from './bfd.js';
 import { ControlClient, ControlClientError, DEFAULT_TIMEOUT_MS } from './client.js';
 import {
   formatFib,
@@ -131,10 +140,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     })
     .command(
       'show <what> [words..]',
-      'show summary | neighbor [PEER] | rib [PREFIX] [detail] [in|out PEER] | fib | status',
+      'show summary | neighbor [PEER] | rib [PREFIX] [detail] [in|out PEER] | fib | status | bfd [PEER]',
       (y) =>
         y
-          .positional('what', { choices: ['summary', 'neighbor', 'rib', 'fib', 'status'] as const })
+          .positional('what', { choices: ['summary', 'neighbor', 'rib', 'fib', 'status', 'bfd'] as const })
           .positional('words', { type: 'string', array: true })
           .option('limit', {
             type: 'string',
@@ -144,6 +153,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
           .example('$0 show neighbor tor1', 'capabilities, timers, counters, last errors')
           .example('$0 show rib 198.18.64.0/26 detail', 'every path for one prefix, with attributes')
           .example('$0 show rib in Mesh_198_18_0_2', 'what one peer sent us (after import policy)')
+          .example('$0 show bfd', 'BFD sessions: state, discriminators, negotiated timers, last diagnostic')
           .example('$0 -j show summary | jq', 'the same data as JSON'),
       (a) => {
         const words = (a.words ?? []).map(String);
@@ -204,6 +214,22 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
               print(r, () => formatStatus(r));
             };
             break;
+          case 'bfd': {
+            const [peer, ...extra] = words;
+            noWords('show bfd PEER', extra);
+            action = async (c) => {
+              const r = expectShape<BfdShowEntry[]>(
+                await c.request('show bfd', peer ? { peer } : {}),
+                'show bfd',
+                bfdAnswerOk,
+              );
+              print(r, () => {
+                if (!peer) return formatBfd(r);
+                return r[0] ? formatBfdDetail(r[0]) : `${peer}: no BFD session (bfd is not enabled for this peer)`;
+              });
+            };
+            break;
+          }
         }
       },
     )

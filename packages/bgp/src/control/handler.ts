@@ -372,15 +372,14 @@ export class ControlHandler {
   }
 
   /** `show bfd`: every BFD session, or the one of `peer` (live from the BFD worker). */
-  async bfd(peer?: string): Promise<BfdShowEntry[]> {
+  bfd(peer?: string): Promise<BfdShowEntry[]> {
     const name = peer === undefined ? undefined : this.peer(peer).config.name;
-    let rows: BfdShowEntry[];
-    try {
-      rows = await this.speaker.bfd.show();
-    } catch (err) {
-      throw new ControlError('BFD_UNAVAILABLE', (err as Error).message);
-    }
-    return name === undefined ? rows : rows.filter((r) => r.peer === name);
+    return this.speaker.bfd.show().then(
+      (rows) => (name === undefined ? rows : rows.filter((r) => r.peer === name)),
+      (err: Error) => {
+        throw new ControlError('BFD_UNAVAILABLE', err.message);
+      },
+    );
   }
 
   status(): StatusResult {
