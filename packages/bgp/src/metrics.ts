@@ -1,78 +1,136 @@
 import http from 'node:http';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { SessionStates } from './control/api.js';
+import type { MessageCounters } from './session.js';
 import type { Speaker } from './speaker.js';
 
-function esc(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+/**
+ * A daemon's own metrics registry, with prom-client's process and Node.js defaults
+ * (`process_cpu_seconds_total`, `nodejs_heap_size_used_bytes`, ...). One per daemon, never
+ * prom-client's global registry, so that several daemons in one process (tests, the in-process
+ * lab) keep their metrics apart. Each package adds its collectors to it.
+ */
+export function daemonRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return registry;
 }
 
-/** Prometheus text exposition of a speaker's state. */
-export function renderMetrics(speaker: Speaker): string {
-  const lines: string[] = [];
-  const metric = (name: string, type: string, help: string, rows: [Record<string, string>, number][]) => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, v] of rows) {
-      const l = Object.entries(labels)
-        .map(([k, x]) => `${k}="${esc(x)}"`)
-        .join(',');
-      lines.push(`${name}${l ? `{${l}}` : ''} ${v}`);
-    }
-  };
-  const peers = [...speaker.peers.values()];
-  const lbl = (p: (typeof peers)[number]) => ({ peer: p.config.name, address: p.config.address });
-  metric(
-    'bgp_peer_state',
-    'gauge',
+const MESSAGE_TYPES = ['open', 'update', 'notification', 'keepalive', 'route_refresh'] as const;
+
+/**
+ * The speaker's collectors: per session (labels `peer`, `address`) its state, flaps, messages and
+ * routes in and out, and the Loc-RIB's size. Read from the speaker at each scrape; `speaker`
+ * returns the running one (the node agent replaces its speaker when the router ID changes) or
+ * nothing before it starts.
+ */
+export function registerSpeakerMetrics(registry: Registry, speaker: () => Speaker | null | undefined): void {
+  const registers = [registry];
+  const peerLabels = ['peer', 'address'] as const;
+  const peers = () => [...(speaker()?.peers.values() ?? [])];
+  const lbl = (p: ReturnType<typeof peers>[number]) => ({ peer: p.config.name, address: p.config.address });
+  const perPeer = (name: string, help: string, value: (p: ReturnType<typeof peers>[number]) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: peerLabels,
+      registers,
+      collect() {
+        this.reset();
+        for (const p of peers()) this.set(lbl(p), value(p));
+      },
+    });
+  const perPeerCounter = (name: string, help: string, value: (p: ReturnType<typeof peers>[number]) => number) =>
+    new Counter({
+      name,
+      help,
+      labelNames: peerLabels,
+      registers,
+      collect() {
+        this.reset();
+        for (const p of peers()) this.inc(lbl(p), value(p));
+      },
+    });
+  perPeer(
+    'tabby_bgp_peer_state',
     'Session state: 0 Idle, 1 Connect, 2 Active, 3 OpenSent, 4 OpenConfirm, 5 Established.',
-    peers.map((p) => [lbl(p), SessionStates.indexOf(p.state)]),
+    (p) => SessionStates.indexOf(p.state),
   );
-  metric(
-    'bgp_messages_received_total',
-    'counter',
-    'BGP messages received from the peer.',
-    peers.map((p) => [lbl(p), p.counters().received.total]),
+  perPeer('tabby_bgp_peer_up', '1 while the session is Established, else 0.', (p) =>
+    p.state === 'Established' ? 1 : 0,
   );
-  metric(
-    'bgp_messages_sent_total',
-    'counter',
-    'BGP messages sent to the peer.',
-    peers.map((p) => [lbl(p), p.counters().sent.total]),
-  );
-  metric(
-    'bgp_routes_received',
-    'gauge',
-    'Routes in the Adj-RIB-In of the peer.',
-    peers.map((p) => [lbl(p), speaker.rib.routeCount(p.source)]),
-  );
-  metric(
-    'bgp_routes_advertised',
-    'gauge',
-    'Routes in the Adj-RIB-Out towards the peer.',
-    peers.map((p) => [lbl(p), p.advertisedCount]),
-  );
-  metric(
-    'bgp_established_transitions_total',
-    'counter',
+  perPeerCounter(
+    'tabby_bgp_peer_established_transitions_total',
     'Times the session reached Established.',
-    peers.map((p) => [lbl(p), p.establishedTransitions]),
+    (p) => p.establishedTransitions,
   );
-  metric('bgp_loc_rib_prefixes', 'gauge', 'Prefixes in the Loc-RIB.', [[{}, speaker.rib.size]]);
-  metric('bgp_loc_rib_paths', 'gauge', 'Paths in the Loc-RIB.', [[{}, speaker.rib.paths]]);
-  metric('bgp_attribute_sets', 'gauge', 'Distinct interned attribute sets.', [[{}, speaker.attrs.size]]);
-  return `${lines.join('\n')}\n`;
+  perPeerCounter(
+    'tabby_bgp_peer_flaps_total',
+    'Times an Established session went down.',
+    (p) => p.establishedTransitions - (p.state === 'Established' ? 1 : 0),
+  );
+  const messages = (name: string, help: string, dir: 'sent' | 'received') =>
+    new Counter({
+      name,
+      help,
+      labelNames: [...peerLabels, 'type'],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of peers()) {
+          const c: MessageCounters = p.counters()[dir];
+          for (const type of MESSAGE_TYPES) this.inc({ ...lbl(p), type }, c[type]);
+        }
+      },
+    });
+  messages('tabby_bgp_peer_messages_received_total', 'BGP messages received from the peer, by type.', 'received');
+  messages('tabby_bgp_peer_messages_sent_total', 'BGP messages sent to the peer, by type.', 'sent');
+  perPeer(
+    'tabby_bgp_peer_routes_received',
+    'Routes in the Adj-RIB-In of the peer (routes in).',
+    (p) => speaker()?.rib.routeCount(p.source) ?? 0,
+  );
+  perPeer(
+    'tabby_bgp_peer_routes_advertised',
+    'Prefixes advertised to the peer (routes out).',
+    (p) => p.advertisedCount,
+  );
+  const single = (name: string, help: string, value: (s: Speaker) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        const s = speaker();
+        this.set(s ? value(s) : 0);
+      },
+    });
+  single('tabby_bgp_loc_rib_prefixes', 'Prefixes in the Loc-RIB.', (s) => s.rib.size);
+  single('tabby_bgp_loc_rib_paths', 'Paths in the Loc-RIB.', (s) => s.rib.paths);
+  single('tabby_bgp_attribute_sets', 'Distinct interned attribute sets.', (s) => s.attrs.size);
 }
 
-/** Serves `/metrics` on `port` (opt-in). */
-export function serveMetrics(speaker: Speaker, port: number, host = '127.0.0.1'): Promise<http.Server> {
+/** Where `/metrics` is served: a port, on `host` (default 127.0.0.1). */
+export interface MetricsEndpoint {
+  port: number;
+  host?: string | undefined;
+}
+
+/** Serves the registry's `/metrics` (Prometheus text format); rejects naming the flag when the port is taken. */
+export function serveMetrics(registry: Registry, endpoint: MetricsEndpoint): Promise<http.Server> {
+  const host = endpoint.host ?? '127.0.0.1';
   const srv = http.createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end('not found: try /metrics\n');
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(renderMetrics(speaker));
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (err: Error) => res.writeHead(500).end(`metrics failed: ${err.message}\n`),
+    );
   });
   return new Promise((resolve, reject) => {
-    srv.once('error', reject);
-    srv.listen(port, host, () => resolve(srv));
+    srv.once('error', (err) => reject(new Error(`metrics on ${host}:${endpoint.port}: ${err.message}`)));
+    srv.listen(endpoint.port, host, () => resolve(srv));
   });
 }

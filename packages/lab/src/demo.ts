@@ -30,6 +30,13 @@ export async function runLab(
 ): Promise<number> {
   const lab = new InProcessLab(opts);
   const o = lab.opts;
+  // Another lab on the same addresses or sockets: said at once, not after a 60 s wait.
+  try {
+    await lab.checkFree();
+  } catch (err) {
+    io.stderr(`tabby lab: ${(err as Error).message}\n`);
+    return 1;
+  }
   // The map first: a taken port is said at once, before the lab comes up.
   const map = ui === undefined ? undefined : await startMap(inProcessLabSource(lab), ui, io);
   if (map === null) return 1;

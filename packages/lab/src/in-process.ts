@@ -5,6 +5,7 @@ import { type Logger, MemoryNetwork, silentLogger, type Transport, tcpTransport 
 import { Ipam, MemoryDatastore, type Resource, ResourceStore } from '@tabby/datastore';
 import { FibDataplane, MemoryDriver, MemoryLinkDriver, RouteTable, workloadInterfaceName } from '@tabby/fib';
 import { NodeAgent } from '@tabby/node';
+import { checkLabFree } from './preflight.js';
 
 export interface InProcessLabOptions {
   nodes: number;
@@ -116,15 +117,33 @@ export class InProcessLab {
     return docs;
   }
 
-  /** Applies the resources, starts every node agent, then creates the pods. */
+  private socket(i: number): string {
+    return join(this.opts.socketDir, `node-${i + 1}.sock`);
+  }
+
+  /**
+   * Throws LabBusyError (one line naming the address or socket and its holder) when a BGP
+   * address:port or a control socket of this lab is taken: another lab is running.
+   */
+  checkFree(): Promise<void> {
+    const each = <T>(f: (i: number) => T) => Array.from({ length: this.opts.nodes }, (_, i) => f(i));
+    return checkLabFree({
+      addresses: this.opts.transport === 'tcp' ? each((i) => this.address(i)) : [],
+      port: this.opts.port,
+      sockets: each((i) => this.socket(i)),
+    });
+  }
+
+  /** Checks nothing is taken, applies the resources, starts every node agent, then creates the pods. */
   async up(): Promise<void> {
+    await this.checkFree();
     mkdirSync(this.opts.socketDir, { recursive: true });
     for (const doc of this.resources()) await this.store.apply(doc);
     for (let i = 0; i < this.opts.nodes; i++) {
       const name = `node-${i + 1}`;
       const address = this.address(i);
       const routes = new MemoryDriver(['eth0']);
-      const socket = join(this.opts.socketDir, `${name}.sock`);
+      const socket = this.socket(i);
       const agent = new NodeAgent({
         nodeName: name,
         datastore: this.datastore,
