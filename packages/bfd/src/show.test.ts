@@ -1,6 +1,7 @@
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { SessionStatus } from './engine.js';
-import { renderBfdMetrics } from './metrics.js';
+import { registerBfdMetrics, renderBfdMetrics } from './metrics.js';
 import { pair } from './pair.test-support.js';
 import { showBfdEntry } from './show.js';
 
@@ -63,5 +64,28 @@ describe('show bfd and metrics', () => {
     expect(text).toContain(`bfd_control_packets_discarded_total${labels} 2\n`);
     expect(text).toContain(`bfd_detect_time_seconds${labels} 0.3\n`);
     expect(text).toMatch(/^# HELP bfd_session_state /);
+  });
+
+  it('registerBfdMetrics: the same on a daemon registry, read from the sessions at each scrape', async () => {
+    const registry = new Registry();
+    let sessions: SessionStatus[] = [];
+    let reads = 0;
+    registerBfdMetrics(registry, async () => {
+      reads += 1;
+      return sessions;
+    });
+    expect(await registry.metrics()).toContain('# TYPE tabby_bfd_session_state gauge');
+    sessions = [statusAfterFlap()];
+    reads = 0;
+    const text = await registry.metrics();
+    expect(reads).toBe(1); // one read serves every metric of a scrape
+    const labels = '{peer="bird4",address="198.18.0.2",local="198.18.0.1",multihop="false"}';
+    expect(text).toContain(`tabby_bfd_session_state${labels} 3\n`);
+    expect(text).toContain(`tabby_bfd_session_up${labels} 1\n`);
+    expect(text).toContain(`tabby_bfd_session_flaps_total${labels} 1\n`);
+    expect(text).toContain(`tabby_bfd_session_up_transitions_total${labels} 2\n`);
+    expect(text).toContain(`tabby_bfd_control_packets_discarded_total${labels} 2\n`);
+    expect(text).toContain(`tabby_bfd_detect_time_seconds${labels} 0.3\n`);
+    expect(text).toContain('# TYPE tabby_bfd_session_flaps_total counter');
   });
 });

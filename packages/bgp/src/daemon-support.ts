@@ -1,11 +1,12 @@
 import { mkdirSync } from 'node:fs';
+import type http from 'node:http';
 import { dirname } from 'node:path';
 import pino from 'pino';
+import type { Registry } from 'prom-client';
 import { ConfigError } from './config/reader.js';
 import type { ControlHandler } from './control/handler.js';
 import { ControlServer } from './control/server.js';
-import { serveMetrics } from './metrics.js';
-import type { Speaker } from './speaker.js';
+import { type MetricsEndpoint, serveMetrics } from './metrics.js';
 
 /** The options every config-file daemon takes. */
 export interface DaemonArgs {
@@ -84,9 +85,8 @@ export interface ServeOptions {
   log: pino.Logger;
   socketPath: string;
   handler: ControlHandler;
-  /** The speaker whose state `/metrics` shows (when `metricsPort` is set). */
-  speaker: Speaker;
-  metricsPort?: number | undefined;
+  /** The daemon's registry and where to serve it (`--metrics-port`, config `metricsPort`); absent: no `/metrics`. */
+  metrics?: { registry: Registry; endpoint: MetricsEndpoint } | undefined;
   start(): Promise<void>;
   /** Cease to every peer and release what `start` took. */
   stop(): Promise<void>;
@@ -104,16 +104,18 @@ export interface ServeOptions {
 export async function serveDaemon(o: ServeOptions): Promise<number> {
   const lifecycle = new DaemonLifecycle(o.log);
   const control = new ControlServer(o.socketPath, o.handler.handle, { logger: o.log });
+  let metrics: http.Server | undefined;
   try {
     mkdirSync(dirname(o.socketPath), { recursive: true });
     await lifecycle.starting(control.start());
+    if (o.metrics) metrics = await lifecycle.starting(serveMetrics(o.metrics.registry, o.metrics.endpoint));
     await lifecycle.starting(o.start());
   } catch (err) {
+    metrics?.close();
     await control.stop().catch(() => {});
     await o.stop().catch(() => {});
     return lifecycle.failed(o.name, err);
   }
-  const metrics = o.metricsPort ? await serveMetrics(o.speaker, o.metricsPort) : null;
   o.log.info({ ...o.started, socket: o.socketPath }, `${o.name} started`);
   const onHup = () => {
     try {
@@ -130,6 +132,23 @@ export async function serveDaemon(o: ServeOptions): Promise<number> {
   });
   process.removeListener('SIGHUP', onHup);
   return code;
+}
+
+/**
+ * Where a daemon serves `/metrics`: `--metrics-port` (else the config's `metricsPort`), on
+ * `--metrics-address` (default 127.0.0.1); undefined when no port is set. Throws a one-line
+ * error for a bad port.
+ */
+export function metricsEndpoint(
+  flags: { 'metrics-port'?: string | undefined; 'metrics-address'?: string | undefined },
+  configPort?: number,
+): MetricsEndpoint | undefined {
+  const text = flags['metrics-port'];
+  const port = text === undefined ? configPort : Number(text);
+  if (port === undefined) return undefined;
+  if (!(Number.isInteger(port) && port >= 1 && port <= 65535))
+    throw new Error(`--metrics-port must be a port number from 1 to 65535, not "${text}"`);
+  return { port, host: flags['metrics-address'] ?? '127.0.0.1' };
 }
 
 /** Raised by `DaemonLifecycle.starting` when a signal arrives before start-up is over. */

@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from './config/load.js';
 import { ControlHandler } from './control/handler.js';
-import { daemonLogger, daemonPrologue, serveDaemon } from './daemon-support.js';
+import { daemonLogger, daemonPrologue, metricsEndpoint, serveDaemon } from './daemon-support.js';
+import { daemonRegistry, registerSpeakerMetrics } from './metrics.js';
 import { connectedResolver } from './nexthop.js';
 import { Speaker } from './speaker.js';
 import { tcpTransport } from './transport.js';
@@ -22,6 +23,11 @@ Options:
   -R, --restarted       this start is a graceful restart (RFC 4724): the kernel routes were kept, so
                         ask peers to keep ours and defer route selection until their End-of-RIB
       --log-pretty      human-readable logs instead of JSON lines
+      --metrics-port PORT
+                        serve Prometheus /metrics on PORT (default: the config's metricsPort,
+                        else off; the metrics are listed in docs/operations.md)
+      --metrics-address ADDR
+                        the address /metrics listens on (default 127.0.0.1)
   -h, --help            this text
 
 Signals: SIGHUP re-reads the config (only changed peers are reset); SIGTERM or SIGINT sends
@@ -38,6 +44,13 @@ export async function runBgpd(argv: string[]): Promise<number> {
   const start = daemonPrologue('bgpd', argv, parse, BGPD_HELP, loadConfigFile);
   if ('exit' in start) return start.exit;
   const { args, file, config } = start;
+  let endpoint: ReturnType<typeof metricsEndpoint>;
+  try {
+    endpoint = metricsEndpoint(args, config.metricsPort);
+  } catch (err) {
+    process.stderr.write(`tabby bgpd: ${(err as Error).message}\n`);
+    return 1;
+  }
   if (args.check) {
     process.stdout.write(
       `${file}: OK (router ID ${config.routerId}, AS ${config.asn}, ${config.peers.length} peers, ${config.policies.size} policies)\n`,
@@ -55,13 +68,14 @@ export async function runBgpd(argv: string[]): Promise<number> {
     restarting: args.restarted ?? false,
   });
   interfacesChanged = () => sp.revalidate();
+  const registry = daemonRegistry();
+  registerSpeakerMetrics(registry, () => sp);
   return serveDaemon({
     name: 'bgpd',
     log,
     socketPath: args.socket ?? config.controlSocket ?? DEFAULT_CONTROL_SOCKET,
     handler: new ControlHandler(sp, { version: BGPD_VERSION, configFile: file, reload: () => loadConfigFile(file) }),
-    speaker: sp,
-    metricsPort: config.metricsPort,
+    metrics: endpoint && { registry, endpoint },
     start: () => sp.start(),
     stop: async () => {
       await sp.stop();
@@ -82,6 +96,8 @@ function parse(argv: string[]) {
       'log-level': { type: 'string' },
       'log-pretty': { type: 'boolean' },
       restarted: { type: 'boolean', short: 'R' },
+      'metrics-port': { type: 'string' },
+      'metrics-address': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,

@@ -29,13 +29,14 @@ export {
   DaemonLifecycle,
   daemonLogger,
   daemonPrologue,
+  metricsEndpoint,
   type ServeOptions,
   StopRequestedError,
   serveDaemon,
 } from './daemon-support.js';
 export type { BestRouteEvent, FibEntry } from './fib-feed.js';
 export { type Logger, silentLogger } from './logger.js';
-export { renderMetrics, serveMetrics } from './metrics.js';
+export { daemonRegistry, type MetricsEndpoint, registerSpeakerMetrics, serveMetrics } from './metrics.js';
 export { Peer } from './peer.js';
 export { compareKeys, type PrefixKey, prefixKeyText } from './rib/prefix-key.js';
 export { describeNotification, Session } from './session.js';

@@ -2,7 +2,15 @@ import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ControlHandler, ControlServer, MemoryNetwork, parseConfig, renderMetrics, Speaker } from '@tabby/bgp';
+import {
+  ControlHandler,
+  ControlServer,
+  daemonRegistry,
+  MemoryNetwork,
+  parseConfig,
+  registerSpeakerMetrics,
+  Speaker,
+} from '@tabby/bgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatNodeStatus } from './format.js';
 import { fmtTimeframe, main, parseRibWords } from './index.js';
@@ -113,11 +121,17 @@ describe('bgpctl against a running speaker', () => {
     );
   });
 
-  it('exposes Prometheus metrics for the same state', () => {
-    const m = renderMetrics(b);
-    expect(m).toMatch(/^bgp_peer_state\{peer="other",address="198\.18\.0\.1"\} \d$/m);
-    expect(m).toMatch(/^bgp_routes_received\{peer="other",address="198\.18\.0\.1"\} 1$/m);
-    expect(m).toContain('# TYPE bgp_messages_received_total counter');
+  it('exposes Prometheus metrics for the same state', async () => {
+    const registry = daemonRegistry();
+    registerSpeakerMetrics(registry, () => b);
+    const m = await registry.metrics();
+    expect(m).toMatch(/^tabby_bgp_peer_state\{peer="other",address="198\.18\.0\.1"\} 5$/m);
+    expect(m).toMatch(/^tabby_bgp_peer_up\{peer="other",address="198\.18\.0\.1"\} 1$/m);
+    expect(m).toMatch(/^tabby_bgp_peer_routes_received\{peer="other",address="198\.18\.0\.1"\} 1$/m);
+    expect(m).toMatch(
+      /^tabby_bgp_peer_messages_received_total\{peer="other",address="198\.18\.0\.1",type="update"\} [1-9]\d*$/m,
+    );
+    expect(m).toContain('# TYPE tabby_bgp_peer_messages_received_total counter');
   });
 });
 

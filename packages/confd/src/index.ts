@@ -24,6 +24,7 @@ export {
   type TemplateResource,
   TemplateResourceError,
 } from './loop/template-resource.js';
+export { ConfdMetrics } from './metrics.js';
 export { ConfdTemplate, type RenderOptions, renderConfdTemplate } from './render.js';
 export { BGPD_TEMPLATE_PATH, BIRD_TEMPLATE_PATH, SHIPPED_CONFDIR } from './shipped.js';
 // Template engine (Go text/template semantics).

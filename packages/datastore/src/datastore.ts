@@ -74,6 +74,22 @@ export interface DatastoreHealth {
   lastError?: string;
 }
 
+/** A datastore's counters for metrics (`registerDatastoreMetrics`): cheap, no I/O. */
+export interface DatastoreStats {
+  /** Outages since the datastore was opened (each logged as `datastore unreachable`). */
+  outages: number;
+  /** Their total length in ms, the current one included. */
+  outageMs: number;
+  /** Open watchers. */
+  watchers: number;
+  /** Events queued in watchers and not read yet. */
+  watchBacklog: number;
+  /** How long the oldest unread event has waited, ms (0 when every watcher is caught up). */
+  watchLagMs: number;
+  /** `resync` events delivered to watchers. */
+  watchResyncs: number;
+}
+
 /** The shared state of a Tabby cluster. All methods reject with DatastoreError subclasses. */
 export interface Datastore {
   /** A short description for logs (`memory`, `redis://127.0.0.1:6379/0`, ...), without secrets. */
@@ -110,4 +126,6 @@ export interface Datastore {
    * Returns a function that removes the listener.
    */
   onHealth(listener: (health: DatastoreHealth) => void): () => void;
+  /** Outage and watcher counters for metrics. */
+  stats(): DatastoreStats;
 }

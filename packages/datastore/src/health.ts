@@ -19,6 +19,9 @@ export class HealthTracker {
   /** `datastore unreachable` was logged for the current outage. */
   private warned = false;
   private closed = false;
+  private outages = 0;
+  /** Length of the outages that ended, ms. */
+  private pastOutageMs = 0;
 
   constructor(
     private readonly description: string,
@@ -35,6 +38,12 @@ export class HealthTracker {
     return { ...this.state };
   }
 
+  /** Outages so far and their total length (ms, the current one included). */
+  outageStats(): { outages: number; outageMs: number } {
+    const current = this.warned ? this.now() - this.state.since : 0;
+    return { outages: this.outages, outageMs: this.pastOutageMs + current };
+  }
+
   subscribe(listener: (h: DatastoreHealth) => void): () => void {
     this.listeners.add(listener);
     return () => {
@@ -48,6 +57,7 @@ export class HealthTracker {
     const t = this.now();
     if (this.warned) {
       const outageMs = t - this.state.since;
+      this.pastOutageMs += outageMs;
       this.log.info(
         { datastore: this.description, outageMs, outage: formatOutage(outageMs) },
         'datastore reachable again',
@@ -62,6 +72,7 @@ export class HealthTracker {
     if (this.closed) return;
     if (!this.warned) {
       this.warned = true;
+      this.outages += 1;
       this.log.warn({ datastore: this.description, err: reason }, 'datastore unreachable');
     }
     if (this.state.connected) this.set({ connected: false, since: this.now(), lastError: reason });

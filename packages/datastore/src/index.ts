@@ -13,6 +13,7 @@ export { type IpamShowArgs, runIpamShow } from './cli/ipam-show.js';
 export type {
   Datastore,
   DatastoreHealth,
+  DatastoreStats,
   KVPair,
   ListResult,
   WatchEvent,
@@ -61,9 +62,10 @@ export {
   resourceKey,
   segmentCidr,
 } from './keys.js';
-export { computeFlatView, type FlatViewInput } from './kv/compute.js';
+export { computeFlatView, type FlatViewInput, serviceRouteCidrs } from './kv/compute.js';
 export { createFlatKvView, type FlatKvView, type KVEntry } from './kv/view.js';
 export { type Logger, nullLogger } from './logger.js';
+export { registerDatastoreMetrics, registerIpamMetrics } from './metrics.js';
 export { DATASTORE_ENV, type EtcdUrl, openDatastore, parseEtcdUrl, redactUrl, resolveDatastoreUrl } from './open.js';
 export {
   DEFAULTS,

@@ -185,6 +185,11 @@ export class FibDataplane {
     return this.linksPending + this.table.status().waitingForInterface;
   }
 
+  /** The route table the dataplane programs (status and metrics). */
+  get routeTable(): RouteTable {
+    return this.table;
+  }
+
   /** The link state of the last calculation (for status and tests). */
   get linkState(): LinkState {
     return this.wantedLinks;

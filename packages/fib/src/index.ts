@@ -47,9 +47,11 @@ export {
 } from './link-driver.js';
 export { type Logger, silentLogger } from './logger.js';
 export { MemoryDriver } from './memory-driver.js';
+export { FibMetrics, type FibMetricsSource } from './metrics.js';
 export { poolOf, type RemoteBlockPlan, remoteBlockRoutes, sameSubnet, type VxlanPeer } from './remote-block-routes.js';
 export type { RouteDriver, RouteOp, RouteOpFailure, TableEvent, TableSnapshot } from './route-driver.js';
 export {
+  type ApplyObserver,
   type ApplyResult,
   RouteTable,
   type RouteTableOptions,

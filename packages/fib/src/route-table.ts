@@ -35,6 +35,14 @@ export interface RouteTableOptions {
   retryMs?: number;
   logger?: Logger;
   clock?: Clock;
+  /** Told about every apply (metrics: `FibMetrics`). */
+  observer?: ApplyObserver;
+}
+
+/** Sees every `apply()` that ran: its result and how long it took, or that it failed. */
+export interface ApplyObserver {
+  applied(result: ApplyResult, seconds: number): void;
+  failed(fullResync: boolean, seconds: number): void;
 }
 
 /** What one `apply()` did. */
@@ -145,6 +153,7 @@ export class RouteTable {
   private readonly retryMs: number;
   private readonly log: Logger;
   private readonly clock: Clock;
+  private readonly observer: ApplyObserver | undefined;
 
   /** (class, interface) -> dst -> candidate. */
   private readonly desired = new Map<string, Map<string, Candidate>>();
@@ -184,6 +193,7 @@ export class RouteTable {
     this.retryMs = opts.retryMs ?? 1000;
     this.log = opts.logger ?? silentLogger;
     this.clock = opts.clock ?? systemClock;
+    this.observer = opts.observer;
     if (this.felixProtocol === this.bgpProtocol)
       throw new InvalidRouteError('*', 'felixProtocol and bgpProtocol must differ');
   }
@@ -357,6 +367,20 @@ export class RouteTable {
     };
   }
 
+  /**
+   * Owned routes in the table that are the desired winner of their prefix, by the class that
+   * wants them (routes being removed and conflicts not counted).
+   */
+  programmedByClass(): Record<RouteClass, number> {
+    const out = Object.fromEntries(ROUTE_CLASSES.map((c) => [c, 0])) as Record<RouteClass, number>;
+    for (const dst of this.byDst.keys()) {
+      const w = this.winner(dst, false);
+      const held = this.kernel.get(dst);
+      if (w && held && heldList(held).some((r) => this.owned(r) && routeEquals(r, w.route))) out[w.cls] += 1;
+    }
+    return out;
+  }
+
   /** Stops timers and watching. Routes stay in the table (a restart must not flush them). */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -425,6 +449,17 @@ export class RouteTable {
     if (this.closed) throw new ClosedError('RouteTable');
     const full = this.needFull;
     const started = this.clock.now();
+    try {
+      const result = await this.applyOnce(full, started);
+      this.observer?.applied(result, (this.clock.now() - started) / 1000);
+      return result;
+    } catch (err) {
+      this.observer?.failed(full, (this.clock.now() - started) / 1000);
+      throw err;
+    }
+  }
+
+  private async applyOnce(full: boolean, started: number): Promise<ApplyResult> {
     let work: Set<string> | undefined;
     try {
       if (full) {

@@ -4,9 +4,37 @@ import http from 'node:http';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { DaemonLifecycle, daemonLogger, type Logger, StopRequestedError, tcpTransport } from '@tabby/bgp';
-import { type Datastore, type NodeResource, openDatastore, ResourceStore, resolveDatastoreUrl } from '@tabby/datastore';
-import { FibDataplane, KernelDriver, KernelLinkDriver, MemoryDriver, MemoryLinkDriver, RouteTable } from '@tabby/fib';
+import {
+  DaemonLifecycle,
+  daemonLogger,
+  daemonRegistry,
+  type Logger,
+  type MetricsEndpoint,
+  metricsEndpoint,
+  registerSpeakerMetrics,
+  StopRequestedError,
+  serveMetrics,
+  tcpTransport,
+} from '@tabby/bgp';
+import { ConfdMetrics } from '@tabby/confd';
+import {
+  type Datastore,
+  type NodeResource,
+  openDatastore,
+  ResourceStore,
+  registerDatastoreMetrics,
+  registerIpamMetrics,
+  resolveDatastoreUrl,
+} from '@tabby/datastore';
+import {
+  FibDataplane,
+  FibMetrics,
+  KernelDriver,
+  KernelLinkDriver,
+  MemoryDriver,
+  MemoryLinkDriver,
+  RouteTable,
+} from '@tabby/fib';
 import { NodeAgent } from './agent.js';
 import { lockNodeName } from './instance-lock.js';
 import { SpeakerConfigRenderer } from './speaker-config.js';
@@ -29,6 +57,9 @@ Options:
   -s, --socket PATH        control socket for bgpctl (default /run/tabby/node.sock)
       --fib kernel|memory  program the kernel (default) or only a memory table
       --health-port PORT   serve /readiness and /liveness on this port (127.0.0.1; off by default)
+      --metrics-port PORT  serve Prometheus /metrics on this port (off by default): sessions, FIB,
+                           datastore, confd, IPAM, process (listed in docs/operations.md)
+      --metrics-address A  the address /metrics listens on (default 127.0.0.1)
       --hold-time S        BGP hold time for every session (default 90)
       --speaker-template F confd template the speaker config is rendered from (default: the
                            shipped bgpd.yaml.template; see tabby confd --help)
@@ -58,6 +89,8 @@ function parse(argv: string[]) {
       socket: { type: 'string', short: 's' },
       fib: { type: 'string' },
       'health-port': { type: 'string' },
+      'metrics-port': { type: 'string' },
+      'metrics-address': { type: 'string' },
       'hold-time': { type: 'string' },
       'speaker-template': { type: 'string' },
       'start-timeout': { type: 'string' },
@@ -121,6 +154,13 @@ export async function runNode(argv: string[]): Promise<number> {
     );
     return 1;
   }
+  let metricsAt: MetricsEndpoint | undefined;
+  try {
+    metricsAt = metricsEndpoint(args);
+  } catch (err) {
+    process.stderr.write(`tabby node: ${(err as Error).message}\n`);
+    return 1;
+  }
   const name = args.name ?? process.env.NODENAME ?? hostname();
   const log = daemonLogger('node', args['log-level']).child({ node: name });
   const lifecycle = new DaemonLifecycle(log);
@@ -142,13 +182,23 @@ export async function runNode(argv: string[]): Promise<number> {
   const uplink = args.uplink ?? 'eth0';
   let agent: NodeAgent | undefined;
   let health: http.Server | null = null;
+  let metricsServer: http.Server | null = null;
+  const registry = daemonRegistry();
+  registerSpeakerMetrics(registry, () => agent?.speaker);
+  const fibMetrics = new FibMetrics(registry, () => agent?.dataplane);
+  registerDatastoreMetrics(registry, () => ds);
+  registerIpamMetrics(registry, () => ds);
+  const confdMetrics = new ConfdMetrics(registry);
   const release = async () => {
     health?.close();
+    metricsServer?.close();
     await agent?.stop();
     await ds.close();
     lock.release();
   };
   try {
+    // Metrics first: a start-up that waits for the datastore shows in tabby_datastore_connected.
+    if (metricsAt) metricsServer = await serveMetrics(registry, metricsAt);
     // Start-up has a deadline: an agent that cannot reach its datastore, or cannot finish its
     // first pass, exits non-zero with the reason (its supervisor restarts it) instead of running
     // half-started.
@@ -187,17 +237,22 @@ export async function runNode(argv: string[]): Promise<number> {
       restarting: args.restarted ?? false,
       ...(holdTime !== undefined ? { holdTime } : {}),
       ...(template !== undefined ? { speakerTemplate: template } : {}),
+      confdMetrics,
       dataplane: (local) =>
         fib === 'kernel'
           ? new FibDataplane({
               localNode: local,
-              routeTable: new RouteTable({ driver: new KernelDriver({ logger: log }), logger: log }),
+              routeTable: new RouteTable({
+                driver: new KernelDriver({ logger: log }),
+                logger: log,
+                observer: fibMetrics,
+              }),
               links: new KernelLinkDriver({ logger: log }),
               logger: log,
             })
           : new FibDataplane({
               localNode: local,
-              routeTable: new RouteTable({ driver: new MemoryDriver([uplink]) }),
+              routeTable: new RouteTable({ driver: new MemoryDriver([uplink]), observer: fibMetrics }),
               links: new MemoryLinkDriver(),
             }),
     });

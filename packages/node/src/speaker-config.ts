@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { parseConfig, type SpeakerConfig } from '@tabby/bgp';
-import { BGPD_TEMPLATE_PATH, ConfdTemplate } from '@tabby/confd';
+import { BGPD_TEMPLATE_PATH, type ConfdMetrics, ConfdTemplate } from '@tabby/confd';
 import { computeFlatView, type FlatViewInput } from '@tabby/datastore';
 
 export interface SpeakerTemplateOptions {
@@ -10,6 +11,8 @@ export interface SpeakerTemplateOptions {
   /** Session timers (s) for every session; the template's defaults when absent. */
   holdTime?: number;
   connectRetryTime?: number;
+  /** Counts renders and failures (label: the template's file name). */
+  metrics?: ConfdMetrics;
 }
 
 /**
@@ -34,6 +37,18 @@ export class SpeakerConfigRenderer {
 
   /** Renders and validates; throws with the template's or the loader's message (file, line, field). */
   render(input: FlatViewInput): { yaml: string; config: SpeakerConfig } {
+    const name = basename(this.source);
+    try {
+      const out = this.renderOnce(input);
+      this.opts.metrics?.rendered(name);
+      return out;
+    } catch (err) {
+      this.opts.metrics?.failed(name);
+      throw err;
+    }
+  }
+
+  private renderOnce(input: FlatViewInput): { yaml: string; config: SpeakerConfig } {
     const kv = computeFlatView(input);
     const yaml = this.template.render(
       [...kv].map(([key, value]) => ({ key, value })),

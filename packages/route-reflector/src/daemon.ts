@@ -1,6 +1,15 @@
 import { parseArgs } from 'node:util';
-import { ControlHandler, daemonLogger, daemonPrologue, serveDaemon, tcpTransport } from '@tabby/bgp';
-import { DATASTORE_ENV, openDatastore } from '@tabby/datastore';
+import {
+  ControlHandler,
+  daemonLogger,
+  daemonPrologue,
+  daemonRegistry,
+  metricsEndpoint,
+  registerSpeakerMetrics,
+  serveDaemon,
+  tcpTransport,
+} from '@tabby/bgp';
+import { DATASTORE_ENV, openDatastore, registerDatastoreMetrics } from '@tabby/datastore';
 import { loadRrConfigFile, type RrConfig } from './config.js';
 import { RouteReflector } from './reflector.js';
 
@@ -23,6 +32,11 @@ Options:
                         etcd://host:port (default: $${DATASTORE_ENV}, else datastore.url from the file);
                         used only when the config has a datastore section
       --log-level LEVEL trace, debug, info, warn, error (default info; env TABBY_LOG_LEVEL)
+      --metrics-port PORT
+                        serve Prometheus /metrics on PORT (default: the config's metricsPort,
+                        else off; the metrics are listed in docs/operations.md)
+      --metrics-address ADDR
+                        the address /metrics listens on (default 127.0.0.1)
   -h, --help            this text
 
 A minimal config (198.18.0.10 reflects for every node labelled rr-group=a, plus one listed client):
@@ -60,6 +74,8 @@ function parse(argv: string[]) {
       socket: { type: 'string', short: 's' },
       datastore: { type: 'string' },
       'log-level': { type: 'string' },
+      'metrics-port': { type: 'string' },
+      'metrics-address': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -78,6 +94,13 @@ export async function runRr(argv: string[]): Promise<number> {
   if ('exit' in start) return start.exit;
   const { args, file, config } = start;
   const datastoreUrl = args.datastore || process.env[DATASTORE_ENV] || undefined;
+  let endpoint: ReturnType<typeof metricsEndpoint>;
+  try {
+    endpoint = metricsEndpoint(args, config.metricsPort);
+  } catch (err) {
+    process.stderr.write(`tabby rr: ${(err as Error).message}\n`);
+    return 1;
+  }
   if (args.check) {
     process.stdout.write(`${file}: OK (${describeConfig(config)})\n`);
     return 0;
@@ -103,6 +126,9 @@ export async function runRr(argv: string[]): Promise<number> {
     openDatastore: opener,
     ...(datastoreUrl ? { datastoreUrl } : {}),
   });
+  const registry = daemonRegistry();
+  registerSpeakerMetrics(registry, () => rr.speaker);
+  registerDatastoreMetrics(registry, () => rr.datastore);
   return serveDaemon({
     name: 'rr',
     log,
@@ -112,8 +138,7 @@ export async function runRr(argv: string[]): Promise<number> {
       configFile: file,
       reload: () => rr.prepareReload(loadRrConfigFile(file)),
     }),
-    speaker: rr.speaker,
-    metricsPort: config.metricsPort,
+    metrics: endpoint && { registry, endpoint },
     start: () => rr.start(),
     stop: () => rr.stop(),
     reload: () => rr.reload(loadRrConfigFile(file)),

@@ -72,6 +72,11 @@ export class RouteReflector {
     return this.config;
   }
 
+  /** The datastore open for clients (null: none, or not started). */
+  get datastore(): Datastore | null {
+    return this.ds;
+  }
+
   /** The datastore URL in use (null: no datastore clients). */
   get datastoreUrl(): string | null {
     return this.dsUrl;

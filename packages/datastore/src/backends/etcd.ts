@@ -6,11 +6,19 @@ import {
   type IResponseHeader,
   type IWatchResponse,
 } from 'etcd3';
-import type { Datastore, DatastoreHealth, KVPair, ListResult, Watcher, WatchOptions } from '../datastore.js';
+import type {
+  Datastore,
+  DatastoreHealth,
+  DatastoreStats,
+  KVPair,
+  ListResult,
+  Watcher,
+  WatchOptions,
+} from '../datastore.js';
 import { AlreadyExistsError, backendError, ConflictError, NotFoundError, UnavailableError } from '../errors.js';
 import { HealthTracker } from '../health.js';
 import { type Logger, nullLogger } from '../logger.js';
-import { WatchQueue } from '../watch-queue.js';
+import { WatchQueue, WatchStats } from '../watch-queue.js';
 
 export interface EtcdDatastoreOptions {
   /**
@@ -146,6 +154,11 @@ export class EtcdDatastore implements Datastore {
     this.checkTimer = setInterval(() => void this.check(), opts.checkIntervalMs ?? 1000);
     this.checkTimer.unref();
     void this.check();
+  }
+
+  private readonly watchStats = new WatchStats();
+  stats(): DatastoreStats {
+    return { ...this.healthState.outageStats(), ...this.watchStats.snapshot() };
   }
 
   health(): DatastoreHealth {
@@ -436,9 +449,13 @@ export class EtcdDatastore implements Datastore {
 
   watch(prefix: string, opts: WatchOptions = {}): Watcher {
     let resyncing = false;
-    const q: WatchQueue = new WatchQueue(this.backlogLimit, () => {
-      if (!resyncing) void resync('watcher fell too far behind');
-    });
+    const q: WatchQueue = new WatchQueue(
+      this.backlogLimit,
+      () => {
+        if (!resyncing) void resync('watcher fell too far behind');
+      },
+      this.watchStats,
+    );
     // Where this watcher stands: `last` is the revision up to which events are delivered;
     // `pending` holds the changes (key → mod revision, or -1 for a deletion) to deliver before
     // the `in-sync` at `syncRev` (null: in sync).

@@ -1,6 +1,7 @@
 import type {
   Datastore,
   DatastoreHealth,
+  DatastoreStats,
   KVPair,
   ListResult,
   WatchEvent,
@@ -10,7 +11,7 @@ import type {
 import { AlreadyExistsError, ConflictError, NotFoundError, UnavailableError } from '../errors.js';
 import { HealthTracker } from '../health.js';
 import { nullLogger } from '../logger.js';
-import { WatchQueue } from '../watch-queue.js';
+import { WatchQueue, WatchStats } from '../watch-queue.js';
 
 export interface MemoryDatastoreOptions {
   /** Changes kept for watchers that resume from a revision (older ones get a resync). Default 10,000. */
@@ -167,7 +168,11 @@ export class MemoryDatastore implements Datastore {
   }
 
   watch(prefix: string, opts: WatchOptions = {}): Watcher {
-    const q: WatchQueue = new WatchQueue(this.backlogLimit, () => resync('watcher fell too far behind'));
+    const q: WatchQueue = new WatchQueue(
+      this.backlogLimit,
+      () => resync('watcher fell too far behind'),
+      this.watchStats,
+    );
     const snapshot = () => {
       for (const kv of this.snapshot(prefix))
         q.push({ type: 'added', key: kv.key, value: kv.value, revision: kv.revision });
@@ -219,6 +224,11 @@ export class MemoryDatastore implements Datastore {
 
   /** In-process: connected until closed. */
   private readonly healthState = new HealthTracker('memory', nullLogger, true);
+  private readonly watchStats = new WatchStats();
+  stats(): DatastoreStats {
+    return { ...this.healthState.outageStats(), ...this.watchStats.snapshot() };
+  }
+
   health(): DatastoreHealth {
     return this.healthState.current;
   }

@@ -1,6 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Datastore, DatastoreHealth, KVPair, ListResult, Watcher, WatchOptions } from '../datastore.js';
+import type {
+  Datastore,
+  DatastoreHealth,
+  DatastoreStats,
+  KVPair,
+  ListResult,
+  Watcher,
+  WatchOptions,
+} from '../datastore.js';
 import {
   AlreadyExistsError,
   backendError,
@@ -11,7 +19,7 @@ import {
 } from '../errors.js';
 import { HealthTracker } from '../health.js';
 import { type Logger, nullLogger } from '../logger.js';
-import { WatchQueue } from '../watch-queue.js';
+import { WatchQueue, WatchStats } from '../watch-queue.js';
 
 export interface RedisDatastoreOptions {
   /** `redis://[user:password@]host:port/db` or `rediss://...` (TLS). */
@@ -244,6 +252,11 @@ export class RedisDatastore implements Datastore {
     this.checkTimer.unref();
   }
 
+  private readonly watchStats = new WatchStats();
+  stats(): DatastoreStats {
+    return { ...this.healthState.outageStats(), ...this.watchStats.snapshot() };
+  }
+
   health(): DatastoreHealth {
     return this.healthState.current;
   }
@@ -412,7 +425,7 @@ export class RedisDatastore implements Datastore {
   }
 
   watch(prefix: string, opts: WatchOptions = {}): Watcher {
-    const q = new WatchQueue();
+    const q = new WatchQueue(Number.POSITIVE_INFINITY, () => {}, this.watchStats);
     this.watchers.add(q);
     const conn = this.connect({ ...this.opts, maxRetriesPerRequest: null });
     q.onClose = () => {
