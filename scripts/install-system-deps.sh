@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Tabby's test suites use: iproute2 for network namespaces, BIRD 2
 # and GoBGP as interop peers, Redis and etcd as datastore servers, ping for traffic checks,
-# util-linux (setpriv: helper processes die with their daemon), nftables (the BFD TTL check).
+# util-linux (setpriv: helper processes die with their daemon), nftables (the BFD TTL check),
+# chromium (the cluster map's browser test, driven by puppeteer-core).
 # `--bench` adds FRR, which only the benchmarks use. Re-runs itself with sudo when not root.
 set -euo pipefail
 
-packages=(iproute2 iputils-ping bird2 gobgpd redis-server etcd-server etcd-client procps util-linux nftables)
+packages=(iproute2 iputils-ping bird2 gobgpd redis-server etcd-server etcd-client procps util-linux nftables chromium)
 if [[ "${1:-}" == "--bench" ]]; then packages+=(frr); fi
 
 if [[ $(id -u) -ne 0 ]]; then

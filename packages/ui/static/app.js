@@ -18,11 +18,13 @@ function el(tag, attrs = {}, text) {
 function layout(nodes) {
   const pos = new Map();
   const rings = [nodes.filter((n) => n.role === 'reflector'), nodes.filter((n) => n.role !== 'reflector')];
-  const radius = rings[0].length ? [rings[0].length > 1 ? 95 : 0, 205] : [0, 190];
+  const radius = rings[0].length ? [rings[0].length > 1 ? 95 : 0, 200] : [0, 180];
   rings.forEach((ring, r) => {
     ring.forEach((n, i) => {
-      const a = -Math.PI / 2 + (2 * Math.PI * i) / ring.length + (r === 0 ? Math.PI / 4 : 0);
-      pos.set(n.name, { x: W / 2 + radius[r] * Math.cos(a), y: H / 2 + radius[r] * Math.sin(a), a });
+      // A lone reflector sits in the centre; its pods hang below it.
+      const a =
+        radius[r] === 0 ? Math.PI / 2 : -Math.PI / 2 + (2 * Math.PI * i) / ring.length + (r === 0 ? Math.PI / 4 : 0);
+      pos.set(n.name, { x: W / 2 + radius[r] * Math.cos(a), y: H / 2 + 20 + radius[r] * Math.sin(a), a });
     });
   });
   return pos;
@@ -58,7 +60,7 @@ function drawMap() {
     mine.forEach((pod, i) => {
       // Pods fan out beyond their node, away from the centre.
       const spread = 0.62;
-      const a = (p.x === W / 2 && p.y === H / 2 ? Math.PI / 2 : p.a) + (i - (mine.length - 1) / 2) * spread;
+      const a = p.a + (i - (mine.length - 1) / 2) * spread;
       const x = p.x + 92 * Math.cos(a);
       const y = p.y + 92 * Math.sin(a);
       pos.set(pod.name, { x, y });
@@ -77,7 +79,7 @@ function drawMap() {
   for (const n of view.nodes) {
     const p = pos.get(n.name);
     const g = el('svg:g', {
-      class: `node ${n.role}${n.up ? ' up' : ' down'}`,
+      class: `node${n.role === 'reflector' ? ' reflector' : ''}${n.up ? ' up' : ' down'}`,
       'data-node': n.name,
       tabindex: 0,
     });
