@@ -26,7 +26,9 @@ describe('in-process lab: 3 nodes in a full mesh over TCP on loopback', () => {
     expect(routes.find((r) => r.dst === aBlock)).toMatchObject({ type: 'blackhole' });
     const remote = routes.filter((r) => r.dst === bBlock);
     expect(remote.length).toBeGreaterThan(0);
-    expect(remote[0]).toMatchObject({ via: b.address });
+    // Out of the device the kernel would use for 127.0.0.12 (lo, found from the node's address), not eth0.
+    expect(remote[0]).toMatchObject({ via: b.address, dev: 'lo' });
+    expect(routes.filter((r) => r.dev === 'eth0' || r.nextHops?.some((h) => h.dev === 'eth0'))).toEqual([]);
     const pods = routes.filter((r) => r.dev?.startsWith('cali'));
     expect(pods).toHaveLength(2);
     expect(pods.every((r) => r.dst.endsWith('/32') && r.scope === 'link')).toBe(true);

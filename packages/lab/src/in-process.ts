@@ -142,7 +142,8 @@ export class InProcessLab {
     for (let i = 0; i < this.opts.nodes; i++) {
       const name = `node-${i + 1}`;
       const address = this.address(i);
-      const routes = new MemoryDriver(['eth0']);
+      // Links: the node's uplink (the agent finds it from the node's address: lo here) and its pods'.
+      const routes = new MemoryDriver();
       const socket = this.socket(i);
       const agent = new NodeAgent({
         nodeName: name,
@@ -152,12 +153,14 @@ export class InProcessLab {
         holdTime: this.opts.holdTime,
         connectRetryTime: 2,
         logger: this.opts.logger.child ? this.opts.logger.child({ node: name }) : this.opts.logger,
-        dataplane: (local) =>
-          new FibDataplane({
+        dataplane: (local) => {
+          routes.addLink(local.uplink);
+          return new FibDataplane({
             localNode: local,
             routeTable: new RouteTable({ driver: routes }),
             links: new MemoryLinkDriver(),
-          }),
+          });
+        },
       });
       this.nodes.push({ name, address, socket, agent, routes });
     }
