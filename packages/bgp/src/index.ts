@@ -1,4 +1,5 @@
 export { type Clock, ManualClock, systemClock, type TimerHandle } from './clock.js';
+export { type BfdInput, BFD_DEFAULTS, completeBfd, parseBfdSpec, readBfd } from './config/bfd-reader.js';
 export { addressToBigInt, bigIntToAddress, type ParsedCidr, parseCidr } from './config/cidr.js';
 export { loadConfigFile, parseConfig, readConfigText, readTop, type SpeakerTop, TOP_KEYS } from './config/load.js';
 export {

@@ -6,6 +6,7 @@ import {
   type PeerDefaults,
   PeerIndex,
   readAddPath,
+  readBfd,
   readConfigText,
   readFamilies,
   readPeer,
@@ -52,15 +53,17 @@ const PEER = PEER_KEYS.filter((k) => !NOT_FOR_PEER.includes(k));
 
 function readClientDefaults(r: ConfigReader): ClientDefaults {
   const cd: ConfigPath = ['clientDefaults'];
-  if (!r.object(cd, ['port', 'passive', 'families', 'addPath'])) return {};
+  if (!r.object(cd, ['port', 'passive', 'families', 'addPath', 'bfd'])) return {};
   const port = r.integer([...cd, 'port'], { min: 1, max: 65535 });
   const families = readFamilies(r, [...cd, 'families']);
   const addPath = readAddPath(r, [...cd, 'addPath']);
+  const bfd = readBfd(r, [...cd, 'bfd']);
   return {
     ...(port !== undefined ? { port } : {}),
     ...(r.has([...cd, 'passive']) ? { passive: r.boolean([...cd, 'passive'], false) } : {}),
     ...(families ? { families } : {}),
     ...(addPath ? { addPath } : {}),
+    ...(bfd ? { bfd } : {}),
   };
 }
 
