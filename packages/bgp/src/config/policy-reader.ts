@@ -4,10 +4,12 @@ import type { ConfigReader, Path } from './reader.js';
 import {
   type Policy,
   PolicyActions,
+  PolicyDefaults,
   type PolicyMatch,
   type PolicyRule,
   type PolicySet,
   type PrefixMatch,
+  RouteSources,
 } from './types.js';
 
 // Policies, communities and prefixes as the config file writes them.
@@ -83,6 +85,8 @@ function readPolicy(r: ConfigReader, path: Path): Policy | undefined {
     if (
       r.object(mp, [
         'prefix',
+        'notPrefix',
+        'source',
         'community',
         'largeCommunity',
         'asPathContains',
@@ -92,9 +96,10 @@ function readPolicy(r: ConfigReader, path: Path): Policy | undefined {
         'peer',
       ])
     ) {
-      if (r.has([...mp, 'prefix'])) {
-        match.prefix = r.list([...mp, 'prefix']).flatMap((_, j) => readPrefixMatch(r, [...mp, 'prefix', j]) ?? []);
+      for (const k of ['prefix', 'notPrefix'] as const) {
+        if (r.has([...mp, k])) match[k] = r.list([...mp, k]).flatMap((_, j) => readPrefixMatch(r, [...mp, k, j]) ?? []);
       }
+      if (r.has([...mp, 'source'])) match.source = r.oneOf([...mp, 'source'], RouteSources, 'bgp');
       if (r.has([...mp, 'community'])) match.community = readCommunities(r, [...mp, 'community']);
       if (r.has([...mp, 'largeCommunity'])) match.largeCommunity = readLargeCommunities(r, [...mp, 'largeCommunity']);
       for (const k of ['asPathContains', 'originAs'] as const) {
@@ -151,7 +156,7 @@ function readPolicy(r: ConfigReader, path: Path): Policy | undefined {
     const action = r.oneOf([...rp, 'action'], PolicyActions, hasSet ? 'next' : 'accept');
     rules.push({ match, set, action });
   });
-  const def = r.oneOf([...path, 'default'], ['accept', 'reject'] as const, 'reject');
+  const def = r.oneOf([...path, 'default'], PolicyDefaults, 'reject');
   return name === undefined ? undefined : { name, rules, default: def };
 }
 

@@ -24,7 +24,12 @@ export interface PrefixMatch {
 }
 
 export interface PolicyMatch {
+  /** The route's prefix matches one of these. */
   prefix?: PrefixMatch[];
+  /** The route's prefix matches none of these (BGPFilter `NotEqual`, `NotIn`). */
+  notPrefix?: PrefixMatch[];
+  /** `bgp`: learned from a peer (BGPFilter `source: RemotePeers`); `local`: originated by this speaker. */
+  source?: RouteSource;
   community?: string[];
   largeCommunity?: string[];
   asPathContains?: number[];
@@ -44,21 +49,33 @@ export interface PolicySet {
   nextHop?: 'self' | 'keep' | string;
 }
 
-export const PolicyActions = ['accept', 'reject', 'next'] as const;
+export const RouteSources = ['bgp', 'local'] as const;
+export type RouteSource = (typeof RouteSources)[number];
+
+export const PolicyActions = ['accept', 'accept-final', 'reject', 'next'] as const;
 export type PolicyAction = (typeof PolicyActions)[number];
 
 export interface PolicyRule {
   match: PolicyMatch;
   set: PolicySet;
-  /** What to do with a route the rule matches (after `set`); `next` goes on to the next rule. */
+  /**
+   * What to do with a route the rule matches (after `set`): `accept` (the peer's later policies
+   * still run), `accept-final` (accepted, later policies skipped: BIRD's `accept` in a function,
+   * a BGPFilter's `Accept`), `reject` (final), `next` (on to the next rule).
+   */
   action: PolicyAction;
 }
+
+export const PolicyDefaults = ['accept', 'reject', 'next'] as const;
 
 export interface Policy {
   name: string;
   rules: PolicyRule[];
-  /** What happens to a route no rule accepted or rejected. */
-  default: 'accept' | 'reject';
+  /**
+   * What happens to a route no rule accepted or rejected; `next`: this policy leaves it to the
+   * peer's next policy (a BIRD function that returns undecided, a BGPFilter no rule matched).
+   */
+  default: (typeof PolicyDefaults)[number];
 }
 
 /** BFD for a peer (RFC 5880/5881/5883): a Down closes the BGP session at once (Cease/10, RFC 9384). */

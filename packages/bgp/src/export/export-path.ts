@@ -105,7 +105,7 @@ export function exportPath(
   if (view.exports.length) {
     const r = applyPolicies(
       view.exports,
-      { key, attrs, nextHop, peerName: peer.config.name, peerAddress: peer.config.address },
+      { key, attrs, nextHop, peerName: peer.config.name, peerAddress: peer.config.address, local: src.local },
       peer.config.localAsn,
     );
     if (!r.accept) return null;

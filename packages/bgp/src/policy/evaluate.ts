@@ -1,6 +1,6 @@
 import type { AsPathSegment, LargeCommunity, PathAttributes } from '@tabby/wire';
 import { addressToBigInt, parseCidr } from '../config/cidr.js';
-import type { Policy, PolicyMatch, PolicySet } from '../config/types.js';
+import type { Policy, PolicyMatch, PolicySet, PrefixMatch } from '../config/types.js';
 import { type PrefixKey, v4Parts } from '../rib/prefix-key.js';
 import { parseCommunity, parseLargeCommunity } from './communities.js';
 
@@ -12,6 +12,8 @@ export interface RouteView {
   /** Name and address of the peer the route came from (import) or goes to (export). */
   peerName: string;
   peerAddress: string;
+  /** Originated by this speaker (absent: learned from a peer, as every imported route is). */
+  local?: boolean;
 }
 
 /** A policy's verdict: rejected, or accepted with possibly changed attributes and next hop. */
@@ -30,24 +32,35 @@ function keyParts(key: PrefixKey): { family: 4 | 6; value: bigint; length: numbe
   return { family: 6, value: BigInt(`0x${hex}`), length: Number(len) };
 }
 
+/** True when the route's prefix is in one of the entries (a prefix list: exact, or `ge`/`le` lengths). */
+function prefixMatcher(list: readonly PrefixMatch[]): Matcher {
+  const entries = list.map((e) => {
+    const p = parseCidr(e.prefix)!;
+    const bits = p.family === 4 ? 32 : 128;
+    const base = addressToBigInt(p.address)!.value;
+    const lo = e.ge ?? p.length;
+    const hi = e.le ?? (e.ge !== undefined ? bits : p.length);
+    const shift = BigInt(bits - p.length);
+    return { family: p.family, base: base >> shift, shift, lo, hi };
+  });
+  return (r) => {
+    const k = keyParts(r.key);
+    return entries.some(
+      (e) => e.family === k.family && k.length >= e.lo && k.length <= e.hi && k.value >> e.shift === e.base,
+    );
+  };
+}
+
 function compileMatch(m: PolicyMatch): Matcher[] {
   const out: Matcher[] = [];
-  if (m.prefix) {
-    const entries = m.prefix.map((e) => {
-      const p = parseCidr(e.prefix)!;
-      const bits = p.family === 4 ? 32 : 128;
-      const base = addressToBigInt(p.address)!.value;
-      const lo = e.ge ?? p.length;
-      const hi = e.le ?? (e.ge !== undefined ? bits : p.length);
-      const shift = BigInt(bits - p.length);
-      return { family: p.family, base: base >> shift, shift, lo, hi };
-    });
-    out.push((r) => {
-      const k = keyParts(r.key);
-      return entries.some(
-        (e) => e.family === k.family && k.length >= e.lo && k.length <= e.hi && k.value >> e.shift === e.base,
-      );
-    });
+  if (m.prefix) out.push(prefixMatcher(m.prefix));
+  if (m.notPrefix) {
+    const inList = prefixMatcher(m.notPrefix);
+    out.push((r) => !inList(r));
+  }
+  if (m.source) {
+    const local = m.source === 'local';
+    out.push((r) => (r.local ?? false) === local);
   }
   if (m.community) {
     const want = m.community.map(parseCommunity);
@@ -139,6 +152,18 @@ export function prependAs(a: PathAttributes, asn: number, times: number): PathAt
   return { ...a, asPath: [{ kind: 'sequence', asns: extra }, ...path] };
 }
 
+/**
+ * One policy's outcome: `reject`, `accept` (later policies of the peer still run), `final`
+ * (accepted, later policies skipped) or `next` (undecided: the next policy decides), with the
+ * attributes and next hop as the policy left them.
+ */
+export interface PolicyOutcome {
+  verdict: 'accept' | 'final' | 'reject' | 'next';
+  attrs: PathAttributes;
+  nextHop: string;
+  nextHopMode: 'self' | 'keep' | 'default';
+}
+
 /** A policy compiled once into closures, evaluated per route. */
 export class CompiledPolicy {
   private readonly rules: { match: Matcher[]; set: ReturnType<typeof compileSet>; action: string }[];
@@ -151,7 +176,7 @@ export class CompiledPolicy {
    * Runs the rules in order: a matching rule applies its `set`, then accepts, rejects, or (`next`)
    * goes on. A route no rule decided gets the policy's default.
    */
-  evaluate(route: RouteView, localAs: number): PolicyResult {
+  run(route: RouteView, localAs: number): PolicyOutcome {
     let attrs = route.attrs;
     let nextHopMode: 'self' | 'keep' | 'default' = 'default';
     let nextHop = route.nextHop;
@@ -166,21 +191,39 @@ export class CompiledPolicy {
         nextHop = nh;
         nextHopMode = 'keep';
       }
-      if (rule.action === 'accept') return { accept: true, attrs, nextHop, nextHopMode };
-      if (rule.action === 'reject') return { accept: false };
+      if (rule.action === 'accept') return { verdict: 'accept', attrs, nextHop, nextHopMode };
+      if (rule.action === 'accept-final') return { verdict: 'final', attrs, nextHop, nextHopMode };
+      if (rule.action === 'reject') return { verdict: 'reject', attrs, nextHop, nextHopMode };
     }
-    return this.policy.default === 'accept' ? { accept: true, attrs, nextHop, nextHopMode } : { accept: false };
+    return { verdict: this.policy.default, attrs, nextHop, nextHopMode };
+  }
+
+  /** This policy alone: `run`, where a route it leaves undecided (`next`) is rejected. */
+  evaluate(route: RouteView, localAs: number): PolicyResult {
+    return applyPolicies([this], route, localAs);
   }
 }
 
-/** Applies policies in order: the first that rejects stops; each sees the previous one's output. */
+/**
+ * Applies a peer's policies in order, each seeing the previous one's attributes: a reject stops
+ * (rejected), an `accept-final` stops (accepted), an accept or an undecided policy (`next`) goes
+ * on. The last accept decides; a route that no policy decided is rejected, as BIRD rejects a route
+ * its filter neither accepts nor rejects. No policies: accepted unchanged.
+ */
 export function applyPolicies(policies: readonly CompiledPolicy[], route: RouteView, localAs: number): PolicyResult {
-  let cur: PolicyResult = { accept: true, attrs: route.attrs, nextHop: route.nextHop, nextHopMode: 'default' };
+  let attrs = route.attrs;
+  let nextHop = route.nextHop;
+  let nextHopMode: 'self' | 'keep' | 'default' = 'default';
+  let accepted = policies.length === 0;
   for (const p of policies) {
-    if (!cur.accept) break;
-    const r = p.evaluate({ ...route, attrs: cur.attrs, nextHop: cur.nextHop }, localAs);
-    if (!r.accept) return r;
-    cur = { ...r, nextHopMode: r.nextHopMode === 'default' ? cur.nextHopMode : r.nextHopMode };
+    const r = p.run(attrs === route.attrs && nextHop === route.nextHop ? route : { ...route, attrs, nextHop }, localAs);
+    if (r.verdict === 'reject') return { accept: false };
+    attrs = r.attrs;
+    nextHop = r.nextHop;
+    if (r.nextHopMode !== 'default') nextHopMode = r.nextHopMode;
+    if (r.verdict === 'next') continue;
+    accepted = true;
+    if (r.verdict === 'final') break;
   }
-  return cur;
+  return accepted ? { accept: true, attrs, nextHop, nextHopMode } : { accept: false };
 }

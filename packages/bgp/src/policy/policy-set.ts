@@ -17,5 +17,5 @@ export class PolicySet {
 
 /** True when a policy of `list` matches on the prefix: its outcome differs per prefix, not only per attribute set. */
 export function matchesPrefix(list: readonly CompiledPolicy[]): boolean {
-  return list.some((p) => p.policy.rules.some((r) => r.match.prefix !== undefined));
+  return list.some((p) => p.policy.rules.some((r) => r.match.prefix !== undefined || r.match.notPrefix !== undefined));
 }
