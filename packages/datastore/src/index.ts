@@ -62,7 +62,7 @@ export {
   resourceKey,
   segmentCidr,
 } from './keys.js';
-export { computeFlatView, type FlatViewInput } from './kv/compute.js';
+export { computeFlatView, type FlatViewInput, serviceRouteCidrs } from './kv/compute.js';
 export { createFlatKvView, type FlatKvView, type KVEntry } from './kv/view.js';
 export { type Logger, nullLogger } from './logger.js';
 export { registerDatastoreMetrics, registerIpamMetrics } from './metrics.js';

@@ -207,15 +207,21 @@ describe('NodeAgent through a datastore resync', () => {
   });
 });
 
-describe('NodeAgent and what its speaker does not apply yet', () => {
-  it('warns once per change when its peers have BGPFilters or service ranges are configured', async () => {
+describe('NodeAgent: BGPFilters and service ranges (Calico parity)', () => {
+  const doc = (kind: string, name: string, spec: unknown, labels?: Record<string, string>) =>
+    ({ apiVersion: 'projectcalico.org/v3', kind, metadata: { name, ...(labels ? { labels } : {}) }, spec }) as Resource;
+
+  it("puts its peers' BGPFilters before Tabby's rules and warns once about rules on interface", async () => {
     const ds = new MemoryDatastore();
     const store = new ResourceStore(ds);
-    const doc = (kind: string, name: string, spec: unknown) =>
-      ({ apiVersion: 'projectcalico.org/v3', kind, metadata: { name }, spec }) as Resource;
     await store.apply(doc('Node', 'n1', { bgp: { ipv4Address: '198.18.0.1/24' } }));
-    await store.apply(doc('BGPFilter', 'f', { exportV4: [{ action: 'Reject' }] }));
-    await store.apply(doc('BGPPeer', 'tor', { peerIP: '198.18.0.254', asNumber: 65001, filters: ['f', 'missing'] }));
+    await store.apply(doc('BGPFilter', 'f', { exportV4: [{ action: 'Reject', interface: 'eth9*' }] }));
+    await store.apply(
+      doc('BGPFilter', 'g', { importV4: [{ action: 'Accept', matchOperator: 'In', cidr: '10.0.0.0/8' }] }),
+    );
+    await store.apply(
+      doc('BGPPeer', 'tor', { peerIP: '198.18.0.254', asNumber: 65001, filters: ['f', 'missing', 'g'] }),
+    );
     await store.apply(
       doc('BGPPeer', 'elsewhere', { node: 'n9', peerIP: '198.18.0.253', asNumber: 65001, filters: ['f'] }),
     );
@@ -229,14 +235,78 @@ describe('NodeAgent and what its speaker does not apply yet', () => {
     });
     agents.push(agent);
     await agent.start();
-    const about = (what: RegExp) => warnings.filter((w) => what.test(w.msg));
-    expect(about(/BGPFilters/)).toEqual([
-      { obj: { filters: ['tor/f'] }, msg: expect.stringMatching(/not applied by Tabby's speaker yet/) },
-    ]);
-    expect(about(/service ranges/)).toEqual([]);
+    const tor = agent.speaker?.config.peers.find((p) => p.address === '198.18.0.254');
+    expect(tor?.export).toEqual(['bgp_f_exportFilterV4', 'tabby-export']);
+    expect(tor?.import).toEqual(['bgp_g_importFilterV4', 'tabby-import']);
+    expect(agent.speaker?.config.policies.get('bgp_f_exportFilterV4')).toEqual({
+      name: 'bgp_f_exportFilterV4',
+      rules: [],
+      default: 'next',
+    });
+    const about = () => warnings.filter((w) => /interface/.test(w.msg));
+    expect(about()).toEqual([{ obj: { rules: ['f exportV4[0] (interface eth9*)'] }, msg: expect.any(String) }]);
     await store.apply(doc('BGPConfiguration', 'default', { serviceClusterIPs: [{ cidr: '198.19.128.0/20' }] }));
-    await until('the service warning', () => about(/service ranges/).length === 1);
-    expect(about(/service ranges/)[0]?.obj).toEqual({ services: ['198.19.128.0/20'] });
-    expect(about(/BGPFilters/)).toHaveLength(1);
+    await until('the service range originated', () =>
+      (agent.speaker?.config.originate ?? []).some((o) => o.prefix === '198.19.128.0/20' && !o.blackhole),
+    );
+    expect(about()).toHaveLength(1);
+    expect(warnings.filter((w) => /not (applied|announced)/.test(w.msg))).toEqual([]);
+  });
+
+  it('programs no learned route within a service range, also when the range comes after the route', async () => {
+    const ds = new MemoryDatastore();
+    const store = new ResourceStore(ds);
+    const exclude = { 'node.kubernetes.io/exclude-from-external-load-balancers': 'true' };
+    await store.apply(doc('Node', 'n1', { bgp: { ipv4Address: '198.18.0.1/24' } }));
+    await store.apply(doc('Node', 'n2', { bgp: { ipv4Address: '198.18.0.2/24' } }, exclude));
+    await store.apply(doc('IPPool', 'p', { cidr: '198.19.0.0/16' }));
+    await store.apply(doc('BGPConfiguration', 'default', { serviceClusterIPs: [{ cidr: '198.18.96.0/20' }] }));
+    const net = new MemoryNetwork();
+    const fib = new Map<string, MemoryDriver>();
+    for (const [name, ip] of [
+      ['n1', '198.18.0.1'],
+      ['n2', '198.18.0.2'],
+    ] as const) {
+      const routes = new MemoryDriver(['eth0']);
+      fib.set(name, routes);
+      const agent = new NodeAgent({
+        nodeName: name,
+        datastore: ds,
+        transport: net.transport(ip),
+        connectRetryTime: 1,
+        dataplane: (local) =>
+          new FibDataplane({
+            localNode: local,
+            routeTable: new RouteTable({ driver: routes }),
+            links: new ScriptedLinks([]),
+          }),
+      });
+      agents.push(agent);
+      await agent.start();
+    }
+    const [a1, a2] = agents as [NodeAgent, NodeAgent];
+    await until('blocks', () => a1.blocks.length === 1 && a2.blocks.length === 1);
+    /** A learned best route for `prefix` (the speaker replays its FIB feed to a new subscriber). */
+    const best = (a: NodeAgent, prefix: string) => {
+      let found = false;
+      a.speaker?.subscribe((e) => {
+        if (e.prefix === prefix && e.nextHops.length) found = true;
+      })();
+      return found;
+    };
+    const programmed = async (name: string) => (await fib.get(name)!.read()).routes.map((r) => r.dst);
+    // n2 is excluded: it learns n1's service route, and keeps it out of its FIB; n1's block goes in.
+    await until('n1 block programmed at n2', async () => (await programmed('n2')).includes(a1.blocks[0]!));
+    await until('the service route learned by n2', () => best(a2, '198.18.96.0/20'));
+    await a2.idle();
+    expect(await programmed('n2')).not.toContain('198.18.96.0/20');
+    // A range that now covers n1's block (a load balancer range): its route leaves n2's FIB.
+    await store.apply(
+      doc('BGPConfiguration', 'default', {
+        serviceClusterIPs: [{ cidr: '198.18.96.0/20' }],
+        serviceLoadBalancerIPs: [{ cidr: a1.blocks[0]! }],
+      }),
+    );
+    await until('n1 block unprogrammed at n2', async () => !(await programmed('n2')).includes(a1.blocks[0]!));
   });
 });

@@ -12,6 +12,7 @@ import type { ConfdMetrics } from '@tabby/confd';
 import {
   type BGPConfigurationResource,
   type BGPDaemonStatus,
+  type BGPFilterResource,
   type BGPPeerResource,
   type CalicoNodePeer,
   type CalicoNodeStatusResource,
@@ -31,6 +32,7 @@ import {
   type Resource,
   ResourceStore,
   segmentCidr,
+  serviceRouteCidrs,
   type WorkloadEndpointResource,
 } from '@tabby/datastore';
 import type { FibDataplane, LocalNode } from '@tabby/fib';
@@ -366,6 +368,7 @@ export class NodeAgent implements NodeStatusSource {
           nodes,
           bgpConfigurations,
           bgpPeers: peers,
+          bgpFilters: this.ofKind('BGPFilter') as BGPFilterResource[],
           ipPools: pools,
           affinities: myBlocks.map((a) => ({ key: a.key, value: a.value })),
           workloadEndpoints: (this.ofKind('WorkloadEndpoint') as WorkloadEndpointResource[]).filter(
@@ -374,8 +377,9 @@ export class NodeAgent implements NodeStatusSource {
         }),
       ).config;
       this.checkPeerings(config);
-      this.warnNotEnforced(peers, bgpSpec);
+      this.warnInterfaceRules(peers);
     }
+    this.setServiceRanges(bgpSpec);
     // The FIB first, so the speaker's best routes have somewhere to go from the start.
     this.applyDataplane(self, nodes, pools);
     if (config) {
@@ -400,42 +404,50 @@ export class NodeAgent implements NodeStatusSource {
     return out.sort();
   }
 
-  /** What `warnNotEnforced` last said, so that it says each thing once per change. */
-  private notEnforced = { filters: '[]', services: '[]' };
+  /** What `warnInterfaceRules` last said, so that it says each thing once per change. */
+  private interfaceRules = '[]';
 
   /**
-   * BGPFilters on this node's peers and the service ranges are rendered into the BIRD template,
-   * but the shipped speaker template does not carry them yet (issue #18, phase 2): say so, once
-   * per change, rather than let an operator believe a filter holds.
+   * BGPFilter rules on `interface` match routes by their outgoing interface, which the speaker's
+   * routes do not have (its own blocks and service ranges are blackholes or nothing, learned routes
+   * are not resolved to an interface): the speaker template renders such a rule as one that
+   * matches no route. Say so, once per change, naming the filter and rule, for this node's peers.
    */
-  private warnNotEnforced(peers: BGPPeerResource[], bgpSpec: BGPConfigurationResource['spec'] | undefined): void {
+  private warnInterfaceRules(peers: BGPPeerResource[]): void {
     if (this.opts.speakerTemplate) return;
-    const known = new Set(this.ofKind('BGPFilter').map((f) => f.metadata.name));
-    const filters = [
-      ...new Set(
-        this.peerings.flatMap((p) => {
-          const r = peers.find((x) => x.metadata.name === p.resource);
-          return (r?.spec.filters ?? []).filter((f) => known.has(f)).map((f) => `${r?.metadata.name}/${f}`);
-        }),
-      ),
-    ].sort();
-    const services = [
-      ...(bgpSpec?.serviceClusterIPs ?? []),
-      ...(bgpSpec?.serviceExternalIPs ?? []),
-      ...(bgpSpec?.serviceLoadBalancerIPs ?? []),
-    ].map((c) => c.cidr);
-    const said = { filters: JSON.stringify(filters), services: JSON.stringify(services) };
-    if (said.filters !== this.notEnforced.filters && filters.length)
+    const filters = new Map(this.ofKind('BGPFilter').map((f) => [f.metadata.name, f as BGPFilterResource]));
+    const names = new Set(
+      this.peerings.flatMap((p) => peers.find((x) => x.metadata.name === p.resource)?.spec.filters ?? []),
+    );
+    const rules: string[] = [];
+    for (const name of [...names].sort()) {
+      const spec = filters.get(name)?.spec;
+      for (const dir of ['exportV4', 'importV4', 'exportV6', 'importV6'] as const) {
+        spec?.[dir]?.forEach((r, i) => {
+          if (r.interface) rules.push(`${name} ${dir}[${i}] (interface ${r.interface})`);
+        });
+      }
+    }
+    const said = JSON.stringify(rules);
+    if (said !== this.interfaceRules && rules.length)
       this.log.warn(
-        { filters },
-        "BGPFilters on this node's peers are not applied by Tabby's speaker yet (the BIRD template applies them): its sessions import and export as if there were none",
+        { rules },
+        "BGPFilter rules on interface match no route in Tabby's speaker (its routes carry no interface; the BIRD template applies them)",
       );
-    if (said.services !== this.notEnforced.services && services.length)
-      this.log.warn(
-        { services },
-        "service ranges are not announced by Tabby's speaker yet (the BIRD template announces them)",
-      );
-    this.notEnforced = said;
+    this.interfaceRules = said;
+  }
+
+  /** Calico's rejectcidrs: the service ranges, for which no learned route is programmed. */
+  private serviceRanges: NonNullable<ReturnType<typeof parseCidr>>[] = [];
+  private serviceRangesText = '';
+
+  private setServiceRanges(bgpSpec: BGPConfigurationResource['spec'] | undefined): void {
+    const cidrs = serviceRouteCidrs(bgpSpec);
+    if (cidrs.join(',') === this.serviceRangesText) return;
+    this.serviceRangesText = cidrs.join(',');
+    this.serviceRanges = cidrs.map((c) => parseCidr(c)).filter((c): c is NonNullable<typeof c> => c !== undefined);
+    // The speaker replays its best routes: those in or out of the new ranges are (un)programmed.
+    this.speaker?.subscribe((e) => this.program(e))();
   }
 
   /**
@@ -519,9 +531,22 @@ export class NodeAgent implements NodeStatusSource {
 
   private onBestRoute(e: BestRouteEvent): void {
     this.routeTally.onBestRoute(e);
+    this.program(e);
+  }
+
+  /**
+   * A best route into the FIB; not one within a service range (Calico's rejectcidrs): kube-proxy
+   * serves those addresses on every node, what other nodes announce for them is for routers.
+   */
+  private program(e: BestRouteEvent): void {
     if (!this.dataplane || e.blackhole) return; // local blocks: the dataplane has their blackholes
     const dev = this.uplink();
-    this.dataplane.setBgpRoute({ prefix: e.prefix, nextHops: e.nextHops.map((via) => ({ via, dev })) });
+    const net = this.serviceRanges.length ? parseCidr(e.prefix) : undefined;
+    const rejected = net !== undefined && this.serviceRanges.some((r) => contains(r, net));
+    this.dataplane.setBgpRoute({
+      prefix: e.prefix,
+      nextHops: rejected ? [] : e.nextHops.map((via) => ({ via, dev })),
+    });
     this.scheduleApply();
   }
 

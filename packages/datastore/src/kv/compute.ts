@@ -229,6 +229,23 @@ function filterKeys(f: BGPFilterResource, out: Map<string, string>): void {
   }
 }
 
+/**
+ * The service ranges every node announces and programs no learned route for (`/calico/staticroutes`
+ * and `/calico/rejectcidrs`): each `serviceClusterIPs` CIDR, and each `serviceExternalIPs` /
+ * `serviceLoadBalancerIPs` CIDR that is not a single address.
+ */
+export function serviceRouteCidrs(spec: BGPConfigurationResource['spec'] | undefined): string[] {
+  return [
+    ...(spec?.serviceClusterIPs ?? []).map((x) => x.cidr),
+    ...[...(spec?.serviceExternalIPs ?? []), ...(spec?.serviceLoadBalancerIPs ?? [])]
+      .map((x) => x.cidr)
+      .filter((c) => {
+        const p = parseCidr(c);
+        return p && p.len !== (p.family === 4 ? 32 : 128);
+      }),
+  ];
+}
+
 /** The node label that keeps a node from advertising the service ranges (Kubernetes' and Calico's). */
 const EXCLUDE_SERVICES_LABEL = 'node.kubernetes.io/exclude-from-external-load-balancers';
 
@@ -246,15 +263,7 @@ function serviceRoutes(
   nodes: NodeResource[],
   out: Map<string, string>,
 ): void {
-  const cidrs = [
-    ...(spec?.serviceClusterIPs ?? []).map((x) => x.cidr),
-    ...[...(spec?.serviceExternalIPs ?? []), ...(spec?.serviceLoadBalancerIPs ?? [])]
-      .map((x) => x.cidr)
-      .filter((c) => {
-        const p = parseCidr(c);
-        return p && p.len !== (p.family === 4 ? 32 : 128);
-      }),
-  ];
+  const cidrs = serviceRouteCidrs(spec);
   for (const cidr of cidrs) {
     const six = cidr.includes(':') ? 'v6' : '';
     out.set(`/calico/staticroutes${six}/${cidrSegment(cidr)}`, cidr);
