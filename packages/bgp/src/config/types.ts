@@ -109,6 +109,13 @@ export interface PeerConfig {
   sendHoldTime?: number;
   connectRetryTime: number;
   nextHop: NextHopMode;
+  /**
+   * Our next hop for IPv6 routes when the session runs over IPv4 (one session for both families,
+   * as FRR and GoBGP neighbours have): without it, IPv6 routes that need our own next hop are not
+   * sent to this peer. `nextHopV4` is the same for IPv4 routes over an IPv6 session.
+   */
+  nextHopV6?: string;
+  nextHopV4?: string;
   routeReflectorClient: boolean;
   families: FamilyName[];
   /** Policy names applied in order; an empty list means the default for the session type. */

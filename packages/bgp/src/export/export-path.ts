@@ -36,6 +36,8 @@ export function exportView(peer: ExportPeer, policies: PolicySet, settings: Expo
       peer.ibgp,
       c.routeReflectorClient,
       c.nextHop,
+      c.nextHopV6 ?? '',
+      c.nextHopV4 ?? '',
       c.export,
       c.localAsn,
       peer.established?.conn.localAddress ?? '',
@@ -43,6 +45,16 @@ export function exportView(peer: ExportPeer, policies: PolicySet, settings: Expo
       byPeer ? c.name : '',
     ]),
   };
+}
+
+/**
+ * Our next hop of `family` towards `peer`: the session's local address when it is of that family,
+ * else the peer's `nextHopV6` (IPv6 routes over an IPv4 session) or `nextHopV4`.
+ */
+function selfNextHop(peer: ExportPeer, family: 4 | 6): string | undefined {
+  const local = peer.established?.conn.localAddress ?? '';
+  if (local && (family === 6) === local.includes(':')) return local;
+  return family === 6 ? peer.config.nextHopV6 : peer.config.nextHopV4;
 }
 
 function ipv4FromUint(v: number): string {
@@ -117,9 +129,9 @@ export function exportPath(
     }
   }
   if (nextHopSelf || !nextHop) {
-    const localAddr = peer.established?.conn.localAddress ?? '';
-    if ((family === 6) !== localAddr.includes(':')) return null; // no next hop of the right family towards this peer
-    nextHop = localAddr;
+    const self = selfNextHop(peer, family);
+    if (!self) return null; // no next hop of this family towards this peer (nextHopV6 / nextHopV4 give one)
+    nextHop = self;
   }
   attrs = family === 4 ? { ...attrs, nextHop } : { ...attrs, nextHop: undefined };
   return out.intern(attrs, nextHop);
