@@ -41,4 +41,5 @@ export {
 } from './service.js';
 export { BfdSession, type FsmStatus, type SessionEnv, type SessionTimers, type StateChange } from './session.js';
 export { type ShowBfdEntry, showBfdEntry } from './show.js';
+export { BFD_SPEC_KEYS, type BfdSpec, INTERVAL_HELP, intervalMs, parseBfdSpec } from './spec.js';
 export { type SingleHopSourceCheck, UdpTransport, type UdpTransportOptions } from './udp-transport.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planReload } from '../reload.js';
-import { completeBfd, parseBfdSpec } from './bfd-reader.js';
+import { completeBfd } from './bfd-reader.js';
 import { parseConfig } from './load.js';
 import { ConfigError } from './reader.js';
 
@@ -70,21 +70,6 @@ describe('bfd config', () => {
       multihop: true,
     });
     expect(completeBfd(undefined, undefined, 1)).toBeUndefined();
-  });
-
-  it('the one-line annotation form', () => {
-    expect(parseBfdSpec('minRx=100ms,minTx=100ms,multiplier=3')).toEqual({ minRx: 100, minTx: 100, multiplier: 3 });
-    expect(parseBfdSpec(' true ')).toEqual({ enabled: true });
-    expect(parseBfdSpec('false')).toEqual({ enabled: false });
-    expect(parseBfdSpec('enabled=true, passive=true, minRx=0.5s')).toEqual({
-      enabled: true,
-      passive: true,
-      minRx: 500,
-    });
-    expect(() => parseBfdSpec('minRx=1ms')).toThrow('minRx="1ms" is not an interval from 10 to 60000 ms');
-    expect(() => parseBfdSpec('multiplier=x')).toThrow('multiplier="x": expected 1 to 255');
-    expect(() => parseBfdSpec('interval=3')).toThrow('unknown key "interval"; expected enabled, minRx');
-    expect(() => parseBfdSpec('passive=yes')).toThrow('passive="yes": expected true or false');
   });
 
   it('a reload that changes only BFD settings neither resets the session nor re-decides routes', () => {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { parseBfdSpec } from '@tabby/bfd';
 import { contains, formatCidr, parseCidr } from '../ip.js';
 import { cidrSegment, ipamKeys, KEY_PREFIX } from '../keys.js';
 import { durationSeconds, effectiveBGPConfiguration, parseAsNumber } from '../resources/defaults.js';
@@ -11,7 +12,7 @@ import type {
   NodeResource,
   WorkloadEndpointResource,
 } from '../resources/types.js';
-import { parsePeerIP } from '../resources/validate.js';
+import { BFD_ANNOTATION, parsePeerIP } from '../resources/validate.js';
 import { Selector } from '../selector/evaluate.js';
 
 /** The inputs of confd's flat view. */
@@ -36,6 +37,21 @@ function addrOnly(s: string | undefined): string {
 }
 
 /**
+ * Tabby's BFD extension (`tabby.dev/bfd` annotation, validated on apply) as a YAML flow mapping
+ * for the speaker's `bfd:` field, e.g. `{"minRx":100,"minTx":100,"multiplier":3}`; undefined when
+ * absent (or, from an older store, not valid).
+ */
+function bfdValue(r: { metadata: { annotations?: Record<string, string> } }): string | undefined {
+  const text = r.metadata.annotations?.[BFD_ANNOTATION];
+  if (text === undefined) return undefined;
+  try {
+    return JSON.stringify(parseBfdSpec(text));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * A peer's JSON. `calico_node` marks a peer that is itself a node of the cluster (picked by a
  * `peerSelector`, or the reverse of such a peering): the templates make the higher address of
  * such a pair passive, as in the mesh. `restart_time` and `keepalive_time` are in whole seconds
@@ -53,6 +69,8 @@ function peerValue(p: BGPPeerResource, ip: string, port: number, asNum: string, 
   if (p.spec.keepaliveTime) v.keepalive_time = String(durationSeconds(p.spec.keepaliveTime));
   if (p.spec.numAllowedLocalASNumbers) v.num_allow_local_as = p.spec.numAllowedLocalASNumbers;
   if (p.spec.filters?.length) v.filters = p.spec.filters;
+  const bfd = bfdValue(p);
+  if (bfd) v.tabby_bfd = bfd;
   v.name = p.metadata.name;
   return JSON.stringify(v);
 }
@@ -76,6 +94,9 @@ export function computeFlatView(input: FlatViewInput): Map<string, string> {
   // in whole seconds, as the templates use it; 0 turns graceful restart off.
   out.set(`${G}node_mesh_restart_time`, String(eff.nodeMeshRestartSeconds));
   out.set(`${G}loglevel`, eff.logSeverityScreen.toLowerCase());
+  // Tabby: BFD for the node-to-node mesh (a node's own annotation wins, below).
+  const meshBfd = def && bfdValue(def);
+  if (meshBfd) out.set(`${G}tabby_bfd`, meshBfd);
   if (def?.spec.communities?.length) out.set(`${G}communities`, JSON.stringify(def.spec.communities));
   if (def?.spec.prefixAdvertisements?.length)
     out.set(`${G}prefix_advertisements`, JSON.stringify(def.spec.prefixAdvertisements));
@@ -99,6 +120,8 @@ export function computeFlatView(input: FlatViewInput): Map<string, string> {
     if (v6 && bgp.ipv6Address?.includes('/')) out.set(`${H(name)}network_v6`, formatCidr(v6));
     if (bgp.asNumber !== undefined) out.set(`${H(name)}as_num`, String(parseAsNumber(bgp.asNumber)));
     out.set(`${H(name)}rr_cluster_id`, bgp.routeReflectorClusterID ?? '');
+    const nodeBfd = bfdValue(n);
+    if (nodeBfd) out.set(`${H(name)}tabby_bfd`, nodeBfd);
     const nodeCfg = input.bgpConfigurations.find((c) => c.metadata.name === `node.${name}`);
     if (nodeCfg?.spec.listenPort !== undefined) out.set(`${H(name)}listen_port`, String(nodeCfg.spec.listenPort));
     if (nodeCfg?.spec.logSeverityScreen) out.set(`${H(name)}loglevel`, nodeCfg.spec.logSeverityScreen.toLowerCase());

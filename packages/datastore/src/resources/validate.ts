@@ -1,3 +1,4 @@
+import { parseBfdSpec } from '@tabby/bfd';
 import { type FieldProblem, ValidationError } from '../errors.js';
 import { contains, formatCidr, parseCidr, parseIp } from '../ip.js';
 import { parseSelector, SelectorParseError } from '../selector/parse.js';
@@ -377,6 +378,7 @@ export function validateResource(doc: unknown, documentName = describeDoc(doc)):
     if (!NAMESPACED_KINDS.has(k) && metadata.namespace !== undefined)
       c.bad('metadata.namespace', metadata.namespace, `${k} is not namespaced`);
   }
+  checkTabbyAnnotations(k, metadata, c);
   CROSS_CHECKS[k]?.(spec, c, String(metadata?.name ?? ''));
   if (c.problems.length) throw new ValidationError(documentName, c.problems);
   // Stored and printed in the schema's field order, defaults included.
@@ -384,6 +386,21 @@ export function validateResource(doc: unknown, documentName = describeDoc(doc)):
   const ordered = Object.fromEntries(specFields.filter((f) => spec[f] !== undefined).map((f) => [f, spec[f]]));
   const resource = { apiVersion: API_VERSION, kind: k, metadata, spec: ordered } as unknown as Resource;
   return { resource, warnings: c.warnings.map((w) => `${documentName}: ${w}`) };
+}
+
+/** Tabby's extension annotation for BFD (docs/bfd.md): `minRx=100ms,minTx=100ms,multiplier=3`. */
+export const BFD_ANNOTATION = 'tabby.dev/bfd';
+const BFD_ANNOTATION_KINDS: ReadonlySet<Kind> = new Set(['BGPPeer', 'BGPConfiguration', 'Node']);
+
+/** Tabby-only annotations are checked where they have an effect; Calico ignores them. */
+function checkTabbyAnnotations(k: Kind, metadata: Record<string, unknown> | undefined, c: Ctx): void {
+  const v = (metadata?.annotations as Record<string, unknown> | undefined)?.[BFD_ANNOTATION];
+  if (v === undefined || !BFD_ANNOTATION_KINDS.has(k)) return;
+  try {
+    parseBfdSpec(String(v));
+  } catch (err) {
+    c.bad(`metadata.annotations.${BFD_ANNOTATION}`, v, (err as Error).message);
+  }
 }
 
 /**
