@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { workloadInterfaceName } from '@tabby/fib';
 import { clusterYaml, NetnsLab, netnsLabSource, type Pod } from '@tabby/lab';
 import { available, canUseNetns, haveCommands, NetLab, waitFor } from '@tabby/test-helpers';
-import { UiServer } from '@tabby/ui';
+import { type ClusterView, type Hop, UiServer } from '@tabby/ui';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { describe, expect, it } from 'vitest';
 
@@ -21,6 +21,15 @@ interface RouteGet {
 
 async function routeGet(ns: { ip: (a: string[]) => Promise<{ stdout: string }> }, args: string[]): Promise<RouteGet> {
   return (JSON.parse((await ns.ip(['-j', 'route', 'get', ...args])).stdout) as RouteGet[])[0]!;
+}
+
+const NODE_UI_PORT = 18080;
+
+/** GET on n1's own map, from inside its namespace (where its 127.0.0.1 is). */
+async function nodeMap<T>(lab: NetnsLab, path: string): Promise<T> {
+  const script = `const r = await fetch('http://127.0.0.1:${NODE_UI_PORT}${path}'); process.stdout.write(await r.text());`;
+  const out = await lab.nodes[0]!.ns.exec([process.execPath, '--input-type=module', '-e', script]);
+  return JSON.parse(out.stdout) as T;
 }
 
 /** Class names of the map's session lines and nodes, as the page has them now. */
@@ -51,7 +60,8 @@ describe.skipIf(
     try {
       await lab.start(3);
       await lab.apply(clusterYaml(3));
-      await Promise.all(lab.nodes.map((n) => lab.startNode(n)));
+      // n1 also serves its own map (tabby node --ui), on 127.0.0.1 inside its namespace.
+      await Promise.all(lab.nodes.map((n, i) => lab.startNode(n, i === 0 ? ['--ui', String(NODE_UI_PORT)] : [])));
       for (const n of lab.nodes) pods.push(await lab.addPod(n, `web-${n.name}`));
       const [a, , c] = pods as [Pod, Pod, Pod];
       await waitFor('web-n1 reaches web-n3', () => lab.ping(a, c.ip), 60_000);
@@ -82,7 +92,7 @@ describe.skipIf(
         pods.map((p) => p.name),
       );
       const card = await page.$eval('#card-n1 pre.routes', (e) => e.textContent ?? '');
-      expect(card).toMatch(/^blackhole 198\.19\.0\.\d+\/26 proto /m);
+      expect(card).toMatch(/^blackhole 198\.19\.\d+\.\d+\/26 proto /m);
       if (SHOTS) {
         mkdirSync(SHOTS, { recursive: true });
         await page.screenshot({ path: join(SHOTS, 'cluster-map.png') });
@@ -115,13 +125,41 @@ describe.skipIf(
       expect(hops[1]!.text).toContain(`in on ${ifA}`);
       const onN1 = await routeGet(lab.nodes[0]!.ns, [c.ip, 'from', a.ip, 'iif', ifA]);
       expect(onN1).toMatchObject({ gateway: '198.18.0.3', dev: 'eth0' });
-      expect(hops[2]!.text).toMatch(new RegExp(`^198\\.19\\.0\\.\\d+/26 via ${onN1.gateway} dev ${onN1.dev} proto`));
+      expect(hops[2]!.text).toMatch(new RegExp(`^198\\.19\\.\\d+\\.\\d+/26 via ${onN1.gateway} dev ${onN1.dev} proto`));
       expect(hops[3]!.text).toBe(`out ${onN1.dev} to ${onN1.gateway} (n3)`);
       const onN3 = await routeGet(lab.nodes[2]!.ns, [c.ip, 'from', a.ip, 'iif', 'eth0']);
       expect(onN3.dev).toBe(workloadInterfaceName('default', c.name));
       expect(hops[4]!.text).toBe(`${c.ip} dev ${onN3.dev} proto 80 scope link`);
       await page.waitForSelector('#map g.node.on-path[data-node="n3"]');
       if (SHOTS) await page.screenshot({ path: join(SHOTS, 'path-tracer.png') });
+
+      // tabby node --ui on n1: the cluster as n1 sees it, and a trace through n1's own table.
+      // (It reads Nodes and WorkloadEndpoints from the datastore every 5 s.)
+      const own = await waitFor(
+        "n1's own map lists every pod",
+        async () => {
+          const v = await nodeMap<ClusterView>(lab, '/api/view');
+          return v.pods.length === pods.length ? v : null;
+        },
+        15_000,
+      );
+      expect(own.title).toBe('n1: the cluster as this node sees it');
+      expect(own.nodes.map((n) => `${n.name} ${n.up} ${n.blocks.length}`)).toEqual([
+        'n1 true 1',
+        'n2 true 1',
+        'n3 true 1',
+      ]);
+      expect(own.sessions.map((x) => `${x.a}-${x.b} ${x.class}`)).toEqual(['n1-n2 established', 'n1-n3 established']);
+      expect(own.pods.map((p) => p.name)).toEqual(pods.map((p) => p.name));
+      const ownTrace = await nodeMap<{ hops: Hop[] }>(lab, `/api/trace?from=${a.name}&to=${c.name}`);
+      expect(ownTrace.hops.map((h) => `${h.at} ${h.kind}`)).toEqual([
+        `${a.name} pod`,
+        'n1 veth',
+        'n1 host-route',
+        'n1 next-hop',
+        'n3 beyond',
+      ]);
+      expect(ownTrace.hops[3]!.text).toBe(hops[3]!.text);
 
       // Kill n3's agent: its sessions turn red and n3 shows as not answering; n1-n2 stays green.
       const killed = Date.now();
@@ -139,6 +177,11 @@ describe.skipIf(
       const after = await mapState(page);
       expect(after.sessions).toEqual(['n1-n2 session established', 'n1-n3 session down', 'n2-n3 session down']);
       expect(after.nodes.find((n) => n.startsWith('n3 '))).toMatch(/^n3 node down\b/);
+      await waitFor(
+        "n1's own map shows n1-n3 down",
+        async () => (await nodeMap<ClusterView>(lab, '/api/view')).sessions.find((x) => x.b === 'n3')?.class === 'down',
+        10_000,
+      );
     } finally {
       await browser?.close();
       await server?.stop();

@@ -1,7 +1,7 @@
 import { main as bgpctl } from '@tabby/bgpctl';
+import { routeLine, startMap } from '@tabby/ui';
 import { InProcessLab, type InProcessLabOptions, LAB_POOL } from './in-process.js';
-import { routeLine } from './route-line.js';
-import { inProcessLabSource, startMap } from './ui-source.js';
+import { inProcessLabSource } from './ui-source.js';
 
 export interface DemoIo {
   stdout: (s: string) => void;

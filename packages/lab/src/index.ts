@@ -1,3 +1,4 @@
+export { uiPort } from '@tabby/ui';
 export { type DemoIo, runLab } from './demo.js';
 export { InProcessLab, type InProcessLabOptions, LAB_DEFAULTS, LAB_POOL, type LabNode } from './in-process.js';
 export {
@@ -11,5 +12,4 @@ export {
   V6_UNDERLAY,
 } from './netns-lab.js';
 export { LAB_STATE, type LabState, labDown, labStatus, type NetnsLabOptions, runNetnsLab } from './netns-run.js';
-export { routeLine } from './route-line.js';
-export { inProcessLabSource, netnsLabSource, startMap, uiPort } from './ui-source.js';
+export { inProcessLabSource, netnsLabSource } from './ui-source.js';

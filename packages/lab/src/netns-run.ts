@@ -2,9 +2,10 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { main as bgpctl } from '@tabby/bgpctl';
 import { deleteNamespaceSync, isRoot, listNamespaces, NetLab, waitFor } from '@tabby/test-helpers';
+import { startMap } from '@tabby/ui';
 import type { DemoIo } from './demo.js';
 import { clusterYaml, NetnsLab, type Pod, V6_UNDERLAY } from './netns-lab.js';
-import { netnsLabSource, startMap } from './ui-source.js';
+import { netnsLabSource } from './ui-source.js';
 
 /** Where a running `tabby lab up --netns` records what it made, for `lab status` and `lab down`. */
 export const LAB_STATE = '/run/tabby-lab/state.json';

@@ -1,25 +1,22 @@
 import { ControlClient } from '@tabby/bgpctl';
-import type { KernelRoute } from '@tabby/fib';
 import { workloadInterfaceName } from '@tabby/fib';
 import {
   blocksOf,
   type ClusterSource,
   type ClusterView,
-  DEFAULT_UI_PORT,
+  cniPodRoute,
   kernelRouteGet,
   kernelRoutes,
-  longestMatch,
+  memoryRouteGet,
   type NodePeers,
   type NodeView,
   type PodView,
-  type RouteDecision,
+  routeLine,
   sessionsOf,
   tracePath,
-  UiServer,
 } from '@tabby/ui';
 import type { InProcessLab } from './in-process.js';
 import type { NetnsLab, Pod } from './netns-lab.js';
-import { routeLine } from './route-line.js';
 
 /** A node's `bgpctl node status`: its peers, and why it is not ready; null peers when it does not answer. */
 async function nodeStatus(socket: string): Promise<{ peers: NodePeers['peers']; note?: string }> {
@@ -108,26 +105,6 @@ export function netnsLabSource(lab: NetnsLab, pods: Pod[], reflectors: number): 
   };
 }
 
-/** What the in-process lab's path tracer says its pod hop is: there is no pod namespace to ask. */
-const NO_POD_TABLE =
-  'in-process lab: no pod namespace; the route the CNI plugin gives every pod (default via 169.254.1.1 dev eth0)';
-
-function memoryDecision(node: string, routes: KernelRoute[], dst: string): RouteDecision {
-  const from = `${node}'s memory FIB: longest prefix match for ${dst}`;
-  const r = longestMatch(routes, dst);
-  if (!r) return { type: 'error', from, error: 'no route' };
-  const hop = r.nextHops?.[0];
-  const dev = r.dev ?? hop?.dev;
-  const gateway = r.via ?? hop?.via;
-  return {
-    type: r.type,
-    from,
-    route: routeLine(r),
-    ...(dev ? { dev } : {}),
-    ...(gateway ? { gateway } : {}),
-  };
-}
-
 /**
  * The map's view of the in-process lab: sessions from each agent's control socket, routes from
  * each node's memory FIB (what the kernel would get), paths by longest-prefix match in those
@@ -160,45 +137,11 @@ export function inProcessLabSource(lab: InProcessLab): ClusterSource {
       tracePath(
         { nodes: lab.nodes, pods: await pods(), ifname: (p) => workloadInterfaceName('default', p.name) },
         {
-          pod: async () => ({ type: 'unicast', dev: 'eth0', gateway: '169.254.1.1', from: NO_POD_TABLE }),
-          node: async (name, dst) => memoryDecision(name, await fib(name), dst),
+          pod: async () => cniPodRoute('in-process lab, no pod namespaces'),
+          node: async (name, dst) => memoryRouteGet(`${name}'s memory FIB`, await fib(name), dst),
         },
         from,
         to,
       ),
   };
-}
-
-/**
- * The port of `--ui [PORT]`: none given (an empty string) is DEFAULT_UI_PORT; undefined stays
- * undefined (no map). Throws a one-line error for anything but 0 to 65535.
- */
-export function uiPort(value: string | number | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (value === '') return DEFAULT_UI_PORT;
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new Error(`--ui: ${JSON.stringify(String(value))} is no port (0 to 65535; 0 picks a free one)`);
-  return port;
-}
-
-/**
- * Serves the map for a lab on 127.0.0.1:`port` and says where; null (after saying why) when it
- * cannot, such as a port that is taken.
- */
-export async function startMap(
-  source: ClusterSource,
-  port: number,
-  io: { stdout: (s: string) => void; stderr: (s: string) => void },
-): Promise<UiServer | null> {
-  const server = new UiServer({ source, port });
-  try {
-    const url = await server.start();
-    io.stdout(`Cluster map: ${url} (live; the path tracer is its second tab)\n`);
-    return server;
-  } catch (err) {
-    await server.stop();
-    io.stderr(`tabby lab: ${(err as Error).message}\n`);
-    return null;
-  }
 }

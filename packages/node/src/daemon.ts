@@ -35,8 +35,10 @@ import {
   MemoryLinkDriver,
   RouteTable,
 } from '@tabby/fib';
+import { UiServer, uiPort } from '@tabby/ui';
 import { NodeAgent } from './agent.js';
 import { lockNodeName } from './instance-lock.js';
+import { nodeMapSource } from './map-source.js';
 import { SpeakerConfigRenderer } from './speaker-config.js';
 
 const run = promisify(execFile);
@@ -57,6 +59,8 @@ Options:
   -s, --socket PATH        control socket for bgpctl (default /run/tabby/node.sock)
       --fib kernel|memory  program the kernel (default) or only a memory table
       --health-port PORT   serve /readiness and /liveness on this port (127.0.0.1; off by default)
+      --ui PORT            serve the cluster map on 127.0.0.1:PORT: this node's sessions, routes and
+                           blocks, the other nodes as it sees them, a path tracer through its table
       --metrics-port PORT  serve Prometheus /metrics on this port (off by default): sessions, FIB,
                            datastore, confd, IPAM, process (listed in docs/operations.md)
       --metrics-address A  the address /metrics listens on (default 127.0.0.1)
@@ -89,6 +93,7 @@ function parse(argv: string[]) {
       socket: { type: 'string', short: 's' },
       fib: { type: 'string' },
       'health-port': { type: 'string' },
+      ui: { type: 'string' },
       'metrics-port': { type: 'string' },
       'metrics-address': { type: 'string' },
       'hold-time': { type: 'string' },
@@ -155,8 +160,10 @@ export async function runNode(argv: string[]): Promise<number> {
     return 1;
   }
   let metricsAt: MetricsEndpoint | undefined;
+  let uiAt: number | undefined;
   try {
     metricsAt = metricsEndpoint(args);
+    uiAt = uiPort(args.ui);
   } catch (err) {
     process.stderr.write(`tabby node: ${(err as Error).message}\n`);
     return 1;
@@ -182,6 +189,8 @@ export async function runNode(argv: string[]): Promise<number> {
   const uplink = args.uplink ?? 'eth0';
   let agent: NodeAgent | undefined;
   let health: http.Server | null = null;
+  let map: UiServer | null = null;
+  const memoryFib = new MemoryDriver([uplink]);
   let metricsServer: http.Server | null = null;
   const registry = daemonRegistry();
   registerSpeakerMetrics(registry, () => agent?.speaker);
@@ -191,6 +200,7 @@ export async function runNode(argv: string[]): Promise<number> {
   const confdMetrics = new ConfdMetrics(registry);
   const release = async () => {
     health?.close();
+    await map?.stop();
     metricsServer?.close();
     await agent?.stop();
     await ds.close();
@@ -252,13 +262,22 @@ export async function runNode(argv: string[]): Promise<number> {
             })
           : new FibDataplane({
               localNode: local,
-              routeTable: new RouteTable({ driver: new MemoryDriver([uplink]), observer: fibMetrics }),
+              routeTable: new RouteTable({ driver: memoryFib, observer: fibMetrics }),
               links: new MemoryLinkDriver(),
             }),
     });
     lastError = 'the first full read of the datastore did not finish';
     await lifecycle.starting(withDeadline(agent.start(), deadline, late));
     if (args['health-port']) health = await serveHealth(agent, Number(args['health-port']));
+    if (uiAt !== undefined) {
+      const source = nodeMapSource({
+        agent,
+        datastore: ds,
+        ...(fib === 'memory' ? { memoryRoutes: async () => (await memoryFib.read()).routes } : {}),
+      });
+      map = new UiServer({ source, port: uiAt });
+      log.info({ url: await map.start() }, 'cluster map served');
+    }
   } catch (err) {
     await release().catch(() => {});
     return lifecycle.failed('node', err);

@@ -12,5 +12,6 @@ export {
   type SessionView,
   sessionsOf,
 } from './model.js';
-export { DEFAULT_UI_PORT, UiServer, type UiServerOptions } from './server.js';
+export { cniPodRoute, memoryRouteGet, type RouteLike, routeLine } from './route-line.js';
+export { DEFAULT_UI_PORT, startMap, UiServer, type UiServerOptions, uiPort } from './server.js';
 export { longestMatch, type RouteDecision, type RouteTables, type TraceTopology, tracePath } from './trace.js';

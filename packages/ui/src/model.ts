@@ -49,7 +49,7 @@ export interface PodView {
 export interface Hop {
   /** Node or pod name. */
   at: string;
-  kind: 'pod' | 'veth' | 'host-route' | 'next-hop' | 'tunnel' | 'cali-route' | 'drop';
+  kind: 'pod' | 'veth' | 'host-route' | 'next-hop' | 'tunnel' | 'cali-route' | 'drop' | 'beyond';
   /** What happens here, in `ip route` words. */
   text: string;
   /** The command or table lookup that says so. */

@@ -151,3 +151,38 @@ export class UiServer {
     res.end(JSON.stringify(body));
   }
 }
+
+/**
+ * The port of `--ui [PORT]`: none given (an empty string) is DEFAULT_UI_PORT; undefined stays
+ * undefined (no map). Throws a one-line error for anything but 0 to 65535.
+ */
+export function uiPort(value: string | number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (value === '') return DEFAULT_UI_PORT;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--ui: ${JSON.stringify(String(value))} is no port (0 to 65535; 0 picks a free one)`);
+  return port;
+}
+
+/**
+ * Serves the map on 127.0.0.1:`port` and says where; null (after saying why, prefixed with
+ * `who`) when it cannot, such as a port that is taken.
+ */
+export async function startMap(
+  source: ClusterSource,
+  port: number,
+  io: { stdout: (s: string) => void; stderr: (s: string) => void },
+  who = 'tabby lab',
+): Promise<UiServer | null> {
+  const server = new UiServer({ source, port });
+  try {
+    const url = await server.start();
+    io.stdout(`Cluster map: ${url} (live; the path tracer is its second tab)\n`);
+    return server;
+  } catch (err) {
+    await server.stop();
+    io.stderr(`${who}: ${(err as Error).message}\n`);
+    return null;
+  }
+}

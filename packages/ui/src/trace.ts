@@ -2,7 +2,10 @@ import type { Hop, PodView } from './model.js';
 
 /** What one routing table does with a packet. */
 export interface RouteDecision {
-  /** `unicast`, `local`, `blackhole`, `unreachable`, ... as `ip route get` says; `error` when the lookup failed. */
+  /**
+   * `unicast`, `local`, `blackhole`, `unreachable`, ... as `ip route get` says; `error` when the
+   * lookup failed; `beyond` for a table this map cannot read (another host's, from `tabby node --ui`).
+   */
   type: string;
   dev?: string;
   gateway?: string;
@@ -80,6 +83,15 @@ export async function tracePath(
   hops.push({ at: node, kind: 'veth', text: `in on ${iif} (the node's end of ${from.name}'s eth0)` });
   for (let i = 0; i < MAX_NODE_HOPS; i++) {
     const d = await tables.node(node, dst, src, iif);
+    if (d.type === 'beyond') {
+      hops.push({
+        at: node,
+        kind: 'beyond',
+        text: d.error ?? `${node}'s table is not visible from here`,
+        from: d.from,
+      });
+      return hops;
+    }
     if (d.type !== 'unicast' || !d.dev) {
       hops.push(drop(node, d, 'dropped'));
       return hops;
