@@ -166,6 +166,34 @@ describe('BFD and the speaker (BfdLink)', () => {
     expect(pa.establishedTransitions).toBe(2);
   });
 
+  it('with graceful restart and the N bit on both sides, BFD Down is a Hard Reset: the routes go at once, not stale', async () => {
+    const net = new MemoryNetwork();
+    const clock = new ManualClock();
+    const svc = new FakeService();
+    const mk = (id: string, peer: string, bfd: boolean, originate = '') => {
+      const s = new Speaker(
+        parseConfig(
+          `routerId: ${id}\nasn: 64512\nlisten: { address: ${id}, port: 179 }\n${originate}peers:\n  - { name: other, address: ${peer}, asn: 64512${bfd ? ', bfd: true' : ''} }\n`,
+        ),
+        { transport: net.transport(id), clock, startBfd: async () => svc },
+      );
+      speakers.push(s);
+      return s;
+    };
+    const a = mk('198.18.0.1', '198.18.0.2', true);
+    const b = mk('198.18.0.2', '198.18.0.1', false, 'originate:\n  - { prefix: 198.19.0.0/24 }\n');
+    await Promise.all([a.start(), b.start()]);
+    await until('route', () => a.rib.size === 1);
+    const pa = a.findPeer('other')!;
+    expect(pa.peerNotificationGr).toBe(true);
+    svc.handles[0]!.up();
+    svc.handles[0]!.down();
+    expect(pa.lastNotificationSent?.n).toMatchObject({ code: 6, subcode: CeaseSubcode.HardReset });
+    expect([...pa.lastNotificationSent!.n.data]).toEqual([CeaseSubcode.BfdDown]);
+    await until('dropped, not kept stale', () => a.rib.size === 0);
+    expect(a.staleCount(pa)).toBe(0);
+  });
+
   it('the peer disabling BFD (AdminDown) or a worker restart leaves the BGP session alone', async () => {
     const { a, b } = pair('true');
     await Promise.all([a.s.start(), b.s.start()]);

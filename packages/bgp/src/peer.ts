@@ -182,15 +182,21 @@ export class Peer {
   /**
    * The hook for BFD (RFC 5882 4.3): the peer's BFD session went Down, so the established session
    * ends at once with Cease/BFD Down (RFC 9384, subcode 10), and the peer does not connect again
-   * until `bfdUp()`. Whether its routes stay as stale is graceful restart's rule for a NOTIFICATION sent
-   * (RFC 8538: kept when both sides set the N bit). Nothing happens without an established session.
+   * until `bfdUp()`. Its routes go at once on both sides, graceful restart or not (inside a Hard
+   * Reset when both sides set the RFC 8538 N bit).
    */
   bfdDown(): void {
     this.bfdHeld = true;
     const s = this.established;
     if (s) {
       this.log.warn({}, 'BFD session down: closing the BGP session');
-      s.close(notification(6, CeaseSubcode.BfdDown));
+      // The forwarding path is gone (RFC 5882 4.3.2): no graceful restart. With the RFC 8538 N bit
+      // a plain Cease would keep the routes as stale on both sides, so it goes in a Hard Reset.
+      s.close(
+        this.peerNotificationGr
+          ? notification(6, CeaseSubcode.HardReset, new Uint8Array([CeaseSubcode.BfdDown]))
+          : notification(6, CeaseSubcode.BfdDown),
+      );
     }
     for (const x of this.sessions) x.close(notification(6, CeaseSubcode.BfdDown));
   }
