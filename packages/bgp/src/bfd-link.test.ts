@@ -6,6 +6,7 @@ import type { BfdHandleLike, BfdServiceLike } from './bfd-link.js';
 import { ManualClock } from './clock.js';
 import { parseConfig } from './config/load.js';
 import { ControlHandler } from './control/handler.js';
+import { daemonRegistry, registerSpeakerMetrics } from './metrics.js';
 import { Speaker } from './speaker.js';
 import { until } from './test-support.js';
 import { MemoryNetwork } from './transport.js';
@@ -254,6 +255,14 @@ describe('BFD and the speaker (BfdLink)', () => {
       bgp_held: false,
     });
     expect((await a.s.bfd.sessions()).map((s) => [s.name, s.state])).toEqual([['other', 'Up']]);
+    // Prometheus: the speaker's metrics carry its BFD sessions.
+    const registry = daemonRegistry();
+    registerSpeakerMetrics(registry, () => a.s);
+    const text = await registry.metrics();
+    expect(text).toMatch(
+      /^tabby_bfd_session_state\{peer="other",address="198\.18\.0\.2",local="198\.18\.0\.1",multihop="false"\} 3$/m,
+    );
+    expect(text).toMatch(/^tabby_bfd_session_flaps_total\{peer="other",.*\} 1$/m);
     // The control socket's `show bfd`: all, one peer (by name or address), an unknown peer.
     const h = new ControlHandler(a.s, { version: 'test' });
     const peers = (x: unknown) => (x as { peer: string; bgp_state: string }[]).map((r) => [r.peer, r.bgp_state]);

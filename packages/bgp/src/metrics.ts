@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { registerBfdMetrics } from '@tabby/bfd';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { SessionStates } from './control/api.js';
 import type { MessageCounters } from './session.js';
@@ -25,6 +26,8 @@ const MESSAGE_TYPES = ['open', 'update', 'notification', 'keepalive', 'route_ref
  * nothing before it starts.
  */
 export function registerSpeakerMetrics(registry: Registry, speaker: () => Speaker | null | undefined): void {
+  // The BFD sessions of its peers (tabby_bfd_session_state, tabby_bfd_session_flaps_total, ...).
+  registerBfdMetrics(registry, async () => (await speaker()?.bfd.sessions()) ?? []);
   const registers = [registry];
   const peerLabels = ['peer', 'address'] as const;
   const peers = () => [...(speaker()?.peers.values() ?? [])];
