@@ -53,6 +53,9 @@ describe('show bfd and metrics', () => {
       last_error: '',
     });
     expect(e.last_down_at).toMatch(/^1970-01-01T00:16:/);
+    // Largest gaps since it came Up: the session's own figures, whole ms.
+    expect([e.max_tx_gap_ms, e.max_rx_gap_ms]).toEqual([Math.round(s.maxTxGapMs), Math.round(s.maxRxGapMs)]);
+    expect(e.max_tx_gap_ms).toBeGreaterThan(0);
   });
 
   it('renderBfdMetrics: state, flaps and packets per session', () => {

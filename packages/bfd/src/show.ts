@@ -40,6 +40,9 @@ export interface ShowBfdEntry {
   packets_sent: number;
   packets_received: number;
   packets_discarded: number;
+  /** Largest gap between two packets sent, and received, since the session last came Up (ms). */
+  max_tx_gap_ms: number;
+  max_rx_gap_ms: number;
   /** Socket problem (bind failed, no route, send failed), or empty. */
   last_error: string;
 }
@@ -76,6 +79,8 @@ export function showBfdEntry(s: SessionStatus, now = Date.now()): ShowBfdEntry {
     packets_sent: s.packetsSent,
     packets_received: s.packetsReceived,
     packets_discarded: Object.values(s.discarded).reduce((a, b) => a + b, 0),
+    max_tx_gap_ms: Math.round(s.maxTxGapMs),
+    max_rx_gap_ms: Math.round(s.maxRxGapMs),
     last_error: s.transportError ?? '',
   };
 }

@@ -35,6 +35,8 @@ const row: BfdShowEntry = {
   packets_sent: 700,
   packets_received: 690,
   packets_discarded: 0,
+  max_tx_gap_ms: 118,
+  max_rx_gap_ms: 131,
   last_error: '',
   bgp_state: 'Established',
   bgp_held: false,
@@ -93,6 +95,7 @@ describe('bgpctl show bfd', () => {
     const detail = formatBfdDetail(down);
     expect(detail).toContain('BGP session     Idle: held until BFD is Up (it went Down)');
     expect(detail).toContain('Configured      min TX 100 ms, min RX 150 ms, multiplier 3');
+    expect(detail).toContain('Largest gap     118 ms between packets sent, 131 ms received (since Up)');
   });
 
   describe('against a control socket', () => {

@@ -89,6 +89,7 @@ export function formatBfdDetail(r: BfdShowEntry): string {
     ['Last down', r.last_down_at ? `${r.last_down_at}: ${r.last_diagnostic}` : 'never'],
     ['Transitions', `${r.up_transitions} to Up, ${r.flaps} flaps`],
     ['Packets', `${r.packets_sent} sent, ${r.packets_received} received, ${r.packets_discarded} discarded`],
+    ['Largest gap', `${r.max_tx_gap_ms} ms between packets sent, ${r.max_rx_gap_ms} ms received (since Up)`],
     ['BGP session', `${r.bgp_state || '-'}${r.bgp_held ? ': held until BFD is Up (it went Down)' : ''}`],
   ];
   if (r.last_error) lines.push(['Last error', r.last_error]);
