@@ -111,6 +111,8 @@ export function registerSpeakerMetrics(registry: Registry, speaker: () => Speake
   single('tabby_bgp_loc_rib_prefixes', 'Prefixes in the Loc-RIB.', (s) => s.rib.size);
   single('tabby_bgp_loc_rib_paths', 'Paths in the Loc-RIB.', (s) => s.rib.paths);
   single('tabby_bgp_attribute_sets', 'Distinct interned attribute sets.', (s) => s.attrs.size);
+  single('tabby_bgp_pending_selection', 'Prefixes received but not yet decided.', (s) => s.backlog.selection);
+  single('tabby_bgp_export_backlog', 'Prefixes decided but not yet sent to the peers.', (s) => s.backlog.export);
 }
 
 /** Where `/metrics` is served: a port, on `host` (default 127.0.0.1). */

@@ -157,19 +157,19 @@ export class GracefulRestart {
   private flushStale(peer: RestartPeer, afi: Afi | undefined): void {
     const rib = this.deps.rib;
     let n = 0;
-    for (const r of rib.routesOf(peer.source)) {
-      if (!rib.stale(r) || (afi !== undefined && afiOfKey(rib.key(r)) !== afi)) continue;
-      rib.remove(r);
-      n += 1;
-    }
+    // The usual End-of-RIB (after a first session, or once every route came again) has nothing to scan for.
+    if (rib.staleCount(peer.source) > 0)
+      for (const r of rib.routesOf(peer.source)) {
+        if (!rib.stale(r) || (afi !== undefined && afiOfKey(rib.key(r)) !== afi)) continue;
+        rib.remove(r);
+        n += 1;
+      }
     if (n) this.deps.log.info({ peer: peer.config.name, routes: n }, 'stale routes removed');
     this.deps.changed();
   }
 
   /** Routes of the peer's current session that are stale. */
   staleCount(peer: RestartPeer): number {
-    let n = 0;
-    for (const r of this.deps.rib.routesOf(peer.source)) if (this.deps.rib.stale(r)) n += 1;
-    return n;
+    return this.deps.rib.staleCount(peer.source);
   }
 }

@@ -107,6 +107,27 @@ describe('Session (in memory, manual clock: no sockets, no sleeps)', () => {
     expect(t.got.at(-1)).toMatchObject({ type: 'notification', code: 4, subcode: 0 });
   });
 
+  it('restarts the hold timer on every message without a timer per message (a full table is 500,000 UPDATEs)', async () => {
+    const t = await setup();
+    await t.establish();
+    let armed = 0;
+    const setTimeout = t.clock.setTimeout.bind(t.clock);
+    t.clock.setTimeout = (fn, ms) => {
+      armed += 1;
+      return setTimeout(fn, ms);
+    };
+    for (let i = 0; i < 50; i++) {
+      t.clock.advance(1000);
+      await t.send(KEEPALIVE);
+    }
+    expect(t.s.phase).toBe('Established'); // 50 s of messages 1 s apart, hold time 9 s
+    expect(armed).toBeLessThan(25); // keepalives we send (every 3 s) and hold-timer re-arms only
+    t.clock.advance(8999);
+    expect(t.s.phase).toBe('Established');
+    t.clock.advance(1);
+    expect(t.closed()).toMatchObject({ kind: 'hold-expired' });
+  });
+
   it('waits 240 s for the OPEN (RFC 4271 8.2.2 large hold time)', async () => {
     const t = await setup();
     t.clock.advance(239_999);

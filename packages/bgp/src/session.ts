@@ -104,6 +104,8 @@ export class Session {
   private sendHoldTimer: TimerHandle | undefined;
   /** `conn.sentBytes` when the send hold timer was (re)started: no change by its expiry means no progress. */
   private sendHoldMark = 0;
+  /** When the last message arrived (clock ms): the hold timer runs from here. */
+  private lastHeard = 0;
   private closing = false;
 
   constructor(
@@ -233,16 +235,31 @@ export class Session {
     }, ms);
   }
 
+  /**
+   * (Re)starts the hold timer. A message restarts it only by moving `lastHeard` (a full table is
+   * hundreds of thousands of UPDATEs: not a timer each); when the timer fires early for that
+   * reason it waits out the rest.
+   */
   private armHold(seconds: number): void {
     this.clock.clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
     if (seconds <= 0) return;
-    this.holdTimer = this.clock.setTimeout(() => {
-      const n = notification(ErrorCode.HoldTimerExpired, 0);
-      this.send(n);
-      this.closing = true;
-      this.conn.end();
-      this.finish({ kind: 'hold-expired', notification: n, text: 'Hold timer expired' });
-    }, seconds * 1000);
+    this.lastHeard = this.clock.now();
+    const wait = (ms: number) => {
+      this.holdTimer = this.clock.setTimeout(() => {
+        const left = this.lastHeard + seconds * 1000 - this.clock.now();
+        if (left > 0) {
+          wait(left);
+          return;
+        }
+        const n = notification(ErrorCode.HoldTimerExpired, 0);
+        this.send(n);
+        this.closing = true;
+        this.conn.end();
+        this.finish({ kind: 'hold-expired', notification: n, text: 'Hold timer expired' });
+      }, ms);
+    };
+    wait(seconds * 1000);
   }
 
   private armKeepalive(): void {
@@ -305,7 +322,7 @@ export class Session {
       this.finish({ kind: 'notification-received', notification: m, text: `Received: ${describeNotification(m)}` });
       return;
     }
-    if (this.phase !== 'OpenSent' && this.holdTime > 0) this.armHold(this.holdTime);
+    if (this.phase !== 'OpenSent') this.lastHeard = this.clock.now(); // restarts the hold timer
     switch (this.phase) {
       case 'OpenSent':
         if (m.type !== 'open') {

@@ -9,6 +9,8 @@ import { type Netns, type NsProcess, waitFor } from '@tabby/test-helpers';
 
 const repo = fileURLToPath(new URL('../../../..', import.meta.url));
 export const BGPD_BIN = join(repo, 'packages/bgp/bin/bgpd.js');
+/** The `tabby` command, as users run the speaker (`tabby bgpd`, see deploy/systemd). */
+export const TABBY_BIN = join(repo, 'packages/cli/bin/tabby.js');
 
 /** Memory and CPU of a daemon process, from /proc. */
 export interface ProcStats {

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec, type Netns, type NsProcess, waitFor } from '@tabby/test-helpers';
-import { BenchDaemon, BGPD_BIN, controlRequest, daemonPid, type ProcStats, procStats } from './bench-daemon.js';
+import { BenchDaemon, controlRequest, daemonPid, type ProcStats, procStats, TABBY_BIN } from './bench-daemon.js';
 
 /** Addresses of the one veth link between feeder and receiver (198.18.0.0/15 only). */
 export const RX_ADDR = '198.18.0.1';
@@ -81,7 +81,7 @@ peers:
   protected override stopSignal: NodeJS.Signals = this.nodeArgs.length ? 'SIGTERM' : 'SIGKILL';
 
   protected argv(): string[] {
-    return [process.execPath, ...this.nodeArgs, BGPD_BIN, '-c', this.configFile, '--log-level', 'info'];
+    return [process.execPath, ...this.nodeArgs, TABBY_BIN, 'bgpd', '-c', this.configFile, '--log-level', 'info'];
   }
 
   protected async ready(): Promise<boolean> {

@@ -308,7 +308,7 @@ export class AttrTable {
     for (let i = idx.start(hash); ; i = idx.next(i)) {
       const slot = idx.at(i);
       if (slot < 0) break;
-      if (cols.hash[slot] !== hash) continue;
+      if (!idx.tagged(i, hash) || cols.hash[slot] !== hash) continue;
       const s = this.bySlot[slot]!;
       if (s.nextHop === nextHop && cols.same(slot, fourOctetAs, raw.bytes)) return s;
     }

@@ -3,6 +3,10 @@ type Typed = Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array;
 /** Rows a column reaches by growing in place; past that it grows by copying. */
 const MAX_ROWS = 1 << 25;
 
+/** An index slot: the row number plus one in the low 26 bits (0: empty), a hash tag in the top 6. */
+const ID_BITS = 26;
+const ID_MASK = (1 << ID_BITS) - 1;
+
 interface Resizable {
   readonly resizable?: boolean;
   readonly maxByteLength?: number;
@@ -44,9 +48,13 @@ export function grow<T extends Typed>(a: T, n: number, fill = 0): T {
  * A hash index from keys to small non-negative integers (row numbers of a columnar table), as one
  * Int32Array: open addressing with linear probing, at most half full, deletes by backward shift
  * (no tombstones). It holds no keys: the table does, and `hashOf(id)` gives a row's hash again.
+ * Each slot keeps, beside the row number, the top bits of its hash (a tag), so a probe passes
+ * rows of other keys without reading the table: a key that is not there (every prefix of a new
+ * full table) costs one read of the index, not one cache miss in the table per probe.
  *
  * Lookups probe from `start(hash)`: `at(i)` is the row there (or -1: not found), `next(i)` the
- * following position; the caller compares its key against the row's.
+ * following position; `tagged(i, hash)` is false for a row whose hash differs; the caller compares
+ * its key against the other rows'.
  */
 export class IdIndex {
   private slots: Int32Array;
@@ -69,7 +77,12 @@ export class IdIndex {
 
   /** The row at probe position `i`, or -1 when the position is empty (the key is not there). */
   at(i: number): number {
-    return this.slots[i]! - 1;
+    return (this.slots[i]! & ID_MASK) - 1;
+  }
+
+  /** False when the row at `i` cannot have `hash` (its tag differs): skip it without reading the table. */
+  tagged(i: number, hash: number): boolean {
+    return this.slots[i]! >>> ID_BITS === hash >>> ID_BITS;
   }
 
   next(i: number): number {
@@ -81,7 +94,10 @@ export class IdIndex {
     if ((this.count + 1) * 2 > this.slots.length) {
       const old = this.slots;
       this.slots = new Int32Array(old.length * 2);
-      for (let i = 0; i < old.length; i++) if (old[i]) this.place(old[i]! - 1, this.hashOf(old[i]! - 1));
+      for (let i = 0; i < old.length; i++) {
+        const id = (old[i]! & ID_MASK) - 1;
+        if (id >= 0) this.place(id, this.hashOf(id));
+      }
     }
     this.place(id, hash);
     this.count += 1;
@@ -92,7 +108,7 @@ export class IdIndex {
     const mask = slots.length - 1;
     let i = hash & mask;
     while (slots[i] !== 0) i = (i + 1) & mask;
-    slots[i] = id + 1;
+    slots[i] = (id + 1) | ((hash >>> ID_BITS) << ID_BITS);
   }
 
   /** Removes row `id`, whose hash is `hash`; false when it is not there. */
@@ -100,7 +116,7 @@ export class IdIndex {
     const slots = this.slots;
     const mask = slots.length - 1;
     let i = hash & mask;
-    while (slots[i] !== 0 && slots[i] !== id + 1) i = (i + 1) & mask;
+    while (slots[i] !== 0 && (slots[i]! & ID_MASK) !== id + 1) i = (i + 1) & mask;
     if (slots[i] === 0) return false;
     slots[i] = 0;
     this.count -= 1;
@@ -108,7 +124,7 @@ export class IdIndex {
     // is not in the cyclic range (hole, entry].
     for (let j = (i + 1) & mask; slots[j] !== 0; j = (j + 1) & mask) {
       const s = slots[j]!;
-      const home = this.hashOf(s - 1) & mask;
+      const home = this.hashOf((s & ID_MASK) - 1) & mask;
       if (i <= j ? home <= i || home > j : home <= i && home > j) {
         slots[i] = s;
         slots[j] = 0;

@@ -246,6 +246,7 @@ describe('LocRib against a model (fast-check)', () => {
           const mine = [...model].filter(([mid]) => mid.split('|')[1] === String(i + 1));
           expect(rib.routeCount(s)).toBe(mine.length);
           expect(rib.acceptedCount(s)).toBe(mine.filter(([, m]) => m.accept).length);
+          expect(rib.staleCount(s)).toBe(mine.filter(([, m]) => m.stale).length);
           expect(new Set([...rib.routesOf(s)].map((r) => rib.key(r))).size).toBeLessThanOrEqual(mine.length);
         }
         // The best route of each prefix is what the decision process picks over its candidates.

@@ -158,6 +158,7 @@ export class LocRib extends RouteStore {
       this.rFlags[r] = 0;
     } else {
       this.release(r);
+      if ((this.rFlags[r]! & STALE) !== 0) st.stale -= 1;
     }
     this.rRaw[r] = raw.slot;
     this.rAttrs[r] = (post ?? raw).slot;
@@ -180,7 +181,7 @@ export class LocRib extends RouteStore {
     if (this.selected(d, r)) {
       const stale = this.stale(r);
       const n = this.put(this.destKey(d), st.source, this.rPathId[r]!, this.raw(r), post, now);
-      if (stale) this.rFlags[n] = this.rFlags[n]! | STALE;
+      if (stale) this.setStale(n, true);
       return n;
     }
     if (post) this.attrTable.ref(post);
@@ -194,6 +195,8 @@ export class LocRib extends RouteStore {
 
   /** Marks a route stale (graceful restart) or fresh, and re-runs the decision for its prefix. */
   setStale(r: number, stale: boolean): void {
+    if (((this.rFlags[r]! & STALE) !== 0) === stale) return;
+    this.sourceList[this.rSrc[r]!]!.stale += stale ? 1 : -1;
     this.rFlags[r] = stale ? this.rFlags[r]! | STALE : this.rFlags[r]! & ~STALE;
     if ((this.rFlags[r]! & ACCEPTED) !== 0) this.mark(this.rDest[r]!, 0);
   }

@@ -19,6 +19,8 @@ export interface SourceState {
   accepted: number;
   /** Retired routes still pointing at this source. */
   retired: number;
+  /** Its routes marked stale (graceful restart): End-of-RIB scans for them only when there are any. */
+  stale: number;
 }
 
 /**
@@ -99,9 +101,10 @@ export class RouteStore {
 
   private findV4(key: number): number {
     const idx = this.v4Index;
-    for (let i = idx.start(RouteStore.hash(key)); ; i = idx.next(i)) {
+    const h = RouteStore.hash(key);
+    for (let i = idx.start(h); ; i = idx.next(i)) {
       const d = idx.at(i);
-      if (d === NONE || this.dKey[d] === key) return d;
+      if (d === NONE || (idx.tagged(i, h) && this.dKey[d] === key)) return d;
     }
   }
 
@@ -208,7 +211,7 @@ export class RouteStore {
     let i = this.sources.get(s);
     if (i !== undefined) return i;
     i = this.sourceFree.pop() ?? this.sourceList.length;
-    this.sourceList[i] = { source: s, head: NONE, routes: 0, accepted: 0, retired: 0 };
+    this.sourceList[i] = { source: s, head: NONE, routes: 0, accepted: 0, retired: 0, stale: 0 };
     this.sources.set(s, i);
     return i;
   }
@@ -221,6 +224,11 @@ export class RouteStore {
   /** Routes held from `s` (accepted or not). */
   routeCount(s: PathSource): number {
     return this.sourceState(s)?.routes ?? 0;
+  }
+
+  /** Routes from `s` marked stale. */
+  staleCount(s: PathSource): number {
+    return this.sourceState(s)?.stale ?? 0;
   }
 
   /** Routes from `s` that import policy accepted. */
@@ -336,6 +344,7 @@ export class RouteStore {
 
   /** Out of the prefix's and the source's chains, and out of the counts. */
   protected unlink(r: number, d: number, st: SourceState): void {
+    if ((this.rFlags[r]! & STALE) !== 0) st.stale -= 1;
     if ((this.rFlags[r]! & ACCEPTED) !== 0) {
       st.accepted -= 1;
       this.pathCount -= 1;
