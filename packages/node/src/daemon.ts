@@ -53,9 +53,10 @@ Options:
       --name NAME          node name (default: $NODENAME, else the host name)
       --datastore URL      memory | file:///x.json | redis://host:port/db | etcd://host:port
                            (default: $TABBY_DATASTORE, else memory)
-      --uplink IF          interface facing the other nodes (default eth0)
+      --uplink IF          interface facing the other nodes (default: the one that holds the
+                           node's address or its subnet, else eth0)
       --ip-autodetect IF   when the Node has no ipv4Address: take the first global IPv4 address
-                           of interface IF and write it to the Node (default: the uplink)
+                           of interface IF and write it to the Node (default: --uplink, else eth0)
   -s, --socket PATH        control socket for bgpctl (default /run/tabby/node.sock)
       --fib kernel|memory  program the kernel (default) or only a memory table
       --health-port PORT   serve /readiness and /liveness on this port (127.0.0.1; off by default)
@@ -186,11 +187,11 @@ export async function runNode(argv: string[]): Promise<number> {
     lock.release();
     return lifecycle.failed('node', err);
   }
-  const uplink = args.uplink ?? 'eth0';
+  const uplink = args.uplink;
   let agent: NodeAgent | undefined;
   let health: http.Server | null = null;
   let map: UiServer | null = null;
-  const memoryFib = new MemoryDriver([uplink]);
+  const memoryFib = new MemoryDriver();
   let metricsServer: http.Server | null = null;
   const registry = daemonRegistry();
   registerSpeakerMetrics(registry, () => agent?.speaker);
@@ -220,7 +221,7 @@ export async function runNode(argv: string[]): Promise<number> {
       try {
         await lifecycle.starting(
           withDeadline(
-            ensureAddress(new ResourceStore(ds), name, args['ip-autodetect'] ?? uplink, log),
+            ensureAddress(new ResourceStore(ds), name, args['ip-autodetect'] ?? uplink ?? 'eth0', log),
             deadline,
             late,
           ),
@@ -242,14 +243,15 @@ export async function runNode(argv: string[]): Promise<number> {
       datastore: ds,
       transport: tcpTransport,
       controlSocket: socket,
-      uplink,
+      ...(uplink ? { uplink } : {}),
       logger: log,
       restarting: args.restarted ?? false,
       ...(holdTime !== undefined ? { holdTime } : {}),
       ...(template !== undefined ? { speakerTemplate: template } : {}),
       confdMetrics,
-      dataplane: (local) =>
-        fib === 'kernel'
+      dataplane: (local) => {
+        memoryFib.addLink(local.uplink);
+        return fib === 'kernel'
           ? new FibDataplane({
               localNode: local,
               routeTable: new RouteTable({
@@ -264,7 +266,8 @@ export async function runNode(argv: string[]): Promise<number> {
               localNode: local,
               routeTable: new RouteTable({ driver: memoryFib, observer: fibMetrics }),
               links: new MemoryLinkDriver(),
-            }),
+            });
+      },
     });
     lastError = 'the first full read of the datastore did not finish';
     await lifecycle.starting(withDeadline(agent.start(), deadline, late));
