@@ -6,7 +6,7 @@ import { type ClusterNode, clusterYaml, NetnsCluster } from './cluster.js';
 // default BGPConfiguration, Calico manifests otherwise unchanged), 100 ms x 3: a node whose link
 // stops carrying packets loses its pod routes on the other nodes well before the BGP hold time
 // (9 s in the lab), which is what it takes without BFD. The exact times are measured by the
-// benchmark (bench/bfd-failover.js, docs/benchmarks/bfd.md); this test only bounds them.
+// benchmark (`npm run bench -- bgp-bfd`, docs/benchmarks/bgp-bfd.md); this test only bounds them.
 const HOLD = 9;
 
 const bgpConfiguration = (bfd: boolean) => `apiVersion: projectcalico.org/v3
