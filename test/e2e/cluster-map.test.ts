@@ -177,6 +177,10 @@ describe.skipIf(
       const after = await mapState(page);
       expect(after.sessions).toEqual(['n1-n2 session established', 'n1-n3 session down', 'n2-n3 session down']);
       expect(after.nodes.find((n) => n.startsWith('n3 '))).toMatch(/^n3 node down\b/);
+      if (SHOTS) {
+        await page.click('button[data-tab="nodes"]');
+        await page.screenshot({ path: join(SHOTS, 'cluster-map-node-down.png') });
+      }
       await waitFor(
         "n1's own map shows n1-n3 down",
         async () => (await nodeMap<ClusterView>(lab, '/api/view')).sessions.find((x) => x.b === 'n3')?.class === 'down',

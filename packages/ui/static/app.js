@@ -2,7 +2,7 @@
 // Plain DOM and SVG, no framework: every text goes in through textContent.
 const SVG = 'http://www.w3.org/2000/svg';
 const W = 760;
-const H = 600;
+const H = 660;
 let view = null;
 /** The last trace's hops, highlighted again after each redraw. */
 let lastHops = [];
@@ -24,7 +24,7 @@ function layout(nodes) {
       // A lone reflector sits in the centre; its pods hang below it.
       const a =
         radius[r] === 0 ? Math.PI / 2 : -Math.PI / 2 + (2 * Math.PI * i) / ring.length + (r === 0 ? Math.PI / 4 : 0);
-      pos.set(n.name, { x: W / 2 + radius[r] * Math.cos(a), y: H / 2 + 20 + radius[r] * Math.sin(a), a });
+      pos.set(n.name, { x: W / 2 + radius[r] * Math.cos(a), y: H / 2 + radius[r] * Math.sin(a), a });
     });
   });
   return pos;
