@@ -48,6 +48,20 @@ peers:
     expect(n.holdTime).toBe(30);
   });
 
+  it("advertises a peer's own restart time (BGPPeer maxRestartTime), else the speaker's", () => {
+    const c = config(`gracefulRestart: { restartTime: 100 }
+peers:
+  - { address: 198.18.0.2, asn: 65001, restartTime: 300 }
+  - { address: 198.18.0.3, asn: 65001 }
+`);
+    const gr = (i: number) => localOpen(c, c.peers[i]!, false).capabilities.find((x) => x.kind === 'graceful-restart');
+    expect(gr(0)).toMatchObject({ restartTime: 300 });
+    expect(gr(1)).toMatchObject({ restartTime: 100 });
+    expect(() => config('peers:\n  - { address: 198.18.0.2, asn: 65001, restartTime: 4096 }\n')).toThrow(
+      /peers\[0\]\.restartTime/,
+    );
+  });
+
   it('carries the families both sides list; none listed by the peer means IPv4 (RFC 4760 8)', () => {
     const mp = (afi: number) => ({ kind: 'multiprotocol' as const, afi, safi: 1 });
     expect([...negotiatedFamilies(['ipv4-unicast', 'ipv6-unicast'], open([mp(2)]))]).toEqual([Afi.ipv6]);

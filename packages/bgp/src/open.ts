@@ -26,7 +26,7 @@ export function localOpen(
       kind: 'graceful-restart',
       restarting,
       notification: gr.notification,
-      restartTime: gr.restartTime,
+      restartTime: pc.restartTime ?? gr.restartTime,
       families: pc.families.map((f) => ({ afi: familyAfi(f), safi: Safi.unicast, forwarding: true })),
     });
   }

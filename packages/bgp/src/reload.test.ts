@@ -85,5 +85,7 @@ describe('reload plan (config diff)', () => {
     expect(sessionResetNeeded(a!, { ...a!, description: 'x', import: ['all'], maxPrefix: undefined })).toBe(false);
     expect(sessionResetNeeded(a!, { ...a!, families: ['ipv6-unicast'] })).toBe(true);
     expect(sessionResetNeeded(a!, { ...a!, addPath: { ...a!.addPath, send: true } })).toBe(true);
+    // The restart time is in our OPEN: the peer learns a new one from a new session only.
+    expect(sessionResetNeeded(a!, { ...a!, restartTime: 300 })).toBe(true);
   });
 });

@@ -30,6 +30,7 @@ const RESET_KEYS: readonly (keyof PeerConfig)[] = [
   'families',
   'routeReflectorClient',
   'gracefulRestart',
+  'restartTime',
   'addPath',
   'nextHop',
 ];

@@ -36,6 +36,7 @@ export const PEER_KEYS = [
   'maxPrefix',
   'allowLocalAs',
   'gracefulRestart',
+  'restartTime',
   'addPath',
   'description',
   'password',
@@ -106,6 +107,7 @@ export function completePeer(top: PeerTop, p: PeerInput, defaults: PeerDefaults 
     ...(p.maxPrefix ? { maxPrefix: p.maxPrefix } : {}),
     allowLocalAs: p.allowLocalAs ?? 0,
     gracefulRestart: p.gracefulRestart ?? top.gracefulRestart.enabled,
+    ...(p.restartTime ? { restartTime: p.restartTime } : {}),
     addPath: {
       send: p.addPath?.send ?? defaults.addPath?.send ?? false,
       receive: p.addPath?.receive ?? defaults.addPath?.receive ?? false,
@@ -213,6 +215,7 @@ export function readPeer(
     maxPrefix,
     allowLocalAs: r.integer(at('allowLocalAs'), { min: 0, max: 10 }),
     gracefulRestart: optional('gracefulRestart', (p) => r.boolean(p, true)),
+    restartTime: r.integer(at('restartTime'), { min: 1, max: 4095 }),
     addPath,
     description: r.string(at('description')),
     bfd: readBfd(r, at('bfd')),

@@ -125,6 +125,8 @@ export interface PeerConfig {
   /** How often our own AS may appear in a received AS_PATH before the route is dropped. */
   allowLocalAs: number;
   gracefulRestart: boolean;
+  /** The restart time advertised to this peer (RFC 4724, s); absent: `gracefulRestart.restartTime`. */
+  restartTime?: number;
   /**
    * RFC 7911. `send`: advertise several paths per prefix where the peer can receive them:
    * `select: ecmp` the ECMP set, `all` every usable path.

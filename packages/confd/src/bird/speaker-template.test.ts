@@ -7,7 +7,7 @@ import { BGPD_TEMPLATE_PATH } from '../shipped.js';
 
 // The speaker template and the BIRD template implement the same peering rules: for every BIRD
 // golden fixture, the Tabby config must validate and name exactly the BIRD config's BGP peers,
-// with the same passive sides, route-reflector clients and graceful restart on or off.
+// with the same passive sides, route-reflector clients, graceful restart on or off and restart times.
 const TESTDATA = join(import.meta.dirname, 'testdata');
 const fixtures = readdirSync(TESTDATA)
   .filter((f) => f.endsWith('.json'))
@@ -27,14 +27,23 @@ function render(name: string): { yaml: string; bird: string } {
   return { yaml, bird: readFileSync(join(TESTDATA, `${name}.bird.cfg`), 'utf8') };
 }
 
+interface BirdPeer {
+  passive: boolean;
+  rrClient: boolean;
+  gr: boolean;
+  restartTime?: number;
+}
+
 /** `protocol bgp NAME from ... { ... }` blocks of the golden BIRD config: name, passive, rr client, GR. */
-function birdPeers(bird: string): Map<string, { passive: boolean; rrClient: boolean; gr: boolean }> {
-  const out = new Map<string, { passive: boolean; rrClient: boolean; gr: boolean }>();
+function birdPeers(bird: string): Map<string, BirdPeer> {
+  const out = new Map<string, BirdPeer>();
   for (const m of bird.matchAll(/^protocol bgp (\S+) from \S+ \{([\s\S]*?)^\}/gm)) {
+    const time = /graceful restart time (\d+);/.exec(m[2]!)?.[1];
     out.set(m[1]!, {
       passive: /passive on;/.test(m[2]!),
       rrClient: /rr client;/.test(m[2]!),
       gr: !/graceful restart off;/.test(m[2]!),
+      ...(time ? { restartTime: Number(time) } : {}),
     });
   }
   return out;
@@ -47,7 +56,15 @@ describe('the Tabby speaker template (bgpd.yaml.template)', () => {
     const want = birdPeers(bird);
     expect(
       new Map(
-        cfg.peers.map((p) => [p.name, { passive: p.passive, rrClient: p.routeReflectorClient, gr: p.gracefulRestart }]),
+        cfg.peers.map((p) => [
+          p.name,
+          {
+            passive: p.passive,
+            rrClient: p.routeReflectorClient,
+            gr: p.gracefulRestart,
+            ...(p.restartTime ? { restartTime: p.restartTime } : {}),
+          },
+        ]),
       ),
     ).toEqual(want);
     expect(render(name).yaml).toBe(yaml);
