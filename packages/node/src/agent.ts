@@ -129,6 +129,8 @@ export class NodeAgent implements NodeStatusSource {
   private retryMs = 1000;
   private chain: Promise<void> = Promise.resolve();
   private control: ControlServer | null = null;
+  /** Answers the control socket's commands from the current speaker. */
+  private handler: ControlHandler | null = null;
   private configSignature = '';
   /** Bumped by every change of a resource other than a WorkloadEndpoint (what peerings read). */
   private bgpVersion = 0;
@@ -505,12 +507,12 @@ export class NodeAgent implements NodeStatusSource {
         this.scheduleApply();
       });
     }
+    // A new speaker (first start, or a router ID or AS change) gets a new handler; the socket stays.
+    this.handler = new ControlHandler(speaker, { version: this.opts.version ?? '0.1.0' });
     if (this.opts.controlSocket && !this.control) {
-      const handler = new ControlHandler(speaker, { version: this.opts.version ?? '0.1.0' });
-      const base = handler.handle;
       this.control = new ControlServer(
         this.opts.controlSocket,
-        (command, args) => (command === 'node status' ? this.status() : base(command, args)),
+        (command, args) => (command === 'node status' ? this.status() : this.handler!.handle(command, args)),
         { logger: this.log },
       );
       await this.control.start().catch((err: Error) => {
