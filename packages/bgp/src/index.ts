@@ -1,5 +1,5 @@
 export { type Clock, ManualClock, systemClock, type TimerHandle } from './clock.js';
-export { type BfdInput, BFD_DEFAULTS, completeBfd, parseBfdSpec, readBfd } from './config/bfd-reader.js';
+export { BFD_DEFAULTS, type BfdInput, completeBfd, parseBfdSpec, readBfd } from './config/bfd-reader.js';
 export { addressToBigInt, bigIntToAddress, type ParsedCidr, parseCidr } from './config/cidr.js';
 export { loadConfigFile, parseConfig, readConfigText, readTop, type SpeakerTop, TOP_KEYS } from './config/load.js';
 export {
@@ -39,6 +39,7 @@ export type { BestRouteEvent, FibEntry } from './fib-feed.js';
 export { type Logger, silentLogger } from './logger.js';
 export { daemonRegistry, type MetricsEndpoint, registerSpeakerMetrics, serveMetrics } from './metrics.js';
 export { Peer } from './peer.js';
+export { policyPasses } from './policy/policy-set.js';
 export { compareKeys, type PrefixKey, prefixKeyText } from './rib/prefix-key.js';
 export { describeNotification, Session } from './session.js';
 export { Speaker, type SpeakerDeps } from './speaker.js';

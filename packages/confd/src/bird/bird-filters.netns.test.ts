@@ -1,9 +1,10 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseConfig, policyPasses } from '@tabby/bgp';
 import { canUseNetns, createRunTempDir, haveCommands, NetLab, type Netns, waitFor } from '@tabby/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfdTemplate } from '../render.js';
-import { BIRD_TEMPLATE_PATH } from '../shipped.js';
+import { BGPD_TEMPLATE_PATH, BIRD_TEMPLATE_PATH } from '../shipped.js';
 
 // The golden files prove what the BIRD template writes and `bird -p` that BIRD parses it; this
 // proves what it does: real BIRD (in a namespace of its own, no peer reachable) runs the rendered
@@ -13,12 +14,12 @@ import { BIRD_TEMPLATE_PATH } from '../shipped.js';
 
 const TESTDATA = join(import.meta.dirname, 'testdata');
 
-function render(fixture: string): string {
+function render(fixture: string, template = BIRD_TEMPLATE_PATH): string {
   const fx = JSON.parse(readFileSync(join(TESTDATA, `${fixture}.json`), 'utf8')) as {
     node: string;
     keys: Record<string, string>;
   };
-  return new ConfdTemplate(readFileSync(BIRD_TEMPLATE_PATH, 'utf8'), 'bird.cfg.template', {
+  return new ConfdTemplate(readFileSync(template, 'utf8'), template, {
     NODENAME: fx.node,
   }).render(
     Object.entries(fx.keys).map(([key, value]) => ({ key, value })),
@@ -101,5 +102,19 @@ describe.skipIf(!canUseNetns() || !haveCommands('bird', 'birdc'))('the BIRD temp
     // tor-in: accept exactly 0.0.0.0/0; reject what is not within 198.20.0.0/16 at /24 to /32
     // (198.20.0.0/16 itself is /16, so it is rejected too); accept the rest.
     expect(await show('tor_import')).toEqual(['0.0.0.0/0', '198.20.1.0/24']);
+  });
+
+  // Tabby's speaker, from the speaker template on the same keys, decides every probe as BIRD does:
+  // imported routes come from a peer (source RemotePeers), exported probes are originated here.
+  // 198.18.0.8/29 lies inside the node's own block: BIRD's Tabby rules export only the whole block,
+  // the speaker's export the pool (it never originates such a route); that is not a filter's doing.
+  it('Tabby’s speaker passes the same probes through the same peer’s filters', async () => {
+    const cfg = parseConfig(render('filters', BGPD_TEMPLATE_PATH), 'filters.bgpd.yaml');
+    const tor = cfg.peers.find((p) => p.name === 'Global_198_19_9_1')!;
+    const through = (names: string[], local: boolean) =>
+      PROBES.filter((p) => policyPasses(cfg, names, p, { local })).sort();
+    expect(through(tor.import, false)).toEqual(await show('tor_import'));
+    const own = '198.18.0.8/29';
+    expect(through(tor.export, true).filter((p) => p !== own)).toEqual(await show('tor_export'));
   });
 });
