@@ -298,11 +298,17 @@ export class Session {
     if (this.phase === 'Closed') return;
     this.pace();
     try {
+      let heard = false;
       for (const bytes of this.framer.push(chunk)) {
         if ((this.phase as SessionPhase) === 'Closed' || this.closing) return;
         const m = decode(bytes, this.ctx);
         this.received[kindOf(m)] += 1;
         this.received.total += 1;
+        // Messages after our OPEN was answered restart the hold timer: once per read, not per message.
+        if (!heard && this.phase !== 'OpenSent') {
+          heard = true;
+          this.lastHeard = this.clock.now();
+        }
         this.handle(m);
       }
     } catch (err) {
@@ -322,7 +328,6 @@ export class Session {
       this.finish({ kind: 'notification-received', notification: m, text: `Received: ${describeNotification(m)}` });
       return;
     }
-    if (this.phase !== 'OpenSent') this.lastHeard = this.clock.now(); // restarts the hold timer
     switch (this.phase) {
       case 'OpenSent':
         if (m.type !== 'open') {

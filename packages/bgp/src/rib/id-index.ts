@@ -63,6 +63,13 @@ export class IdIndex {
   constructor(
     private readonly hashOf: (id: number) => number,
     initialSize = 1024,
+    /**
+     * Calls `place(id, hash)` for every row in the index but `except`, in row order. Given, a
+     * doubling reads the table's hashes in row order (one pass through its columns) instead of at
+     * random through the old slots: a million rows take one read of the table, not a million
+     * cache misses in one turn of the event loop.
+     */
+    private readonly rows?: (place: (id: number, hash: number) => void, except: number) => void,
   ) {
     this.slots = new Int32Array(initialSize);
   }
@@ -94,9 +101,12 @@ export class IdIndex {
     if ((this.count + 1) * 2 > this.slots.length) {
       const old = this.slots;
       this.slots = new Int32Array(old.length * 2);
-      for (let i = 0; i < old.length; i++) {
-        const id = (old[i]! & ID_MASK) - 1;
-        if (id >= 0) this.place(id, this.hashOf(id));
+      if (this.rows) this.rows((i, h) => this.place(i, h), id);
+      else {
+        for (let i = 0; i < old.length; i++) {
+          const r = (old[i]! & ID_MASK) - 1;
+          if (r >= 0) this.place(r, this.hashOf(r));
+        }
       }
     }
     this.place(id, hash);

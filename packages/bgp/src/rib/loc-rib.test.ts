@@ -19,6 +19,21 @@ const source = (id: number): PathSource => ({
 });
 
 describe('LocRib (columnar routes, one chain per prefix and per source)', () => {
+  it('finds every prefix after its index doubled many times, with prefixes freed between (rebuilt in row order)', () => {
+    const attrs = new AttrTable();
+    const rib = new LocRib(attrs, DEFAULT_DECISION);
+    const s1 = source(1);
+    const a = attrs.intern({ origin: 'igp', asPath: [] }, '198.18.1.1');
+    const key = (i: number) => v4Key(((11 << 24) + i * 256) >>> 0, 24);
+    for (let i = 0; i < 3000; i++) rib.put(key(i), s1, 0, a, a, 0);
+    for (let i = 0; i < 3000; i += 3) rib.remove(rib.find(key(i), s1, 0));
+    rib.process(1_000_000, () => {}); // frees the emptied prefixes
+    rib.put('20010db8000000000000000000000000/32', s1, 0, a, a, 0); // an IPv6 row among them
+    for (let i = 3000; i < 20_000; i++) rib.put(key(i), s1, 0, a, a, 0);
+    for (let i = 0; i < 20_000; i++) expect(rib.find(key(i), s1, 0) === NONE).toBe(i < 3000 && i % 3 === 0);
+    expect(rib.size).toBe(20_000 - 1000 + 1);
+  });
+
   it('reports changes of paths that are neither best nor ECMP members apart (ADD-PATH select all)', () => {
     const attrs = new AttrTable();
     const rib = new LocRib(attrs, DEFAULT_DECISION);

@@ -68,7 +68,18 @@ export class RouteStore {
   private readonly v6Keys = new Map<number, string>();
   private readonly v6Index = new Map<string, number>();
   /** Prefix numbers by IPv4 key. */
-  private readonly v4Index = new IdIndex((d) => RouteStore.hash(this.dKey[d]!), 2048);
+  private readonly v4Index = new IdIndex(
+    (d) => RouteStore.hash(this.dKey[d]!),
+    2048,
+    (place, except) => {
+      // Every prefix with an IPv4 key (IPv6 and free rows hold NaN).
+      const keys = this.dKey;
+      for (let d = 0; d < this.dTop; d++) {
+        const k = keys[d]!;
+        if (d !== except && !Number.isNaN(k)) place(d, RouteStore.hash(k));
+      }
+    },
+  );
   // ---- sources ----
   private readonly sources = new Map<PathSource, number>();
   protected readonly sourceList: (SourceState | null)[] = [];
