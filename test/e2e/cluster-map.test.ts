@@ -71,7 +71,7 @@ describe.skipIf(
       browser = await puppeteer.launch({
         executablePath: CHROMIUM!,
         // Root in a container: no user namespaces for chromium's sandbox.
-        args: ['--no-sandbox', '--headless=new', '--disable-gpu'],
+        args: ['--no-sandbox', '--headless=new', '--disable-gpu', '--disable-dev-shm-usage'],
       });
       const page = await browser.newPage();
       await page.setViewport({ width: 1280, height: 760 });

@@ -91,7 +91,7 @@ export function netnsLabSource(lab: NetnsLab, pods: Pod[], reflectors: number): 
         })),
         podViews(),
       ),
-    trace: (from, to) =>
+    trace: (from, to, family) =>
       tracePath(
         { nodes: lab.nodes, pods: podViews(), ifname: (p) => workloadInterfaceName('default', p.name) },
         {
@@ -101,6 +101,7 @@ export function netnsLabSource(lab: NetnsLab, pods: Pod[], reflectors: number): 
         },
         from,
         to,
+        family,
       ),
   };
 }
@@ -133,7 +134,7 @@ export function inProcessLabSource(lab: InProcessLab): ClusterSource {
         })),
         await pods(),
       ),
-    trace: async (from, to) =>
+    trace: async (from, to, family) =>
       tracePath(
         { nodes: lab.nodes, pods: await pods(), ifname: (p) => workloadInterfaceName('default', p.name) },
         {
@@ -142,6 +143,7 @@ export function inProcessLabSource(lab: InProcessLab): ClusterSource {
         },
         from,
         to,
+        family,
       ),
   };
 }

@@ -131,7 +131,7 @@ export function nodeMapSource(o: NodeMapOptions): ClusterSource {
         pods: (await readPods()).map(({ ifname: _, ...p }) => p),
       };
     },
-    async trace(from, to) {
+    async trace(from, to, family) {
       const all = await readPods();
       const nodes = await readCluster();
       return tracePath(
@@ -153,6 +153,7 @@ export function nodeMapSource(o: NodeMapOptions): ClusterSource {
         },
         from,
         to,
+        family,
       );
     },
   };

@@ -59,8 +59,8 @@ export interface Hop {
 /** What the UI server reads: a lab or a node supplies one. */
 export interface ClusterSource {
   view(): Promise<ClusterView>;
-  /** The hops from pod `from` to pod `to` (names from the view). */
-  trace(from: string, to: string): Promise<Hop[]>;
+  /** The hops from pod `from` to pod `to` (names from the view), over IPv4 or IPv6. */
+  trace(from: string, to: string, family?: 4 | 6): Promise<Hop[]>;
 }
 
 /** One node's sessions as its agent reports them (`bgpctl node status`). */

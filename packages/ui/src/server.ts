@@ -36,7 +36,7 @@ const STATIC_DIR = new URL('../static/', import.meta.url);
 /**
  * Serves the cluster map: the page (`/`), the current view (`/api/view`), its changes as
  * server-sent events (`/api/events`, one `view` event per change) and the path tracer
- * (`/api/trace?from=POD&to=POD`). Reads the source every `intervalMs`, one read at a time.
+ * (`/api/trace?from=POD&to=POD[&family=6]`). Reads the source every `intervalMs`, one read at a time.
  */
 export class UiServer {
   private server: Server | null = null;
@@ -124,9 +124,10 @@ export class UiServer {
     if (url.pathname === '/api/trace') {
       const from = url.searchParams.get('from') ?? '';
       const to = url.searchParams.get('to') ?? '';
+      const family = url.searchParams.get('family') === '6' ? 6 : 4;
       if (!from || !to) return this.send(res, 400, { error: 'name two pods: /api/trace?from=POD&to=POD' });
       try {
-        return this.send(res, 200, { from, to, hops: await this.opts.source.trace(from, to) });
+        return this.send(res, 200, { from, to, family, hops: await this.opts.source.trace(from, to, family) });
       } catch (err) {
         return this.send(res, 400, { error: (err as Error).message });
       }

@@ -96,6 +96,43 @@ describe('tracePath', () => {
     expect(seen).toEqual(['n1 198.19.0.65 from 198.19.0.1 iif cali-a', 'n2 198.19.0.65 from 198.19.0.1 iif eth0']);
   });
 
+  it('follows IPv6 addresses and next hops when asked, and says when a pod has none', async () => {
+    const v6 = {
+      ...topo,
+      nodes: topo.nodes.map((n, i) => ({ ...n, address6: `2001:db8:18::${i + 1}` })),
+      pods: [
+        { ...pods[0]!, ip6: '2001:db8:19::1' },
+        { ...pods[1]!, ip6: '2001:db8:19::41' },
+      ],
+    };
+    const hops = await tracePath(
+      v6,
+      {
+        pod: podTable,
+        node: async (node, dst, src) => {
+          expect([dst, src]).toEqual(['2001:db8:19::41', '2001:db8:19::1']);
+          return node === 'n1'
+            ? { type: 'unicast', dev: 'eth0', gateway: '2001:db8:18::2', from: 'x' }
+            : { type: 'unicast', dev: 'cali-b', from: 'y' };
+        },
+      },
+      'a',
+      'b',
+      6,
+    );
+    expect(hops.map((h) => `${h.at} ${h.kind}`)).toEqual([
+      'a pod',
+      'n1 veth',
+      'n1 host-route',
+      'n1 next-hop',
+      'n2 cali-route',
+      'b pod',
+    ]);
+    await expect(tracePath(topo, { pod: podTable, node: podTable }, 'a', 'b', 6)).rejects.toThrow(
+      'a has no IPv6 address',
+    );
+  });
+
   it('ends at a blackhole, a next hop outside the cluster, or a loop, saying so', async () => {
     const blackhole = await tracePath(
       topo,
@@ -167,9 +204,9 @@ describe('UiServer', () => {
       intervalMs: 20,
       source: {
         view: async () => ({ title, routesFrom: 'test', nodes: [], sessions: [], pods: [] }),
-        trace: async (from, to) => {
+        trace: async (from, to, family) => {
           if (to === 'nowhere') throw new Error('no pod nowhere');
-          return [{ at: from, kind: 'pod', text: `to ${to}` }];
+          return [{ at: from, kind: 'pod', text: `to ${to} over IPv${family}` }];
         },
       },
     });
@@ -187,8 +224,12 @@ describe('UiServer', () => {
       expect(await (await fetch(`${url}api/trace?from=a&to=b`)).json()).toEqual({
         from: 'a',
         to: 'b',
-        hops: [{ at: 'a', kind: 'pod', text: 'to b' }],
+        family: 4,
+        hops: [{ at: 'a', kind: 'pod', text: 'to b over IPv4' }],
       });
+      expect(((await (await fetch(`${url}api/trace?from=a&to=b&family=6`)).json()) as { family: number }).family).toBe(
+        6,
+      );
       const bad = await fetch(`${url}api/trace?from=a&to=nowhere`);
       expect(bad.status).toBe(400);
       expect(await bad.json()).toEqual({ error: 'no pod nowhere' });

@@ -150,6 +150,8 @@ function drawNodes() {
 }
 
 function fillPods() {
+  // Dual stack: the tracer can follow either family.
+  document.getElementById('family-label').hidden = !view.pods.some((p) => p.ip6);
   for (const [id, pick] of [
     ['from', 0],
     ['to', -1],
@@ -187,7 +189,8 @@ async function trace(ev) {
   list.replaceChildren();
   error.textContent = '';
   list.dataset.state = 'tracing';
-  const res = await fetch(`api/trace?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`);
+  const family = document.getElementById('family').value;
+  const res = await fetch(`api/trace?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&family=${family}`);
   const body = await res.json();
   if (!res.ok) {
     error.textContent = body.error;
