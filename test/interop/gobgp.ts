@@ -46,3 +46,24 @@ export class GobgpDaemon extends NsDaemon {
     return map;
   }
 }
+
+/**
+ * A gobgpd.toml: AS `asn`, router ID 198.18.0.3, one neighbour (Tabby at 198.18.0.1, AS 64512,
+ * hold time 9 s) carrying `families` over its one session.
+ */
+export function gobgpToml(asn: number, families: string[] = ['ipv4-unicast']): string {
+  const afiSafis = families
+    .map((f) => `  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = "${f}"\n`)
+    .join('');
+  return `[global.config]
+  as = ${asn}
+  router-id = "198.18.0.3"
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "198.18.0.1"
+    peer-as = 64512
+  [neighbors.timers.config]
+    hold-time = 9
+    keepalive-interval = 3
+${afiSafis}`;
+}

@@ -1,28 +1,11 @@
 import { canUseNetns, haveCommands, NetLab, waitFor } from '@tabby/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GobgpDaemon } from './gobgp.js';
+import { GobgpDaemon, gobgpToml } from './gobgp.js';
 import { TabbyDaemon } from './tabby-daemon.js';
 
 const enabled = canUseNetns() && haveCommands('gobgpd', 'gobgp');
 
 // One IPv4 session carrying IPv4 and IPv6 unicast, as FRR and GoBGP neighbours are usually set up.
-const gobgpConfig = (asn: number) => `[global.config]
-  as = ${asn}
-  router-id = "198.18.0.3"
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "198.18.0.1"
-    peer-as = 64512
-  [neighbors.timers.config]
-    hold-time = 9
-    keepalive-interval = 3
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv6-unicast"
-`;
 
 const tabbyConfig = (asn: number) => `routerId: 198.18.0.1
 asn: 64512
@@ -58,7 +41,7 @@ for (const mode of [
       await lab.link(t, 'eth0', '198.18.0.1/24', g, 'eth0', '198.18.0.3/24');
       await t.ip(['addr', 'add', '2001:db8::1/64', 'dev', 'eth0', 'nodad']);
       await g.ip(['addr', 'add', '2001:db8::3/64', 'dev', 'eth0', 'nodad']);
-      gobgp = new GobgpDaemon(g, gobgpConfig(mode.asn));
+      gobgp = new GobgpDaemon(g, gobgpToml(mode.asn, ['ipv4-unicast', 'ipv6-unicast']));
       await gobgp.start();
       tabby = new TabbyDaemon(t, tabbyConfig(mode.asn));
       await tabby.start();

@@ -1,25 +1,11 @@
 import { canUseNetns, haveCommands, NetLab, waitFor } from '@tabby/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GobgpDaemon } from './gobgp.js';
+import { GobgpDaemon, gobgpToml } from './gobgp.js';
 import { TabbyDaemon } from './tabby-daemon.js';
 
 const enabled = canUseNetns() && haveCommands('gobgpd', 'gobgp');
 
 // GoBGP (AS 65003) peers with tabby bgpd (AS 64512); bgpctl network add/delete on the Tabby side.
-const GOBGP = `[global.config]
-  as = 65003
-  router-id = "198.18.0.3"
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "198.18.0.1"
-    peer-as = 64512
-  [neighbors.timers.config]
-    hold-time = 9
-    keepalive-interval = 3
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-`;
 
 const TABBY = `routerId: 198.18.0.1
 asn: 64512
@@ -42,7 +28,7 @@ describe.skipIf(!enabled)('interop: bgpctl network add/delete seen by GoBGP', ()
     const t = await lab.netns('tabby');
     const g = await lab.netns('gobgp');
     await lab.link(t, 'eth0', '198.18.0.1/24', g, 'eth0', '198.18.0.3/24');
-    gobgp = new GobgpDaemon(g, GOBGP);
+    gobgp = new GobgpDaemon(g, gobgpToml(65003));
     await gobgp.start();
     tabby = new TabbyDaemon(t, TABBY);
     await tabby.start();
