@@ -35,7 +35,8 @@ const STATIC_DIR = new URL('../static/', import.meta.url);
 
 /**
  * Serves the cluster map: the page (`/`), the current view (`/api/view`), its changes as
- * server-sent events (`/api/events`, one `view` event per change) and the path tracer
+ * server-sent events (`/api/events`: a `view` event per change, a `problem` event when the view
+ * cannot be read and again when it can) and the path tracer
  * (`/api/trace?from=POD&to=POD[&family=6]`). Reads the source every `intervalMs`, one read at a time.
  */
 export class UiServer {
@@ -94,7 +95,7 @@ export class UiServer {
   private async poll(): Promise<void> {
     try {
       const view = await this.opts.source.view();
-      this.lastError = '';
+      this.problem('');
       const json = JSON.stringify(view);
       if (json !== this.currentJson) {
         this.current = view;
@@ -102,9 +103,16 @@ export class UiServer {
         for (const s of this.streams) s.write(`event: view\ndata: ${json}\n\n`);
       }
     } catch (err) {
-      this.lastError = (err as Error).message;
+      this.problem((err as Error).message);
     }
     if (!this.stopped) this.timer = setTimeout(() => void this.poll(), this.opts.intervalMs ?? 250);
+  }
+
+  /** Tells open pages that the view cannot be read (and since when it can again: ''). */
+  private problem(message: string): void {
+    if (message === this.lastError) return;
+    this.lastError = message;
+    for (const s of this.streams) s.write(`event: problem\ndata: ${JSON.stringify({ error: message })}\n\n`);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -143,6 +151,7 @@ export class UiServer {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     res.write(`retry: 1000\n\n`);
     if (this.current) res.write(`event: view\ndata: ${this.currentJson}\n\n`);
+    if (this.lastError) res.write(`event: problem\ndata: ${JSON.stringify({ error: this.lastError })}\n\n`);
     this.streams.add(res);
     res.on('close', () => this.streams.delete(res));
   }
@@ -167,14 +176,13 @@ export function uiPort(value: string | number | undefined): number | undefined {
 }
 
 /**
- * Serves the map on 127.0.0.1:`port` and says where; null (after saying why, prefixed with
- * `who`) when it cannot, such as a port that is taken.
+ * Serves a lab's map on 127.0.0.1:`port` and says where; null (after saying why) when it cannot,
+ * such as a port that is taken.
  */
 export async function startMap(
   source: ClusterSource,
   port: number,
   io: { stdout: (s: string) => void; stderr: (s: string) => void },
-  who = 'tabby lab',
 ): Promise<UiServer | null> {
   const server = new UiServer({ source, port });
   try {
@@ -183,7 +191,7 @@ export async function startMap(
     return server;
   } catch (err) {
     await server.stop();
-    io.stderr(`${who}: ${(err as Error).message}\n`);
+    io.stderr(`tabby lab: ${(err as Error).message}\n`);
     return null;
   }
 }

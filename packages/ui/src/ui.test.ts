@@ -174,11 +174,15 @@ describe('tracePath', () => {
 });
 
 /** Reads server-sent events from a fetch body until `want` of them have come. */
-async function readEvents(body: ReadableStream<Uint8Array>, want: number): Promise<ClusterView[]> {
+async function readEvents<T = ClusterView>(
+  body: ReadableStream<Uint8Array>,
+  want: number,
+  name = 'view',
+): Promise<T[]> {
   const reader = body.getReader();
   const dec = new TextDecoder();
   let text = '';
-  const out: ClusterView[] = [];
+  const out: T[] = [];
   while (out.length < want) {
     const { value, done } = await reader.read();
     if (done) break;
@@ -188,7 +192,7 @@ async function readEvents(body: ReadableStream<Uint8Array>, want: number): Promi
       const ev = text.slice(0, end);
       text = text.slice(end + 2);
       const data = ev.split('\n').find((l) => l.startsWith('data: '));
-      if (ev.includes('event: view') && data) out.push(JSON.parse(data.slice(6)));
+      if (ev.includes(`event: ${name}\n`) && data) out.push(JSON.parse(data.slice(6)));
       end = text.indexOf('\n\n');
     }
   }
@@ -199,11 +203,18 @@ async function readEvents(body: ReadableStream<Uint8Array>, want: number): Promi
 describe('UiServer', () => {
   it('serves the page, the view, a view event per change, and traces; refuses a taken port in one line', async () => {
     let title = 'one';
+    let failing = '';
     const server = new UiServer({
       port: 0,
       intervalMs: 20,
       source: {
-        view: async () => ({ title, routesFrom: 'test', nodes: [], sessions: [], pods: [] }),
+        view: async () => {
+          // Fails once, then reads again.
+          const why = failing;
+          failing = '';
+          if (why) throw new Error(why);
+          return { title, routesFrom: 'test', nodes: [], sessions: [], pods: [] };
+        },
         trace: async (from, to, family) => {
           if (to === 'nowhere') throw new Error('no pod nowhere');
           return [{ at: from, kind: 'pod', text: `to ${to} over IPv${family}` }];
@@ -221,6 +232,11 @@ describe('UiServer', () => {
       const reading = readEvents(events.body!, 2);
       title = 'two';
       expect((await reading).map((v) => v.title)).toEqual(['one', 'two']);
+      // fetch resolves on the headers: the server has the stream by then.
+      const again = await fetch(`${url}api/events`);
+      const problems = readEvents(again.body!, 2, 'problem');
+      failing = 'datastore away';
+      expect(await problems).toEqual([{ error: 'datastore away' }, { error: '' }]);
       expect(await (await fetch(`${url}api/trace?from=a&to=b`)).json()).toEqual({
         from: 'a',
         to: 'b',

@@ -213,6 +213,11 @@ function connect() {
   const live = document.getElementById('live');
   const events = new EventSource('api/events');
   events.addEventListener('view', (e) => render(JSON.parse(e.data)));
+  // The server cannot read the cluster (a datastore away): the map is the last one read.
+  events.addEventListener('problem', (e) => {
+    const { error } = JSON.parse(e.data);
+    document.getElementById('problem').textContent = error ? `not updating: ${error}` : '';
+  });
   events.onopen = () => {
     live.textContent = 'live';
     live.classList.remove('off');
