@@ -1,5 +1,5 @@
 export { type Clock, ManualClock, systemClock, type TimerHandle } from './clock.js';
-export { BFD_DEFAULTS, type BfdInput, completeBfd, parseBfdSpec, readBfd } from './config/bfd-reader.js';
+export { type BfdInput, readBfd } from './config/bfd-reader.js';
 export { addressToBigInt, bigIntToAddress, type ParsedCidr, parseCidr } from './config/cidr.js';
 export { loadConfigFile, parseConfig, readConfigText, readTop, type SpeakerTop, TOP_KEYS } from './config/load.js';
 export {

@@ -3,13 +3,11 @@ import { preview } from '@tabby/yaml';
 import type { ConfigReader, Path } from './reader.js';
 import type { BfdSettings } from './types.js';
 
-export { parseBfdSpec } from '@tabby/bfd';
-
 /** What a `bfd:` entry says (a peer's, or a list's defaults); left-out fields take the defaults. */
 export type BfdInput = BfdSpec;
 
 /** The defaults of `@tabby/bfd` (and of BIRD's and FRR's BFD): 300 ms, 300 ms, 3. */
-export const BFD_DEFAULTS = {
+const BFD_DEFAULTS = {
   minRx: DEFAULTS.minRxMs,
   minTx: DEFAULTS.minTxMs,
   multiplier: DEFAULTS.multiplier,
