@@ -81,7 +81,8 @@ function classOf(states: string[]): SessionClass {
 
 /**
  * The sessions between nodes, once per pair, from each node's own list of peers: a session is
- * green only when both ends say Established (a node that does not answer makes its sessions red).
+ * green only when both ends say Established (a node that does not answer makes its sessions red;
+ * of a pair's IPv4 and IPv6 sessions, the one not Established shows).
  * Peers that are not nodes of the cluster (an external router) are left out.
  */
 export function sessionsOf(nodes: NodePeers[]): SessionView[] {
@@ -98,7 +99,11 @@ export function sessionsOf(nodes: NodePeers[]): SessionView[] {
       const [a, b] = n.name < other ? [n.name, other] : [other, n.name];
       const key = `${a} ${b}`;
       if (!seen.has(key)) seen.set(key, new Map());
-      seen.get(key)!.set(n.name, p.info.split(' ')[0] ?? '');
+      // Two sessions between the same nodes (IPv4 and IPv6): the pair shows the one that is down.
+      const state = p.info.split(' ')[0] ?? '';
+      const ends = seen.get(key)!;
+      const prev = ends.get(n.name);
+      if (prev === undefined || prev === 'Established') ends.set(n.name, state);
     }
   }
   const answering = new Set(nodes.filter((n) => n.peers).map((n) => n.name));

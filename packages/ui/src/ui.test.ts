@@ -23,6 +23,19 @@ describe('sessionsOf', () => {
     expect(sessionsOf(nodes)[2]).toMatchObject({ class: 'connecting' });
   });
 
+  it('of an IPv4 and an IPv6 session between two nodes, the one that is down shows', () => {
+    const nodes: NodePeers[] = [
+      {
+        name: 'n1',
+        address: '10.0.0.1',
+        address6: '2001:db8::1',
+        peers: [est('10.0.0.2'), { peer_address: '2001:db8::2', info: 'Active' }],
+      },
+      { name: 'n2', address: '10.0.0.2', address6: '2001:db8::2', peers: [est('10.0.0.1'), est('2001:db8::1')] },
+    ];
+    expect(sessionsOf(nodes)).toEqual([{ a: 'n1', b: 'n2', stateA: 'Active', stateB: 'Established', class: 'down' }]);
+  });
+
   it('blocks are the blackhole routes', () => {
     expect(blocksOf(['blackhole 198.19.0.0/26 proto 80', '198.19.0.64/26 via 10.0.0.2 dev eth0'])).toEqual([
       '198.19.0.0/26',
