@@ -207,8 +207,9 @@ export class CompiledPolicy {
 /**
  * Applies a peer's policies in order, each seeing the previous one's attributes: a reject stops
  * (rejected), an `accept-final` stops (accepted), an accept or an undecided policy (`next`) goes
- * on. The last accept decides; a route that no policy decided is rejected, as BIRD rejects a route
- * its filter neither accepts nor rejects. No policies: accepted unchanged.
+ * on. A route some policy accepted and none rejected is accepted; a route no policy decided is
+ * rejected, as BIRD rejects a route its filter neither accepts nor rejects. No policies: accepted
+ * unchanged.
  */
 export function applyPolicies(policies: readonly CompiledPolicy[], route: RouteView, localAs: number): PolicyResult {
   let attrs = route.attrs;
