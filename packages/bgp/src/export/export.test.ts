@@ -17,6 +17,7 @@ import { silentLogger } from '../logger.js';
 import { PolicySet } from '../policy/policy-set.js';
 import type { AttrTable } from '../rib/attr-table.js';
 import type { LocRib } from '../rib/loc-rib.js';
+import { LocalRoutes } from '../rib/local-routes.js';
 import { type PrefixKey, prefixKeyFromText } from '../rib/prefix-key.js';
 import { config, FakePeer, rib as newRib } from '../stage-fixtures.js';
 import { ExportStage, HIGH_WATER } from './export.js';
@@ -187,6 +188,28 @@ peers:
     expect(held('closed').size).toBe(0);
     // iBGP-learned routes do not go to another iBGP peer without a route reflector.
     expect(held('ibgp2').size).toBe(0);
+  });
+
+  it("tells a policy's source match whether a route was learned or originated (BGPFilter source RemotePeers)", () => {
+    const c = config(`policies:
+  - { name: bgp_f_exportFilterV4, default: next, rules: [{ match: { source: bgp }, action: reject }] }
+  - { name: all, rules: [], default: accept }
+peers:
+  - { name: ibgp, address: 198.18.0.1, asn: 64512 }
+  - { name: tor, address: 198.18.0.2, asn: 65002, export: [bgp_f_exportFilterV4, all] }
+`);
+    const { rib, attrs, up, announce, run, held } = setup(c);
+    up('ibgp');
+    up('tor');
+    new LocalRoutes(rib, attrs, c, () => 0).add({
+      prefix: '198.19.0.0/26',
+      blackhole: true,
+      communities: [],
+      largeCommunities: [],
+    });
+    announce('ibgp', '198.19.1.0/26');
+    run();
+    expect([...held('tor').keys()]).toEqual(['198.19.0.0/26#0']);
   });
 
   it('answers ROUTE-REFRESH with the family again, then End-of-RIB, and withdraws what left the Loc-RIB', () => {
