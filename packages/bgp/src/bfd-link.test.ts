@@ -272,6 +272,24 @@ describe('BFD and the speaker (BfdLink)', () => {
     expect(() => h.handle('show bfd', { peer: 1 })).toThrow('"peer" must be a non-empty string');
   });
 
+  it("the service starts with the config's speaker-wide bfd options", async () => {
+    const seen: unknown[] = [];
+    const s = new Speaker(
+      parseConfig(`${yaml('198.18.0.1', '198.18.0.2', 'true')}bfd: { gtsm: nftables, sourceCheck: off }\n`),
+      {
+        transport: new MemoryNetwork().transport('198.18.0.1'),
+        clock: new ManualClock(),
+        startBfd: async (opts) => {
+          seen.push({ gtsm: opts.gtsm, singleHopSourceCheck: opts.singleHopSourceCheck, logger: !!opts.logger });
+          return new FakeService();
+        },
+      },
+    );
+    speakers.push(s);
+    await s.start();
+    expect(seen).toEqual([{ gtsm: 'nftables', singleHopSourceCheck: 'off', logger: true }]);
+  });
+
   it('a service that cannot start fails the start with its one-line reason', async () => {
     const s = new Speaker(parseConfig(yaml('198.18.0.1', '198.18.0.2', 'true')), {
       transport: new MemoryNetwork().transport('198.18.0.1'),

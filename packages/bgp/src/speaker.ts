@@ -1,4 +1,4 @@
-import { BfdService } from '@tabby/bfd';
+import { BfdService, type BfdServiceOptions } from '@tabby/bfd';
 import {
   CeaseSubcode,
   endOfRibFamily,
@@ -51,8 +51,11 @@ export interface SpeakerDeps {
    * selection deferral time passes.
    */
   restarting?: boolean;
-  /** Starts the BFD service when a peer first asks for BFD (default: `BfdService.start`, a worker thread). */
-  startBfd?: () => Promise<BfdServiceLike>;
+  /**
+   * Starts the BFD service when a peer first asks for BFD, with the config's speaker-wide `bfd`
+   * options (default: `BfdService.start`, a worker thread).
+   */
+  startBfd?: (opts: BfdServiceOptions) => Promise<BfdServiceLike>;
 }
 
 /** Routes per prefix in one slice of work before yielding to timers and I/O. */
@@ -102,7 +105,14 @@ export class Speaker implements PeerHost {
     this.slice = deps.sliceSize ?? DEFAULT_SLICE;
     this.refusals = new RefusalLog(this.clock, this.log);
     this.startedAt = Date.now();
-    this.bfd = new BfdLink(deps.startBfd ?? (() => BfdService.start({ logger: this.log })));
+    const startBfd = deps.startBfd ?? ((o: BfdServiceOptions) => BfdService.start(o));
+    this.bfd = new BfdLink(() =>
+      startBfd({
+        logger: this.log,
+        gtsm: this.config.bfd?.gtsm ?? 'off',
+        singleHopSourceCheck: this.config.bfd?.sourceCheck ?? 'connected-subnet',
+      }),
+    );
     const rib = new LocRib(this.attrs, decisionOptions(config));
     this.rib = rib;
     const reachable = deps.nextHopReachable;
@@ -375,6 +385,7 @@ export class Speaker implements PeerHost {
    */
   reload(next: SpeakerConfig): ReloadResult {
     const plan = planReload(this.config, next, new Map([...this.peers].map(([n, p]) => [n, p.config])));
+    const bfdOptionsChanged = JSON.stringify(this.config.bfd) !== JSON.stringify(next.bfd);
     this.config = next;
     this.rib.options = decisionOptions(next);
     const policies = new PolicySet(next.policies);
@@ -404,6 +415,8 @@ export class Speaker implements PeerHost {
     }
     for (const prefix of plan.withdraw) this.local.withdraw(prefix);
     for (const o of plan.originate) this.local.add(o);
+    if (this.bfd.running && bfdOptionsChanged)
+      this.log.warn({}, 'bfd: gtsm and sourceCheck take effect when the daemon restarts');
     this.bfd
       .sync(this.peers.values())
       .catch((err: Error) => this.log.error({ err: err.message }, 'bfd: cannot start; peers run without BFD'));

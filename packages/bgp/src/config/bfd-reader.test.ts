@@ -72,6 +72,16 @@ describe('bfd config', () => {
     expect(completeBfd(undefined, undefined, 1)).toBeUndefined();
   });
 
+  it('speaker-wide bfd: gtsm and sourceCheck', () => {
+    const top = (bfd: string) => parseConfig(`routerId: 198.18.0.1\nasn: 64512\nbfd: ${bfd}\n`, 'bgpd.yaml').bfd;
+    expect(parseConfig('routerId: 198.18.0.1\nasn: 64512\n').bfd).toBeUndefined();
+    expect(top('{ sourceCheck: off }')).toEqual({ gtsm: 'off', sourceCheck: 'off' });
+    expect(top('{ gtsm: nftables }')).toEqual({ gtsm: 'nftables', sourceCheck: 'connected-subnet' });
+    expect(() => top('{ gtsm: iptables, minRx: 100 }')).toThrow(
+      'bgpd.yaml:3:24: bfd.minRx: unknown field; expected one of gtsm, sourceCheck\nbgpd.yaml:3:14: bfd.gtsm: must be one of off, nftables, got "iptables"',
+    );
+  });
+
   it('a reload that changes only BFD settings neither resets the session nor re-decides routes', () => {
     const old = cfg('asn: 64512, bfd: { minRx: 300 }');
     const next = cfg('asn: 64512, bfd: { minRx: 100 }');

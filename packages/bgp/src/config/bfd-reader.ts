@@ -1,7 +1,7 @@
 import { BFD_SPEC_KEYS, type BfdSpec, DEFAULTS, INTERVAL_HELP, intervalMs } from '@tabby/bfd';
 import { preview } from '@tabby/yaml';
 import type { ConfigReader, Path } from './reader.js';
-import type { BfdSettings } from './types.js';
+import type { BfdOptions, BfdSettings } from './types.js';
 
 /** What a `bfd:` entry says (a peer's, or a list's defaults); left-out fields take the defaults. */
 export type BfdInput = BfdSpec;
@@ -61,5 +61,14 @@ export function completeBfd(
     multiplier: b.multiplier ?? BFD_DEFAULTS.multiplier,
     multihop: b.multihop ?? bgpMultihop > 1,
     passive: b.passive ?? false,
+  };
+}
+
+/** The speaker-wide `bfd:` (`gtsm`, `sourceCheck`); undefined when absent. */
+export function readBfdOptions(r: ConfigReader, path: Path): BfdOptions | undefined {
+  if (!r.object(path, ['gtsm', 'sourceCheck'])) return undefined;
+  return {
+    gtsm: r.oneOf([...path, 'gtsm'], ['off', 'nftables'] as const, 'off'),
+    sourceCheck: r.oneOf([...path, 'sourceCheck'], ['connected-subnet', 'off'] as const, 'connected-subnet'),
   };
 }

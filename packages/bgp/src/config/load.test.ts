@@ -156,7 +156,7 @@ peers:
 
   it('an unknown top-level key does not hide the other problems', () => {
     expect(issuesOf('routerld: 1.2.3.4\nasn: 0\nholdTime: 2\n')).toEqual([
-      'bgpd.yaml:1:1: routerld: unknown field; expected one of routerId, asn, listen, controlSocket, holdTime, keepaliveTime, connectRetryTime, ebgpRequiresPolicy, alwaysCompareMed, multipath, clusterId, gracefulRestart, originate, peers, policies, metricsPort',
+      'bgpd.yaml:1:1: routerld: unknown field; expected one of routerId, asn, listen, controlSocket, holdTime, keepaliveTime, connectRetryTime, ebgpRequiresPolicy, alwaysCompareMed, multipath, clusterId, gracefulRestart, originate, peers, policies, metricsPort, bfd',
       'bgpd.yaml:3:11: holdTime: 2 is not allowed: the hold time is 0 or at least 3 seconds (RFC 4271 4.2)',
       'bgpd.yaml:1:1: routerId: is required',
       'bgpd.yaml:2:6: asn: 0 is not an AS number (1 to 4294967295)',

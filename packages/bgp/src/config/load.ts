@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { readBfdOptions } from './bfd-reader.js';
 import { checkPolicyNames, PeerIndex, readPeer } from './peer-reader.js';
 import { readCommunities, readLargeCommunities, readPolicies, readPrefix } from './policy-reader.js';
 import { ConfigError, ConfigReader, type Path } from './reader.js';
@@ -22,6 +23,7 @@ export const TOP_KEYS = [
   'peers',
   'policies',
   'metricsPort',
+  'bfd',
 ] as const;
 
 /** A speaker config's settings besides its peers and policies. */
@@ -42,6 +44,7 @@ export function readTop(r: ConfigReader, file: string, opts: { clusterIdRequired
   const controlSocket = r.string(['controlSocket']);
   const clusterId = r.dottedQuad(['clusterId'], opts.clusterIdRequired ?? false);
   const metricsPort = r.integer(['metricsPort'], { min: 1, max: 65535 });
+  const bfd = readBfdOptions(r, ['bfd']);
   const top: SpeakerTop = {
     source: file,
     routerId: r.dottedQuad(['routerId'], true) ?? '0.0.0.0',
@@ -72,6 +75,7 @@ export function readTop(r: ConfigReader, file: string, opts: { clusterIdRequired
     },
     originate: [],
     ...(metricsPort ? { metricsPort } : {}),
+    ...(bfd ? { bfd } : {}),
   };
   r.list(['originate']).forEach((_, i) => {
     const p: Path = ['originate', i];

@@ -172,4 +172,14 @@ export interface SpeakerConfig {
   peers: PeerConfig[];
   policies: Map<string, Policy>;
   metricsPort?: number;
+  /** How the BFD service runs (read when it starts, with the first peer that has `bfd`). */
+  bfd?: BfdOptions;
+}
+
+/** Speaker-wide BFD settings (docs/bfd.md). */
+export interface BfdOptions {
+  /** `nftables`: the kernel drops single-hop BFD packets whose TTL is not 255 (RFC 5881 5). */
+  gtsm: 'off' | 'nftables';
+  /** `connected-subnet`: single-hop packets only from a local subnet; `off` for /32 addressing. */
+  sourceCheck: 'connected-subnet' | 'off';
 }
