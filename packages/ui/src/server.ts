@@ -37,7 +37,8 @@ const STATIC_DIR = new URL('../static/', import.meta.url);
  * Serves the cluster map: the page (`/`), the current view (`/api/view`), its changes as
  * server-sent events (`/api/events`: a `view` event per change, a `problem` event when the view
  * cannot be read and again when it can) and the path tracer
- * (`/api/trace?from=POD&to=POD[&family=6]`). Reads the source every `intervalMs`, one read at a time.
+ * (`/api/trace?from=POD&to=POD[&family=6]`). Reads the source every `intervalMs` (or twice as
+ * long as a read takes) while a page is open, one read at a time.
  */
 export class UiServer {
   private server: Server | null = null;
@@ -48,6 +49,8 @@ export class UiServer {
   private timer: NodeJS.Timeout | undefined;
   private keepalive: NodeJS.Timeout | undefined;
   private stopped = false;
+  private reading: Promise<void> | null = null;
+  private lastReadMs = 0;
   private readonly files = new Map<string, Buffer>();
 
   constructor(private readonly opts: UiServerOptions) {
@@ -56,7 +59,7 @@ export class UiServer {
 
   /** Listens and starts reading the source; resolves with the page's address. */
   async start(): Promise<string> {
-    await this.poll();
+    await this.read();
     const server = createServer((req, res) => void this.handle(req, res));
     this.server = server;
     const host = this.opts.host ?? '127.0.0.1';
@@ -75,6 +78,7 @@ export class UiServer {
     this.keepalive = setInterval(() => {
       for (const s of this.streams) s.write(': keepalive\n\n');
     }, 15_000);
+    this.schedule();
     const port = (server.address() as AddressInfo).port;
     return `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
   }
@@ -92,7 +96,29 @@ export class UiServer {
     }
   }
 
-  private async poll(): Promise<void> {
+  /** One read of the source at a time: a caller during a read waits for that one. */
+  private read(): Promise<void> {
+    this.reading ??= this.readOnce().finally(() => {
+      this.reading = null;
+    });
+    return this.reading;
+  }
+
+  /**
+   * The next read, while a page watches (nothing is read for nobody); a slow read (a big lab)
+   * stretches the interval to twice its time.
+   */
+  private schedule(): void {
+    if (this.stopped) return;
+    const delay = Math.max(this.opts.intervalMs ?? 250, 2 * this.lastReadMs);
+    this.timer = setTimeout(async () => {
+      if (this.streams.size) await this.read();
+      this.schedule();
+    }, delay);
+  }
+
+  private async readOnce(): Promise<void> {
+    const started = performance.now();
     try {
       const view = await this.opts.source.view();
       this.problem('');
@@ -105,7 +131,7 @@ export class UiServer {
     } catch (err) {
       this.problem((err as Error).message);
     }
-    if (!this.stopped) this.timer = setTimeout(() => void this.poll(), this.opts.intervalMs ?? 250);
+    this.lastReadMs = performance.now() - started;
   }
 
   /** Tells open pages that the view cannot be read (and since when it can again: ''). */
@@ -125,6 +151,7 @@ export class UiServer {
       return;
     }
     if (url.pathname === '/api/view') {
+      if (!this.streams.size) await this.read(); // nobody watching: the last read may be old
       if (!this.current) return this.send(res, 503, { error: this.lastError || 'not read yet' });
       return this.send(res, 200, this.current);
     }
@@ -154,6 +181,8 @@ export class UiServer {
     if (this.lastError) res.write(`event: problem\ndata: ${JSON.stringify({ error: this.lastError })}\n\n`);
     this.streams.add(res);
     res.on('close', () => this.streams.delete(res));
+    // The first page after none: what was read last may be old.
+    if (this.streams.size === 1) void this.read();
   }
 
   private send(res: ServerResponse, status: number, body: unknown): void {
