@@ -180,3 +180,76 @@ describe.skipIf(!enabled)('interop: tabby bgpd with BFD against BIRD 2 (bfd on)'
     expect(tabby.log).not.toContain('did not stop in time');
   }, 30_000);
 });
+
+describe.skipIf(!enabled)('interop: multihop BGP with multihop BFD (RFC 5883) against BIRD 2, through a router', () => {
+  const lab = new NetLab();
+  let tabby: TabbyDaemon;
+  let bird: BirdDaemon;
+  let router: Netns;
+
+  beforeAll(async () => {
+    const tabbyNs = await lab.netns('tabby');
+    router = await lab.netns('router');
+    const birdNs = await lab.netns('bird');
+    await lab.link(tabbyNs, 'eth0', '198.18.2.1/24', router, 'eth0', '198.18.2.254/24');
+    await lab.link(router, 'eth1', '198.18.3.254/24', birdNs, 'eth0', '198.18.3.2/24');
+    await router.exec(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+    await tabbyNs.ip(['route', 'add', '198.18.3.0/24', 'via', '198.18.2.254']);
+    await birdNs.ip(['route', 'add', '198.18.2.0/24', 'via', '198.18.3.254']);
+    bird = new BirdDaemon(
+      birdNs,
+      `router id 198.18.3.2;
+protocol device { scan time 1; }
+protocol bfd { multihop { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; }; }
+protocol static static4 { ipv4; route 198.19.1.0/24 blackhole; }
+protocol bgp tabby4 {
+  local 198.18.3.2 as 65002;
+  neighbor 198.18.2.1 as 64512;
+  multihop 2;
+  hold time ${HOLD_TIME_S};
+  connect retry time 2;
+  error wait time 1, 2;
+  bfd on;
+  ipv4 { import all; export all; };
+}
+`,
+    );
+    await bird.start();
+    tabby = new TabbyDaemon(
+      tabbyNs,
+      `routerId: 198.18.2.1
+asn: 64512
+holdTime: ${HOLD_TIME_S}
+connectRetryTime: 2
+policies:
+  - { name: all, default: accept }
+peers:
+  - { name: bird4, address: 198.18.3.2, asn: 65002, multihop: 2, import: all, export: all, bfd: { minRx: 100, minTx: 100 } }
+`,
+    );
+    await tabby.start();
+  }, 60_000);
+  afterAll(async () => {
+    await tabby?.stop();
+    await bird?.stop();
+    await lab.destroy();
+  });
+
+  it('a multihop peer gets a multihop BFD session, and a dead path closes BGP with Cease/BFD Down', async () => {
+    const rows = () => tabby.json<(BfdRow & { multihop: boolean })[]>('show', 'bfd');
+    await waitFor(
+      'Established with multihop BFD Up',
+      async () => (await tabby.peerState('bird4')) === 'Established' && (await rows())[0]?.state === 'Up',
+      30_000,
+    );
+    expect((await rows())[0]).toMatchObject({ multihop: true, bgp_state: 'Established' });
+    // The router stops forwarding both ways.
+    for (const dev of ['eth0', 'eth1'])
+      await router.exec(['tc', 'qdisc', 'replace', 'dev', dev, 'root', 'pfifo', 'limit', '0']);
+    const t0 = Date.now();
+    await waitFor('closed', async () => (await tabby.peerState('bird4')) !== 'Established', 8_000);
+    expect(Date.now() - t0).toBeLessThan(HOLD_TIME_S * 1000);
+    const n = await tabby.json<Neighbor>('show', 'neighbor', 'bird4');
+    expect(n.last_notification_sent).toMatchObject({ code: 6, subcode: 10 });
+  }, 50_000);
+});
