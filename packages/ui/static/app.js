@@ -1,8 +1,13 @@
 // The cluster map: draws each view the server pushes (server-sent events), and traces paths.
 // Plain DOM and SVG, no framework: every text goes in through textContent.
 const SVG = 'http://www.w3.org/2000/svg';
+/** The smallest drawing (a bigger cluster gets a bigger one, shown at the same size: zoomed out). */
 const W = 760;
 const H = 660;
+/** Room beyond the outer ring for pods and their labels. */
+const MARGIN = 130;
+/** Centre to centre, at least, between nodes on a ring (a node is 68 across). */
+const NODE_GAP = 84;
 let view = null;
 /** The last trace's hops, highlighted again after each redraw. */
 let lastHops = [];
@@ -14,26 +19,35 @@ function el(tag, attrs = {}, text) {
   return e;
 }
 
-/** Node positions: reflectors on an inner ring, the other nodes on an outer one. */
+/**
+ * Node positions: reflectors on an inner ring, the other nodes on an outer one, each ring big
+ * enough for its nodes; and the drawing's size.
+ */
 function layout(nodes) {
   const pos = new Map();
   const rings = [nodes.filter((n) => n.role === 'reflector'), nodes.filter((n) => n.role !== 'reflector')];
-  const radius = rings[0].length ? [rings[0].length > 1 ? 95 : 0, 200] : [0, 180];
+  const fit = (count) => (count * NODE_GAP) / (2 * Math.PI);
+  const inner = rings[0].length > 1 ? Math.max(95, fit(rings[0].length)) : 0;
+  const outer = Math.max(rings[0].length ? 200 : 180, fit(rings[1].length), inner + 150);
+  const width = Math.max(W, 2 * (outer + MARGIN));
+  const height = Math.max(H, 2 * (outer + MARGIN));
+  const radius = [inner, outer];
   rings.forEach((ring, r) => {
     ring.forEach((n, i) => {
       // A lone reflector sits in the centre; its pods hang below it.
       const a =
         radius[r] === 0 ? Math.PI / 2 : -Math.PI / 2 + (2 * Math.PI * i) / ring.length + (r === 0 ? Math.PI / 4 : 0);
-      pos.set(n.name, { x: W / 2 + radius[r] * Math.cos(a), y: H / 2 + radius[r] * Math.sin(a), a });
+      pos.set(n.name, { x: width / 2 + radius[r] * Math.cos(a), y: height / 2 + radius[r] * Math.sin(a), a });
     });
   });
-  return pos;
+  return { pos, width, height };
 }
 
 function drawMap() {
   const svg = document.getElementById('map');
   svg.replaceChildren();
-  const pos = layout(view.nodes);
+  const { pos, width, height } = layout(view.nodes);
+  svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
   const pathLayer = el('svg:g', { id: 'path-layer' });
   const sessions = el('svg:g', { id: 'sessions' });
   for (const s of view.sessions) {
@@ -58,8 +72,8 @@ function drawMap() {
     const p = pos.get(n.name);
     const mine = view.pods.filter((x) => x.node === n.name);
     mine.forEach((pod, i) => {
-      // Pods fan out beyond their node, away from the centre.
-      const spread = 0.62;
+      // Pods fan out beyond their node, away from the centre, in at most a third of a turn.
+      const spread = Math.min(0.62, 2.1 / mine.length);
       const a = p.a + (i - (mine.length - 1) / 2) * spread;
       const x = p.x + 92 * Math.cos(a);
       const y = p.y + 92 * Math.sin(a);
@@ -85,10 +99,17 @@ function drawMap() {
     });
     g.append(el('svg:circle', { cx: p.x, cy: p.y, r: 34 }));
     g.append(el('svg:text', { class: 'name', x: p.x, y: p.y + 4 }, n.name));
-    g.append(el('svg:text', { class: 'sub', x: p.x, y: p.y + 50 }, n.address));
-    if (n.blocks.length) g.append(el('svg:text', { class: 'sub', x: p.x, y: p.y + 64 }, n.blocks.join(' ')));
+    // Past a dozen nodes the labels would cover each other: the tooltip and the node's card have them.
+    if (view.nodes.length <= 12) {
+      g.append(el('svg:text', { class: 'sub', x: p.x, y: p.y + 50 }, n.address));
+      if (n.blocks.length) g.append(el('svg:text', { class: 'sub', x: p.x, y: p.y + 64 }, n.blocks.join(' ')));
+    }
     g.append(
-      el('svg:title', {}, `${n.name} ${n.address}${n.up ? '' : ' (not answering)'}${n.note ? `: ${n.note}` : ''}`),
+      el(
+        'svg:title',
+        {},
+        `${n.name} ${n.address} ${n.blocks.join(' ')}${n.up ? '' : ' (not answering)'}${n.note ? `: ${n.note}` : ''}`,
+      ),
     );
     g.addEventListener('click', () => {
       showTab('nodes');
