@@ -48,6 +48,11 @@ function kindOf(m: BgpMessage): MessageKind {
   return m.type === 'route-refresh' ? 'route_refresh' : m.type;
 }
 
+/** How long one session handles received messages per turn of the event loop (ms). */
+const READ_MS = 10;
+/** Received bytes handled between two looks at the clock (about one full-size UPDATE). */
+const CHECK_BYTES = 4096;
+
 /** Why a session ended. */
 export interface CloseReason {
   kind: 'notification-sent' | 'notification-received' | 'transport' | 'hold-expired' | 'send-hold-expired' | 'local';
@@ -273,34 +278,76 @@ export class Session {
 
   /** When the current burst of reads began (ms), or -1 between event-loop turns. */
   private burstStart = -1;
+  /** Messages framed but not handled yet (the rest of a read when its turn's time ran out). */
+  private inbox: Uint8Array[] = [];
+  private inboxAt = 0;
+  /** A bad header the framer found after the messages in `inbox`: handled after them. */
+  private inboxError: BgpDecodeError | null = null;
+  private resumeScheduled = false;
 
   /**
-   * Node delivers many socket reads in one turn of the event loop; a full table would hold it for
-   * seconds. After 10 ms of decoding in one turn, pause the socket until the next turn so timers
-   * (keepalives) and the control socket get theirs.
+   * Node delivers many socket reads in one turn of the event loop, and a read of 64 KB is up to
+   * 16,000 prefixes; a full table would hold the loop for seconds. Messages are handled for at
+   * most READ_MS per turn (the clock is read about every 4 KB of messages); then the socket pauses
+   * and the rest of the read waits in `inbox` until the next turn, so timers (keepalives), the
+   * work loop and the control socket get theirs in between.
    */
-  private pace(): void {
+  private overBudget(): boolean {
     const now = performance.now();
     if (this.burstStart < 0) {
       this.burstStart = now;
       setImmediate(() => {
         this.burstStart = -1;
       });
-    } else if (now - this.burstStart > 10) {
-      this.conn.pause();
-      setImmediate(() => {
-        if (this.phase !== 'Closed') this.conn.resume();
-      });
+      return false;
     }
+    return now - this.burstStart > READ_MS;
+  }
+
+  /** Resumes in the next turn of the loop (after its timers), not in this one's check phase. */
+  private pauseUntilNextTurn(): void {
+    this.conn.pause();
+    if (this.resumeScheduled) return;
+    this.resumeScheduled = true;
+    setImmediate(() =>
+      setImmediate(() => {
+        this.resumeScheduled = false;
+        if (this.phase === 'Closed') return;
+        this.drain();
+        if (this.inboxAt >= this.inbox.length) this.conn.resume();
+      }),
+    );
   }
 
   private onData(chunk: Uint8Array): void {
     if (this.phase === 'Closed') return;
-    this.pace();
     try {
-      let heard = false;
-      for (const bytes of this.framer.push(chunk)) {
-        if ((this.phase as SessionPhase) === 'Closed' || this.closing) return;
+      for (const bytes of this.framer.push(chunk)) this.inbox.push(bytes);
+    } catch (err) {
+      if (!(err instanceof BgpDecodeError)) throw err;
+      this.inboxError = err;
+    }
+    if (this.resumeScheduled) return; // a paused session's backlog goes first, in order
+    this.drain();
+  }
+
+  /** Handles the messages waiting, until the turn's time for reading is used up. */
+  private drain(): void {
+    const inbox = this.inbox;
+    let heard = false;
+    let bytesSinceCheck = CHECK_BYTES;
+    try {
+      while (this.inboxAt < inbox.length) {
+        if ((this.phase as SessionPhase) === 'Closed' || this.closing) break;
+        if (bytesSinceCheck >= CHECK_BYTES) {
+          bytesSinceCheck = 0;
+          if (this.overBudget()) {
+            this.pauseUntilNextTurn();
+            return;
+          }
+        }
+        const bytes = inbox[this.inboxAt++]!;
+        bytesSinceCheck += bytes.length;
         const m = decode(bytes, this.ctx);
         this.received[kindOf(m)] += 1;
         this.received.total += 1;
@@ -312,12 +359,15 @@ export class Session {
         this.handle(m);
       }
     } catch (err) {
-      if (err instanceof BgpDecodeError) {
-        const n = notification(err.notification.code, err.notification.subcode, err.notification.data);
-        this.close(n);
-      } else {
-        throw err;
-      }
+      if (!(err instanceof BgpDecodeError)) throw err;
+      this.inboxError = err;
+    }
+    this.inbox = [];
+    this.inboxAt = 0;
+    const err = this.inboxError;
+    this.inboxError = null;
+    if (err && this.phase !== 'Closed' && !this.closing) {
+      this.close(notification(err.notification.code, err.notification.subcode, err.notification.data));
     }
   }
 
