@@ -172,8 +172,9 @@ async function failover(lab: { rx: Netns; peer: Netns }, withBfd: boolean, cuts:
         60_000,
       );
       await sleep(500);
-      await Promise.all([cut(lab.rx), cut(lab.peer)]);
+      // From before the tc commands: the figure includes their start-up (an upper bound).
       const t0 = Date.now();
+      await Promise.all([cut(lab.rx), cut(lab.peer)]);
       const limit = (HOLD + 10) * 1000;
       const [t, b] = await Promise.all([
         until('Tabby withdraws', async () => !(await bgpd.has(BIRD_ROUTE)) && Date.now(), limit),
@@ -279,7 +280,8 @@ async function underLoad(lab: { rx: Netns; peer: Netns }, prefixes: number, floo
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.floor((s.length - 1) / 2)]! : Number.NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : Math.round((s[m - 1]! + s[m]!) / 2);
 };
 
 export default async function bench(ctx: Ctx) {
@@ -317,7 +319,8 @@ function report(a: CutResult, b: CutResult, load: LoadResult[], prefixes: number
 Tabby (\`tabby bgpd\`) and BIRD 2 on one veth pair, eBGP, hold time ${HOLD} s, graceful restart off;
 BFD ${BFD.minTx} ms x ${BFD.multiplier} on both sides when on (BIRD \`bfd on\` with its \`protocol bfd\`).
 Each cut drops every packet both ways (\`tc qdisc replace dev eth0 root pfifo limit 0\` on both
-ends), so TCP sees nothing; the time is from the cut until the other side's route is gone (Tabby:
+ends), so TCP sees nothing; the time is from just before the \`tc\` commands start (so it includes
+their own start-up of some 10–50 ms: an upper bound) until the other side's route is gone (Tabby:
 its RIB, which the FIB feed follows in the same turn; BIRD: \`birdc show route\`), polled every
 20 ms. Median (min–max) over the cuts, ms.
 

@@ -29,7 +29,11 @@ interface Cut {
   n2Ms: number;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : Math.round((s[m - 1]! + s[m]!) / 2);
+};
 
 export default async function bench(ctx: Ctx) {
   if (!canUseNetns() || !haveCommands('redis-server', 'redis-cli', 'tc'))
@@ -71,8 +75,9 @@ export default async function bench(ctx: Ctx) {
     const cutOnce = async (bfd: boolean) => {
       for (const n of [n1, n2]) await waitFor(`${block} in ${n.name}'s kernel`, () => inKernel(n), 60_000);
       await new Promise((r) => setTimeout(r, 1000));
-      await n3.ns.exec(['tc', 'qdisc', 'replace', 'dev', 'eth0', 'root', 'pfifo', 'limit', '0']);
+      // From before the tc command: the figure includes its start-up (an upper bound).
       const t0 = Date.now();
+      await n3.ns.exec(['tc', 'qdisc', 'replace', 'dev', 'eth0', 'root', 'pfifo', 'limit', '0']);
       const gone = async (n: ClusterNode) => {
         await waitFor(`${block} gone from ${n.name}`, async () => !(await inKernel(n)), (HOLD + 10) * 1000, 10);
         return Date.now() - t0;
@@ -105,7 +110,8 @@ export default async function bench(ctx: Ctx) {
 Three \`tabby node\` agents in network namespaces on one bridge (Redis datastore, node-to-node mesh,
 hold time ${HOLD} s, graceful restart off with \`nodeMeshMaxRestartTime: 0s\`). Node n3's link is cut
 (every packet it sends is dropped: \`tc qdisc replace dev eth0 root pfifo limit 0\` in its
-namespace) and the time is taken until n3's pod block is gone from n1's and from n2's kernel
+namespace) and the time is taken from just before the \`tc\` command starts (so it includes its own
+start-up of some 10–50 ms) until n3's pod block is gone from n1's and from n2's kernel
 routing table (\`ip -json route\`, polled every 10 ms). Same cluster, same run: first with BFD
 through Tabby's extension (\`tabby.dev/bfd: "minRx=100ms,minTx=100ms,multiplier=3"\` on the
 default BGPConfiguration), then with the annotation set to \`false\`. Median (min–max) over
