@@ -290,6 +290,26 @@ describe('BFD and the speaker (BfdLink)', () => {
     expect(seen).toEqual([{ gtsm: 'nftables', singleHopSourceCheck: 'off', logger: true }]);
   });
 
+  it('stop does not wait for a service still starting; that one is stopped once it is up', async () => {
+    const svc = new FakeService();
+    let started!: (s: FakeService) => void;
+    const s = new Speaker(parseConfig(yaml('198.18.0.1', '198.18.0.2', 'true')), {
+      transport: new MemoryNetwork().transport('198.18.0.1'),
+      clock: new ManualClock(),
+      startBfd: () =>
+        new Promise((r) => {
+          started = r;
+        }),
+    });
+    const starting = s.start();
+    await until('starting', () => started !== undefined);
+    await s.stop();
+    started(svc);
+    await starting;
+    await until('stopped', () => svc.stopped);
+    expect(svc.handles).toEqual([]);
+  });
+
   it('a service that cannot start fails the start with its one-line reason', async () => {
     const s = new Speaker(parseConfig(yaml('198.18.0.1', '198.18.0.2', 'true')), {
       transport: new MemoryNetwork().transport('198.18.0.1'),

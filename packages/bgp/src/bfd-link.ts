@@ -153,8 +153,8 @@ export class BfdLink {
 
   /** Ends every session (the peers get AdminDown, so they keep their BGP sessions) and the service. */
   async stop(): Promise<void> {
+    // Not waiting for a sync in progress: a service still starting is stopped when it is up.
     this.stopped = true;
-    await this.queue;
     this.entries.clear();
     const s = this.service;
     this.service = null;
