@@ -213,19 +213,30 @@ export class Speaker implements PeerHost {
   private addPeer(pc: PeerConfig): Peer {
     const peer = new Peer(pc, this, childLogger(this.log, { peer: pc.name }));
     this.peers.set(pc.name, peer);
+    this.byAddress = null;
     return peer;
+  }
+
+  /** Peers by address (the first configured of each), rebuilt after the peers change. */
+  private byAddress: Map<string, Peer> | null = null;
+
+  private peerAt(address: string): Peer | undefined {
+    if (!this.byAddress) {
+      this.byAddress = new Map();
+      for (const p of this.peers.values())
+        if (!this.byAddress.has(p.config.address)) this.byAddress.set(p.config.address, p);
+    }
+    return this.byAddress.get(address);
   }
 
   /** Finds a peer by name or address. */
   findPeer(nameOrAddress: string): Peer | undefined {
-    const byName = this.peers.get(nameOrAddress);
-    if (byName) return byName;
-    for (const p of this.peers.values()) if (p.config.address === nameOrAddress) return p;
-    return undefined;
+    return this.peers.get(nameOrAddress) ?? this.peerAt(nameOrAddress);
   }
 
+  /** A connection in: found by its address in a map (a reflector accepts 10,000 of them at once). */
   private onConnection(conn: Connection): void {
-    const peer = [...this.peers.values()].find((p) => p.config.address === conn.remoteAddress);
+    const peer = this.peerAt(conn.remoteAddress);
     if (!peer) {
       this.refusals.refused(conn.remoteAddress, conn.remotePort);
       conn.destroy();
@@ -397,6 +408,7 @@ export class Speaker implements PeerHost {
       peer.stop(notification(6, CeaseSubcode.PeerDeconfigured));
       this.dropRoutes(peer);
       this.peers.delete(name);
+      this.byAddress = null;
     }
     for (const step of plan.peers) {
       if (step.action === 'add') {
@@ -405,6 +417,7 @@ export class Speaker implements PeerHost {
       }
       const peer = this.peers.get(step.config.name)!;
       peer.config = step.config;
+      this.byAddress = null;
       this.importer.forget(peer);
       this.exporter.forget(peer);
       if (step.action === 'reset') {

@@ -13,7 +13,7 @@
 // sessions in one Node process (reflector-driver.ts) in a second namespace, each from its own
 // secondary address 198.18.1.1 ... (added inside that namespace only). Hold time 9 s, keepalive 3 s.
 // Development knobs (environment): BGP_RR_REFLECTORS (e.g. "tabby"), BGP_RR_CASES ("fanout,scale"),
-// BGP_RR_TABBY_NODE_ARGS (extra Node options for Tabby's bgpd, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p";
+// BGP_RR_SCALE_CLIENTS (clients of the scale case, e.g. 10000), BGP_RR_TABBY_NODE_ARGS (extra Node options for Tabby's bgpd, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p";
 // with it bgpd is stopped with SIGTERM, so the profile gets written).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
@@ -386,6 +386,8 @@ export default async function reflector(ctx: Ctx) {
     // `settleMs` keeps the sessions up past two hold times after the routes are in, to catch losses.
     scale: { clients: q ? 200 : 1_000, prefixes: q ? 200 : 1_000, timeoutMs: 300_000, settleMs: 2 * HOLD * 1000 },
   };
+  const scaleClients = Number(process.env.BGP_RR_SCALE_CLIENTS ?? '');
+  if (scaleClients > 0) sizes.scale = { ...sizes.scale, clients: scaleClients, prefixes: scaleClients };
   const results: CaseResult[] = [];
   for (const kind of cases) {
     for (const name of reflectors) {
