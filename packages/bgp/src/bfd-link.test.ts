@@ -106,6 +106,7 @@ function pair(bfdA: string, bfdB = bfdA) {
     const s = new Speaker(parseConfig(yaml(id, peer, bfd)), {
       transport: net.transport(id),
       clock,
+      bfdOnLink: () => true,
       startBfd: async () => {
         starts += 1;
         return svc;
@@ -176,7 +177,7 @@ describe('BFD and the speaker (BfdLink)', () => {
         parseConfig(
           `routerId: ${id}\nasn: 64512\nlisten: { address: ${id}, port: 179 }\n${originate}peers:\n  - { name: other, address: ${peer}, asn: 64512${bfd ? ', bfd: true' : ''} }\n`,
         ),
-        { transport: net.transport(id), clock, startBfd: async () => svc },
+        { transport: net.transport(id), clock, bfdOnLink: () => true, startBfd: async () => svc },
       );
       speakers.push(s);
       return s;
@@ -270,6 +271,33 @@ describe('BFD and the speaker (BfdLink)', () => {
     expect(peers(await h.handle('show bfd', { peer: '198.18.0.2' }))).toEqual([['other', rows[0]!.bgp_state]]);
     expect(() => h.handle('show bfd', { peer: 'nobody' })).toThrow('no neighbor "nobody" (configured: other)');
     expect(() => h.handle('show bfd', { peer: 1 })).toThrow('"peer" must be a non-empty string');
+  });
+
+  it('without bfd.multihop, a peer on no connected subnet gets multihop BFD; one on a subnet single hop', async () => {
+    const svc = new FakeService();
+    const s = new Speaker(
+      parseConfig(
+        'routerId: 198.18.0.1\nasn: 64512\nlisten: { enabled: false }\npeers:\n' +
+          '  - { name: near, address: 198.18.0.2, asn: 64512, bfd: true }\n' +
+          '  - { name: far, address: 198.19.9.9, asn: 64512, bfd: true }\n' +
+          '  - { name: pinned, address: 198.19.9.10, asn: 64512, bfd: { multihop: false } }\n' +
+          '  - { name: ebgp, address: 198.18.0.3, asn: 65001, multihop: 3, bfd: true }\n',
+      ),
+      {
+        transport: new MemoryNetwork().transport('198.18.0.1'),
+        clock: new ManualClock(),
+        bfdOnLink: (a) => a.startsWith('198.18.0.'),
+        startBfd: async () => svc,
+      },
+    );
+    speakers.push(s);
+    await s.start();
+    expect(svc.handles.map((h) => [h.req.name, h.req.multihop])).toEqual([
+      ['near', false],
+      ['far', true],
+      ['pinned', false],
+      ['ebgp', true],
+    ]);
   });
 
   it("the service starts with the config's speaker-wide bfd options", async () => {

@@ -6,7 +6,9 @@ import {
   type ShowBfdEntry,
   showBfdEntry,
 } from '@tabby/bfd';
+import { addressToBigInt } from './config/cidr.js';
 import type { BfdShowEntry } from './control/api.js';
+import { connectedSubnets } from './nexthop.js';
 import type { Peer } from './peer.js';
 
 /** One BFD session as the link uses it (`BfdSessionHandle` in daemons, a fake in tests). */
@@ -32,13 +34,13 @@ interface Entry {
   timers: string;
 }
 
-function request(p: Peer): SessionRequest {
+function request(p: Peer, onLink: (address: string) => boolean): SessionRequest {
   const c = p.config;
   const b = c.bfd!;
   return {
     peer: c.address,
     ...(c.localAddress ? { local: c.localAddress } : {}),
-    multihop: b.multihop,
+    multihop: b.multihop ?? !onLink(c.address),
     minTxMs: b.minTx,
     minRxMs: b.minRx,
     multiplier: b.multiplier,
@@ -65,7 +67,14 @@ export class BfdLink {
   private queue: Promise<void> = Promise.resolve();
   private stopped = false;
 
-  constructor(private readonly startService: () => Promise<BfdServiceLike>) {}
+  /**
+   * `onLink` says whether a peer address is on a connected subnet, for peers whose `bfd` leaves
+   * `multihop` out (default: the host's interface addresses, read at each sync).
+   */
+  constructor(
+    private readonly startService: () => Promise<BfdServiceLike>,
+    private readonly onLink?: (address: string) => boolean,
+  ) {}
 
   /** True once the service runs (some peer asked for BFD). */
   get running(): boolean {
@@ -94,7 +103,8 @@ export class BfdLink {
       }
       this.service = s;
     }
-    const reqs = new Map(wanted.map((p) => [p, request(p)]));
+    const onLink = this.onLink ?? hostOnLink();
+    const reqs = new Map(wanted.map((p) => [p, request(p, onLink)]));
     for (const [peer, e] of this.entries) {
       const r = reqs.get(peer);
       if (r && e.key === keyOf(r)) continue;
@@ -160,6 +170,16 @@ export class BfdLink {
     this.service = null;
     await s?.stop();
   }
+}
+
+/** Whether an address is on one of the host's connected subnets now (a `%zone` address always is). */
+function hostOnLink(): (address: string) => boolean {
+  const subnets = connectedSubnets();
+  return (address) => {
+    if (address.includes('%')) return true;
+    const a = addressToBigInt(address);
+    return !!a && subnets.some((s) => s.family === a.family && a.value >> s.shift === s.network);
+  };
 }
 
 function keyOf(r: SessionRequest): string {

@@ -56,6 +56,11 @@ export interface SpeakerDeps {
    * options (default: `BfdService.start`, a worker thread).
    */
   startBfd?: (opts: BfdServiceOptions) => Promise<BfdServiceLike>;
+  /**
+   * Whether a peer address is on a connected subnet, for a `bfd` without `multihop` (single hop
+   * when it is). Default: the host's interface addresses.
+   */
+  bfdOnLink?: (address: string) => boolean;
 }
 
 /** Routes per prefix in one slice of work before yielding to timers and I/O. */
@@ -106,12 +111,14 @@ export class Speaker implements PeerHost {
     this.refusals = new RefusalLog(this.clock, this.log);
     this.startedAt = Date.now();
     const startBfd = deps.startBfd ?? ((o: BfdServiceOptions) => BfdService.start(o));
-    this.bfd = new BfdLink(() =>
-      startBfd({
-        logger: this.log,
-        gtsm: this.config.bfd?.gtsm ?? 'off',
-        singleHopSourceCheck: this.config.bfd?.sourceCheck ?? 'connected-subnet',
-      }),
+    this.bfd = new BfdLink(
+      () =>
+        startBfd({
+          logger: this.log,
+          gtsm: this.config.bfd?.gtsm ?? 'off',
+          singleHopSourceCheck: this.config.bfd?.sourceCheck ?? 'connected-subnet',
+        }),
+      deps.bfdOnLink,
     );
     const rib = new LocRib(this.attrs, decisionOptions(config));
     this.rib = rib;

@@ -46,7 +46,7 @@ describe('the tabby.dev/bfd extension', () => {
     {},
     'minRx=100ms,minTx=100ms,multiplier=3',
   );
-  const fast = { minRx: 100, minTx: 100, multiplier: 3, multihop: false, passive: false };
+  const fast = { minRx: 100, minTx: 100, multiplier: 3, passive: false };
 
   it('on the default BGPConfiguration: every mesh session; a Node annotation wins for its own sessions', () => {
     const nodes = [node('a', '198.19.0.1'), node('b', '198.19.0.2'), node('c', '198.19.0.3', 'false')];
@@ -79,7 +79,7 @@ describe('the tabby.dev/bfd extension', () => {
     );
     const other = valid<BGPPeerResource>('BGPPeer', 'other', { peerIP: '198.19.8.2', asNumber: 65002 });
     const peers = render('a', [node('a', '198.19.0.1')], [], [tor, other]);
-    expect(peers.get('198.19.8.1')).toEqual({ minRx: 200, minTx: 300, multiplier: 4, multihop: false, passive: true });
+    expect(peers.get('198.19.8.1')).toEqual({ minRx: 200, minTx: 300, multiplier: 4, passive: true });
     expect(peers.get('198.19.8.2')).toBeNull();
   });
 

@@ -25,7 +25,6 @@ describe('bfd config', () => {
       minRx: 300,
       minTx: 300,
       multiplier: 3,
-      multihop: false,
       passive: false,
     });
   });
@@ -33,13 +32,14 @@ describe('bfd config', () => {
   it('reads { enabled, minRx, minTx, multiplier, multihop, passive }; intervals in ms or with a unit', () => {
     const p = cfg('asn: 64512, bfd: { enabled: true, minRx: 100, minTx: 0.2s, multiplier: 5, passive: true }')
       .peers[0]!;
-    expect(p.bfd).toEqual({ minRx: 100, minTx: 200, multiplier: 5, multihop: false, passive: true });
+    expect(p.bfd).toEqual({ minRx: 100, minTx: 200, multiplier: 5, passive: true });
     // A mapping without `enabled` enables BFD; enabled: false turns it off.
     expect(cfg('asn: 64512, bfd: { minRx: 150ms }').peers[0]!.bfd?.minRx).toBe(150);
     expect(cfg('asn: 64512, bfd: { enabled: false, minRx: 150 }').peers[0]!.bfd).toBeUndefined();
   });
 
-  it('a multihop BGP peer gets multihop BFD (RFC 5883) unless it says otherwise', () => {
+  it('a multihop BGP peer gets multihop BFD (RFC 5883) unless it says otherwise; else it is decided from the interfaces', () => {
+    expect(cfg('asn: 64512, bfd: true').peers[0]!.bfd?.multihop).toBeUndefined();
     expect(cfg('asn: 64513, multihop: 4, bfd: true').peers[0]!.bfd?.multihop).toBe(true);
     expect(cfg('asn: 64513, multihop: 4, bfd: { multihop: false }').peers[0]!.bfd?.multihop).toBe(false);
     expect(cfg('asn: 64512, bfd: { multihop: true }').peers[0]!.bfd?.multihop).toBe(true);
@@ -62,7 +62,7 @@ describe('bfd config', () => {
 
   it("a list's defaults apply field by field; the peer's own entry wins", () => {
     const d = { minRx: 100, minTx: 100, multiplier: 3 };
-    expect(completeBfd(undefined, d, 1)).toEqual({ ...d, multihop: false, passive: false });
+    expect(completeBfd(undefined, d, 1)).toEqual({ ...d, passive: false });
     expect(completeBfd({ multiplier: 5 }, d, 1)?.multiplier).toBe(5);
     expect(completeBfd({ enabled: false }, d, 1)).toBeUndefined();
     expect(completeBfd({ enabled: true }, { enabled: false, minRx: 50 }, 2)).toMatchObject({

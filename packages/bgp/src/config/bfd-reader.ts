@@ -59,7 +59,7 @@ export function completeBfd(
     minRx: b.minRx ?? BFD_DEFAULTS.minRx,
     minTx: b.minTx ?? BFD_DEFAULTS.minTx,
     multiplier: b.multiplier ?? BFD_DEFAULTS.multiplier,
-    multihop: b.multihop ?? bgpMultihop > 1,
+    ...(b.multihop !== undefined || bgpMultihop > 1 ? { multihop: b.multihop ?? true } : {}),
     passive: b.passive ?? false,
   };
 }

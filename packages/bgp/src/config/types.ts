@@ -86,8 +86,11 @@ export interface BfdSettings {
   minTx: number;
   /** Detect Mult (1-255). */
   multiplier: number;
-  /** RFC 5883 multihop (UDP 4784); default: when the BGP peer is multihop (`multihop` above 1). */
-  multihop: boolean;
+  /**
+   * RFC 5883 multihop (UDP 4784) or RFC 5881 single hop. Absent: decided when the session starts,
+   * multihop when the peer's address is on none of the host's connected subnets.
+   */
+  multihop?: boolean;
   /** Send nothing until the peer's BFD is heard (RFC 5880 6.1). */
   passive: boolean;
 }
