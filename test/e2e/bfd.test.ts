@@ -100,5 +100,12 @@ describe.skipIf(!(canUseNetns() && haveCommands('redis-server', 'redis-cli', 'tc
       for (const at of [n1, n2])
         await waitFor(`${block} back in ${at.name}'s kernel`, () => inKernel(at, block), 60_000);
     }, 90_000);
+
+    it('SIGTERM ends an agent with BFD sessions within its grace time (exit 0)', async () => {
+      const n3 = node(2);
+      await n3.proc?.kill('SIGTERM');
+      expect(await n3.proc?.wait()).toBe(0);
+      expect(n3.proc?.output).not.toContain('did not stop in time');
+    }, 30_000);
   },
 );
