@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { canUseNetns, haveCommands, NetLab, type Netns, waitFor } from '@tabby/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BirdDaemon } from './bird.js';
+import { TabbyRrDaemon } from './route-reflector-daemon.js';
 import { TabbyDaemon } from './tabby-daemon.js';
 
 const enabled = canUseNetns() && haveCommands('bird', 'birdc', 'tc');
@@ -250,6 +251,71 @@ peers:
     await waitFor('closed', async () => (await tabby.peerState('bird4')) !== 'Established', 8_000);
     expect(Date.now() - t0).toBeLessThan(HOLD_TIME_S * 1000);
     const n = await tabby.json<Neighbor>('show', 'neighbor', 'bird4');
+    expect(n.last_notification_sent).toMatchObject({ code: 6, subcode: 10 });
+  }, 50_000);
+});
+
+describe.skipIf(!enabled)('interop: tabby rr with clientDefaults.bfd and a BIRD client with bfd on', () => {
+  const lab = new NetLab();
+  let rr: TabbyRrDaemon;
+  let bird: BirdDaemon;
+
+  beforeAll(async () => {
+    const rrNs = await lab.netns('rr');
+    const client = await lab.netns('client');
+    await lab.link(rrNs, 'eth0', '198.18.0.10/24', client, 'eth0', '198.18.0.1/24');
+    bird = new BirdDaemon(
+      client,
+      `router id 198.18.0.1;
+protocol device { scan time 1; }
+protocol bfd { interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; }; }
+protocol static { ipv4; route 198.19.1.0/24 blackhole; }
+protocol bgp reflector {
+  local 198.18.0.1 as 64512;
+  direct; # BIRD's iBGP is multihop (and so is its BFD) unless direct
+  neighbor 198.18.0.10 as 64512;
+  hold time ${HOLD_TIME_S};
+  connect retry time 2;
+  bfd on;
+  ipv4 { import all; export all; };
+}
+`,
+    );
+    await bird.start();
+    rr = new TabbyRrDaemon(
+      rrNs,
+      `routerId: 198.18.0.10
+asn: 64512
+clusterId: 198.18.0.100
+holdTime: ${HOLD_TIME_S}
+clientDefaults: { bfd: { minRx: 100, minTx: 100, multiplier: 3 } }
+clients:
+  - { name: bird, address: 198.18.0.1 }
+`,
+    );
+    await rr.start();
+  }, 60_000);
+  afterAll(async () => {
+    await rr?.stop();
+    await bird?.stop();
+    await lab.destroy();
+  });
+
+  it("the client's BFD session comes Up on the reflector (show bfd), and a dead link closes it with Cease/BFD Down", async () => {
+    const rows = () => rr.json<BfdRow[]>('show', 'bfd');
+    await waitFor(
+      'Established with BFD Up',
+      async () => (await rr.peerState('bird')) === 'Established' && (await rows())[0]?.state === 'Up',
+      30_000,
+    ).catch(async (err: Error) => {
+      throw new Error(
+        `${err.message}\n${JSON.stringify(await rows())}\n${await rr.ctl(['show', 'summary'], true).then((r) => r.stdout)}\n${await bird.birdc('show bfd sessions')}\n${await bird.birdc('show protocols all reflector')}\n${rr.log.slice(-3000)}`,
+      );
+    });
+    expect((await rows())[0]).toMatchObject({ peer: 'bird', detect_time_ms: 300, bgp_state: 'Established' });
+    await Promise.all([dropAll(rr.ns), dropAll(bird.ns)]);
+    await waitFor('closed', async () => (await rr.peerState('bird')) !== 'Established', 8_000);
+    const n = await rr.json<Neighbor>('show', 'neighbor', 'bird');
     expect(n.last_notification_sent).toMatchObject({ code: 6, subcode: 10 });
   }, 50_000);
 });
