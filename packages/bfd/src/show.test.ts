@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { SessionStatus } from './engine.js';
-import { registerBfdMetrics, renderBfdMetrics } from './metrics.js';
+import { registerBfdMetrics } from './metrics.js';
 import { pair } from './pair.test-support.js';
 import { showBfdEntry } from './show.js';
 
@@ -56,17 +56,6 @@ describe('show bfd and metrics', () => {
     // Largest gaps since it came Up: the session's own figures, whole ms.
     expect([e.max_tx_gap_ms, e.max_rx_gap_ms]).toEqual([Math.round(s.maxTxGapMs), Math.round(s.maxRxGapMs)]);
     expect(e.max_tx_gap_ms).toBeGreaterThan(0);
-  });
-
-  it('renderBfdMetrics: state, flaps and packets per session', () => {
-    const text = renderBfdMetrics([statusAfterFlap()]);
-    const labels = '{peer="bird4",address="198.18.0.2",local="198.18.0.1",multihop="false"}';
-    expect(text).toContain(`bfd_session_state${labels} 3\n`);
-    expect(text).toContain(`bfd_session_flaps_total${labels} 1\n`);
-    expect(text).toContain(`bfd_session_up_transitions_total${labels} 2\n`);
-    expect(text).toContain(`bfd_control_packets_discarded_total${labels} 2\n`);
-    expect(text).toContain(`bfd_detect_time_seconds${labels} 0.3\n`);
-    expect(text).toMatch(/^# HELP bfd_session_state /);
   });
 
   it('registerBfdMetrics: the same on a daemon registry, read from the sessions at each scrape', async () => {
