@@ -12,7 +12,9 @@ describe.skipIf(!(canUseNetns() && haveCommands('redis-server', 'redis-cli')))(
     beforeAll(async () => {
       await cluster.start(3);
       await cluster.apply(clusterYaml(3));
-      await Promise.all(cluster.nodes.map((n) => cluster.startNode(n, ['--health-port', '9099'])));
+      await Promise.all(
+        cluster.nodes.map((n) => cluster.startNode(n, ['--health-port', '9099', '--metrics-port', '9091'])),
+      );
       for (const n of cluster.nodes) pods.push(await cluster.addPod(n, `web-${n.name}`));
     }, 120_000);
     afterAll(async () => {
@@ -53,6 +55,40 @@ describe.skipIf(!(canUseNetns() && haveCommands('redis-server', 'redis-cli')))(
       expect(viaNodes.map((r) => r.dst).every((d) => /^198\.19\.\d+\.\d+\/26$/.test(d))).toBe(true);
       // Pools without encapsulation are routed by BGP, as Calico does with BIRD (proto bird there).
       expect(viaNodes.every((r) => r.dev === 'eth0' && r.protocol === 'bgp')).toBe(true);
+    });
+
+    it('/metrics: both sessions up, and the FIB counts as programmed exactly the routes the kernel holds for it', async () => {
+      const n1 = cluster.nodes[0]!;
+      const scrape = async () => {
+        const script = "const r = await fetch('http://127.0.0.1:9091/metrics'); process.stdout.write(await r.text());";
+        return (await n1.ns.exec([process.execPath, '--input-type=module', '-e', script])).stdout;
+      };
+      const total = (text: string, name: string, match = '') =>
+        text
+          .split('\n')
+          .filter((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && l.includes(match))
+          .reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+      // Converged: both sessions up, the two remote blocks learned and programmed.
+      const text = await waitFor(
+        'n1 metrics converged',
+        async () => {
+          const t = await scrape();
+          return total(t, 'tabby_bgp_peer_up') === 2 && total(t, 'tabby_fib_routes_programmed', 'class="bgp"') === 2
+            ? t
+            : null;
+        },
+        30_000,
+      );
+      const kernel = await cluster.routes(n1);
+      const owned = kernel.filter(
+        (r) => r.protocol === '80' || r.protocol === 'bgp' || (r.dev?.startsWith('cali') ?? false),
+      );
+      expect(total(text, 'tabby_fib_routes_programmed')).toBe(owned.length);
+      expect(total(text, 'tabby_fib_routes_programmed', 'class="local-workload"')).toBe(1);
+      expect(total(text, 'tabby_fib_routes_programmed', 'class="blackhole"')).toBe(1);
+      expect(total(text, 'tabby_bgp_peer_routes_received')).toBe(2);
+      expect(total(text, 'tabby_datastore_connected')).toBe(1);
+      expect(total(text, 'tabby_ipam_addresses_used', 'pool="')).toBe(3); // one pod per node
     });
 
     it('serves readiness (in sync, sessions up) and liveness for Kubernetes', async () => {
