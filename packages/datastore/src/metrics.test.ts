@@ -91,4 +91,39 @@ describe('datastore metrics', () => {
     expect(at('tabby_ipam_addresses')).toBe(256);
     await ds.close();
   });
+
+  it('IPAM: while the datastore is unreachable a scrape shows the last values without asking it', async () => {
+    const mem = new MemoryDatastore();
+    await new ResourceStore(mem).apply({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'IPPool',
+      metadata: { name: 'pods' },
+      spec: { cidr: '198.19.0.0/24', blockSize: 26 },
+    });
+    await new Ipam(mem).assign({ node: 'n1', handle: 'a' });
+    let down = false;
+    let lists = 0;
+    // An unreachable datastore: health says so, and a list never answers.
+    const ds = new Proxy(mem, {
+      get(target, prop, receiver) {
+        if (prop === 'health') return () => (down ? { connected: false, since: 0, lastError: 'x' } : target.health());
+        if (prop === 'list')
+          return (prefix: string) => {
+            lists += 1;
+            return down ? new Promise(() => {}) : target.list(prefix);
+          };
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    const registry = new Registry();
+    registerIpamMetrics(registry, () => ds, 0);
+    const used = async () =>
+      sample(await registry.metrics(), 'tabby_ipam_addresses_used{pool="pods",cidr="198.19.0.0/24"}');
+    expect(await used()).toBe(1);
+    down = true;
+    const before = lists;
+    expect(await used()).toBe(1);
+    expect(lists).toBe(before);
+    await mem.close();
+  });
 });

@@ -59,10 +59,14 @@ export function registerDatastoreMetrics(registry: Registry, datastore: () => Da
   );
 }
 
+/** How long a scrape waits for IPAM's keys before it shows the previous report. */
+const IPAM_READ_TIMEOUT_MS = 5000;
+
 /**
  * IPAM's collectors, per pool (labels `pool`, `cidr`): blocks, addresses used, free and reserved,
  * and pool size. Read with `Ipam.show()` (a full list of the IPAM keys), at most once per
- * `cacheMs` (default 30 s) however often Prometheus scrapes.
+ * `cacheMs` (default 30 s) however often Prometheus scrapes; while the datastore is unreachable,
+ * or when a read takes over 5 s, the previous values stay.
  */
 export function registerIpamMetrics(
   registry: Registry,
@@ -74,9 +78,18 @@ export function registerIpamMetrics(
     const ds = datastore();
     if (!ds) return Promise.resolve(null);
     const now = Date.now();
-    if (!cached || cached.ds !== ds || now - cached.at >= cacheMs)
-      cached = { at: now, ds, report: new Ipam(ds).show().catch(() => null) };
-    return cached.report;
+    // While the datastore is unreachable the last report stands: a scrape must not wait for it.
+    const stale = !cached || cached.ds !== ds || now - cached.at >= cacheMs;
+    if (stale && (ds.health().connected || cached?.ds !== ds)) {
+      const previous = cached?.ds === ds ? cached.report : Promise.resolve(null);
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<IpamReport | null>((r) => {
+        timer = setTimeout(() => r(previous), IPAM_READ_TIMEOUT_MS);
+      });
+      const read = new Ipam(ds).show().catch(() => previous);
+      cached = { at: now, ds, report: Promise.race([read, late]).finally(() => clearTimeout(timer)) };
+    }
+    return cached?.report ?? Promise.resolve(null);
   };
   const perPool = (name: string, help: string, value: (p: IpamReport['pools'][number]) => number) =>
     new Gauge({
