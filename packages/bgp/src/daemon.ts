@@ -37,6 +37,7 @@ Examples:
   tabby bgpd --check -c /etc/tabby/bgpd.yaml
   tabby bgpd -c /etc/tabby/bgpd.yaml -s /run/tabby/bgpd.sock
   bgpctl -s /run/tabby/bgpd.sock show summary
+  tabby bgpd -c /etc/tabby/bgpd.yaml --metrics-port 9473     # then: curl -s 127.0.0.1:9473/metrics
 `;
 
 /** Runs the `bgpd` daemon; resolves with the exit code once it stops. */

@@ -63,6 +63,7 @@ Examples:
   tabby rr -c /etc/tabby/rr.yaml --datastore etcd://10.0.0.5:2379
   bgpctl -s ${DEFAULT_RR_CONTROL_SOCKET} show summary
   bgpctl -s ${DEFAULT_RR_CONTROL_SOCKET} --json show rib
+  tabby rr -c /etc/tabby/rr.yaml --metrics-port 9474 --metrics-address 0.0.0.0   # for a remote Prometheus
 `;
 
 function parse(argv: string[]) {
