@@ -115,11 +115,11 @@ describe.skipIf(!canUseNetns())('metrics of tabby node, tabby rr and tabby bgpd'
     await exec([process.execPath, TABBY, 'apply', '-f', resources, '--datastore', ds]);
     const rr = write(
       'rr.yaml',
-      'routerId: 198.18.43.2\nasn: 64512\nclusterId: 198.18.43.2\nholdTime: 9\nconnectRetryTime: 1\nclients:\n  - { address: 198.18.43.1 }\n  - { address: 198.18.44.2 }\n',
+      'routerId: 198.18.43.2\nasn: 64512\nclusterId: 198.18.43.2\nholdTime: 9\nconnectRetryTime: 1\nclients:\n  - { address: 198.18.43.1 }\n  - { address: 198.18.44.2, bfd: true }\n',
     );
     const bgpd = write(
       'bgpd.yaml',
-      'routerId: 198.18.44.2\nasn: 64512\nholdTime: 9\nconnectRetryTime: 1\npeers:\n  - { address: 198.18.44.1, asn: 64512 }\n',
+      'routerId: 198.18.44.2\nasn: 64512\nholdTime: 9\nconnectRetryTime: 1\npeers:\n  - { address: 198.18.44.1, asn: 64512, bfd: true }\n',
     );
     const metrics = ['--metrics-port', String(PORT)];
     procs.push(
@@ -167,12 +167,17 @@ describe.skipIf(!canUseNetns())('metrics of tabby node, tabby rr and tabby bgpd'
   let rr: Scrape;
   let bgpd: Scrape;
 
-  it('tabby rr: both client sessions Established, the node block in and out', async () => {
+  it('tabby rr: both client sessions Established, the node block in and out, BFD Up with bgpd', async () => {
     rr = await scrapeWhen(
       rrNs,
       'rr sessions up, the block reflected',
-      (s) => sum(s, 'tabby_bgp_peer_up') === 2 && sum(s, 'tabby_bgp_peer_routes_advertised', '198.18.44.2') === 1,
+      (s) =>
+        sum(s, 'tabby_bgp_peer_up') === 2 &&
+        sum(s, 'tabby_bgp_peer_routes_advertised', '198.18.44.2') === 1 &&
+        sum(s, 'tabby_bfd_session_up') === 1,
     );
+    expect(sum(rr, 'tabby_bfd_session_state', 'address="198.18.44.2"')).toBe(3);
+    expect(sum(rr, 'tabby_bfd_control_packets_received_total', 'address="198.18.44.2"')).toBeGreaterThan(0);
     expect(sum(rr, 'tabby_bgp_peer_state', 'address="198.18.43.1"')).toBe(5);
     expect(sum(rr, 'tabby_bgp_peer_routes_received', 'address="198.18.43.1"')).toBe(1);
     expect(sum(rr, 'tabby_bgp_peer_messages_received_total', 'address="198.18.43.1"', 'type="open"')).toBeGreaterThan(
@@ -183,7 +188,7 @@ describe.skipIf(!canUseNetns())('metrics of tabby node, tabby rr and tabby bgpd'
     expect(sum(rr, 'process_resident_memory_bytes')).toBeGreaterThan(0);
   });
 
-  it('tabby bgpd: its session Established, the reflected block received', async () => {
+  it('tabby bgpd: its session Established, the reflected block received, BFD Up', async () => {
     bgpd = await scrapeWhen(
       bgpdNs,
       'bgpd session up and the block in',
@@ -193,7 +198,13 @@ describe.skipIf(!canUseNetns())('metrics of tabby node, tabby rr and tabby bgpd'
     expect(sum(bgpd, 'tabby_bgp_peer_state', 'address="198.18.44.1"')).toBe(5);
     expect(sum(bgpd, 'tabby_bgp_peer_established_transitions_total')).toBe(1);
     expect(sum(bgpd, 'tabby_bgp_peer_messages_received_total', 'type="update"')).toBeGreaterThan(0);
-    expect(bgpd.types.get('tabby_bfd_session_state')).toBe('gauge'); // registered, no BFD session configured
+    const bfd = await scrapeWhen(
+      bgpdNs,
+      'bgpd BFD session Up',
+      (s) => sum(s, 'tabby_bfd_session_up', 'address="198.18.44.1"') === 1,
+    );
+    expect(sum(bfd, 'tabby_bfd_session_flaps_total')).toBe(0);
+    expect(sum(bfd, 'tabby_bfd_detect_time_seconds')).toBeGreaterThan(0);
   });
 
   it('tabby node: session, datastore, confd, IPAM, and FIB routes programmed as the kernel holds them', async () => {
