@@ -13,7 +13,9 @@
 // sessions in one Node process (reflector-driver.ts) in a second namespace, each from its own
 // secondary address 198.18.1.1 ... (added inside that namespace only). Hold time 9 s, keepalive 3 s.
 // Development knobs (environment): BGP_RR_REFLECTORS (e.g. "tabby"), BGP_RR_CASES ("fanout,scale"),
-// BGP_RR_SCALE_CLIENTS (clients of the scale case, e.g. 10000), BGP_RR_TABBY_NODE_ARGS (extra Node options for Tabby's bgpd, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p";
+// BGP_RR_SCALE_CLIENTS (clients of the scale case; past 1,023 the reflector's neighbour table, whose
+// gc_thresh3 of 1,024 is global and cannot be raised from inside a namespace, drops clients' ARP
+// entries on this kernel and those sessions never come up), BGP_RR_TABBY_NODE_ARGS (extra Node options for Tabby's bgpd, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p";
 // with it bgpd is stopped with SIGTERM, so the profile gets written).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
