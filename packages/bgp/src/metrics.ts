@@ -32,42 +32,43 @@ export function registerSpeakerMetrics(registry: Registry, speaker: () => Speake
   const peerLabels = ['peer', 'address'] as const;
   const peers = () => [...(speaker()?.peers.values() ?? [])];
   const lbl = (p: ReturnType<typeof peers>[number]) => ({ peer: p.config.name, address: p.config.address });
-  const perPeer = (name: string, help: string, value: (p: ReturnType<typeof peers>[number]) => number) =>
-    new Gauge({
+  /** A gauge (`set`) or a counter mirrored from the peer's own count (`inc` after a reset). */
+  const perPeer = (
+    kind: 'gauge' | 'counter',
+    name: string,
+    help: string,
+    value: (p: ReturnType<typeof peers>[number]) => number,
+  ) =>
+    new (kind === 'gauge' ? Gauge : Counter)({
       name,
       help,
       labelNames: peerLabels,
       registers,
       collect() {
         this.reset();
-        for (const p of peers()) this.set(lbl(p), value(p));
-      },
-    });
-  const perPeerCounter = (name: string, help: string, value: (p: ReturnType<typeof peers>[number]) => number) =>
-    new Counter({
-      name,
-      help,
-      labelNames: peerLabels,
-      registers,
-      collect() {
-        this.reset();
-        for (const p of peers()) this.inc(lbl(p), value(p));
+        for (const p of peers()) {
+          if (this instanceof Gauge) this.set(lbl(p), value(p));
+          else this.inc(lbl(p), value(p));
+        }
       },
     });
   perPeer(
+    'gauge',
     'tabby_bgp_peer_state',
     'Session state: 0 Idle, 1 Connect, 2 Active, 3 OpenSent, 4 OpenConfirm, 5 Established.',
     (p) => SessionStates.indexOf(p.state),
   );
-  perPeer('tabby_bgp_peer_up', '1 while the session is Established, else 0.', (p) =>
+  perPeer('gauge', 'tabby_bgp_peer_up', '1 while the session is Established, else 0.', (p) =>
     p.state === 'Established' ? 1 : 0,
   );
-  perPeerCounter(
+  perPeer(
+    'counter',
     'tabby_bgp_peer_established_transitions_total',
     'Times the session reached Established.',
     (p) => p.establishedTransitions,
   );
-  perPeerCounter(
+  perPeer(
+    'counter',
     'tabby_bgp_peer_flaps_total',
     'Times an Established session went down.',
     (p) => p.establishedTransitions - (p.state === 'Established' ? 1 : 0),
@@ -89,11 +90,13 @@ export function registerSpeakerMetrics(registry: Registry, speaker: () => Speake
   messages('tabby_bgp_peer_messages_received_total', 'BGP messages received from the peer, by type.', 'received');
   messages('tabby_bgp_peer_messages_sent_total', 'BGP messages sent to the peer, by type.', 'sent');
   perPeer(
+    'gauge',
     'tabby_bgp_peer_routes_received',
     'Routes in the Adj-RIB-In of the peer (routes in).',
     (p) => speaker()?.rib.routeCount(p.source) ?? 0,
   );
   perPeer(
+    'gauge',
     'tabby_bgp_peer_routes_advertised',
     'Prefixes advertised to the peer (routes out).',
     (p) => p.advertisedCount,
