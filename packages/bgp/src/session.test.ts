@@ -7,6 +7,7 @@ import {
   KEEPALIVE,
   type OpenMessage,
   sessionContext,
+  type UpdateMessage,
 } from '@tabby/wire';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from './clock.js';
@@ -23,7 +24,7 @@ const open = (bgpId: string, asn: number, holdTime = 9): OpenMessage => ({
 });
 
 /** A session on one end of an in-memory pipe; the test plays the peer with raw messages. */
-async function setup(opts: { remoteHold?: number } = {}) {
+async function setup(opts: { remoteHold?: number; onUpdate?: (m: UpdateMessage) => void } = {}) {
   const net = new MemoryNetwork();
   const clock = new ManualClock();
   let server!: Connection;
@@ -42,7 +43,10 @@ async function setup(opts: { remoteHold?: number } = {}) {
   const events: SessionEvents = {
     onOpen: () => null,
     onEstablished: () => log.push('established'),
-    onUpdate: () => log.push('update'),
+    onUpdate: (_s, m) => {
+      log.push('update');
+      opts.onUpdate?.(m);
+    },
     onRouteRefresh: () => log.push('refresh'),
     onClose: (_s, r) => {
       closed = r;
@@ -126,6 +130,27 @@ describe('Session (in memory, manual clock: no sockets, no sleeps)', () => {
     expect(t.s.phase).toBe('Established');
     t.clock.advance(1);
     expect(t.closed()).toMatchObject({ kind: 'hold-expired' });
+  });
+
+  it('handles a large read over several turns of the event loop, in order, when the messages take long', async () => {
+    const seen: number[] = [];
+    const t = await setup({
+      onUpdate: (m) => {
+        seen.push(m.withdrawn.addrs[0]! >>> 8);
+        const until = performance.now() + 0.2; // a slow message: 0.2 ms each
+        while (performance.now() < until) {}
+      },
+    });
+    await t.establish();
+    // 300 UPDATEs in one read (8 KB: the clock is read every 4 KB), each withdrawing 10.i.0/24.
+    const one = (i: number) => Uint8Array.from([...Array(16).fill(255), 0, 27, 2, 0, 4, 24, 10, i >> 8, i & 255, 0, 0]);
+    t.server.write(Buffer.concat(Array.from({ length: 300 }, (_, i) => one(i))));
+    await Promise.resolve();
+    await Promise.resolve(); // the in-memory write is delivered in a microtask
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.length).toBeLessThan(300); // past 10 ms the rest waits for the next turn
+    for (let turn = 0; turn < 100 && seen.length < 300; turn++) await new Promise((r) => setImmediate(r));
+    expect(seen).toEqual(Array.from({ length: 300 }, (_, i) => (10 << 16) | i));
   });
 
   it('waits 240 s for the OPEN (RFC 4271 8.2.2 large hold time)', async () => {
