@@ -97,7 +97,7 @@ describe.skipIf(!canUseNetns())('NetLab', () => {
     child.kill('SIGKILL');
     await new Promise((r) => child.on('exit', r));
     expect(await listNamespaces()).toContain(name);
-    const removed = await sweepStaleNamespaces();
+    const removed = await sweepStaleNamespaces((n) => n === name);
     expect(removed).toContain(name);
     expect(await listNamespaces()).not.toContain(name);
     await waitFor('the process inside the swept namespace to die', () => pidGone(Number(pid)), 5000);

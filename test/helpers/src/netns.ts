@@ -48,14 +48,16 @@ export function deleteNamespaceSync(name: string): void {
 
 /**
  * Deletes helper-made namespaces whose owning process is no longer alive (a crashed or killed
- * test run), together with every process still inside them. Call at suite start.
+ * test run), together with every process still inside them. Call at suite start; a test that
+ * runs beside others passes `only` so it cannot sweep a namespace another test is still checking
+ * (the netns lab test SIGKILLs its lab and then expects `lab down` to find the namespaces).
  * Returns the names removed.
  */
-export async function sweepStaleNamespaces(): Promise<string[]> {
+export async function sweepStaleNamespaces(only: (name: string) => boolean = () => true): Promise<string[]> {
   const removed: string[] = [];
   for (const name of await listNamespaces()) {
     const m = NAME_RE.exec(name);
-    if (!m) continue;
+    if (!m || !only(name)) continue;
     const owner = Number(m[1]);
     if (owner === process.pid || pidAlive(owner)) continue;
     deleteNamespaceSync(name);
