@@ -40,7 +40,11 @@ describe('peer', () => {
     // b's reconnect back-off after a failure runs on the manual clock; a makes no connection but
     // accepts b's. Time moves on while waiting: under load b may arm its timer after any one step.
     const up = () => pa.state === 'Established' && pb.state === 'Established';
-    await until('back up', () => up() || (clock.advance(250), false));
+    await until('back up', () => {
+      if (up()) return true;
+      clock.advance(250);
+      return false;
+    });
     expect(pa.establishedTransitions).toBe(2);
     pa.shutdown();
     pa.bfdDown(); // nothing established: nothing to do
