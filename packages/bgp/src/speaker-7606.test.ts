@@ -1,6 +1,7 @@
 import { type BgpMessage, decode, encode, Framer, KEEPALIVE, PrefixList, sessionContext } from '@tabby/wire';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from './config/load.js';
+import { ControlHandler } from './control/handler.js';
 import { prefixKeyText } from './rib/prefix-key.js';
 import { Speaker } from './speaker.js';
 import { MemoryNetwork } from './transport.js';
@@ -118,5 +119,11 @@ describe('next-hop reachability (RFC 4271 9.1.2)', () => {
     const d = t.speaker.rib.get([...t.speaker.rib.values()].find((x) => x.paths.length && !x.best)!.key)!;
     expect(d.paths[0]!.attrs.nextHop).toBe('10.9.9.9');
     expect(t.speaker.fib.size).toBe(1);
+    // show rib in says why the route is not used, as the Loc-RIB listing does.
+    const name = t.peer().config.name;
+    const held = new ControlHandler(t.speaker, { version: 'test' })
+      .rib({ table: 'in', peer: name })
+      .routes.find((r) => r.prefix === '198.19.9.0/24');
+    expect(held).toMatchObject({ valid: false, best: false, reason: 'next hop unreachable' });
   });
 });

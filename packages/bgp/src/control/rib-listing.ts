@@ -217,10 +217,12 @@ export class RibListing {
   private adjInRoute(key: PrefixKey, r: number, source: PathSource): RibRoute {
     const rib = this.speaker.rib;
     const accepted = rib.accepted(r);
+    const usable = rib.usable(r);
+    const reason = !accepted ? 'rejected by import policy' : !usable ? 'next hop unreachable' : '';
     return this.route(
       key,
       { source, pathId: rib.pathId(r), attrs: rib.raw(r), stale: rib.stale(r), since: 0 },
-      { best: false, ecmp: false, reason: accepted ? '' : 'rejected by import policy' },
+      { best: false, ecmp: false, reason, valid: usable },
     );
   }
 
