@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from './config/load.js';
+import { ControlHandler } from './control/handler.js';
 import { prefixKeyText } from './rib/prefix-key.js';
 import { type BestRouteEvent, Speaker } from './speaker.js';
 import { until } from './test-support.js';
@@ -82,6 +83,8 @@ describe('graceful restart (RFC 4724, RFC 8538)', () => {
     await b.start();
     const a = make('a', true);
     expect(a.deferring).toBe(true);
+    const status = () => new ControlHandler(a, { version: 'test' }).status().graceful_restart.restarting;
+    expect(status()).toBe(true); // show status says selection waits
     let selected = false;
     void a.selectionDone.then(() => {
       selected = true;
@@ -92,6 +95,7 @@ describe('graceful restart (RFC 4724, RFC 8538)', () => {
     const openCaps = a.localOpen([...a.peers.values()][0]!).capabilities;
     expect(openCaps.find((c) => c.kind === 'graceful-restart')).toMatchObject({ restarting: true });
     await until('deferral ends on End-of-RIB', () => !a.deferring, 4000);
+    expect(status()).toBe(false);
     await a.selectionDone;
     expect(selected).toBe(true);
     await until('a learned b route', () => pathAt(a, '198.18.65.0/26') !== undefined);

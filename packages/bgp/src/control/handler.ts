@@ -407,7 +407,7 @@ export class ControlHandler {
       graceful_restart: {
         enabled: c.gracefulRestart.enabled,
         restart_time: c.gracefulRestart.restartTime,
-        restarting: false,
+        restarting: s.deferring,
       },
     };
   }
