@@ -21,5 +21,6 @@ export {
   startRedis,
   tcpOpen,
 } from './servers.js';
+export { median } from './stats.js';
 export { createRunTempDir, sweepStaleRunDirs } from './temp.js';
 export { waitFor } from './wait.js';

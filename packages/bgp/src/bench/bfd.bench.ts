@@ -13,7 +13,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { canUseNetns, haveCommands, NetLab, type Netns, type NsProcess } from '@tabby/test-helpers';
+import { canUseNetns, haveCommands, median, NetLab, type Netns, type NsProcess } from '@tabby/test-helpers';
 import { BGPD_BIN } from './bench-daemon.js';
 import { Pipeliner, request } from './control-load-lab.js';
 import { FastFeeder } from './fast-feeder.js';
@@ -278,12 +278,6 @@ async function underLoad(lab: { rx: Netns; peer: Netns }, prefixes: number, floo
   }
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : Math.round((s[m - 1]! + s[m]!) / 2);
-};
-
 export default async function bench(ctx: Ctx) {
   if (!canUseNetns() || !haveCommands('bird', 'birdc', 'tc'))
     throw new Error('needs root, network namespaces, bird, birdc and tc');
@@ -310,7 +304,7 @@ export default async function bench(ctx: Ctx) {
 }
 
 function report(a: CutResult, b: CutResult, load: LoadResult[], prefixes: number): string {
-  const fmt = (xs: number[]) => `${median(xs)} (${Math.min(...xs)}–${Math.max(...xs)})`;
+  const fmt = (xs: number[]) => `${Math.round(median(xs))} (${Math.min(...xs)}–${Math.max(...xs)})`;
   const falseDowns = load.filter((r) => r.tabbyFlaps > 0 || r.birdSinceChanged || r.tabbyState !== 'Up').length;
   const gap = Math.max(...load.map((r) => r.maxTxGapMs));
   return `

@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { median } from '@tabby/test-helpers';
 import { formatIpv4, parseIpv4 } from '../cidr.js';
 import { RouteClass } from '../constants.js';
 import { KernelDriver } from '../kernel-driver.js';
@@ -164,12 +165,6 @@ function runWorker<T>(ns: string, n: number, mode: 'all' | 'initial'): Promise<{
       else resolve({ r: JSON.parse(out.trim().split('\n').pop() ?? '{}') as T, cpuS: parseTime(err).cpuS });
     });
   });
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 export default async function bench(ctx: { log(msg: string): void; quick: boolean }) {

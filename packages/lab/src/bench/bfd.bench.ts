@@ -4,7 +4,7 @@
 // nodes' kernel routing tables: first with BFD at 100 ms x 3 through the tabby.dev/bfd annotation on
 // the default BGPConfiguration, then, in the same run and on the same cluster, without it.
 import { loadavg } from 'node:os';
-import { canUseNetns, haveCommands, NetLab, waitFor } from '@tabby/test-helpers';
+import { canUseNetns, haveCommands, median, NetLab, waitFor } from '@tabby/test-helpers';
 import { type ClusterNode, clusterYaml, NetnsLab } from '../netns-lab.js';
 
 interface Ctx {
@@ -28,12 +28,6 @@ interface Cut {
   n1Ms: number;
   n2Ms: number;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : Math.round((s[m - 1]! + s[m]!) / 2);
-};
 
 export default async function bench(ctx: Ctx) {
   if (!canUseNetns() || !haveCommands('redis-server', 'redis-cli', 'tc'))
@@ -102,7 +96,7 @@ export default async function bench(ctx: Ctx) {
     await net.destroy();
   }
   const col = (bfd: boolean) => cuts.filter((c) => c.bfd === bfd).flatMap((c) => [c.n1Ms, c.n2Ms]);
-  const fmt = (xs: number[]) => `${median(xs)} (${Math.min(...xs)}–${Math.max(...xs)})`;
+  const fmt = (xs: number[]) => `${Math.round(median(xs))} (${Math.min(...xs)}–${Math.max(...xs)})`;
   return {
     title: 'lab: BFD on a three-node mesh: pod routes after a link cut',
     markdown: `Machine load average when it started: ${load0}, at the end: ${loadavg()[0]!.toFixed(2)} (2 cores, shared).
