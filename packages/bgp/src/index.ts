@@ -23,7 +23,7 @@ export type * from './control/api.js';
 export { SessionStates } from './control/api.js';
 export { ControlHandler } from './control/handler.js';
 export { ControlError, type ControlRequest, type ControlResponse } from './control/protocol.js';
-export { type ControlHandlerFn, ControlServer } from './control/server.js';
+export { type ControlHandlerFn, ControlServer, socketInUse } from './control/server.js';
 export { BGPD_HELP, BGPD_VERSION, DEFAULT_CONTROL_SOCKET, runBgpd } from './daemon.js';
 export {
   type DaemonArgs,

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
+import { socketInUse } from '@tabby/bgp';
 
 /** What the lab needs is taken: a BGP address and port, or a control socket in use. */
 export class LabBusyError extends Error {
@@ -12,18 +13,6 @@ function tryListen(host: string, port: number): Promise<string> {
     const server = net.createServer();
     server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'ERROR'));
     server.listen({ host, port, exclusive: true }, () => server.close(() => resolve('')));
-  });
-}
-
-/** True when something accepts connections on the UNIX socket `path`. */
-function socketAnswers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = net.createConnection({ path });
-    c.once('connect', () => {
-      c.destroy();
-      resolve(true);
-    });
-    c.once('error', () => resolve(false));
   });
 }
 
@@ -115,7 +104,7 @@ export function unixListener(path: string): string | undefined {
 export async function checkLabFree(opts: { addresses: string[]; port: number; sockets: string[] }): Promise<void> {
   const held = (who: string | undefined) => (who ? `held by ${who}` : 'in use');
   for (const path of opts.sockets) {
-    if (existsSync(path) && (await socketAnswers(path)))
+    if (existsSync(path) && (await socketInUse(path)))
       throw new LabBusyError(
         `control socket ${path} is ${held(unixListener(path))}: another tabby lab or demo is running (stop it with Ctrl-C there)`,
       );

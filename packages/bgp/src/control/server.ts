@@ -54,7 +54,7 @@ class Client {
 const LINGER_MS = 1000;
 
 /** Is something answering on this UNIX socket path? */
-function socketInUse(path: string): Promise<boolean> {
+export function socketInUse(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.createConnection({ path });
     s.once('connect', () => {
