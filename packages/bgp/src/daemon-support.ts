@@ -12,20 +12,23 @@ import { type MetricsEndpoint, serveMetrics } from './metrics.js';
 export interface DaemonArgs {
   config?: string | undefined;
   help?: boolean | undefined;
+  'metrics-port'?: string | undefined;
+  'metrics-address'?: string | undefined;
 }
 
 /**
  * The start every config-file daemon shares (`tabby bgpd`, `tabby rr`): parse the arguments,
- * print `--help`, require `--config`, load and validate the file. Returns the parsed arguments and
- * config, or the exit code when the daemon should stop here (with the reason already printed).
+ * print `--help`, require `--config`, load and validate the file, find where `/metrics` goes.
+ * Returns the parsed arguments, config and metrics endpoint, or the exit code when the daemon
+ * should stop here (with the reason already printed).
  */
-export function daemonPrologue<A extends DaemonArgs, C>(
+export function daemonPrologue<A extends DaemonArgs, C extends { metricsPort?: number | undefined }>(
   name: string,
   argv: string[],
   parse: (argv: string[]) => A,
   help: string,
   load: (file: string) => C,
-): { args: A; file: string; config: C } | { exit: number } {
+): { args: A; file: string; config: C; endpoint: MetricsEndpoint | undefined } | { exit: number } {
   let args: A;
   try {
     args = parse(argv);
@@ -42,8 +45,9 @@ export function daemonPrologue<A extends DaemonArgs, C>(
     process.stderr.write(`tabby ${name}: --config FILE is required\nRun 'tabby ${name} --help' for usage.\n`);
     return { exit: 1 };
   }
+  let config: C;
   try {
-    return { args, file, config: load(file) };
+    config = load(file);
   } catch (err) {
     if (err instanceof ConfigError) {
       const n = err.issues.length;
@@ -51,6 +55,12 @@ export function daemonPrologue<A extends DaemonArgs, C>(
       return { exit: 1 };
     }
     throw err;
+  }
+  try {
+    return { args, file, config, endpoint: metricsEndpoint(args, config.metricsPort) };
+  } catch (err) {
+    process.stderr.write(`tabby ${name}: ${(err as Error).message}\n`);
+    return { exit: 1 };
   }
 }
 

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from './config/load.js';
 import { ControlHandler } from './control/handler.js';
-import { daemonLogger, daemonPrologue, metricsEndpoint, serveDaemon } from './daemon-support.js';
+import { daemonLogger, daemonPrologue, serveDaemon } from './daemon-support.js';
 import { daemonRegistry, registerSpeakerMetrics } from './metrics.js';
 import { connectedResolver } from './nexthop.js';
 import { Speaker } from './speaker.js';
@@ -44,14 +44,7 @@ Examples:
 export async function runBgpd(argv: string[]): Promise<number> {
   const start = daemonPrologue('bgpd', argv, parse, BGPD_HELP, loadConfigFile);
   if ('exit' in start) return start.exit;
-  const { args, file, config } = start;
-  let endpoint: ReturnType<typeof metricsEndpoint>;
-  try {
-    endpoint = metricsEndpoint(args, config.metricsPort);
-  } catch (err) {
-    process.stderr.write(`tabby bgpd: ${(err as Error).message}\n`);
-    return 1;
-  }
+  const { args, file, config, endpoint } = start;
   if (args.check) {
     process.stdout.write(
       `${file}: OK (router ID ${config.routerId}, AS ${config.asn}, ${config.peers.length} peers, ${config.policies.size} policies)\n`,

@@ -74,6 +74,13 @@ describe('tabby rr (runRr)', () => {
     expect(r.stderr).toContain(`${bad}: 2 problems`);
   });
 
+  it('refuses a bad --metrics-port in one line, before starting anything', async () => {
+    const good = file('metrics.yaml', 'routerId: 198.18.0.10\nasn: 64512\nclusterId: 198.18.0.100\n');
+    const r = await run(['--check', '-c', good, '--metrics-port', '70000']);
+    expect(r).toMatchObject({ code: 1, stdout: '' });
+    expect(r.stderr).toBe('tabby rr: --metrics-port must be a port number from 1 to 65535, not "70000"\n');
+  });
+
   it('will not start with a datastore section but no URL anywhere', async () => {
     const f = file('nourl.yaml', 'routerId: 198.18.0.10\nasn: 64512\nclusterId: 198.18.0.100\ndatastore: {}\n');
     const r = await run(['-c', f], { TABBY_DATASTORE: undefined });

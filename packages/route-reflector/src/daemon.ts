@@ -4,7 +4,6 @@ import {
   daemonLogger,
   daemonPrologue,
   daemonRegistry,
-  metricsEndpoint,
   registerSpeakerMetrics,
   serveDaemon,
   tcpTransport,
@@ -93,15 +92,8 @@ function describeConfig(c: RrConfig): string {
 export async function runRr(argv: string[]): Promise<number> {
   const start = daemonPrologue('rr', argv, parse, RR_HELP, loadRrConfigFile);
   if ('exit' in start) return start.exit;
-  const { args, file, config } = start;
+  const { args, file, config, endpoint } = start;
   const datastoreUrl = args.datastore || process.env[DATASTORE_ENV] || undefined;
-  let endpoint: ReturnType<typeof metricsEndpoint>;
-  try {
-    endpoint = metricsEndpoint(args, config.metricsPort);
-  } catch (err) {
-    process.stderr.write(`tabby rr: ${(err as Error).message}\n`);
-    return 1;
-  }
   if (args.check) {
     process.stdout.write(`${file}: OK (${describeConfig(config)})\n`);
     return 0;
