@@ -307,4 +307,45 @@ describe('LocRib against a model (fast-check)', () => {
       { numRuns: 5 },
     );
   });
+
+  it('index: runs of neighbouring prefixes of every length (whole blocks of the index) in and out', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({ addr: fc.nat(), len: fc.integer({ min: 0, max: 32 }), run: fc.integer({ min: 1, max: 40 }) }),
+          {
+            minLength: 1,
+            maxLength: 300,
+          },
+        ),
+        fc.integer(),
+        (runs, seed) => {
+          const attrs = new AttrTable();
+          const rib = new LocRib(attrs, DEFAULT_DECISION);
+          const a = attrs.intern({ origin: 'igp', asPath: [] }, '198.18.1.1');
+          const s = source(1);
+          const keys = new Set<number>();
+          for (const { addr, len, run } of runs) {
+            const step = len === 0 ? 0 : 2 ** (32 - len);
+            const base = len === 0 ? 0 : Math.floor(addr / step) * step;
+            for (let i = 0; i < run && base + i * step < 2 ** 32; i++) keys.add(v4Key(base + i * step, len));
+          }
+          for (const k of keys) rib.put(k, s, 0, a, a, 0);
+          let x = seed | 1;
+          const gone = new Set<number>();
+          for (const k of keys) {
+            x ^= x << 13;
+            x ^= x >>> 17;
+            x ^= x << 5;
+            if (x & 1) gone.add(k);
+          }
+          for (const k of gone) rib.remove(rib.find(k, s, 0));
+          rib.process(1_000_000, () => {});
+          for (const k of keys) expect(rib.dest(k) === NONE).toBe(gone.has(k));
+          expect(rib.size).toBe(keys.size - gone.size);
+        },
+      ),
+      { numRuns: 50 },
+    );
+  });
 });
