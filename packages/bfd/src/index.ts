@@ -29,7 +29,6 @@ export {
   ServiceErrorCode,
 } from './errors.js';
 export { GTSM_TABLE, gtsmRuleset, installGtsm, removeGtsm } from './gtsm.js';
-export { type BfdSessionSource, registerBfdMetrics } from './metrics.js';
 export { type AuthSection, type ControlPacket, type DecodeResult, decodeControl, encodeControl } from './packet.js';
 export {
   type BfdDownEvent,

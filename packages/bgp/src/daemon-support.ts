@@ -6,7 +6,7 @@ import type { Registry } from 'prom-client';
 import { ConfigError } from './config/reader.js';
 import type { ControlHandler } from './control/handler.js';
 import { ControlServer } from './control/server.js';
-import { type MetricsEndpoint, serveMetrics } from './metrics.js';
+import type { MetricsEndpoint } from './metrics.js';
 
 /** The options every config-file daemon takes. */
 export interface DaemonArgs {
@@ -95,8 +95,12 @@ export interface ServeOptions {
   log: pino.Logger;
   socketPath: string;
   handler: ControlHandler;
-  /** The daemon's registry and where to serve it (`--metrics-port`, config `metricsPort`); absent: no `/metrics`. */
-  metrics?: { registry: Registry; endpoint: MetricsEndpoint } | undefined;
+  /**
+   * Where to serve `/metrics` (`--metrics-port`, config `metricsPort`) and the daemon's registry,
+   * made only then: prom-client and the metrics are loaded only by a daemon that serves them
+   * (about 10 MB). Absent: no `/metrics`.
+   */
+  metrics?: { endpoint: MetricsEndpoint; registry(): Promise<Registry> } | undefined;
   start(): Promise<void>;
   /** Cease to every peer and release what `start` took. */
   stop(): Promise<void>;
@@ -118,7 +122,11 @@ export async function serveDaemon(o: ServeOptions): Promise<number> {
   try {
     mkdirSync(dirname(o.socketPath), { recursive: true });
     await lifecycle.starting(control.start());
-    if (o.metrics) metrics = await lifecycle.starting(serveMetrics(o.metrics.registry, o.metrics.endpoint));
+    if (o.metrics) {
+      const { endpoint, registry } = o.metrics;
+      const { serveMetrics } = await import('./metrics.js');
+      metrics = await lifecycle.starting(registry().then((r) => serveMetrics(r, endpoint)));
+    }
     await lifecycle.starting(o.start());
   } catch (err) {
     metrics?.close();

@@ -2,7 +2,6 @@ import { parseArgs } from 'node:util';
 import { loadConfigFile } from './config/load.js';
 import { ControlHandler } from './control/handler.js';
 import { daemonLogger, daemonPrologue, serveDaemon } from './daemon-support.js';
-import { daemonRegistry, registerSpeakerMetrics } from './metrics.js';
 import { connectedResolver } from './nexthop.js';
 import { Speaker } from './speaker.js';
 import { tcpTransport } from './transport.js';
@@ -62,14 +61,20 @@ export async function runBgpd(argv: string[]): Promise<number> {
     restarting: args.restarted ?? false,
   });
   interfacesChanged = () => sp.revalidate();
-  const registry = daemonRegistry();
-  registerSpeakerMetrics(registry, () => sp);
   return serveDaemon({
     name: 'bgpd',
     log,
     socketPath: args.socket ?? config.controlSocket ?? DEFAULT_CONTROL_SOCKET,
     handler: new ControlHandler(sp, { version: BGPD_VERSION, configFile: file, reload: () => loadConfigFile(file) }),
-    metrics: endpoint && { registry, endpoint },
+    metrics: endpoint && {
+      endpoint,
+      registry: async () => {
+        const { daemonRegistry, registerSpeakerMetrics } = await import('./metrics.js');
+        const registry = daemonRegistry();
+        registerSpeakerMetrics(registry, () => sp);
+        return registry;
+      },
+    },
     start: () => sp.start(),
     stop: async () => {
       await sp.stop();

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { registerBfdMetrics } from '@tabby/bfd';
+import { registerBfdMetrics } from '@tabby/bfd/metrics';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { SessionStates } from './control/api.js';
 import type { MessageCounters } from './session.js';

@@ -131,7 +131,7 @@ export async function runRr(argv: string[]): Promise<number> {
       configFile: file,
       reload: () => rr.prepareReload(loadRrConfigFile(file)),
     }),
-    metrics: endpoint && { registry, endpoint },
+    metrics: endpoint && { endpoint, registry: async () => registry },
     start: () => rr.start(),
     stop: () => rr.stop(),
     reload: () => rr.reload(loadRrConfigFile(file)),

@@ -1,0 +1,70 @@
+// `tabby bgpd` loads prom-client and its metrics only when it serves /metrics (about 10 MB of an
+// idle daemon's 60). Checked on the real daemon: a module hook reports every import of prom-client.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const BGPD = fileURLToPath(new URL('../bin/bgpd.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'tabby-bgpd-lazy-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** Starts bgpd with `extra` arguments and stops it once started; what it printed, the hook's lines among it. */
+async function run(name: string, extra: string[]): Promise<string> {
+  writeFileSync(
+    join(dir, 'hooks.mjs'),
+    `import { writeSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+  if (specifier === 'prom-client') writeSync(2, 'IMPORTED prom-client\\n');
+  return next(specifier, context);
+}\n`,
+  );
+  writeFileSync(
+    join(dir, 'register.mjs'),
+    `import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n`,
+  );
+  const config = join(dir, `${name}.yaml`);
+  writeFileSync(
+    config,
+    `routerId: 198.18.0.1\nasn: 64512\nlisten: { address: 127.0.0.1, port: ${await freePort()} }\ncontrolSocket: ${join(dir, `${name}.sock`)}\npeers: []\n`,
+  );
+  const child = spawn(process.execPath, ['--import', join(dir, 'register.mjs'), BGPD, '-c', config, ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // bgpd logs to stderr, where the hook writes too.
+  let log = '';
+  const take = (b: Buffer) => {
+    log += b;
+    if (log.includes('bgpd started')) child.kill('SIGTERM');
+  };
+  child.stdout.on('data', take);
+  child.stderr.on('data', take);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await new Promise((resolve) => child.on('exit', resolve));
+  clearTimeout(timer);
+  return log;
+}
+
+describe('tabby bgpd', () => {
+  it('does not load prom-client without --metrics-port, and does with it', async () => {
+    const off = await run('off', []);
+    expect(off).toContain('bgpd started');
+    expect(off).not.toContain('IMPORTED prom-client');
+    const on = await run('on', ['--metrics-port', String(await freePort())]);
+    expect(on).toContain('bgpd started');
+    expect(on).toContain('IMPORTED prom-client');
+  }, 40_000);
+});
