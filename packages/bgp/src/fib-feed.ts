@@ -46,6 +46,10 @@ export class FibFeed {
   private readonly entries: FibEntry[] = [{ nextHops: [], blackhole: false, sources: [] }];
   /** The entries of single-path outcomes, by source and next hop (a shortcut into `ids`). */
   private readonly single = new Map<PathSource, Map<string, number>>();
+  /** The last single-path outcome found (a full table's neighbours share it): source, next hop, entry. */
+  private lastSource: PathSource | null = null;
+  private lastNextHop = '';
+  private lastEntry = 0;
 
   constructor(
     private readonly rib: LocRib,
@@ -71,8 +75,18 @@ export class FibFeed {
     if (best !== NONE) {
       const source = rib.source(best);
       const blackhole = source.local && this.blackhole(key);
-      const single = !blackhole && rib.ecmpRest(d).length === 0 ? this.single.get(source) : undefined;
-      next = single?.get(rib.attrs(best).nextHop) ?? 0;
+      if (!blackhole && rib.ecmpRest(d).length === 0) {
+        const nextHop = rib.attrs(best).nextHop;
+        if (source === this.lastSource && nextHop === this.lastNextHop) next = this.lastEntry;
+        else {
+          next = this.single.get(source)?.get(nextHop) ?? 0;
+          if (next) {
+            this.lastSource = source;
+            this.lastNextHop = nextHop;
+            this.lastEntry = next;
+          }
+        }
+      }
       if (!next && (!source.local || blackhole)) {
         const members = rib.ecmpMembers(d);
         const nextHops = blackhole ? [] : members.map((r) => rib.attrs(r).nextHop).filter(Boolean);
@@ -106,6 +120,7 @@ export class FibFeed {
   /** The source's sessions are gone: it never wins again, its shortcut goes. */
   forget(source: PathSource): void {
     this.single.delete(source);
+    if (this.lastSource === source) this.lastSource = null;
   }
 
   /** What the feed last said for prefix number `d`, if anything. */

@@ -281,6 +281,33 @@ describe('LocRib against a model (fast-check)', () => {
     );
   });
 
+  it('asks once per call whether a shared source and attribute set are usable, and again in the next call', () => {
+    const attrs = new AttrTable();
+    const rib = new LocRib(attrs, DEFAULT_DECISION);
+    const a = attrs.intern({ origin: 'igp', asPath: [] }, '198.18.1.1');
+    const b = attrs.intern({ origin: 'igp', asPath: [] }, '198.18.1.2');
+    const s1 = source(1);
+    const key = (i: number) => v4Key(((11 << 24) + i * 256) >>> 0, 24);
+    let asked = 0;
+    let down = '';
+    rib.usable = (r) => {
+      asked += 1;
+      return rib.attrs(r).nextHop !== down;
+    };
+    for (let i = 0; i < 100; i++) rib.put(key(i), s1, 0, i < 50 ? a : b, i < 50 ? a : b, 0);
+    rib.process(1_000_000, () => {});
+    expect(asked).toBe(2);
+    expect(rib.best(rib.dest(key(0)))).not.toBe(NONE);
+    down = '198.18.1.1';
+    rib.markAllDirty();
+    let chosen = 0;
+    rib.process(1_000_000, (c) => {
+      if (rib.best(c.dest) !== NONE) chosen += 1;
+    });
+    expect(asked).toBe(4);
+    expect(chosen).toBe(50);
+  });
+
   it('index: 30,000 keys in, a random half out, in random order: the rest are all found', () => {
     fc.assert(
       fc.property(fc.integer(), (seed) => {

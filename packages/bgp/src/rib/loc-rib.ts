@@ -26,7 +26,7 @@ export interface DestView {
   readonly paths: readonly RoutePath[];
 }
 
-/** What changed for a prefix after the decision process ran on it. */
+/** What changed for a prefix after the decision process ran on it (read during the callback only). */
 export interface DestChange {
   dest: number;
   key: PrefixKey;
@@ -46,7 +46,10 @@ export class LocRib extends RouteStore {
   private dirtyHead = 0;
   private dirtyCount = 0;
 
-  /** Whether a route may be chosen (its next hop resolves); set by the speaker. */
+  /**
+   * Whether a route may be chosen (its next hop resolves); set by the speaker. It must depend only
+   * on the route's source and attribute set: `process` asks once for neighbours that share both.
+   */
   usable: (route: number) => boolean = () => true;
 
   constructor(
@@ -105,7 +108,7 @@ export class LocRib extends RouteStore {
       this.dirty = q = n;
       this.dirtyHead = 0;
     }
-    q[(this.dirtyHead + this.dirtyCount) % q.length] = d;
+    q[(this.dirtyHead + this.dirtyCount) & (q.length - 1)] = d; // a power of two long
     this.dirtyCount += 1;
   }
 
@@ -238,10 +241,18 @@ export class LocRib extends RouteStore {
    */
   process(budget: number, onChange: (c: DestChange) => void, onOther?: (c: DestChange) => void): number {
     let n = 0;
+    // One change object for the whole call: callbacks read it, they do not keep it.
+    const change: DestChange = { dest: NONE, key: 0 };
+    // A prefix with one route (most of a full table) asks whether its source is live and its next
+    // hop usable: both depend only on the source and the attribute set, and cannot change during
+    // this call, so neighbours that share them (a packed UPDATE's prefixes) ask once.
+    let lastSrc = NONE;
+    let lastAttrs = NONE;
+    let lastLive = false;
     while (this.dirtyCount > 0 && n++ < budget) {
       const q = this.dirty; // a callback may mark prefixes and grow the ring
       const d = q[this.dirtyHead]!;
-      this.dirtyHead = (this.dirtyHead + 1) % q.length;
+      this.dirtyHead = (this.dirtyHead + 1) & (q.length - 1);
       this.dirtyCount -= 1;
       const state = this.dState[d]!;
       this.dState[d] = 0;
@@ -251,7 +262,14 @@ export class LocRib extends RouteStore {
       let best = NONE;
       let rest: number[] | undefined;
       if (head !== NONE && this.rNext[head] === NONE) {
-        if (this.candidate(head)) best = head;
+        if ((this.rFlags[head]! & ACCEPTED) !== 0) {
+          if (this.rSrc[head] !== lastSrc || this.rAttrs[head] !== lastAttrs) {
+            lastSrc = this.rSrc[head]!;
+            lastAttrs = this.rAttrs[head]!;
+            lastLive = !this.source(head).dead && this.usable(head);
+          }
+          if (lastLive) best = head;
+        }
       } else if (head !== NONE) {
         const sel = selectBest(this.pathsOf(d, false), this.options);
         if (sel.best) {
@@ -262,9 +280,10 @@ export class LocRib extends RouteStore {
       this.dBest[d] = best;
       if (rest) this.ecmp.set(d, rest);
       else if (oldRest) this.ecmp.delete(d);
-      const key = this.destKey(d);
-      if (oldBest !== best || (state & CHANGED) !== 0 || !same(oldRest, rest)) onChange({ dest: d, key });
-      else onOther?.({ dest: d, key });
+      change.dest = d;
+      change.key = this.destKey(d);
+      if (oldBest !== best || (state & CHANGED) !== 0 || !same(oldRest, rest)) onChange(change);
+      else onOther?.(change);
       for (let r = this.dRetired[d]!; r !== NONE; ) {
         const next = this.rNext[r]!;
         this.free(r, this.sourceList[this.rSrc[r]!]!);
