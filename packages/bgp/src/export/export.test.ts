@@ -144,6 +144,33 @@ describe('export stage', () => {
     expect(peers.get('c1')!.out!.advertisedCount).toBe(0);
   });
 
+  it('writes a flush to each member in a few writes, not one per source of its routes (a reflector of many clients)', () => {
+    const n = 12;
+    const c = config(`clusterId: 198.18.0.100
+peers:
+${Array.from({ length: n }, (_, i) => `  - { name: c${i + 1}, address: 198.18.0.${i + 1}, asn: 64512, routeReflectorClient: true }\n`).join('')}`);
+    const { peers, up, run, announce, held } = setup(c);
+    const names = [...peers.keys()];
+    for (const name of names) up(name);
+    const mark = new Map([...peers].map(([name, p]) => [name, p.session.chunks.length]));
+    // Every client but the last announces its own route in the same turn: one batch per source.
+    for (let i = 1; i < n; i++) announce(`c${i}`, `198.19.${i}.0/24`);
+    run();
+    const writes = (name: string) => peers.get(name)!.session.chunks.length - mark.get(name)!;
+    expect(writes(`c${n}`)).toBe(1); // it gets every route: one write (before: one per source)
+    let total = 0;
+    for (const name of names) {
+      // A member is left out of its own route's batch: at most two slices around it.
+      expect(writes(name)).toBeLessThanOrEqual(2);
+      total += writes(name);
+      const own = `198.19.${name.slice(1)}.0/24#0`;
+      const want = Array.from({ length: n - 1 }, (_, i) => `198.19.${i + 1}.0/24#0`).filter((k) => k !== own);
+      expect([...held(name).keys()].sort()).toEqual(want.sort()); // never its own route back
+      expect(peers.get(name)!.updates.prefixesSent).toBe(want.length);
+    }
+    expect(total).toBeLessThan(2 * n); // before: (n - 1) * (n - 2) + (n - 1) writes
+  });
+
   it('gives a member that joins late the table in a group of its own, then merges it back', () => {
     const { peers, up, announce, run, held, stage } = setup(config(RR));
     up('c1');

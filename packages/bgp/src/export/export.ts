@@ -6,6 +6,7 @@ import { AttrTable } from '../rib/attr-table.js';
 import { type DestChange, type LocRib, NONE } from '../rib/loc-rib.js';
 import type { AttrSet, PathSource } from '../rib/path.js';
 import type { PrefixKey } from '../rib/prefix-key.js';
+import { type Delivery, deliver } from './deliver.js';
 import { ExportCache, type ExportSettings, type ExportView, exportPath, exportView } from './export-path.js';
 import { UpdateGroups } from './groups.js';
 import { afiOf, Batch, pack } from './packer.js';
@@ -260,17 +261,10 @@ export class ExportStage {
     }
     if (g.encoded.size > 50_000) g.encoded = new Map(); // attribute sets that churned away
     const ctx = rep.peer.established!.ctx;
-    for (const { only, except, batch } of batches.values()) {
-      if (batch.empty) continue;
-      const { messages, withdrawn, announced } = pack(batch, ctx, g.encoded);
-      const bytes = messages.length === 1 ? messages[0]! : Buffer.concat(messages);
-      for (const m of only ? [only] : members) {
-        if (except.includes(m)) continue;
-        m.peer.updates.withdrawalsSent += withdrawn;
-        m.peer.updates.prefixesSent += announced;
-        m.peer.established!.sendEncoded(bytes, messages.length);
-      }
-    }
+    const packed: Delivery[] = [];
+    for (const { only, except, batch } of batches.values())
+      if (!batch.empty) packed.push({ only, except, ...pack(batch, ctx, g.encoded) });
+    deliver(members, packed);
     for (const m of members) if (m.addPathDirty.size) n += this.flushAddPath(m, budget);
     if (g.quiet) {
       for (const m of members) {
