@@ -4,19 +4,27 @@
 // Fan-out: one reflector, 200 iBGP clients (50 with --quick); once every session is Established,
 // client 0 announces 10,000 /24s (2,000); measured: seconds from the first UPDATE sent to every
 // other client holding all of them, and the reflector's peak RSS and CPU time.
-// Session scale: 1,000 clients (200) connect at once; each announces 1 prefix as soon as its
-// session is Established, so the reflector distributes 1,000 (200) routes to every client;
-// measured: seconds to all-Established, to every client holding every other client's route,
-// sessions lost (NOTIFICATION, hold timer expiry on either side, connection closed), peak RSS, CPU.
+// Session scale: 1,000, 5,000 and 10,000 clients (BIRD: 1,000 only; it needs minutes; --quick:
+// 200) connect at once; the first 1,000 each announce 1 prefix as soon as their session is
+// Established, so the reflector distributes 1,000 routes to every client; measured: seconds to
+// all-Established, to every client holding every other client's route, sessions lost
+// (NOTIFICATION, hold timer expiry on either side, connection closed), peak RSS, CPU, the
+// reflector's listen-queue overflows and (Tabby) its longest event-loop stall.
 //
 // The reflector runs in one namespace (198.18.0.1/15 on eth0); the clients are lightweight
-// sessions in one Node process (reflector-driver.ts) in a second namespace, each from its own
-// secondary address 198.18.1.1 ... (added inside that namespace only). Hold time 9 s, keepalive 3 s.
+// sessions in one Node process (reflector-driver.ts) in a second namespace (198.18.0.2/24 on eth0),
+// each from its own address 198.19.0.1 ... on that namespace's `lo`. The reflector namespace routes
+// 198.19.0.0/16 via 198.18.0.2, so each side holds one neighbour entry whatever the number of
+// clients (with the clients on-link, the kernel's global gc_thresh3 of 1,024 neighbour entries
+// capped the case at 1,023 clients), while the clients' addresses and next hops stay inside the
+// reflector's connected /15 (no multihop, BIRD's `direct` and `gateway direct` unchanged).
+// Fan-out: hold time 9 s, keepalive 3 s; scale: hold time 30 s, keepalive 10 s (issue 20).
 // Development knobs (environment): BGP_RR_REFLECTORS (e.g. "tabby"), BGP_RR_CASES ("fanout,scale"),
-// BGP_RR_SCALE_CLIENTS (clients of the scale case; past 1,023 the reflector's neighbour table, whose
-// gc_thresh3 of 1,024 is global and cannot be raised from inside a namespace, drops clients' ARP
-// entries on this kernel and those sessions never come up), BGP_RR_TABBY_NODE_ARGS (extra Node options for Tabby's bgpd, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p";
-// with it bgpd is stopped with SIGTERM, so the profile gets written).
+// BGP_RR_SCALE_CLIENTS (the scale case's sizes, e.g. "10000" or "1000,5000"; BIRD runs the
+// smallest), BGP_RR_SETTLE_S (seconds the scale case keeps the sessions after the routes are in;
+// default two hold times), BGP_RR_TABBY_NODE_ARGS (extra Node options for Tabby's bgpd, e.g.
+// "--cpu-prof --cpu-prof-dir=/tmp/p"; with it bgpd is stopped with SIGTERM, so the profile gets
+// written).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,9 +42,19 @@ const RR_ADDR = '198.18.0.1';
 const CL_ADDR = '198.18.0.2';
 const CLUSTER_ID = '198.18.0.100';
 const ASN = 64512;
+/** Hold time of the fan-out case (keepalive a third of it). */
 const HOLD = 9;
-/** 198.18.1.1: the first client's source address. */
-const FIRST_CLIENT = ((198 << 24) | (18 << 16) | (1 << 8) | 1) >>> 0;
+/** Hold time of the scale case (issue 20: 10,000 clients with hold time 30 s). */
+const SCALE_HOLD = 30;
+/** 198.19.0.1: the first client's source address (on the client namespace's `lo`). */
+const FIRST_CLIENT = ((198 << 24) | (19 << 16) | 1) >>> 0;
+const CLIENT_NET = '198.19.0.0/16';
+/**
+ * Clients of the scale case that announce a route (one each): every client is sent 1,000 routes
+ * (issue 5's "1,000 routes per client"). One route from every client of 10,000 would be 10^8
+ * single-route UPDATEs (each has its own ORIGINATOR_ID), more than the driver can decode.
+ */
+const SCALE_ANNOUNCERS = 1_000;
 const DRIVER = fileURLToPath(new URL('./reflector-driver.js', import.meta.url));
 
 const ipText = (a: number) => `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
@@ -48,6 +66,14 @@ const load = () => os.loadavg().map(round2);
 type ReflectorName = 'Tabby' | 'BIRD';
 type CaseName = 'fanout' | 'scale';
 type Status = 'ok' | 'timeout' | 'failed' | 'not-measured';
+
+interface CaseSizes {
+  clients: number;
+  prefixes: number;
+  hold: number;
+  timeoutMs: number;
+  settleMs: number;
+}
 
 interface CaseResult {
   reflector: ReflectorName;
@@ -74,6 +100,9 @@ interface CaseResult {
   rssAtEndMb?: number;
   /** Reflector CPU (user+system) over the case, from the driver's start. */
   cpuSeconds?: number;
+  /** Tabby: the longest the reflector's event loop was held during the case (`show status`, ms). */
+  loopMaxMs?: number;
+  holdTime?: number;
   driverCpuSeconds?: number;
   version?: string;
   loadAvgBefore?: number[];
@@ -87,6 +116,7 @@ abstract class Reflector extends BenchDaemon {
   constructor(
     ns: Netns,
     readonly clients: number,
+    readonly hold: number,
   ) {
     super(ns, 'tabby-rr-bench-', 60_000);
   }
@@ -98,15 +128,15 @@ class TabbyReflector extends Reflector {
   readonly socket = join(this.dir, 'bgpd.sock');
   readonly configFile = join(this.dir, 'bgpd.yaml');
 
-  constructor(ns: Netns, clients: number) {
-    super(ns, clients);
+  constructor(ns: Netns, clients: number, hold: number) {
+    super(ns, clients, hold);
     const lines = [
       `controlSocket: ${this.socket}`,
       `routerId: ${RR_ADDR}`,
       `asn: ${ASN}`,
       `clusterId: ${CLUSTER_ID}`,
       `listen: { address: ${RR_ADDR}, port: 179 }`,
-      `holdTime: ${HOLD}`,
+      `holdTime: ${hold}`,
       'gracefulRestart: { enabled: false }',
       'peers:',
     ];
@@ -141,8 +171,8 @@ class BirdReflector extends Reflector {
   readonly socket = join(this.dir, 'bird.ctl');
   readonly configFile = join(this.dir, 'bird.conf');
 
-  constructor(ns: Netns, clients: number) {
-    super(ns, clients);
+  constructor(ns: Netns, clients: number, hold: number) {
+    super(ns, clients, hold);
     const lines = [
       `router id ${RR_ADDR};`,
       'protocol device {}',
@@ -150,8 +180,8 @@ class BirdReflector extends Reflector {
       `  local ${RR_ADDR} as ${ASN};`,
       '  direct;',
       '  passive on;',
-      `  hold time ${HOLD};`,
-      `  keepalive time ${HOLD / 3};`,
+      `  hold time ${hold};`,
+      `  keepalive time ${hold / 3};`,
       '  rr client;',
       `  rr cluster id ${CLUSTER_ID};`,
       '  ipv4 { import all; export all; gateway direct; };',
@@ -177,11 +207,11 @@ class BirdReflector extends Reflector {
   }
 }
 
-/** Adds the clients' source addresses inside the client namespace, in one `ip -batch`. */
+/** Adds the clients' source addresses on the client namespace's `lo`, in one `ip -batch`. */
 async function addClientAddresses(ns: Netns, n: number, dir: string): Promise<void> {
   const file = join(dir, 'addrs.batch');
   const lines: string[] = [];
-  for (let i = 0; i < n; i++) lines.push(`addr add ${clientAddr(i)}/15 dev eth0`);
+  for (let i = 0; i < n; i++) lines.push(`addr add ${clientAddr(i)}/32 dev lo`);
   writeFileSync(file, `${lines.join('\n')}\n`);
   await ns.ip(['-batch', file]);
 }
@@ -245,12 +275,7 @@ async function runDriver(ctx: Ctx, label: string, ns: Netns, cfg: DriverConfig):
   return { events, endReason };
 }
 
-async function runCase(
-  ctx: Ctx,
-  name: ReflectorName,
-  kind: CaseName,
-  sizes: { clients: number; prefixes: number; timeoutMs: number; settleMs: number },
-): Promise<CaseResult> {
+async function runCase(ctx: Ctx, name: ReflectorName, kind: CaseName, sizes: CaseSizes): Promise<CaseResult> {
   const base: CaseResult = {
     reflector: name,
     case: kind,
@@ -267,9 +292,13 @@ async function runCase(
   try {
     const rrNs = await lab.netns('rr');
     const clNs = await lab.netns('clients');
-    await lab.link(rrNs, 'eth0', `${RR_ADDR}/15`, clNs, 'eth0', `${CL_ADDR}/15`);
+    await lab.link(rrNs, 'eth0', `${RR_ADDR}/15`, clNs, 'eth0', `${CL_ADDR}/24`);
     await addClientAddresses(clNs, sizes.clients, dir);
-    rr = name === 'Tabby' ? new TabbyReflector(rrNs, sizes.clients) : new BirdReflector(rrNs, sizes.clients);
+    await rrNs.ip(['route', 'add', CLIENT_NET, 'via', CL_ADDR, 'dev', 'eth0']);
+    rr =
+      name === 'Tabby'
+        ? new TabbyReflector(rrNs, sizes.clients, sizes.hold)
+        : new BirdReflector(rrNs, sizes.clients, sizes.hold);
     const version = await rr.version();
     await rr.start();
     const before = rr.stats();
@@ -281,7 +310,7 @@ async function runCase(
             asn: ASN,
             clients: sizes.clients,
             firstAddr: FIRST_CLIENT,
-            holdTime: HOLD,
+            holdTime: sizes.hold,
             announcers: 1,
             perClient: sizes.prefixes,
             announce: 'after-all',
@@ -293,15 +322,20 @@ async function runCase(
             asn: ASN,
             clients: sizes.clients,
             firstAddr: FIRST_CLIENT,
-            holdTime: HOLD,
-            announcers: sizes.clients,
-            perClient: sizes.prefixes / sizes.clients,
+            holdTime: sizes.hold,
+            announcers: sizes.prefixes,
+            perClient: 1,
             announce: 'on-established',
             settleMs: sizes.settleMs,
             timeoutMs: sizes.timeoutMs,
           };
     const run = await runDriver(ctx, label, clNs, cfg);
     const after = rr.stats();
+    const loopMaxMs =
+      rr instanceof TabbyReflector
+        ? ((await controlRequest(rr.socket, 'show status').catch(() => ({}))) as { event_loop_max_delay_ms?: number })
+            .event_loop_max_delay_ms
+        : undefined;
     const listenOverflows = await tcpExtCounter(rrNs, 'ListenOverflows');
     const ev = <K extends DriverEvent['ev']>(k: K) =>
       run.events.find((e) => e.ev === k) as Extract<DriverEvent, { ev: K }> | undefined;
@@ -321,6 +355,8 @@ async function runCase(
     const result: CaseResult = {
       ...base,
       version,
+      holdTime: sizes.hold,
+      ...(loopMaxMs !== undefined ? { loopMaxMs } : {}),
       sessionsLost: downs.filter((d) => d.wasEstablished).length,
       downReasons,
       ...(last ? { connectAttempts: last.connectAttempts } : {}),
@@ -383,63 +419,92 @@ export default async function reflector(ctx: Ctx) {
   const reflectors = pick<ReflectorName>(process.env.BGP_RR_REFLECTORS, ['BIRD', 'Tabby']);
   const cases = pick<CaseName>(process.env.BGP_RR_CASES, ['fanout', 'scale']);
   const q = ctx.quick;
-  const sizes: Record<CaseName, { clients: number; prefixes: number; timeoutMs: number; settleMs: number }> = {
-    fanout: { clients: q ? 50 : 200, prefixes: q ? 2_000 : 10_000, timeoutMs: 120_000, settleMs: 1_000 },
-    // `settleMs` keeps the sessions up past two hold times after the routes are in, to catch losses.
-    scale: { clients: q ? 200 : 1_000, prefixes: q ? 200 : 1_000, timeoutMs: 300_000, settleMs: 2 * HOLD * 1000 },
+  const fanout: CaseSizes = {
+    clients: q ? 50 : 200,
+    prefixes: q ? 2_000 : 10_000,
+    hold: HOLD,
+    timeoutMs: 120_000,
+    settleMs: 1_000,
   };
-  const scaleClients = Number(process.env.BGP_RR_SCALE_CLIENTS ?? '');
-  if (scaleClients > 0) sizes.scale = { ...sizes.scale, clients: scaleClients, prefixes: scaleClients };
-  const results: CaseResult[] = [];
+  const envSizes = (process.env.BGP_RR_SCALE_CLIENTS ?? '')
+    .split(',')
+    .map(Number)
+    .filter((n) => n > 0);
+  const scaleSizes = envSizes.length ? envSizes : q ? [200] : [1_000, 5_000, 10_000];
+  // `settleMs` keeps the sessions up past two hold times after the routes are in, to catch losses.
+  const settleS = Number(process.env.BGP_RR_SETTLE_S ?? '') || 2 * SCALE_HOLD;
+  const scale = (clients: number): CaseSizes => ({
+    clients,
+    prefixes: Math.min(clients, SCALE_ANNOUNCERS),
+    hold: SCALE_HOLD,
+    timeoutMs: 300_000,
+    settleMs: settleS * 1000,
+  });
+  // BIRD needs minutes for 1,000 clients: it runs the smallest size only, as the peer figure.
+  const plan: { name: ReflectorName; kind: CaseName; sizes: CaseSizes }[] = [];
   for (const kind of cases) {
     for (const name of reflectors) {
-      ctx.log(`${name}/${kind}: ${sizes[kind].clients} clients, ${sizes[kind].prefixes} prefixes ...`);
-      const r = await runCase(ctx, name, kind, sizes[kind]);
-      ctx.log(
-        `${name}/${kind}: ${r.status}${r.fanoutSeconds !== undefined ? ` fan-out ${r.fanoutSeconds} s` : ''}${r.allEstablishedSeconds !== undefined ? `, all Established ${r.allEstablishedSeconds} s` : ''}${r.allRoutesSeconds !== undefined ? `, all routes ${r.allRoutesSeconds} s` : ''}, lost ${r.sessionsLost ?? '—'}, peak RSS ${r.peakRssMb ?? '—'} MB, CPU ${r.cpuSeconds ?? '—'} s${r.reason ? ` (${r.reason})` : ''}`,
-      );
-      results.push(r);
+      if (kind === 'fanout') plan.push({ name, kind, sizes: fanout });
+      else
+        for (const n of name === 'BIRD' ? scaleSizes.slice(0, 1) : scaleSizes)
+          plan.push({ name, kind, sizes: scale(n) });
     }
+  }
+  const results: CaseResult[] = [];
+  for (const { name, kind, sizes } of plan) {
+    ctx.log(`${name}/${kind}: ${sizes.clients} clients, ${sizes.prefixes} prefixes ...`);
+    const r = await runCase(ctx, name, kind, sizes);
+    ctx.log(
+      `${name}/${kind}: ${r.status}${r.fanoutSeconds !== undefined ? ` fan-out ${r.fanoutSeconds} s` : ''}${r.allEstablishedSeconds !== undefined ? `, all Established ${r.allEstablishedSeconds} s` : ''}${r.allRoutesSeconds !== undefined ? `, all routes ${r.allRoutesSeconds} s` : ''}, lost ${r.sessionsLost ?? '—'}, overflows ${r.listenOverflows ?? '—'}, peak RSS ${r.peakRssMb ?? '—'} MB, CPU ${r.cpuSeconds ?? '—'} s, loop max ${r.loopMaxMs ?? '—'} ms${r.reason ? ` (${r.reason})` : ''}`,
+    );
+    results.push(r);
   }
   const find = (n: ReflectorName, k: CaseName) => results.find((r) => r.reflector === n && r.case === k);
   const st = (r: CaseResult) => (r.status === 'ok' ? 'ok' : `${r.status}: ${r.reason ?? ''}`.replace(/\|/g, '/'));
   const fanRows = [
-    '| reflector | clients | prefixes | fan-out (s) | vs BIRD | peak RSS (MB) | CPU s | sessions lost | status |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| reflector | clients | prefixes | fan-out (s) | vs BIRD | peak RSS (MB) | vs BIRD | CPU s | worst loop stall (ms) | sessions lost | status |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   const birdFan = find('BIRD', 'fanout');
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a !== undefined && b ? `${(a / b).toFixed(2)}x` : '—';
   for (const r of results.filter((x) => x.case === 'fanout')) {
-    const ratio =
-      r.fanoutSeconds !== undefined && birdFan?.fanoutSeconds
-        ? `${(r.fanoutSeconds / birdFan.fanoutSeconds).toFixed(2)}x`
-        : '—';
     const secs =
-      r.status === 'ok' ? fmt(r.fanoutSeconds) : r.status === 'timeout' ? `> ${sizes.fanout.timeoutMs / 1000}` : '—';
+      r.status === 'ok' ? fmt(r.fanoutSeconds) : r.status === 'timeout' ? `> ${fanout.timeoutMs / 1000}` : '—';
     fanRows.push(
-      `| ${r.reflector} | ${r.clients} | ${r.prefixes.toLocaleString('en-US')} | ${secs} | ${ratio} | ${r.peakRssMb ?? '—'} | ${fmt(r.cpuSeconds, 1)} | ${r.sessionsLost ?? '—'} | ${st(r)} |`,
+      `| ${r.reflector} | ${r.clients} | ${r.prefixes.toLocaleString('en-US')} | ${secs} | ${ratio(r.fanoutSeconds, birdFan?.fanoutSeconds)} | ${r.peakRssMb ?? '—'} | ${ratio(r.peakRssMb, birdFan?.peakRssMb)} | ${fmt(r.cpuSeconds, 1)} | ${r.loopMaxMs ?? '—'} | ${r.sessionsLost ?? '—'} | ${st(r)} |`,
     );
   }
   const scaleRows = [
-    '| reflector | clients | routes to each client | all Established (s) | all routes in (s) | sessions lost | connects | listen overflows | peak RSS (MB) | CPU s | status |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| reflector | clients | routes reflected | all Established (s) | all routes in (s) | sessions lost | connects | listen overflows | peak RSS (MB) | CPU s | worst loop stall (ms) | status |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const r of results.filter((x) => x.case === 'scale')) {
     scaleRows.push(
-      `| ${r.reflector} | ${r.clients} | ${(r.prefixes - r.prefixes / r.clients).toLocaleString('en-US')} | ${fmt(r.allEstablishedSeconds)} | ${fmt(r.allRoutesSeconds)} | ${r.sessionsLost ?? '—'} | ${r.connectAttempts ?? '—'} | ${r.listenOverflows ?? '—'} | ${r.peakRssMb ?? '—'} | ${fmt(r.cpuSeconds, 1)} | ${st(r)} |`,
+      `| ${r.reflector} | ${r.clients.toLocaleString('en-US')} | ${r.prefixes.toLocaleString('en-US')} | ${fmt(r.allEstablishedSeconds)} | ${fmt(r.allRoutesSeconds)} | ${r.sessionsLost ?? '—'} | ${r.connectAttempts ?? '—'} | ${r.listenOverflows ?? '—'} | ${r.peakRssMb ?? '—'} | ${fmt(r.cpuSeconds, 1)} | ${r.loopMaxMs ?? '—'} | ${st(r)} |`,
     );
   }
   const tFan = find('Tabby', 'fanout');
-  const tScale = find('Tabby', 'scale');
+  const tScale = results.filter((r) => r.reflector === 'Tabby' && r.case === 'scale').at(-1);
+  const tabbyRuns = results.filter((r) => r.reflector === 'Tabby' && r.loopMaxMs !== undefined);
+  const worstLoop = tabbyRuns.length ? Math.max(...tabbyRuns.map((r) => r.loopMaxMs!)) : undefined;
+  const fanOk = fanoutVerdict(tFan, birdFan);
   const met: Record<string, boolean | null> = {
-    fanoutNoSlowerThanBird: fanoutVerdict(tFan, birdFan),
-    scaleAllEstablishedNoneLost: tScale ? tScale.status === 'ok' && tScale.sessionsLost === 0 : null,
+    fanoutUnderHalfOfBird:
+      fanOk === null || !birdFan?.fanoutSeconds ? fanOk : fanOk && tFan!.fanoutSeconds! < 0.5 * birdFan.fanoutSeconds,
+    fanoutRssAtMost1_5xBird:
+      tFan?.peakRssMb !== undefined && birdFan?.peakRssMb ? tFan.peakRssMb <= 1.5 * birdFan.peakRssMb : null,
+    scaleAllEstablishedIn10sNoneLost: tScale
+      ? tScale.status === 'ok' && tScale.sessionsLost === 0 && (tScale.allEstablishedSeconds ?? Infinity) <= 10
+      : null,
+    loopNeverOver50ms: worstLoop === undefined ? null : worstLoop <= 50,
   };
-  const verdict = (v: boolean | null) => (v === null ? 'not decided' : v ? '**met**' : '**NOT met**');
+  const verdict = (v: boolean | null | undefined) => (v == null ? 'not decided' : v ? '**met**' : '**NOT met**');
   const downLines = results
     .filter((r) => r.downReasons && Object.keys(r.downReasons).length)
     .map(
       (r) =>
-        `- ${r.reflector}/${r.case}: ${Object.entries(r.downReasons!)
+        `- ${r.reflector}/${r.case}/${r.clients}: ${Object.entries(r.downReasons!)
           .map(([k, v]) => `${v} x ${k}`)
           .join('; ')}`,
     );
@@ -447,6 +512,7 @@ export default async function reflector(ctx: Ctx) {
   const maxLoad = loads.length ? Math.max(...loads) : 0;
   const cpus = os.cpus().length;
   const versions = [...new Set(results.filter((r) => r.version).map((r) => `${r.reflector}: ${r.version}`))];
+  const largest = Math.max(...scaleSizes);
   const markdown = [
     q
       ? 'Quick mode: reduced sizes (fan-out 50 clients / 2,000 prefixes; scale 200 clients / 200 routes); the targets are meant for the full sizes and are only indicative here.\n'
@@ -459,24 +525,24 @@ export default async function reflector(ctx: Ctx) {
     '',
     ...scaleRows,
     '',
-    `Targets (issue 5): fan-out no slower than BIRD: ${verdict(met.fanoutNoSlowerThanBird!)}${tFan?.fanoutSeconds !== undefined && birdFan?.fanoutSeconds ? ` (${(tFan.fanoutSeconds / birdFan.fanoutSeconds).toFixed(2)}x BIRD's time)` : ''}; session scale, every client Established and none lost: ${verdict(met.scaleAllEstablishedNoneLost!)}. For comparison the issue quotes GoBGP at about 5 minutes to all-Established with 2,500 clients.`,
+    `Targets (issue 20): fan-out under 0.5x BIRD's time: ${verdict(met.fanoutUnderHalfOfBird)}; fan-out peak RSS at most 1.5x BIRD's: ${verdict(met.fanoutRssAtMost1_5xBird)}; ${tScale ? tScale.clients.toLocaleString('en-US') : largest.toLocaleString('en-US')} clients all Established in 10 s or less, none lost (hold time ${SCALE_HOLD} s): ${verdict(met.scaleAllEstablishedIn10sNoneLost)}; Tabby's event loop never held more than 50 ms: ${verdict(met.loopNeverOver50ms)}${worstLoop !== undefined ? ` (worst ${worstLoop} ms)` : ''}.`,
     '',
     ...(downLines.length ? ['Sessions that went down:', '', ...downLines, ''] : []),
     '## How it is measured',
     '',
-    `- The reflector (AS ${ASN}, cluster ID ${CLUSTER_ID}, every peer an iBGP route-reflector client, passive, hold time ${HOLD} s, keepalive ${HOLD / 3} s, IPv4 unicast, no kernel FIB) runs in one network namespace on ${RR_ADDR}/15: Tabby as \`node packages/bgp/bin/bgpd.js\` with \`clusterId\` and \`routeReflectorClient: true\` peers (graceful restart off), BIRD 2 with one \`protocol bgp\` per client from a \`template bgp\` with \`rr client; rr cluster id\`. They run one after the other, each with fresh namespaces.`,
-    '- The clients are lightweight sessions in one Node process (`dist/bench/reflector-driver.js`, built on @tabby/wire) in a second namespace, each from its own source address 198.18.1.1 upwards (secondary addresses inside that namespace). Each sends OPEN (4-octet AS, IPv4 unicast), KEEPALIVEs every 3 s, enforces the 9 s hold time on what the reflector sends, and counts the distinct prefixes it holds (announcements minus withdrawals); it answers nothing else.',
+    `- The reflector (AS ${ASN}, cluster ID ${CLUSTER_ID}, every peer an iBGP route-reflector client, passive, IPv4 unicast, no kernel FIB) runs in one network namespace on ${RR_ADDR}/15: Tabby as \`node packages/bgp/bin/bgpd.js\` with \`clusterId\` and \`routeReflectorClient: true\` peers (graceful restart off), BIRD 2 with one \`protocol bgp\` per client from a \`template bgp\` with \`direct; rr client; rr cluster id\`. They run one after the other, each with fresh namespaces. Hold time ${HOLD} s (keepalive ${HOLD / 3} s) in the fan-out case, ${SCALE_HOLD} s (keepalive ${SCALE_HOLD / 3} s) in the scale case.`,
+    `- The clients are lightweight sessions in one Node process (\`dist/bench/reflector-driver.js\`, built on @tabby/wire) in a second namespace (${CL_ADDR}/24 on its eth0), each from its own source address 198.19.0.1 upwards on that namespace's \`lo\`; the reflector namespace routes ${CLIENT_NET} via ${CL_ADDR}, so each side keeps one neighbour (ARP) entry however many clients there are, and the clients' addresses stay inside the reflector's connected /15 (single-hop sessions, next hops on a connected subnet). Each sends OPEN (4-octet AS, IPv4 unicast), KEEPALIVEs every third of the hold time, enforces the hold time on what the reflector sends, and counts the distinct prefixes it holds (announcements minus withdrawals); it answers nothing else.`,
     `- Fan-out: the driver connects every client, and 1 s after the last one is Established client 0 announces the prefixes (distinct /24s from 11.0.0.0, one attribute set, packed into 4,096-octet UPDATEs). Seconds: from writing the first UPDATE to the moment the last other client holds all of them (checked on every received UPDATE, ms precision).`,
-    `- Session scale: every client connects at once; each announces its 1 prefix as soon as its own session is Established, so the reflector distributes one route per client to every other client (clients-1 routes each; the issue's "1,000 routes per client" read as 1,000 routes delivered to each client, i.e. about ${sizes.scale.clients.toLocaleString('en-US')}^2 route deliveries in all). All Established: from the driver's first connect; all routes in: from the same start to every client holding all other clients' routes. The sessions are then kept for ${(sizes.scale.settleMs / 1000).toFixed(0)} s (two hold times) more. Sessions lost: a NOTIFICATION from the reflector (its hold timer expiring on our keepalives, or another error), the connection closed, or nothing received from the reflector for the hold time. Connects: TCP connections the driver opened (a refused or reset connection before Established is retried after 1 s, one with no OPEN in 240 s is dropped and retried). Listen overflows: the reflector namespace's \`TcpExtListenOverflows\` at the end of the case (handshakes the kernel dropped because the reflector's accept queue was full; the client retransmits, so these show up as slow session set-up).`,
-    "- Peak RSS: VmHWM of the reflector process at the end (Tabby: the Node process; includes its start-up baseline). CPU s: its user+system time from the driver start to the end (including the settle time). The driver's own CPU time is in the JSON (`driverCpuSeconds`): it shares the 2 cores with the reflector.",
-    `- Timeouts: fan-out ${sizes.fanout.timeoutMs / 1000} s, scale ${sizes.scale.timeoutMs / 1000} s per reflector.`,
+    `- Session scale: every client connects at once; the first ${SCALE_ANNOUNCERS.toLocaleString('en-US')} (all of them when fewer) each announce 1 prefix as soon as their own session is Established, so the reflector sends every client the routes of the others (${SCALE_ANNOUNCERS.toLocaleString('en-US')} routes, one UPDATE each: each has its own ORIGINATOR_ID and next hop; one route from each of 10,000 clients would be 10^8 UPDATEs, more than the driver can decode on this machine). All Established: from the driver's first connect; all routes in: from the same start to every client holding every route but its own. The sessions are then kept for ${settleS.toFixed(0)} s more. Sessions lost: a NOTIFICATION from the reflector (its hold timer expiring on our keepalives, or another error), the connection closed, or nothing received from the reflector for the hold time. Connects: TCP connections the driver opened (a refused or reset connection before Established is retried after 1 s, one with no OPEN in 240 s is dropped and retried). Listen overflows: the reflector namespace's \`TcpExtListenOverflows\` at the end of the case (handshakes the kernel dropped because the reflector's accept queue was full; the client retransmits, so these show up as slow session set-up). The namespace's \`net.core.somaxconn\` is left at the kernel's default.`,
+    "- Peak RSS: VmHWM of the reflector process at the end (Tabby: the Node process; includes its start-up baseline). CPU s: its user+system time from the driver start to the end (including the settle time). Worst loop stall: Tabby's `show status` `event_loop_max_delay_ms` at the end of the case (Node's event-loop delay monitor from the daemon's first `show status`, just before the driver starts; 10 ms resolution). The driver's own CPU time is in the JSON (`driverCpuSeconds`): it shares the 2 cores with the reflector.",
+    `- Timeouts: fan-out ${fanout.timeoutMs / 1000} s, scale ${scale(1).timeoutMs / 1000} s per reflector and size.`,
     `- Machine load: ${cpus} CPUs; the 1-minute load average before/after the cases reached ${maxLoad.toFixed(1)}${maxLoad > cpus * 0.75 ? ' — other jobs were running at the same time, so absolute times are inflated and noisier than on an idle machine; the ratio within the run is more meaningful' : ''}.`,
     '',
     `Versions: ${versions.join('; ')}.`,
   ].join('\n');
   return {
-    title: `bgp: route-reflector fan-out (${sizes.fanout.clients} clients, ${sizes.fanout.prefixes.toLocaleString('en-US')} prefixes) and session scale (${sizes.scale.clients.toLocaleString('en-US')} clients), Tabby vs BIRD`,
+    title: `bgp: route-reflector fan-out (${fanout.clients} clients, ${fanout.prefixes.toLocaleString('en-US')} prefixes) and session scale (${scaleSizes.map((n) => n.toLocaleString('en-US')).join(' / ')} clients), Tabby vs BIRD`,
     markdown,
-    results: { sizes, holdTime: HOLD, targetsMet: met, cases: results },
+    results: { fanout, scaleSizes, scaleHoldTime: SCALE_HOLD, settleSeconds: settleS, targetsMet: met, cases: results },
   };
 }
