@@ -29,8 +29,19 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { commandExists, exec, isRoot, NetLab, type Netns } from '@tabby/test-helpers';
-import { BenchDaemon, BGPD_BIN, controlRequest } from './bench-daemon.js';
+import { commandExists, isRoot, NetLab, type Netns } from '@tabby/test-helpers';
+import { controlRequest } from './bench-daemon.js';
+import {
+  ASN,
+  BirdReflector,
+  CLUSTER_ID,
+  clientAddr,
+  FIRST_CLIENT,
+  type Reflector,
+  type ReflectorName,
+  RR_ADDR,
+  TabbyReflector,
+} from './reflector-daemons.js';
 import type { DriverConfig, DriverEvent } from './reflector-driver.js';
 
 interface Ctx {
@@ -38,16 +49,11 @@ interface Ctx {
   quick: boolean;
 }
 
-const RR_ADDR = '198.18.0.1';
 const CL_ADDR = '198.18.0.2';
-const CLUSTER_ID = '198.18.0.100';
-const ASN = 64512;
 /** Hold time of the fan-out case (keepalive a third of it). */
 const HOLD = 9;
 /** Hold time of the scale case (issue 20: 10,000 clients with hold time 30 s). */
 const SCALE_HOLD = 30;
-/** 198.19.0.1: the first client's source address (on the client namespace's `lo`). */
-const FIRST_CLIENT = ((198 << 24) | (19 << 16) | 1) >>> 0;
 const CLIENT_NET = '198.19.0.0/16';
 /**
  * Clients of the scale case that announce a route (one each): every client is sent 1,000 routes
@@ -57,13 +63,10 @@ const CLIENT_NET = '198.19.0.0/16';
 const SCALE_ANNOUNCERS = 1_000;
 const DRIVER = fileURLToPath(new URL('./reflector-driver.js', import.meta.url));
 
-const ipText = (a: number) => `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
-const clientAddr = (i: number) => ipText(FIRST_CLIENT + i);
 const mb = (kb: number) => Math.round(kb / 1024);
 const round2 = (x: number) => Math.round(x * 100) / 100;
 const load = () => os.loadavg().map(round2);
 
-type ReflectorName = 'Tabby' | 'BIRD';
 type CaseName = 'fanout' | 'scale';
 type Status = 'ok' | 'timeout' | 'failed' | 'not-measured';
 
@@ -107,104 +110,6 @@ interface CaseResult {
   version?: string;
   loadAvgBefore?: number[];
   loadAvgAfter?: number[];
-}
-
-/** One request on Tabby's newline-delimited JSON control socket. */
-abstract class Reflector extends BenchDaemon {
-  abstract override readonly name: ReflectorName;
-
-  constructor(
-    ns: Netns,
-    readonly clients: number,
-    readonly hold: number,
-  ) {
-    super(ns, 'tabby-rr-bench-', 60_000);
-  }
-}
-
-class TabbyReflector extends Reflector {
-  readonly name = 'Tabby';
-  protected readonly comm = 'node';
-  readonly socket = join(this.dir, 'bgpd.sock');
-  readonly configFile = join(this.dir, 'bgpd.yaml');
-
-  constructor(ns: Netns, clients: number, hold: number) {
-    super(ns, clients, hold);
-    const lines = [
-      `controlSocket: ${this.socket}`,
-      `routerId: ${RR_ADDR}`,
-      `asn: ${ASN}`,
-      `clusterId: ${CLUSTER_ID}`,
-      `listen: { address: ${RR_ADDR}, port: 179 }`,
-      `holdTime: ${hold}`,
-      'gracefulRestart: { enabled: false }',
-      'peers:',
-    ];
-    for (let i = 0; i < clients; i++) {
-      lines.push(
-        `  - { name: c${i}, address: ${clientAddr(i)}, asn: ${ASN}, passive: true, routeReflectorClient: true, families: [ipv4-unicast] }`,
-      );
-    }
-    writeFileSync(this.configFile, `${lines.join('\n')}\n`);
-  }
-
-  async version(): Promise<string> {
-    return `Tabby bgpd (Node ${process.version})`;
-  }
-
-  private readonly nodeArgs = (process.env.BGP_RR_TABBY_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  protected override stopSignal: NodeJS.Signals = this.nodeArgs.length ? 'SIGTERM' : 'SIGKILL';
-
-  protected argv(): string[] {
-    return [process.execPath, ...this.nodeArgs, BGPD_BIN, '-c', this.configFile, '--log-level', 'warn'];
-  }
-
-  protected async ready(): Promise<boolean> {
-    await controlRequest(this.socket, 'show status');
-    return true;
-  }
-}
-
-class BirdReflector extends Reflector {
-  readonly name = 'BIRD';
-  protected readonly comm = 'bird';
-  readonly socket = join(this.dir, 'bird.ctl');
-  readonly configFile = join(this.dir, 'bird.conf');
-
-  constructor(ns: Netns, clients: number, hold: number) {
-    super(ns, clients, hold);
-    const lines = [
-      `router id ${RR_ADDR};`,
-      'protocol device {}',
-      'template bgp rrc {',
-      `  local ${RR_ADDR} as ${ASN};`,
-      '  direct;',
-      '  passive on;',
-      `  hold time ${hold};`,
-      `  keepalive time ${hold / 3};`,
-      '  rr client;',
-      `  rr cluster id ${CLUSTER_ID};`,
-      '  ipv4 { import all; export all; gateway direct; };',
-      '}',
-    ];
-    for (let i = 0; i < clients; i++)
-      lines.push(`protocol bgp c${i} from rrc { neighbor ${clientAddr(i)} as ${ASN}; }`);
-    writeFileSync(this.configFile, `${lines.join('\n')}\n`);
-  }
-
-  async version(): Promise<string> {
-    const r = await exec(['bird', '--version'], { allowFailure: true });
-    return `${r.stdout}${r.stderr}`.trim();
-  }
-
-  protected argv(): string[] {
-    return ['bird', '-f', '-c', this.configFile, '-s', this.socket];
-  }
-
-  protected async ready(): Promise<boolean> {
-    const r = await exec(['birdc', '-s', this.socket, 'show', 'status'], { allowFailure: true });
-    return r.stdout.includes('Daemon is up');
-  }
 }
 
 /** Adds the clients' source addresses on the client namespace's `lo`, in one `ip -batch`. */
