@@ -1,4 +1,5 @@
-import type { PeerOut } from './peer-out.js';
+import type { BgpMessage } from '@tabby/wire';
+import type { OutSession, PeerOut } from './peer-out.js';
 
 /** One packed batch of a group's flush and who gets it: one member only, or every member but a few. */
 export interface Delivery {
@@ -18,7 +19,7 @@ export interface Delivery {
  * most one more per batch it is left out of), then its own batches. Members that get everything
  * are written the same bytes.
  */
-export function deliver(members: readonly PeerOut[], batches: readonly Delivery[]): void {
+export function deliver(members: readonly PeerOut[], batches: readonly Delivery[], outbox: Outbox): void {
   const shared = batches.filter((b) => !b.only && b.messages.length);
   // Byte offset, message count, withdrawn and announced prefixes before batch i (prefix sums).
   const n = shared.length;
@@ -50,11 +51,8 @@ export function deliver(members: readonly PeerOut[], batches: readonly Delivery[
   }
   const write = (m: PeerOut, from: number, to: number) => {
     if (from >= to) return;
-    const s = m.peer.established!;
-    m.peer.updates.withdrawalsSent += wd[to]! - wd[from]!;
-    m.peer.updates.prefixesSent += an[to]! - an[from]!;
     const bytes = from === 0 && to === n ? all : all.subarray(at[from]!, at[to]!);
-    s.sendEncoded(bytes, msgs[to]! - msgs[from]!);
+    outbox.post(m, bytes, msgs[to]! - msgs[from]!, wd[to]! - wd[from]!, an[to]! - an[from]!);
   };
   for (const m of members) {
     if (n) {
@@ -68,12 +66,81 @@ export function deliver(members: readonly PeerOut[], batches: readonly Delivery[
   }
   for (const b of batches) {
     if (!b.only || !b.messages.length) continue;
-    const m = b.only;
-    m.peer.updates.withdrawalsSent += b.withdrawn;
-    m.peer.updates.prefixesSent += b.announced;
-    m.peer.established!.sendEncoded(
-      b.messages.length === 1 ? b.messages[0]! : Buffer.concat(b.messages),
-      b.messages.length,
-    );
+    const bytes = b.messages.length === 1 ? b.messages[0]! : Buffer.concat(b.messages);
+    outbox.post(b.only, bytes, b.messages.length, b.withdrawn, b.announced);
+  }
+}
+
+/** A write the outbox owes a member: encoded UPDATEs (and the prefixes they carry), or one message. */
+interface Job {
+  readonly out: PeerOut;
+  /** The session it was meant for: a job outlives neither it nor the member's `out`. */
+  readonly session: OutSession;
+  readonly bytes: Uint8Array | null;
+  readonly message: BgpMessage | null;
+  readonly count: number;
+  readonly withdrawn: number;
+  readonly announced: number;
+}
+
+/** Writes between two looks at the clock. */
+const CHECK_WRITES = 64;
+
+/**
+ * The writes of the export stage's flushes, in order, made a few milliseconds' worth per turn of
+ * the event loop. A socket write of a small UPDATE costs 10 to 20 µs (the kernel's TCP path), so
+ * one flush to 10,000 members held the loop for a good part of a second; a member's keepalives
+ * and every other session waited behind it. Nothing new is flushed until the outbox is empty, so
+ * what it holds is at most one flush's output (the bytes are shared between members).
+ */
+export class Outbox {
+  private jobs: Job[] = [];
+  private head = 0;
+
+  /** Writes owed. */
+  get size(): number {
+    return this.jobs.length - this.head;
+  }
+
+  post(out: PeerOut, bytes: Uint8Array, count: number, withdrawn: number, announced: number): void {
+    this.jobs.push({ out, session: out.peer.established!, bytes, message: null, count, withdrawn, announced });
+  }
+
+  /** One message after what is already owed (End-of-RIB after a transfer). */
+  postMessage(out: PeerOut, message: BgpMessage): void {
+    this.jobs.push({
+      out,
+      session: out.peer.established!,
+      bytes: null,
+      message,
+      count: 1,
+      withdrawn: 0,
+      announced: 0,
+    });
+  }
+
+  /** Writes what is owed until `until` (`performance.now()` ms); true once nothing is left. */
+  drain(until: number): boolean {
+    const jobs = this.jobs;
+    let i = this.head;
+    while (i < jobs.length) {
+      const j = jobs[i++]!;
+      const peer = j.out.peer;
+      if (peer.out === j.out && peer.established === j.session) {
+        if (j.bytes) {
+          peer.updates.withdrawalsSent += j.withdrawn;
+          peer.updates.prefixesSent += j.announced;
+          j.session.sendEncoded(j.bytes, j.count);
+        } else j.session.send(j.message!);
+      }
+      if (i % CHECK_WRITES === 0 && performance.now() >= until) break;
+    }
+    if (i < jobs.length) {
+      this.head = i;
+      return false;
+    }
+    this.jobs = [];
+    this.head = 0;
+    return true;
   }
 }

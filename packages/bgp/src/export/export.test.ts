@@ -171,6 +171,37 @@ ${Array.from({ length: n }, (_, i) => `  - { name: c${i + 1}, address: 198.18.0.
     expect(total).toBeLessThan(2 * n); // before: (n - 1) * (n - 2) + (n - 1) writes
   });
 
+  it('writes a flush to many members over several turns of the loop, each member in order', () => {
+    const n = 200;
+    const c = config(`clusterId: 198.18.0.100
+peers:
+${Array.from({ length: n }, (_, i) => `  - { name: c${i + 1}, address: 198.18.${i >> 8}.${(i & 255) + 1}, asn: 64512, routeReflectorClient: true }\n`).join('')}`);
+    const { rib, peers, stage, announce, held } = setup(c);
+    for (const p of peers.values()) stage.established(p);
+    announce('c1', '198.19.1.0/24');
+    rib.process(1000, (ch) => stage.changed(ch.key));
+    // A turn whose time for writing is already used up writes one batch of writes (64), not 200.
+    stage.work(1000, 0);
+    const got = () => [...peers.keys()].filter((name) => held(name).size > 0).length;
+    expect(got()).toBeGreaterThan(0);
+    expect(got()).toBeLessThan(n - 1);
+    expect(stage.busy).toBe(true);
+    expect(stage.backlog).toBeGreaterThan(0);
+    let turns = 1;
+    while (stage.busy) {
+      stage.work(1000, 0);
+      turns += 1;
+    }
+    expect(turns).toBeGreaterThan(2);
+    expect(got()).toBe(n - 1); // all but the source
+    for (const p of peers.values()) {
+      const u = p.session.updates();
+      // Each member's table, then its End-of-RIB: the End-of-RIB waited behind the UPDATE.
+      expect(endOfRibFamily(u.at(-1)!)).toBe(Afi.ipv4);
+      expect(u.length).toBe(p.source === peers.get('c1')!.source ? 1 : 2);
+    }
+  });
+
   it('gives a member that joins late the table in a group of its own, then merges it back', () => {
     const { peers, up, announce, run, held, stage } = setup(config(RR));
     up('c1');

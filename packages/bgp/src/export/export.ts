@@ -6,7 +6,7 @@ import { AttrTable } from '../rib/attr-table.js';
 import { type DestChange, type LocRib, NONE } from '../rib/loc-rib.js';
 import type { AttrSet, PathSource } from '../rib/path.js';
 import type { PrefixKey } from '../rib/prefix-key.js';
-import { type Delivery, deliver } from './deliver.js';
+import { type Delivery, deliver, Outbox } from './deliver.js';
 import { ExportCache, type ExportSettings, type ExportView, exportPath, exportView } from './export-path.js';
 import { UpdateGroups } from './groups.js';
 import { afiOf, Batch, pack } from './packer.js';
@@ -15,6 +15,9 @@ import type { UpdateGroup } from './update-group.js';
 
 /** Output waits while a member's send buffer holds more than this. */
 export const HIGH_WATER = 1 << 20;
+
+/** How long one turn writes the flushes' output at most (ms, checked every few writes). */
+const WRITE_MS = 10;
 
 /**
  * The export stage: from Loc-RIB changes to UPDATEs. Changed prefixes are queued per update group;
@@ -29,6 +32,8 @@ export class ExportStage {
   private readonly groups: UpdateGroups;
   private readonly cache: ExportCache;
   private readonly views = new Map<ExportPeer, ExportView>();
+  /** The flushes' writes, a few ms' worth per turn. */
+  private readonly outbox = new Outbox();
   private settings: ExportSettings;
   private policies: PolicySet;
 
@@ -152,10 +157,14 @@ export class ExportStage {
   }
 
   /**
-   * One turn of output: up to `budget` prefixes of each transfer walked, up to `budget` queued
-   * prefixes of each group sent, then quiet groups of one key merged.
+   * One turn of output: what earlier turns still owe written, up to `budget` prefixes of each
+   * transfer walked, up to `budget` queued prefixes of each group flushed, quiet groups of one key
+   * merged; the writes take at most about `writeMs` (the rest waits for the next turn).
    */
-  work(budget: number): void {
+  work(budget: number, writeMs = WRITE_MS): void {
+    const until = performance.now() + writeMs;
+    // What earlier flushes owe goes first; nothing new until it is written (order, memory).
+    if (!this.outbox.drain(until)) return;
     const groups = [...this.groups.list];
     for (const g of groups) {
       const it = g.sync;
@@ -171,14 +180,16 @@ export class ExportStage {
     }
     for (const g of groups) this.flushGroup(g, budget);
     this.groups.merge();
+    this.outbox.drain(until);
   }
 
   /**
    * Prefixes waiting to be exported: queued in update groups (blocked by a full socket or not),
-   * ADD-PATH changes per peer, and for a group still walking the Loc-RIB for a transfer, one.
+   * ADD-PATH changes per peer, one for a group still walking the Loc-RIB for a transfer, and one
+   * while flushed UPDATEs still wait to be written.
    */
   get backlog(): number {
-    let n = 0;
+    let n = this.outbox.size ? 1 : 0;
     for (const g of this.groups.list) {
       n += g.queue.size + (g.sync ? 1 : 0);
       for (const m of g.members) n += m.addPathDirty.size;
@@ -188,6 +199,7 @@ export class ExportStage {
 
   /** Output is left to do (a transfer, queued prefixes, ADD-PATH changes or End-of-RIB) and may go now. */
   get busy(): boolean {
+    if (this.outbox.size) return true;
     for (const g of this.groups.list) {
       if (g.sync) return true;
       let blocked = false;
@@ -264,12 +276,12 @@ export class ExportStage {
     const packed: Delivery[] = [];
     for (const { only, except, batch } of batches.values())
       if (!batch.empty) packed.push({ only, except, ...pack(batch, ctx, g.encoded) });
-    deliver(members, packed);
+    deliver(members, packed, this.outbox);
     for (const m of members) if (m.addPathDirty.size) n += this.flushAddPath(m, budget);
     if (g.quiet) {
       for (const m of members) {
         if (m.addPathDirty.size || !m.eorPending.size) continue;
-        for (const afi of m.eorPending) m.peer.established!.send(endOfRib(afi));
+        for (const afi of m.eorPending) this.outbox.postMessage(m, endOfRib(afi));
         m.eorPending.clear();
       }
     }
