@@ -143,6 +143,8 @@ export function exportPath(
  */
 export class ExportCache {
   private byView = new Map<string, WeakMap<AttrSet, Map<number, AttrSet | null>>>();
+  /** Exports computed on a miss (for tests and profiles). */
+  computed = 0;
 
   constructor(
     private readonly rib: LocRib,
@@ -174,6 +176,7 @@ export class ExportCache {
     // A remembered set no path uses any more left the table: put it back (one object per set).
     if (hit !== undefined) return hit && hit.refs <= 0 ? this.out.adopt(hit) : hit;
     const set = exportPath(this.rib, route, peer, view, settings, this.out);
+    this.computed += 1;
     m.set(k, set);
     return set;
   }

@@ -202,6 +202,26 @@ ${Array.from({ length: n }, (_, i) => `  - { name: c${i + 1}, address: 198.18.${
     }
   });
 
+  it('does not export the table again for each session that comes up, only when a router ID changed', () => {
+    const { peers, up, announce, run, held, stage } = setup(config(RR));
+    up('c1');
+    up('c2');
+    for (let i = 0; i < 50; i++) announce('c1', `198.19.${i}.0/24`, { med: i });
+    run();
+    const computed = stage.exportsComputed;
+    expect(computed).toBe(50);
+    up('c3'); // a late joiner: a transfer of its own, from the cache
+    expect(held('c3').size).toBe(50);
+    expect(stage.exportsComputed).toBe(computed); // before: the cache was cleared, 50 again
+    // c1 comes back with another router ID: its routes now carry that ORIGINATOR_ID.
+    const c1 = peers.get('c1')!;
+    c1.source.routerId = (198 << 24) | (18 << 16) | 77;
+    up('c1');
+    announce('c1', '198.19.99.0/24', { med: 0 });
+    run();
+    expect(held('c2').get('198.19.99.0/24#0')!.attributes.originatorId).toBe('198.18.0.77');
+  });
+
   it('gives a member that joins late the table in a group of its own, then merges it back', () => {
     const { peers, up, announce, run, held, stage } = setup(config(RR));
     up('c1');

@@ -32,6 +32,8 @@ export class ExportStage {
   private readonly groups: UpdateGroups;
   private readonly cache: ExportCache;
   private readonly views = new Map<ExportPeer, ExportView>();
+  /** The router ID each peer had when its routes were last exported (by source ID, which a peer keeps). */
+  private readonly routerIds = new Map<number, number>();
   /** The flushes' writes, a few ms' worth per turn. */
   private readonly outbox = new Outbox();
   private settings: ExportSettings;
@@ -72,11 +74,21 @@ export class ExportStage {
     this.views.delete(peer);
   }
 
+  /** Routes exported through the cache without a hit (the export computed again). */
+  get exportsComputed(): number {
+    return this.cache.computed;
+  }
+
   /** The peer's session is established: it starts with nothing and gets the table. */
   established(peer: ExportPeer): void {
     this.down(peer);
-    // The peer's router ID (ORIGINATOR_ID of what it sent) may have changed.
-    this.cache.clear();
+    // The cache holds what the peer's routes export as (ORIGINATOR_ID is its router ID): forgotten
+    // when the router ID changed, not for every session (a reflector's clients coming up made
+    // each late joiner's transfer export the whole table again).
+    const { id, routerId } = peer.source;
+    const before = this.routerIds.get(id);
+    if (before !== undefined && before !== routerId) this.cache.clear();
+    this.routerIds.set(id, routerId);
     const ctx = peer.established!.ctx;
     const addPathSend = new Set<Afi>();
     if (peer.config.addPath.send) {
