@@ -222,6 +222,19 @@ ${Array.from({ length: n }, (_, i) => `  - { name: c${i + 1}, address: 198.18.${
     expect(held('c2').get('198.19.99.0/24#0')!.attributes.originatorId).toBe('198.18.0.77');
   });
 
+  it('exports a long queue a few dozen prefixes per turn once the turn’s time is used up', () => {
+    const { rib, stage, up, announce, held } = setup(config(RR));
+    up('c1');
+    up('c2');
+    for (let i = 0; i < 300; i++) announce('c1', `198.19.${i >> 8}.${i & 255}/32`, { med: i });
+    rib.process(1000, (ch) => stage.changed(ch.key));
+    stage.work(1000, 0); // the budget allows 1,000 prefixes; the clock stops it at 64
+    expect(held('c2').size).toBe(64);
+    expect(stage.backlog).toBe(300 - 64);
+    while (stage.busy) stage.work(1000, 0);
+    expect(held('c2').size).toBe(300);
+  });
+
   it('gives a member that joins late the table in a group of its own, then merges it back', () => {
     const { peers, up, announce, run, held, stage } = setup(config(RR));
     up('c1');
