@@ -153,6 +153,30 @@ describe('Session (in memory, manual clock: no sockets, no sleeps)', () => {
     expect(seen).toEqual(Array.from({ length: 300 }, (_, i) => (10 << 16) | i));
   });
 
+  it('shares the turn’s reading time between sessions: once one used it up, another waits for the next turn', async () => {
+    let slow = 0;
+    const a = await setup({
+      onUpdate: () => {
+        slow += 1;
+        const until = performance.now() + 12; // more than the turn's 10 ms
+        while (performance.now() < until) {}
+      },
+    });
+    let quick = 0;
+    const b = await setup({ onUpdate: () => (quick += 1) });
+    await a.establish();
+    await b.establish();
+    const withdraw = Uint8Array.from([...Array(16).fill(255), 0, 27, 2, 0, 4, 24, 10, 0, 1, 0, 0]);
+    a.server.write(withdraw);
+    b.server.write(withdraw);
+    await Promise.resolve();
+    await Promise.resolve(); // both in-memory writes are delivered in this turn
+    expect(slow).toBe(1);
+    expect(quick).toBe(0); // before: each session had 10 ms of its own
+    for (let turn = 0; turn < 10 && quick === 0; turn++) await new Promise((r) => setImmediate(r));
+    expect(quick).toBe(1);
+  });
+
   it('waits 240 s for the OPEN (RFC 4271 8.2.2 large hold time)', async () => {
     const t = await setup();
     t.clock.advance(239_999);
