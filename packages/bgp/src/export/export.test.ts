@@ -180,7 +180,7 @@ ${Array.from({ length: n }, (_, i) => `  - { name: c${i + 1}, address: 198.18.${
     for (const p of peers.values()) stage.established(p);
     announce('c1', '198.19.1.0/24');
     rib.process(1000, (ch) => stage.changed(ch.key));
-    // A turn whose time for writing is already used up writes one batch of writes (64), not 200.
+    // A turn whose time is already used up makes one write, not 200.
     stage.work(1000, 0);
     const got = () => [...peers.keys()].filter((name) => held(name).size > 0).length;
     expect(got()).toBeGreaterThan(0);
