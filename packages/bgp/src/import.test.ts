@@ -58,6 +58,16 @@ describe('import stage', () => {
     expect(p.updates.prefixesReceived).toBe(2);
   });
 
+  it('holds the sets import policy makes as bytes, like received ones (not as decoded objects)', () => {
+    const { rib, attrs, stage, peer, route } = setup(C);
+    const p = peer('ibgp');
+    for (let i = 0; i < 50; i++) stage.update(p, update([`198.19.${i}.0/24`], { localPref: 50 + i }));
+    expect(rib.attrs(route(p, '198.19.7.0/24')).localPref).toBe(200);
+    expect(rib.raw(route(p, '198.19.7.0/24')).localPref).toBe(57);
+    expect(attrs.size).toBe(51); // 50 received sets, one after policy (all set LOCAL_PREF 200)
+    expect(attrs.decoded).toBe(0);
+  });
+
   it('ignores LOCAL_PREF from eBGP (RFC 4271 5.1.5) and takes nothing from eBGP without import policy (RFC 8212)', () => {
     const { rib, stage, peer, route } = setup(C);
     const bare = peer('ebgp');

@@ -145,7 +145,7 @@ export class ImportStage {
     peer.updates.prefixesReceived += list.count;
     const raw = m.attrKey
       ? table.internRaw(attrs, nextHop, m.attrKey, peer.established?.ctx.fourOctetAs ?? true)
-      : table.intern(attrs, nextHop);
+      : table.internEncoded(attrs, nextHop);
     const loop = loopCheck(peer, attrs, this.settings);
     // RFC 4271 5.1.5: LOCAL_PREF from an external peer is ignored.
     if (!peer.ibgp && attrs.localPref !== undefined) attrs = { ...attrs, localPref: undefined };
@@ -157,7 +157,7 @@ export class ImportStage {
       const pathId = list.pathIds ? list.pathIds[i]! : 0;
       let post: AttrSet | null;
       if (reject) post = null;
-      else if (!imports.length) post = shared ??= attrs === m.attributes ? raw : table.intern(attrs, nextHop);
+      else if (!imports.length) post = shared ??= attrs === m.attributes ? raw : table.internEncoded(attrs, nextHop);
       else if (!perPrefix && shared !== undefined) post = shared;
       else {
         post = this.applyImport(peer, imports, key, attrs, nextHop, raw, m.attributes);
@@ -184,7 +184,7 @@ export class ImportStage {
       this.settings.asn,
     );
     if (!r.accept) return null;
-    return r.attrs === received && r.nextHop === nextHop ? raw : this.deps.attrs.intern(r.attrs, r.nextHop);
+    return r.attrs === received && r.nextHop === nextHop ? raw : this.deps.attrs.internEncoded(r.attrs, r.nextHop);
   }
 
   /**
@@ -201,7 +201,7 @@ export class ImportStage {
       if (denyAll || loopCheck(peer, received, this.settings)) return null;
       // RFC 4271 5.1.5: LOCAL_PREF from an external peer is ignored.
       const attrs = !peer.ibgp && received.localPref !== undefined ? { ...received, localPref: undefined } : received;
-      if (!imports.length) return attrs === received ? raw : this.deps.attrs.intern(attrs, raw.nextHop);
+      if (!imports.length) return attrs === received ? raw : this.deps.attrs.internEncoded(attrs, raw.nextHop);
       return this.applyImport(peer, imports, key, attrs, raw.nextHop, raw, received);
     };
     for (const r of rib.routesOf(peer.source)) {

@@ -92,6 +92,28 @@ describe('compactAttrs (the decoded attributes without their undefined slots)', 
     );
   });
 
+  it('internEncoded holds a set as bytes, decodes it back to the same attributes, and finds it again', () => {
+    const ctx = sessionContext({ fourOctetAs: true, extendedMessage: true });
+    fc.assert(
+      fc.property(updateArb(ctx), (sent) => {
+        const m = decode(encode(sent, ctx), ctx) as UpdateMessage;
+        if (!m.attrKey) return;
+        const nextHop = m.mpReach?.nextHop ?? m.attributes.nextHop ?? '';
+        // As import policy hands it over: a new object with one attribute changed.
+        const attrs = { ...m.attributes, localPref: 200 };
+        const t = new AttrTable();
+        const set = t.internEncoded(attrs, nextHop);
+        expect(t.decoded).toBe(0);
+        expect(set.attrs).toEqual(compactAttrs(attrs));
+        expect(set.localPref).toBe(200);
+        expect(set.nextHop).toBe(nextHop);
+        expect(t.internEncoded({ ...m.attributes, localPref: 200 }, nextHop)).toBe(set);
+        expect(t.internEncoded({ ...m.attributes, localPref: 201 }, nextHop)).not.toBe(set);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('internRaw keeps bytes only, and its attrs decode back to what the UPDATE carried', () => {
     for (const four of [false, true]) {
       const ctx = sessionContext({ fourOctetAs: four, extendedMessage: true });
