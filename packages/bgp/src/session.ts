@@ -71,6 +71,37 @@ function readTimeLeft(): number {
   }
   return READ_MS - turnSpent;
 }
+
+/**
+ * Sessions whose received messages wait for a later turn (their sockets paused), first come first
+ * served: one queue for all, so a turn costs what it handles, not a callback per waiting session.
+ */
+const waiting: Session[] = [];
+let waitingHead = 0;
+let waitingScheduled = false;
+
+function scheduleWaiting(): void {
+  if (waitingScheduled) return;
+  waitingScheduled = true;
+  // The next turn of the loop (after its timers), not this one's check phase.
+  setImmediate(() => setImmediate(runWaiting));
+}
+
+/** Handles waiting sessions in order, for this turn's reading time; the rest wait for the next. */
+function runWaiting(): void {
+  waitingScheduled = false;
+  while (waitingHead < waiting.length && readTimeLeft() > 0) waiting[waitingHead++]!.resumeWaiting();
+  if (waitingHead >= waiting.length) {
+    waiting.length = 0;
+    waitingHead = 0;
+  } else {
+    if (waitingHead > 1024) {
+      waiting.splice(0, waitingHead);
+      waitingHead = 0;
+    }
+    scheduleWaiting();
+  }
+}
 /** Received bytes handled between two looks at the clock (about one full-size UPDATE). */
 const CHECK_BYTES = 4096;
 
@@ -304,19 +335,21 @@ export class Session {
   private inboxError: BgpDecodeError | null = null;
   private resumeScheduled = false;
 
-  /** Resumes in the next turn of the loop (after its timers), not in this one's check phase. */
+  /** Pauses the socket and queues the session behind the others waiting (once). */
   private pauseUntilNextTurn(): void {
     this.conn.pause();
     if (this.resumeScheduled) return;
     this.resumeScheduled = true;
-    setImmediate(() =>
-      setImmediate(() => {
-        this.resumeScheduled = false;
-        if (this.phase === 'Closed') return;
-        this.drain();
-        if (this.inboxAt >= this.inbox.length) this.conn.resume();
-      }),
-    );
+    waiting.push(this);
+    scheduleWaiting();
+  }
+
+  /** Its turn in the waiting queue: handles what waits, and reads again once nothing does. */
+  resumeWaiting(): void {
+    this.resumeScheduled = false;
+    if (this.phase === 'Closed') return;
+    this.drain();
+    if (!this.resumeScheduled) this.conn.resume();
   }
 
   private onData(chunk: Uint8Array): void {
@@ -328,7 +361,9 @@ export class Session {
       this.inboxError = err;
     }
     if (this.resumeScheduled) return; // a paused session's backlog goes first, in order
-    this.drain();
+    // Sessions already waiting go first: a new read joins the queue behind them.
+    if (waitingHead < waiting.length) this.pauseUntilNextTurn();
+    else this.drain();
   }
 
   /**
