@@ -22,7 +22,8 @@
 // Development knobs (environment): BGP_RR_REFLECTORS (e.g. "tabby"), BGP_RR_CASES ("fanout,scale"),
 // BGP_RR_SCALE_CLIENTS (the scale case's sizes, e.g. "10000" or "1000,5000"; BIRD runs the
 // smallest), BGP_RR_SETTLE_S (seconds the scale case keeps the sessions after the routes are in;
-// default two hold times), BGP_RR_TABBY_NODE_ARGS (extra Node options for Tabby's bgpd, e.g.
+// default two hold times), BGP_RR_SOMAXCONN (net.core.somaxconn in the reflector namespace; the
+// kernel's default otherwise), BGP_RR_TABBY_NODE_ARGS (extra Node options for Tabby's bgpd, e.g.
 // "--cpu-prof --cpu-prof-dir=/tmp/p"; with it bgpd is stopped with SIGTERM, so the profile gets
 // written).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -209,6 +210,9 @@ async function runCase(ctx: Ctx, name: ReflectorName, kind: CaseName, sizes: Cas
     await lab.link(rrNs, 'eth0', `${RR_ADDR}/15`, clNs, 'eth0', `${CL_ADDR}/24`);
     await addClientAddresses(clNs, sizes.clients, dir);
     await rrNs.ip(['route', 'add', CLIENT_NET, 'via', CL_ADDR, 'dev', 'eth0']);
+    // Development knob: the reflector namespace's accept-queue cap (the report runs the default).
+    const somaxconn = process.env.BGP_RR_SOMAXCONN;
+    if (somaxconn) await rrNs.exec(['sysctl', '-q', '-w', `net.core.somaxconn=${Number(somaxconn)}`]);
     rr =
       name === 'Tabby'
         ? new TabbyReflector(rrNs, sizes.clients, sizes.hold)
