@@ -215,7 +215,18 @@ describe('ControlServer: what one client can cost is bounded', () => {
     expect(c.lines.slice(0, -1)).toEqual(
       c.lines.slice(0, -1).map((_, i) => ({ id: i + 1, ok: true, result: `c${i + 1}` })),
     );
+    // The client can see the close before the server has handled its own side of it.
+    await until('the server let the client go', () => srv.stats().clients === 0);
     expect(srv.stats()).toEqual({ clients: 0, pending: 0, streaming: 0 });
+  });
+
+  it('closes a refused connection even when the turn ends with its last answer', async () => {
+    // A turn of no time: every step stops after one answer, as a busy daemon's turns do.
+    const srv = await start((command) => command, { turnMs: 0, maxPending: 4 });
+    const c = raw(srv.path);
+    c.s.write(Array.from({ length: 10 }, (_, i) => `{"id":${i + 1},"command":"c${i + 1}"}\n`).join(''));
+    await until('closed', c.closed);
+    expect((c.lines.at(-1) as { error: { code: string } }).error.code).toBe('TOO_MANY_REQUESTS');
   });
 
   it('keeps at most the limit of requests from a client that sends 60 MB of them and never reads', async () => {

@@ -300,7 +300,11 @@ export class ControlServer {
       }
       if ('error' in job) this.send(c, response(job.id, job.error.code, job.error.message));
       else this.run(c, job);
-      if (performance.now() >= deadline) return;
+      if (performance.now() >= deadline) {
+        // A client with nothing left to answer is not put back in the ring: end it now.
+        if (c.noMore && !c.queue.length && !c.waiting && !c.stream && !c.gone) this.end(c);
+        return;
+      }
     }
   }
 
