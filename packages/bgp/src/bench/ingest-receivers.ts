@@ -15,7 +15,17 @@ export const FEEDER_AS = 65000;
 /** First AS of the per-pair AS paths in diverse mode (4-octet ASNs). */
 export const DIVERSE_AS_BASE = 100_000;
 
-export type Mode = 'packed' | 'diverse';
+/**
+ * The feed and the receiver's import policy: packed or diverse through a named accept-all policy,
+ * or `diverse-lp`, the diverse feed through a policy that sets LOCAL_PREF 200 (each received set
+ * then has a second one after policy, in every receiver).
+ */
+export type Mode = 'packed' | 'diverse' | 'diverse-lp';
+
+/** The feed a mode sends. */
+export function feedOf(mode: Mode): 'packed' | 'diverse' {
+  return mode === 'packed' ? 'packed' : 'diverse';
+}
 
 /**
  * How long one poll may wait for a busy receiver. Long on purpose: a late answer is still the
@@ -44,8 +54,16 @@ export interface PollResult {
 export abstract class Receiver extends BenchDaemon {
   abstract poll(): Promise<PollResult>;
 
-  constructor(ns: Netns) {
+  constructor(
+    ns: Netns,
+    /** `diverse-lp`: the import policy sets LOCAL_PREF 200. */
+    readonly mode: Mode,
+  ) {
     super(ns, 'tabby-ingest-');
+  }
+
+  protected get setsLocalPref(): boolean {
+    return this.mode === 'diverse-lp';
   }
 }
 
@@ -55,8 +73,8 @@ export class TabbyReceiver extends Receiver {
   readonly socket = join(this.dir, 'bgpd.sock');
   readonly configFile = join(this.dir, 'bgpd.yaml');
 
-  constructor(ns: Netns) {
-    super(ns);
+  constructor(ns: Netns, mode: Mode) {
+    super(ns, mode);
     writeFileSync(
       this.configFile,
       `controlSocket: ${this.socket}
@@ -65,7 +83,7 @@ asn: ${RX_AS}
 listen: { address: ${RX_ADDR}, port: 179 }
 gracefulRestart: { enabled: true, restartTime: 120 }
 policies:
-  - { name: accept-all, default: accept }
+  - ${this.setsLocalPref ? '{ name: accept-all, rules: [{ set: { localPref: 200 }, action: accept }] }' : '{ name: accept-all, default: accept }'}
 peers:
   - { name: feeder, address: ${FEEDER_ADDR}, asn: ${FEEDER_AS}, passive: true, families: [ipv4-unicast], import: [accept-all] }
 `,
@@ -117,13 +135,13 @@ export class BirdReceiver extends Receiver {
   readonly socket = join(this.dir, 'bird.ctl');
   readonly configFile = join(this.dir, 'bird.conf');
 
-  constructor(ns: Netns) {
-    super(ns);
+  constructor(ns: Netns, mode: Mode) {
+    super(ns, mode);
     writeFileSync(
       this.configFile,
       `router id ${RX_ADDR};
 protocol device {}
-filter accept_all { accept; }
+filter accept_all { ${this.setsLocalPref ? 'bgp_local_pref = 200; ' : ''}accept; }
 protocol bgp feeder {
   local ${RX_ADDR} as ${RX_AS};
   neighbor ${FEEDER_ADDR} as ${FEEDER_AS};
@@ -168,8 +186,8 @@ export class FrrReceiver extends Receiver {
   readonly configFile = join(this.dir, 'bgpd.conf');
   static readonly BIN = '/usr/lib/frr/bgpd';
 
-  constructor(ns: Netns) {
-    super(ns);
+  constructor(ns: Netns, mode: Mode) {
+    super(ns, mode);
     writeFileSync(
       this.configFile,
       `hostname rx
@@ -181,9 +199,9 @@ router bgp ${RX_AS}
  neighbor ${FEEDER_ADDR} remote-as ${FEEDER_AS}
  neighbor ${FEEDER_ADDR} passive
  address-family ipv4 unicast
-  neighbor ${FEEDER_ADDR} activate
+  neighbor ${FEEDER_ADDR} activate${this.setsLocalPref ? `\n  neighbor ${FEEDER_ADDR} route-map LP in` : ''}
  exit-address-family
-!
+!${this.setsLocalPref ? '\nroute-map LP permit 10\n set local-preference 200\n!' : ''}
 `,
     );
   }
@@ -240,8 +258,8 @@ export class GobgpReceiver extends Receiver {
   protected readonly comm = 'gobgpd';
   readonly configFile = join(this.dir, 'gobgpd.toml');
 
-  constructor(ns: Netns) {
-    super(ns);
+  constructor(ns: Netns, mode: Mode) {
+    super(ns, mode);
     writeFileSync(
       this.configFile,
       `[global.config]

@@ -3,14 +3,15 @@
 // pre-encoded UPDATEs written as fast as the socket takes them) and BIRD 2 (about 256 prefixes per
 // UPDATE, as real peers send). Packed: one attribute set for all; diverse: a distinct AS path every
 // 2 prefixes. Receivers are configured as users configure them (a named accept-all import policy,
-// export none, graceful restart on). Measures seconds from the session reaching Established to the
+// export none, graceful restart on); `diverse-lp` is the diverse feed through an import policy that
+// sets LOCAL_PREF. Measures seconds from the session reaching Established to the
 // receiver holding all N with nothing left to decide, its CPU time, peak RSS (VmHWM) and, for
 // Tabby, the longest the event loop was held; BIRD and Tabby (FRR and GoBGP when asked for and
 // installed) one after the other in the same run, each case repeated. Root, iproute2 and
 // bird/birdc are needed. Namespaces are created and always deleted here.
 //
 // Development knobs (environment): BGP_INGEST_PREFIXES=N overrides the size, BGP_INGEST_RECEIVERS
-// (e.g. "tabby,bird,frr,gobgp"), BGP_INGEST_MODES ("packed"), BGP_INGEST_FEEDERS ("fast,bird") and
+// (e.g. "tabby,bird,frr,gobgp"), BGP_INGEST_MODES ("packed,diverse,diverse-lp"), BGP_INGEST_FEEDERS ("fast,bird") and
 // BGP_INGEST_RUNS (2) select what runs; BGP_INGEST_TABBY_NODE_ARGS adds Node options to Tabby's
 // bgpd (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
 import { createHash } from 'node:crypto';
@@ -26,6 +27,7 @@ import {
   BirdReceiver,
   FEEDER_ADDR,
   FrrReceiver,
+  feedOf,
   GobgpReceiver,
   type Mode,
   type PollResult,
@@ -56,16 +58,16 @@ function missingTools(name: ReceiverName): string | null {
   return missing.length ? `not installed: ${missing.join(', ')}` : null;
 }
 
-function makeReceiver(name: ReceiverName, ns: Netns): Receiver {
+function makeReceiver(name: ReceiverName, ns: Netns, mode: Mode): Receiver {
   switch (name) {
     case 'Tabby':
-      return new TabbyReceiver(ns);
+      return new TabbyReceiver(ns, mode);
     case 'BIRD':
-      return new BirdReceiver(ns);
+      return new BirdReceiver(ns, mode);
     case 'FRR':
-      return new FrrReceiver(ns);
+      return new FrrReceiver(ns, mode);
     case 'GoBGP':
-      return new GobgpReceiver(ns);
+      return new GobgpReceiver(ns, mode);
   }
 }
 
@@ -86,7 +88,9 @@ async function runCase(
   opts: { timeoutMs: number; pollMs: number; feederTimeoutMs: number },
 ): Promise<CaseResult> {
   const base: CaseResult = { feeder: feederKind, receiver: name, mode, prefixes: count, status: 'failed' };
-  const missing = missingTools(name);
+  const missing =
+    missingTools(name) ??
+    (name === 'GoBGP' && mode === 'diverse-lp' ? 'no LOCAL_PREF import policy configured for GoBGP' : null);
   if (missing) return { ...base, status: 'not-measured', reason: missing };
   const lab = new NetLab();
   let receiver: Receiver | null = null;
@@ -96,7 +100,7 @@ async function runCase(
     const rxNs = await lab.netns('rx');
     const fdNs = await lab.netns('feeder');
     await lab.link(rxNs, 'eth0', `${RX_ADDR}/30`, fdNs, 'eth0', `${FEEDER_ADDR}/30`);
-    receiver = makeReceiver(name, rxNs);
+    receiver = makeReceiver(name, rxNs, mode);
     const version = await receiver.version();
     await receiver.start();
     await receiver.poll().catch(() => {}); // Tabby starts its event-loop monitor on the first `show status`
@@ -109,7 +113,7 @@ async function runCase(
       ctx.log(`${name}/${mode}: feeder holds ${count} routes after ${((Date.now() - tf) / 1000).toFixed(1)} s`);
       feederStats = () => f.stats();
     } else {
-      fast = new FastFeeder(fdNs, RX_ADDR, FEEDER_ADDR, count, mode);
+      fast = new FastFeeder(fdNs, RX_ADDR, FEEDER_ADDR, count, feedOf(mode));
       let pid = 0;
       feederStats = () => (pid ? procStats(pid) : null);
       const f = fast;
@@ -274,7 +278,7 @@ export default async function ingest(ctx: Ctx) {
     return all.filter((x) => want.includes(x.toLowerCase()));
   };
   const receivers = pick(process.env.BGP_INGEST_RECEIVERS, RECEIVERS, DEFAULT_RECEIVERS);
-  const modes = pick<Mode>(process.env.BGP_INGEST_MODES, ['packed', 'diverse']);
+  const modes = pick<Mode>(process.env.BGP_INGEST_MODES, ['packed', 'diverse', 'diverse-lp']);
   const feeders = pick<FeederKind>(process.env.BGP_INGEST_FEEDERS, ['fast', 'BIRD']);
   const repeats = Math.max(1, Number(process.env.BGP_INGEST_RUNS ?? '') || 2);
   const timeoutMs = ctx.quick ? 60_000 : 300_000;
