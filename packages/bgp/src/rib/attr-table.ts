@@ -89,15 +89,12 @@ class RawColumns {
   bytes = column(Uint8Array, 64 * 1024);
   private used = 0;
   private wasted = 0;
-  readonly index = new IdIndex(
-    (slot) => this.hash[slot]!,
-    1024,
-    (place, except) => {
-      for (let slot = 0; slot < this.cap; slot++) {
-        if (slot !== except && (this.flags[slot]! & RAW) !== 0) place(slot, this.hash[slot]!);
-      }
+  readonly index = new IdIndex((slot) => this.hash[slot]!, {
+    count: () => this.cap,
+    each: (from, to, place) => {
+      for (let slot = from; slot < to; slot++) if ((this.flags[slot]! & RAW) !== 0) place(slot, this.hash[slot]!);
     },
-  );
+  });
 
   /**
    * Fills the columns of the set in `slot` (a slot of the table) from its received bytes `raw`

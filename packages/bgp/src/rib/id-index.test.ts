@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { column, grow } from './id-index.js';
+import { column, grow, IdIndex } from './id-index.js';
 
 describe('growable columns', () => {
   it('a column grows in place, keeping its values and filling the new rows', () => {
@@ -17,5 +18,89 @@ describe('growable columns', () => {
     const b = grow(a, 4, 9);
     expect(b).not.toBe(a);
     expect([...b]).toEqual([7, 8, 9, 9]);
+  });
+});
+
+// A poor hash on purpose (long clusters, equal tags): probes cross many rows.
+const hash = (k: number) => Math.imul(k % 1013, 0x9e3779b1);
+
+/** An index over a table of keys by row number (undefined: a free row); `reads` counts rows the index read. */
+function indexed() {
+  const keys: (number | undefined)[] = [];
+  const t = { keys, reads: 0, idx: null as unknown as IdIndex };
+  t.idx = new IdIndex(
+    (id) => hash(keys[id]!),
+    {
+      count: () => keys.length,
+      each: (from, to, place) => {
+        for (let id = from; id < to; id++) {
+          t.reads += 1;
+          if (keys[id] !== undefined) place(id, hash(keys[id]!));
+        }
+      },
+    },
+    16,
+  );
+  return t;
+}
+
+function find(t: ReturnType<typeof indexed>, key: number): number {
+  const h = hash(key);
+  for (let i = t.idx.start(h); ; i = t.idx.next(i)) {
+    const id = t.idx.at(i);
+    if (id < 0 || (t.idx.tagged(i, h) && t.keys[id] === key)) return id;
+  }
+}
+
+describe('IdIndex', () => {
+  it('doubles a few rows per insert: no insert reads every row again', () => {
+    const t = indexed();
+    let most = 0;
+    for (let id = 0; id < 5000; id++) {
+      t.keys[id] = id * 7;
+      t.reads = 0;
+      t.idx.insert(id, hash(id * 7));
+      most = Math.max(most, t.reads);
+      expect(find(t, id * 7)).toBe(id);
+      expect(find(t, id * 7 + 1)).toBe(-1);
+    }
+    expect(most).toBeLessThanOrEqual(16);
+    for (let id = 0; id < 5000; id++) expect(find(t, id * 7)).toBe(id);
+  });
+
+  it('finds exactly what a map holds through inserts, deletes, reused rows and doublings', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 3000 })), { minLength: 1, maxLength: 3000 }),
+        (ops) => {
+          const t = indexed();
+          const rows = new Map<number, number>(); // key -> row
+          const free: number[] = [];
+          for (const [add, key] of ops) {
+            const row = rows.get(key);
+            if (add && row === undefined) {
+              const r = free.pop() ?? t.keys.length;
+              t.keys[r] = key;
+              rows.set(key, r);
+              t.idx.insert(r, hash(key));
+            } else if (!add && row !== undefined) {
+              expect(t.idx.delete(row, hash(key))).toBe(true);
+              t.keys[row] = undefined;
+              rows.delete(key);
+              free.push(row);
+            }
+            expect(find(t, key)).toBe(rows.get(key) ?? -1);
+          }
+          expect(t.idx.size).toBe(rows.size);
+          for (const [key, row] of rows) expect(find(t, key)).toBe(row);
+          // Each row once: a second delete finds nothing.
+          for (const [key, row] of rows) {
+            expect(t.idx.delete(row, hash(key))).toBe(true);
+            expect(t.idx.delete(row, hash(key))).toBe(false);
+          }
+        },
+      ),
+      { numRuns: 80 },
+    );
   });
 });

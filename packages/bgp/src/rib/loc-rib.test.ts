@@ -19,7 +19,7 @@ const source = (id: number): PathSource => ({
 });
 
 describe('LocRib (columnar routes, one chain per prefix and per source)', () => {
-  it('finds every prefix after its index doubled many times, with prefixes freed between (rebuilt in row order)', () => {
+  it('finds every prefix after its index doubled many times, with prefixes freed between', () => {
     const attrs = new AttrTable();
     const rib = new LocRib(attrs, DEFAULT_DECISION);
     const s1 = source(1);

@@ -70,15 +70,18 @@ export class RouteStore {
   /** Prefix numbers by IPv4 key. */
   private readonly v4Index = new IdIndex(
     (d) => RouteStore.hash(this.dKey[d]!),
-    2048,
-    (place, except) => {
-      // Every prefix with an IPv4 key (IPv6 and free rows hold NaN).
-      const keys = this.dKey;
-      for (let d = 0; d < this.dTop; d++) {
-        const k = keys[d]!;
-        if (d !== except && !Number.isNaN(k)) place(d, RouteStore.hash(k));
-      }
+    {
+      count: () => this.dTop,
+      each: (from, to, place) => {
+        // Every prefix with an IPv4 key (IPv6 and free rows hold NaN).
+        const keys = this.dKey;
+        for (let d = from; d < to; d++) {
+          const k = keys[d]!;
+          if (!Number.isNaN(k)) place(d, RouteStore.hash(k));
+        }
+      },
     },
+    2048,
   );
   // ---- sources ----
   private readonly sources = new Map<PathSource, number>();
