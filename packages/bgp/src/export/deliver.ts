@@ -40,7 +40,7 @@ export function deliver(members: readonly PeerOut[], batches: readonly Delivery[
     wd[i + 1] = wd[i]! + b.withdrawn;
     an[i + 1] = an[i]! + b.announced;
   }
-  const all = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  const all = parts.length === 1 ? parts[0]! : n ? Buffer.concat(parts) : new Uint8Array(0);
   const left = new Map<PeerOut, number[]>();
   for (let i = 0; i < n; i++) {
     for (const m of shared[i]!.except) {
@@ -54,8 +54,8 @@ export function deliver(members: readonly PeerOut[], batches: readonly Delivery[
     const bytes = from === 0 && to === n ? all : all.subarray(at[from]!, at[to]!);
     outbox.post(m, bytes, msgs[to]! - msgs[from]!, wd[to]! - wd[from]!, an[to]! - an[from]!);
   };
-  for (const m of members) {
-    if (n) {
+  if (n) {
+    for (const m of members) {
       let from = 0;
       for (const i of left.get(m) ?? []) {
         write(m, from, i);
