@@ -153,7 +153,7 @@ export const tcpTransport: Transport = {
 };
 
 /** The accept queue asked for (the kernel takes the smaller of it and net.core.somaxconn). */
-export const LISTEN_BACKLOG = 65_535;
+const LISTEN_BACKLOG = 65_535;
 
 function listenTcp(opts: ListenOptions, onConnection: (conn: Connection) => void): Promise<Listener> {
   return new Promise((resolve, reject) => {
