@@ -68,6 +68,61 @@ describe('IdIndex', () => {
     for (let id = 0; id < 5000; id++) expect(find(t, id * 7)).toBe(id);
   });
 
+  it('writes at most two pages of its arrays for the first time per insert (each costs a page fault)', () => {
+    // Every index array is watched: the 4 KB pages (1,024 slots) written so far.
+    const written = new Set<string>();
+    let fresh = 0;
+    let arrays = 0;
+    const alloc = (n: number): Int32Array => {
+      const a = new Int32Array(n);
+      const tag = arrays++;
+      return new Proxy(a, {
+        set(t, k, v) {
+          if (typeof k === 'string') {
+            const page = `${tag}:${Number(k) >> 10}`;
+            if (!written.has(page)) {
+              written.add(page);
+              fresh += 1;
+            }
+          }
+          return Reflect.set(t, k, v, t);
+        },
+        get(t, k) {
+          const v = Reflect.get(t, k, t);
+          return typeof v === 'function' ? v.bind(t) : v;
+        },
+      });
+    };
+    const good = (k: number) => Math.imul(k, 0x9e3779b1);
+    const keys: number[] = [];
+    const idx = new IdIndex(
+      (id) => good(keys[id]!),
+      {
+        count: () => keys.length,
+        each: (from, to, place) => {
+          for (let id = from; id < to; id++) place(id, good(keys[id]!));
+        },
+      },
+      16,
+      alloc,
+    );
+    let most = 0;
+    for (let id = 0; id < 40_000; id++) {
+      keys[id] = id * 7;
+      fresh = 0;
+      idx.insert(id, good(id * 7));
+      most = Math.max(most, fresh);
+    }
+    expect(arrays).toBeGreaterThanOrEqual(13); // 16 slots doubled to 131,072 (128 pages)
+    expect(most).toBeLessThanOrEqual(2);
+    for (let id = 0; id < 40_000; id += 97) {
+      const h = good(id * 7);
+      let i = idx.start(h);
+      while (idx.at(i) >= 0 && idx.at(i) !== id) i = idx.next(i);
+      expect(idx.at(i)).toBe(id);
+    }
+  });
+
   it('finds exactly what a map holds through inserts, deletes, reused rows and doublings', () => {
     fc.assert(
       fc.property(
