@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { type Clock, systemClock } from './clock.js';
 import { parseConfig } from './config/load.js';
 import { Speaker } from './speaker.js';
 import { until } from './test-support.js';
@@ -49,6 +50,40 @@ describe("a session's routes are dropped a slice at a time", () => {
     peer.shutdown('test');
     await until('all gone', () => rx.rib.size === 0 && rx.rib.paths === 0 && rx.fib.size === 0, 10_000);
     expect(rx.attrs.size).toBe(0);
+  });
+
+  it('looks at the clock every 256 routes: a turn whose time is up removes no more', async () => {
+    // Every look at this clock finds the turn's time used up: a turn does one step of each kind.
+    let t = 0;
+    const late: Clock = { ...systemClock, now: () => (t += 1000) };
+    const net = new MemoryNetwork();
+    const cfg = (id: string, peer: string) =>
+      parseConfig(
+        `routerId: ${id}\nasn: 64512\nlisten: { address: ${id}, port: 179 }\ngracefulRestart: { enabled: false }\npeers:\n  - { address: ${peer}, asn: 64512 }\n`,
+      );
+    const rx = new Speaker(cfg('198.18.0.1', '198.18.0.2'), { transport: net.transport('198.18.0.1'), clock: late });
+    const tx = new Speaker(cfg('198.18.0.2', '198.18.0.1'), { transport: net.transport('198.18.0.2') });
+    speakers.push(rx, tx);
+    await Promise.all([rx.start(), tx.start()]);
+    const N = 3000;
+    for (let i = 0; i < N; i++) tx.originate(`198.19.${i >> 4}.${(i & 15) * 16}/28`);
+    await until('all routes at rx', () => rx.fib.size === N && rx.rib.pending === 0, 10_000);
+
+    rx.findPeer('198.18.0.2')!.shutdown('test');
+    // One sample per turn of the loop (the work loop and this both run once per check phase).
+    let most = 0;
+    let mostDecided = 0;
+    for (let paths = rx.rib.paths, size = rx.rib.size; size > 0; ) {
+      await new Promise((r) => setImmediate(r));
+      most = Math.max(most, paths - rx.rib.paths);
+      mostDecided = Math.max(mostDecided, size - rx.rib.size);
+      paths = rx.rib.paths;
+      size = rx.rib.size;
+    }
+    expect(rx.fib.size).toBe(0);
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(256);
+    expect(mostDecided).toBeLessThanOrEqual(256);
   });
 
   it('removes the routes of a session reset by a reload (the peer gets a new source first)', async () => {
