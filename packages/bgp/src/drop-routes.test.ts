@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Clock, systemClock } from './clock.js';
 import { parseConfig } from './config/load.js';
-import { Speaker } from './speaker.js';
+import { Speaker, type SpeakerDeps } from './speaker.js';
 import { until } from './test-support.js';
 import { MemoryNetwork } from './transport.js';
 
@@ -10,17 +10,23 @@ afterEach(async () => {
   for (const s of speakers.splice(0)) await s.stop();
 });
 
+/** A receiving speaker and the one that feeds it, started (`rx` with `deps` added). */
+async function pair(deps: Partial<SpeakerDeps> = {}): Promise<{ rx: Speaker; tx: Speaker }> {
+  const net = new MemoryNetwork();
+  const cfg = (id: string, peer: string) =>
+    parseConfig(
+      `routerId: ${id}\nasn: 64512\nlisten: { address: ${id}, port: 179 }\ngracefulRestart: { enabled: false }\npeers:\n  - { address: ${peer}, asn: 64512 }\n`,
+    );
+  const rx = new Speaker(cfg('198.18.0.1', '198.18.0.2'), { transport: net.transport('198.18.0.1'), ...deps });
+  const tx = new Speaker(cfg('198.18.0.2', '198.18.0.1'), { transport: net.transport('198.18.0.2') });
+  speakers.push(rx, tx);
+  await Promise.all([rx.start(), tx.start()]);
+  return { rx, tx };
+}
+
 describe("a session's routes are dropped a slice at a time", () => {
   it('takes them out of selection at once, removes them in slices, and keeps the new session’s routes', async () => {
-    const net = new MemoryNetwork();
-    const cfg = (id: string, peer: string) =>
-      parseConfig(
-        `routerId: ${id}\nasn: 64512\nlisten: { address: ${id}, port: 179 }\ngracefulRestart: { enabled: false }\npeers:\n  - { address: ${peer}, asn: 64512 }\n`,
-      );
-    const rx = new Speaker(cfg('198.18.0.1', '198.18.0.2'), { transport: net.transport('198.18.0.1'), sliceSize: 5 });
-    const tx = new Speaker(cfg('198.18.0.2', '198.18.0.1'), { transport: net.transport('198.18.0.2') });
-    speakers.push(rx, tx);
-    await Promise.all([rx.start(), tx.start()]);
+    const { rx, tx } = await pair({ sliceSize: 5 });
     const N = 300;
     for (let i = 0; i < N; i++) tx.originate(`198.19.${i >> 2}.${(i & 3) * 64}/26`);
     await until('all routes at rx', () => rx.fib.size === N && rx.rib.pending === 0, 10_000);
@@ -56,15 +62,7 @@ describe("a session's routes are dropped a slice at a time", () => {
     // Every look at this clock finds the turn's time used up: a turn does one step of each kind.
     let t = 0;
     const late: Clock = { ...systemClock, now: () => (t += 1000) };
-    const net = new MemoryNetwork();
-    const cfg = (id: string, peer: string) =>
-      parseConfig(
-        `routerId: ${id}\nasn: 64512\nlisten: { address: ${id}, port: 179 }\ngracefulRestart: { enabled: false }\npeers:\n  - { address: ${peer}, asn: 64512 }\n`,
-      );
-    const rx = new Speaker(cfg('198.18.0.1', '198.18.0.2'), { transport: net.transport('198.18.0.1'), clock: late });
-    const tx = new Speaker(cfg('198.18.0.2', '198.18.0.1'), { transport: net.transport('198.18.0.2') });
-    speakers.push(rx, tx);
-    await Promise.all([rx.start(), tx.start()]);
+    const { rx, tx } = await pair({ clock: late });
     const N = 3000;
     for (let i = 0; i < N; i++) tx.originate(`198.19.${i >> 4}.${(i & 15) * 16}/28`);
     await until('all routes at rx', () => rx.fib.size === N && rx.rib.pending === 0, 10_000);
