@@ -3,10 +3,11 @@ import { interrupted } from './signals.js';
 
 /**
  * Daemons that parse their own options (so their --help is theirs), each loaded only when it runs:
- * `tabby bgpd` holds the speaker's modules, not the datastore clients, the lab or the other daemons.
+ * `tabby bgpd` holds the speaker's modules, not the datastore clients, the lab or the other daemons
+ * (nor prom-client, which the package's index brings: `@tabby/bgp/daemon` loads it only for /metrics).
  */
 const DAEMONS: Record<string, () => Promise<(argv: string[]) => Promise<number>>> = {
-  bgpd: async () => (await import('@tabby/bgp')).runBgpd,
+  bgpd: async () => (await import('@tabby/bgp/daemon')).runBgpd,
   node: async () => (await import('@tabby/node')).runNode,
   rr: async () => (await import('@tabby/route-reflector')).runRr,
   confd: async () => {
