@@ -179,7 +179,12 @@ protocol bgp feeder {
   }
 }
 
-/** FRR's bgpd alone (no zebra, no kernel), read through vtysh on its own vty socket directory. */
+/**
+ * FRR's bgpd alone (no zebra, no kernel), read through vtysh on its own vty socket directory. The
+ * route-map comes before the neighbor that names it: a neighbor whose route-map is not defined yet
+ * denies every route until FRR's route-map delay timer resolves the name, and routes denied then
+ * stay out (the fast feeder's whole table arrived in that window: 0 prefixes after 300 s).
+ */
 export class FrrReceiver extends Receiver {
   readonly name = 'FRR';
   protected readonly comm = 'bgpd';
@@ -192,7 +197,7 @@ export class FrrReceiver extends Receiver {
       this.configFile,
       `hostname rx
 log stdout warnings
-!
+!${this.setsLocalPref ? '\nroute-map LP permit 10\n set local-preference 200\n!' : ''}
 router bgp ${RX_AS}
  bgp router-id ${RX_ADDR}
  no bgp ebgp-requires-policy
@@ -201,7 +206,7 @@ router bgp ${RX_AS}
  address-family ipv4 unicast
   neighbor ${FEEDER_ADDR} activate${this.setsLocalPref ? `\n  neighbor ${FEEDER_ADDR} route-map LP in` : ''}
  exit-address-family
-!${this.setsLocalPref ? '\nroute-map LP permit 10\n set local-preference 200\n!' : ''}
+!
 `,
     );
   }
