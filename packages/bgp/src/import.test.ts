@@ -127,6 +127,82 @@ describe('import stage', () => {
     expect(rib.acceptedCount(p.source)).toBe(2);
   });
 
+  describe('received sets import policy replaced (import table)', () => {
+    const refreshing = (p: FakePeer) => {
+      p.established = { ctx: { fourOctetAs: true }, remoteOpen: { capabilities: [{ kind: 'route-refresh' }] } };
+      return p;
+    };
+    const fifty = (stage: ImportStage, p: FakePeer) => {
+      for (let i = 0; i < 50; i++) stage.update(p, update([`198.19.${i}.0/24`], { localPref: 50 + i }));
+      stage.update(p, update(['198.20.0.0/24'], { localPref: 50 })); // rejected by lp
+    };
+
+    it('keeps only the set after policy where the peer can send the route again', () => {
+      const { rib, attrs, stage, peer, route } = setup(C);
+      const p = refreshing(peer('ibgp'));
+      fifty(stage, p);
+      const r = route(p, '198.19.7.0/24');
+      expect(rib.receivedKept(r)).toBe(false);
+      expect(rib.attrs(r).localPref).toBe(200);
+      expect(rib.raw(r)).toBe(rib.attrs(r));
+      // A rejected route keeps what was received: nothing else is stored of it.
+      const rejected = route(p, '198.20.0.0/24');
+      expect([rib.receivedKept(rejected), rib.raw(rejected).localPref]).toEqual([true, 50]);
+      expect(attrs.size).toBe(2); // the one set after policy, the rejected route's received set
+      expect([rib.routeCount(p.source), rib.acceptedCount(p.source)]).toEqual([51, 50]);
+    });
+
+    it('keeps the received sets too with importTable, or when the peer has no ROUTE-REFRESH', () => {
+      const table = config(
+        TWO.replace('policies:\n', `policies:\n${ALL}`).replace('import: [lp] }', 'import: [lp], importTable: true }'),
+      );
+      for (const [c, withRefresh] of [
+        [table, true],
+        [C, false],
+      ] as const) {
+        const { rib, attrs, stage, peer, route } = setup(c);
+        const p = peer('ibgp');
+        if (withRefresh) refreshing(p);
+        fifty(stage, p);
+        const r = route(p, '198.19.7.0/24');
+        expect([rib.receivedKept(r), rib.raw(r).localPref, rib.attrs(r).localPref]).toEqual([true, 57, 200]);
+        expect(attrs.size).toBe(51); // 50 received (the rejected route's is the first one's), 1 after policy
+      }
+    });
+
+    it('releases every set when the routes are replaced and withdrawn', () => {
+      const { rib, attrs, stage, peer } = setup(C);
+      const p = refreshing(peer('ibgp'));
+      fifty(stage, p);
+      fifty(stage, p);
+      stage.update(p, update([], {}, ['198.19.1.0/24']));
+      expect(attrs.size).toBe(2);
+      const all = [...Array(50).keys()].map((i) => `198.19.${i}.0/24`);
+      stage.update(p, update([], {}, [...all, '198.20.0.0/24']));
+      expect(rib.routeCount(p.source)).toBe(0);
+      expect(attrs.size).toBe(0);
+    });
+
+    it('a policy change re-runs import where the received sets are kept, and says the peer must send the others', () => {
+      const { rib, stage, peer, route } = setup(C);
+      const p = refreshing(peer('ibgp'));
+      fifty(stage, p);
+      const next = config(TWO.replace('policies:\n', `policies:\n${ALL}`).replace('import: [lp]', 'import: [all]'));
+      stage.reconfigure(next, new PolicySet(next.policies));
+      p.config = next.peers[0]!;
+      stage.forget(p);
+      expect(stage.reimport(p)).toBe(true);
+      // The rejected route was kept as received: accepted now. The others wait for the peer.
+      expect(rib.accepted(route(p, '198.20.0.0/24'))).toBe(true);
+      expect(rib.attrs(route(p, '198.19.7.0/24')).localPref).toBe(200);
+      // Sent again, they go through the new policy and keep their received sets (nothing changed them).
+      fifty(stage, p);
+      const r = route(p, '198.19.7.0/24');
+      expect([rib.receivedKept(r), rib.attrs(r).localPref]).toEqual([true, 57]);
+      expect(stage.reimport(p)).toBe(false);
+    });
+  });
+
   describe('max-prefix (RFC 4486)', () => {
     const mp = (action: string) =>
       config(

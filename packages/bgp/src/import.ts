@@ -22,7 +22,11 @@ export interface ImportPeer {
   readonly ibgp: boolean;
   /** The source its routes are stored under (renewed when a session's routes are dropped). */
   readonly source: PathSource;
-  readonly established: { readonly ctx: { readonly fourOctetAs: boolean } } | null;
+  readonly established: {
+    readonly ctx: { readonly fourOctetAs: boolean };
+    /** The peer's OPEN: its capabilities say whether it can send its routes again (ROUTE-REFRESH). */
+    readonly remoteOpen?: { readonly capabilities: readonly { readonly kind: string }[] } | null;
+  } | null;
   readonly updates: { prefixesReceived: number; withdrawalsReceived: number };
   readonly adminDown: boolean;
   lastError: string;
@@ -40,6 +44,10 @@ interface ImportView {
   readonly perPrefix: boolean;
   /** RFC 8212: an eBGP peer without import policy gets nothing in. */
   readonly denyAll: boolean;
+  /** The session `keep` was decided for. */
+  keepFor: unknown;
+  /** See `keepsReceived`. */
+  keep: boolean;
 }
 
 export interface ImportDeps {
@@ -100,10 +108,30 @@ export class ImportStage {
         imports,
         perPrefix: matchesPrefix(imports),
         denyAll: !peer.ibgp && imports.length === 0 && this.settings.ebgpRequiresPolicy,
+        keepFor: undefined,
+        keep: true,
       };
       this.views.set(peer, v);
     }
     return v;
+  }
+
+  /**
+   * Whether the peer's routes keep their attribute sets as received where import policy replaced
+   * them (BIRD's `import table`, FRR's `soft-reconfiguration inbound`): when the peer's config
+   * asks for it (`importTable`), or when the peer cannot send its routes again (no ROUTE-REFRESH
+   * capability), so a policy change can only be applied to what is stored. Otherwise only the set
+   * after policy is kept, as BIRD and FRR do by default: a diverse full table through a policy that
+   * sets LOCAL_PREF held two sets per route (330 MB against BIRD's 221). A policy change then asks
+   * the peer for its routes again (see `reimport`).
+   */
+  private keepsReceived(peer: ImportPeer, v: ImportView): boolean {
+    const s = peer.established;
+    if (v.keepFor !== s) {
+      v.keepFor = s;
+      v.keep = peer.config.importTable || !s?.remoteOpen?.capabilities.some((c) => c.kind === 'route-refresh');
+    }
+    return v.keep;
   }
 
   /** Clock time in whole seconds (kept as a small integer on every path). */
@@ -149,7 +177,9 @@ export class ImportStage {
     const loop = loopCheck(peer, attrs, this.settings);
     // RFC 4271 5.1.5: LOCAL_PREF from an external peer is ignored.
     if (!peer.ibgp && attrs.localPref !== undefined) attrs = { ...attrs, localPref: undefined };
-    const { imports, perPrefix, denyAll } = this.view(peer);
+    const view = this.view(peer);
+    const { imports, perPrefix, denyAll } = view;
+    const keep = this.keepsReceived(peer, view);
     const reject = loop !== '' || denyAll;
     let shared: AttrSet | null | undefined;
     for (let i = 0; i < list.count; i++) {
@@ -163,8 +193,9 @@ export class ImportStage {
         post = this.applyImport(peer, imports, key, attrs, nextHop, raw, m.attributes);
         if (!perPrefix) shared = post;
       }
-      rib.put(key, peer.source, pathId, raw, post, now);
+      rib.put(key, peer.source, pathId, keep || post === raw || post === null ? raw : null, post, now);
     }
+    if (!keep) table.discard(raw);
     if (loop) this.deps.log.debug({ peer: peer.config.name, prefixes: list.count, reason: loop }, 'routes ignored');
   }
 
@@ -189,9 +220,11 @@ export class ImportStage {
 
   /**
    * Soft reconfiguration inbound: re-runs import over the peer's stored Adj-RIB-In. Attribute sets
-   * are decoded once per pass; without per-prefix policies each set is evaluated once.
+   * are decoded once per pass; without per-prefix policies each set is evaluated once. Routes whose
+   * received sets were not kept are left as they are: true when there were any, and the peer must
+   * send its routes again (ROUTE-REFRESH) for the change to reach them.
    */
-  reimport(peer: ImportPeer): void {
+  reimport(peer: ImportPeer): boolean {
     const now = this.seconds();
     const rib = this.deps.rib;
     const { imports, perPrefix, denyAll } = this.view(peer);
@@ -204,7 +237,12 @@ export class ImportStage {
       if (!imports.length) return attrs === received ? raw : this.deps.attrs.internEncoded(attrs, raw.nextHop);
       return this.applyImport(peer, imports, key, attrs, raw.nextHop, raw, received);
     };
+    let unkept = false;
     for (const r of rib.routesOf(peer.source)) {
+      if (!rib.receivedKept(r)) {
+        unkept = true;
+        continue;
+      }
       const raw = rib.raw(r);
       let post: AttrSet | null;
       if (perPrefix) post = evaluate(raw, rib.key(r));
@@ -216,6 +254,7 @@ export class ImportStage {
       if (post === (rib.accepted(r) ? rib.attrs(r) : null)) continue;
       rib.setImport(r, post, now);
     }
+    return unkept;
   }
 
   /** RFC 4486: past the peer's prefix limit, warn, or end the session and restart it later. */

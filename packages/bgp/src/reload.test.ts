@@ -88,4 +88,12 @@ describe('reload plan (config diff)', () => {
     // The restart time is in our OPEN: the peer learns a new one from a new session only.
     expect(sessionResetNeeded(a!, { ...a!, restartTime: 300 })).toBe(true);
   });
+
+  it('re-imports, without a reset, a peer whose importTable changed', () => {
+    const old = base(B);
+    const plan = planReload(old, base(B.replace('[all] }', '[all], importTable: true }')), running(old));
+    expect(plan.peers.map((s) => [s.config.name, s.action, s.reimport, s.config.importTable])).toEqual([
+      ['b', 'change', true, true],
+    ]);
+  });
 });

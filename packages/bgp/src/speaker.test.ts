@@ -107,4 +107,27 @@ describe('Speaker in-process (memory transport)', () => {
     expect(p.lastError).toBe('Socket: Connection refused');
     expect(p.state).toBe('Active');
   });
+  it('keeps only the set after policy for a peer that can send its routes again, and asks for them when the policy changes', async () => {
+    const net = new MemoryNetwork();
+    const a = speaker(
+      net,
+      `routerId: 198.18.0.1\nasn: 64512\nlisten: { address: 198.18.0.1, port: 179 }\noriginate:\n  - { prefix: 198.18.64.0/26 }\npeers:\n${peerYaml('198.18.0.2', 64512)}`,
+    );
+    const bYaml = (lp: number) =>
+      `routerId: 198.18.0.2\nasn: 64512\nlisten: { address: 198.18.0.2, port: 179 }\npolicies:\n  - { name: lp, rules: [{ set: { localPref: ${lp} }, action: accept }] }\npeers:\n${peerYaml('198.18.0.1', 64512, ', import: [lp]')}`;
+    const b = speaker(net, bYaml(200));
+    await Promise.all([a.start(), b.start()]);
+    const best = () => [...b.rib.values()].find((d) => prefixKeyText(d.key) === '198.18.64.0/26')?.best;
+    await until('route at b', () => best()?.attrs.localPref === 200);
+    // The peer (Tabby) advertises ROUTE-REFRESH: the received set (LOCAL_PREF 100) is not kept.
+    expect(b.rib.receivedKept(best()!.route)).toBe(false);
+    expect(best()!.raw).toBe(best()!.attrs);
+    const toA = a.peers.get('Peer_198_18_0_2')!;
+    expect(toA.established!.received.route_refresh).toBe(0);
+    const result = b.reload(parseConfig(bYaml(300), 'test.yaml'));
+    expect(result.policies_changed).toBe(true);
+    // B cannot re-run the policy on what it did not keep: it asks A, and A sends the route again.
+    await until('route through the new policy', () => best()?.attrs.localPref === 300);
+    expect(toA.established!.received.route_refresh).toBe(1);
+  });
 });

@@ -442,7 +442,7 @@ export class Speaker implements PeerHost {
         peer.stop(notification(6, CeaseSubcode.OtherConfigurationChange));
         this.dropRoutes(peer);
         peer.start();
-      } else if (step.reimport) this.importer.reimport(peer);
+      } else if (step.reimport && this.importer.reimport(peer)) this.askRoutes(peer);
     }
     for (const prefix of plan.withdraw) this.local.withdraw(prefix);
     for (const o of plan.originate) this.local.add(o);
@@ -458,16 +458,22 @@ export class Speaker implements PeerHost {
     return plan.result;
   }
 
-  /** Asks the peer to re-send its routes (ROUTE-REFRESH, RFC 2918), for each negotiated family. */
+  /**
+   * Asks the peer to re-send its routes (ROUTE-REFRESH, RFC 2918), for each negotiated family; a
+   * peer that cannot gets its stored routes through import again. False when no refresh was sent.
+   */
   refresh(peer: Peer): boolean {
+    if (!peer.established) return false;
+    if (this.askRoutes(peer)) return true;
+    this.importer.reimport(peer);
+    this.scheduleWork();
+    return false;
+  }
+
+  /** Sends the peer ROUTE-REFRESH for each negotiated family; false when it cannot take one. */
+  private askRoutes(peer: Peer): boolean {
     const s = peer.established;
-    if (!s) return false;
-    const caps = s.remoteOpen?.capabilities ?? [];
-    if (!caps.some((c) => c.kind === 'route-refresh')) {
-      this.importer.reimport(peer);
-      this.scheduleWork();
-      return false;
-    }
+    if (!s?.remoteOpen?.capabilities.some((c) => c.kind === 'route-refresh')) return false;
     for (const afi of peer.families) s.send({ type: 'route-refresh', afi, safi: Safi.unicast, subtype: 'normal' });
     return true;
   }

@@ -27,7 +27,11 @@ export class FakePeer {
   source: PathSource;
   adminDown = false;
   lastError = '';
-  established: { ctx: { fourOctetAs: boolean } } | null = { ctx: { fourOctetAs: true } };
+  /** No OPEN by default: the peer is taken as one that cannot send its routes again. */
+  established: {
+    ctx: { fourOctetAs: boolean };
+    remoteOpen?: { capabilities: { kind: string }[] };
+  } | null = { ctx: { fourOctetAs: true } };
   readonly updates = { prefixesReceived: 0, withdrawalsReceived: 0, prefixesSent: 0, withdrawalsSent: 0 };
   readonly stops: (NotificationMessage | null)[] = [];
   starts = 0;

@@ -152,7 +152,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
           .example('$0 show summary', 'one line per peer: state, messages, prefixes')
           .example('$0 show neighbor tor1', 'capabilities, timers, counters, last errors')
           .example('$0 show rib 198.18.64.0/26 detail', 'every path for one prefix, with attributes')
-          .example('$0 show rib in Mesh_198_18_0_2', 'what one peer sent us (after import policy)')
+          .example('$0 show rib in Mesh_198_18_0_2', 'what one peer sent us, as received (rejected routes too)')
           .example('$0 show bfd', 'BFD sessions: state, discriminators, negotiated timers, last diagnostic')
           .example('$0 -j show summary | jq', 'the same data as JSON'),
       (a) => {

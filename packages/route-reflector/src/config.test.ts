@@ -117,13 +117,14 @@ describe('one config model with tabby bgpd', () => {
   it('refuses what a reflector does not do, in the speaker’s error format', () => {
     expect(
       issues(
-        `${base}policies: []\noriginate: []\nclients:\n  - { address: 198.18.0.1, import: [x], routeReflectorClient: false }\n`,
+        `${base}policies: []\noriginate: []\nclients:\n  - { address: 198.18.0.1, import: [x], routeReflectorClient: false, importTable: true }\n`,
       ).map((l) => l.replace(/; expected one of .*/, '')),
     ).toEqual([
       'rr.yaml:4:1: policies: unknown field',
       'rr.yaml:5:1: originate: unknown field',
       'rr.yaml:7:28: clients[0].import: unknown field',
       'rr.yaml:7:41: clients[0].routeReflectorClient: unknown field',
+      'rr.yaml:7:70: clients[0].importTable: unknown field',
     ]);
   });
 });

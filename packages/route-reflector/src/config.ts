@@ -47,8 +47,18 @@ const RR_ONLY = ['clientDefaults', 'clients', 'nonClients', 'datastore'] as cons
 const NOT_FOR_RR: readonly string[] = ['originate', 'peers', 'policies', 'ebgpRequiresPolicy'];
 const TOP = [...TOP_KEYS.filter((k) => !NOT_FOR_RR.includes(k)), ...RR_ONLY];
 
-/** A listed peer: the speaker's peer fields but policy and role, which the reflector decides. */
-const NOT_FOR_PEER: readonly string[] = ['localAsn', 'import', 'export', 'routeReflectorClient', 'password'];
+/**
+ * A listed peer: the speaker's peer fields but policy and role, which the reflector decides
+ * (without import policy a route's received attributes are the ones it keeps: no `importTable`).
+ */
+const NOT_FOR_PEER: readonly string[] = [
+  'localAsn',
+  'import',
+  'export',
+  'routeReflectorClient',
+  'importTable',
+  'password',
+];
 const PEER = PEER_KEYS.filter((k) => !NOT_FOR_PEER.includes(k));
 
 function readClientDefaults(r: ConfigReader): ClientDefaults {

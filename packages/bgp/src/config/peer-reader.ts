@@ -35,6 +35,7 @@ export const PEER_KEYS = [
   'export',
   'maxPrefix',
   'allowLocalAs',
+  'importTable',
   'gracefulRestart',
   'restartTime',
   'addPath',
@@ -106,6 +107,7 @@ export function completePeer(top: PeerTop, p: PeerInput, defaults: PeerDefaults 
     export: p.export ?? [],
     ...(p.maxPrefix ? { maxPrefix: p.maxPrefix } : {}),
     allowLocalAs: p.allowLocalAs ?? 0,
+    importTable: p.importTable ?? false,
     gracefulRestart: p.gracefulRestart ?? top.gracefulRestart.enabled,
     ...(p.restartTime ? { restartTime: p.restartTime } : {}),
     addPath: {
@@ -214,6 +216,7 @@ export function readPeer(
     export: names('export'),
     maxPrefix,
     allowLocalAs: r.integer(at('allowLocalAs'), { min: 0, max: 10 }),
+    importTable: optional('importTable', (p) => r.boolean(p, false)),
     gracefulRestart: optional('gracefulRestart', (p) => r.boolean(p, true)),
     restartTime: r.integer(at('restartTime'), { min: 1, max: 4095 }),
     addPath,

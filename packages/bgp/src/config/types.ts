@@ -127,6 +127,12 @@ export interface PeerConfig {
   maxPrefix?: MaxPrefix;
   /** How often our own AS may appear in a received AS_PATH before the route is dropped. */
   allowLocalAs: number;
+  /**
+   * Keep every route's attributes as received, also where import policy changed them (BIRD's
+   * `import table`, FRR's `soft-reconfiguration inbound`). Off: they are kept only where the peer
+   * cannot send its routes again (no ROUTE-REFRESH); a policy change asks the others for them.
+   */
+  importTable: boolean;
   gracefulRestart: boolean;
   /** The restart time advertised to this peer (RFC 4724, s); absent: `gracefulRestart.restartTime`. */
   restartTime?: number;

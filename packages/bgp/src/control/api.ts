@@ -102,7 +102,11 @@ export interface RibRoute {
   cluster_list: string[];
   /** Seconds since the route was last changed. */
   age: number;
-  /** Why it is not best when it is valid but lost (`lower local-pref`, ...); empty otherwise. */
+  /**
+   * Why it is not best when it is valid but lost (`lower local-pref`, ...); empty otherwise. In an
+   * Adj-RIB-In listing: why it is no candidate, or that its attributes are shown after import
+   * policy because the ones received were not kept (see the peer's `importTable`).
+   */
   reason: string;
 }
 

@@ -9,13 +9,14 @@ import { ControlStream } from './protocol.js';
 
 describe('show rib: Loc-RIB and Adj-RIB-In listings, sorted, limited', () => {
   const net = new MemoryNetwork();
-  // a announces five prefixes (out of order); b rejects the one tagged 64512:9 on import.
+  // a announces five prefixes (out of order); b rejects the one tagged 64512:9 on import and sets
+  // LOCAL_PREF on the one tagged 64512:7 (a can send it again: b keeps only the result).
   const a = new Speaker(
     parseConfig(`routerId: 198.18.0.1
 asn: 64512
 listen: { address: 198.18.0.1, port: 179 }
 originate:
-  - { prefix: 198.19.4.0/24 }
+  - { prefix: 198.19.4.0/24, communities: ["64512:7"] }
   - { prefix: 198.19.1.0/24 }
   - { prefix: 198.19.3.0/24, communities: ["64512:9"] }
   - { prefix: 198.19.0.0/24 }
@@ -36,6 +37,7 @@ policies:
   - name: no-9
     rules:
       - { match: { community: ["64512:9"] }, action: reject }
+      - { match: { community: ["64512:7"] }, set: { localPref: 300 }, action: accept }
     default: accept
 peers:
   - { name: a, address: 198.18.0.1, asn: 64512, import: [no-9] }
@@ -56,12 +58,12 @@ peers:
 
   it('the Adj-RIB-In has every route, the rejected one with its reason; the Loc-RIB only the accepted', async () => {
     const adjIn = await rib({ table: 'in', peer: 'a' });
-    expect(adjIn.routes.map((r) => [r.prefix, r.reason])).toEqual([
-      ['198.19.0.0/24', ''],
-      ['198.19.1.0/24', ''],
-      ['198.19.2.0/24', ''],
-      ['198.19.3.0/24', 'rejected by import policy'],
-      ['198.19.4.0/24', ''],
+    expect(adjIn.routes.map((r) => [r.prefix, r.reason, r.local_pref])).toEqual([
+      ['198.19.0.0/24', '', 100],
+      ['198.19.1.0/24', '', 100],
+      ['198.19.2.0/24', '', 100],
+      ['198.19.3.0/24', 'rejected by import policy', 100],
+      ['198.19.4.0/24', 'attributes after import policy (as received not kept; peer importTable keeps them)', 300],
     ]);
     expect(adjIn.truncated).toBe(false);
     const loc = await rib({});

@@ -218,7 +218,13 @@ export class RibListing {
     const rib = this.speaker.rib;
     const accepted = rib.accepted(r);
     const usable = rib.usable(r);
-    const reason = !accepted ? 'rejected by import policy' : !usable ? 'next hop unreachable' : '';
+    const reason = !accepted
+      ? 'rejected by import policy'
+      : !usable
+        ? 'next hop unreachable'
+        : !rib.receivedKept(r)
+          ? 'attributes after import policy (as received not kept; peer importTable keeps them)'
+          : '';
     return this.route(
       key,
       { source, pathId: rib.pathId(r), attrs: rib.raw(r), stale: rib.stale(r), since: 0 },

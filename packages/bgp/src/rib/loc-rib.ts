@@ -2,7 +2,7 @@ import type { AttrTable } from './attr-table.js';
 import { type DecisionOptions, selectBest } from './decision.js';
 import type { AttrSet, Path, PathSource } from './path.js';
 import type { PrefixKey } from './prefix-key.js';
-import { ACCEPTED, NONE, RETIRED, RouteStore, type SourceState, STALE } from './route-store.js';
+import { ACCEPTED, NONE, RETIRED, RouteStore, type SourceState, STALE, UNKEPT } from './route-store.js';
 
 export { NONE } from './route-store.js';
 
@@ -124,10 +124,20 @@ export class LocRib extends RouteStore {
 
   /**
    * Stores the route from `source` with `pathId` for `key`: received as `raw`, and `post` after
-   * import policy (null: rejected, kept for soft reconfiguration but no candidate). Replaces the
-   * route the source had there. Takes a reference on each set; returns the route's number.
+   * import policy (null: rejected, kept for soft reconfiguration but no candidate). `raw` null:
+   * the received set is not kept (the peer can send it again), only `post`, which must be given.
+   * Replaces the route the source had there. Takes a reference on each set; returns the route's
+   * number.
    */
-  put(key: PrefixKey, source: PathSource, pathId: number, raw: AttrSet, post: AttrSet | null, now: number): number {
+  put(
+    key: PrefixKey,
+    source: PathSource,
+    pathId: number,
+    raw: AttrSet | null,
+    post: AttrSet | null,
+    now: number,
+  ): number {
+    const received = raw ?? post!;
     let d = this.dest(key);
     if (d === NONE) d = this.newDest(key);
     const si = this.sourceIndex(source);
@@ -139,7 +149,7 @@ export class LocRib extends RouteStore {
         break;
       }
     }
-    this.attrTable.ref(raw);
+    this.attrTable.ref(received);
     if (post) this.attrTable.ref(post);
     if (r !== NONE && this.selected(d, r)) {
       // Selected routes do not change under the feed and the exports: a new route replaces it.
@@ -163,11 +173,11 @@ export class LocRib extends RouteStore {
       this.release(r);
       if ((this.rFlags[r]! & STALE) !== 0) st.stale -= 1;
     }
-    this.rRaw[r] = raw.slot;
-    this.rAttrs[r] = (post ?? raw).slot;
+    this.rRaw[r] = received.slot;
+    this.rAttrs[r] = (post ?? received).slot;
     this.rSince[r] = now;
     this.setAccepted(r, d, st, post !== null);
-    this.rFlags[r] = this.rFlags[r]! & ~STALE;
+    this.rFlags[r] = (this.rFlags[r]! & ~(STALE | UNKEPT)) | (raw ? 0 : UNKEPT);
     this.mark(d, 0);
     return r;
   }
@@ -177,7 +187,7 @@ export class LocRib extends RouteStore {
     return this.dBest[d] === r || (this.ecmp.get(d)?.includes(r) ?? false);
   }
 
-  /** Re-runs import for a stored route: `post` as for `put` (the received set stays). */
+  /** Re-runs import for a stored route whose received set is kept: `post` as for `put` (the received set stays). */
   setImport(r: number, post: AttrSet | null, now: number): number {
     const d = this.rDest[r]!;
     const st = this.sourceList[this.rSrc[r]!]!;

@@ -59,7 +59,10 @@ export interface Path {
   readonly pathId: number;
   /** Attributes after import policy (equal to `raw` when there is none). */
   attrs: AttrSet;
-  /** Attributes as received, before import policy (soft reconfiguration inbound). */
+  /**
+   * Attributes as received, before import policy (soft reconfiguration inbound); the ones after
+   * policy where those received were not kept (`LocRib.receivedKept`, the peer's `importTable`).
+   */
   raw: AttrSet;
   /** Import policy accepted it: it is a Loc-RIB candidate. */
   accepted: boolean;

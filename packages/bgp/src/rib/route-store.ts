@@ -10,6 +10,11 @@ export const ACCEPTED = 1;
 export const STALE = 2;
 /** Replaced or removed while selected: kept, unlinked, until its prefix's next decision. */
 export const RETIRED = 4;
+/**
+ * Its received attribute set is not kept (import policy changed it, and the peer can send the
+ * route again): the route's received set is the one after policy.
+ */
+export const UNKEPT = 8;
 
 /** Per-source bookkeeping: the chain of its routes and their counts. */
 export interface SourceState {
@@ -307,9 +312,14 @@ export class RouteStore {
     return this.attrTable.at(this.rAttrs[r]!);
   }
 
-  /** Attributes as received. */
+  /** Attributes as received; where they were not kept (`receivedKept` false), the ones after policy. */
   raw(r: number): AttrSet {
     return this.attrTable.at(this.rRaw[r]!);
+  }
+
+  /** The route's attributes as received are kept (else only the set import policy made of them). */
+  receivedKept(r: number): boolean {
+    return (this.rFlags[r]! & UNKEPT) === 0;
   }
 
   accepted(r: number): boolean {
