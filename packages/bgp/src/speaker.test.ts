@@ -107,6 +107,7 @@ describe('Speaker in-process (memory transport)', () => {
     expect(p.lastError).toBe('Socket: Connection refused');
     expect(p.state).toBe('Active');
   });
+
   it('keeps only the set after policy for a peer that can send its routes again, and asks for them when the policy changes', async () => {
     const net = new MemoryNetwork();
     const a = speaker(

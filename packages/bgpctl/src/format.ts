@@ -144,6 +144,10 @@ function formatRouteDetail(x: RibRoute): string {
     `    Nexthop ${x.next_hop}, origin ${x.origin}, AS path ${x.as_path || '(empty)'}`,
     `    Local-pref ${x.local_pref}, MED ${x.med ?? 'none'}, age ${fmtTimeframe(x.age)}`,
   ];
+  if (x.after_import_policy)
+    lines.push(
+      '    Attributes after import policy (as received not kept: the peer can send them again; importTable keeps them)',
+    );
   if (x.communities.length) lines.push(`    Communities: ${x.communities.join(' ')}`);
   if (x.large_communities.length) lines.push(`    Large communities: ${x.large_communities.join(' ')}`);
   if (x.extended_communities.length) lines.push(`    Extended communities: ${x.extended_communities.join(' ')}`);

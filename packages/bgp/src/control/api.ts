@@ -102,12 +102,14 @@ export interface RibRoute {
   cluster_list: string[];
   /** Seconds since the route was last changed. */
   age: number;
-  /**
-   * Why it is not best when it is valid but lost (`lower local-pref`, ...); empty otherwise. In an
-   * Adj-RIB-In listing: why it is no candidate, or that its attributes are shown after import
-   * policy because the ones received were not kept (see the peer's `importTable`).
-   */
+  /** Why it is not best when it is valid but lost (`lower local-pref`, ...); empty otherwise. */
   reason: string;
+  /**
+   * Adj-RIB-In only: the attributes shown are the ones after import policy, because those received
+   * were not kept (the policy changed them and the peer can send them again; the peer's
+   * `importTable` keeps them). False elsewhere.
+   */
+  after_import_policy: boolean;
 }
 
 export interface RibResult {

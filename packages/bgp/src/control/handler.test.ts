@@ -58,12 +58,12 @@ peers:
 
   it('the Adj-RIB-In has every route, the rejected one with its reason; the Loc-RIB only the accepted', async () => {
     const adjIn = await rib({ table: 'in', peer: 'a' });
-    expect(adjIn.routes.map((r) => [r.prefix, r.reason, r.local_pref])).toEqual([
-      ['198.19.0.0/24', '', 100],
-      ['198.19.1.0/24', '', 100],
-      ['198.19.2.0/24', '', 100],
-      ['198.19.3.0/24', 'rejected by import policy', 100],
-      ['198.19.4.0/24', 'attributes after import policy (as received not kept; peer importTable keeps them)', 300],
+    expect(adjIn.routes.map((r) => [r.prefix, r.reason, r.local_pref, r.after_import_policy])).toEqual([
+      ['198.19.0.0/24', '', 100, false],
+      ['198.19.1.0/24', '', 100, false],
+      ['198.19.2.0/24', '', 100, false],
+      ['198.19.3.0/24', 'rejected by import policy', 100, false],
+      ['198.19.4.0/24', '', 300, true],
     ]);
     expect(adjIn.truncated).toBe(false);
     const loc = await rib({});

@@ -52,7 +52,7 @@ export class RibListing {
   private route(
     key: PrefixKey,
     path: { source: Path['source']; pathId: number; attrs: AttrSet; stale: boolean; since: number },
-    flags: { best: boolean; ecmp: boolean; reason: string; valid?: boolean },
+    flags: { best: boolean; ecmp: boolean; reason: string; valid?: boolean; afterImportPolicy?: boolean },
   ): RibRoute {
     const a = path.attrs.attrs;
     const src = path.source;
@@ -82,6 +82,7 @@ export class RibListing {
       cluster_list: [...(a.clusterList ?? [])],
       age: Math.max(0, Math.floor(this.speaker.clock.now() / 1000) - path.since),
       reason: flags.reason,
+      after_import_policy: flags.afterImportPolicy ?? false,
     };
   }
 
@@ -218,17 +219,11 @@ export class RibListing {
     const rib = this.speaker.rib;
     const accepted = rib.accepted(r);
     const usable = rib.usable(r);
-    const reason = !accepted
-      ? 'rejected by import policy'
-      : !usable
-        ? 'next hop unreachable'
-        : !rib.receivedKept(r)
-          ? 'attributes after import policy (as received not kept; peer importTable keeps them)'
-          : '';
+    const reason = !accepted ? 'rejected by import policy' : !usable ? 'next hop unreachable' : '';
     return this.route(
       key,
       { source, pathId: rib.pathId(r), attrs: rib.raw(r), stale: rib.stale(r), since: 0 },
-      { best: false, ecmp: false, reason, valid: usable },
+      { best: false, ecmp: false, reason, valid: usable, afterImportPolicy: !rib.receivedKept(r) },
     );
   }
 
