@@ -9,6 +9,8 @@ export { NONE } from './route-store.js';
 const DIRTY = 1;
 /** Report the prefix to `process`'s callback even when its choice is the same route (re-evaluation). */
 const CHANGED = 2;
+/** It has retired routes (in `retiredAt`) for its next decision to free. */
+const HAS_RETIRED = 4;
 
 const NO_ROUTES: readonly number[] = Object.freeze([]);
 
@@ -144,7 +146,7 @@ export class LocRib extends RouteStore {
     const st = this.sourceList[si]!;
     let r = NONE;
     for (let x = this.dHead[d]!; x !== NONE; x = this.rNext[x]!) {
-      if (this.rSrc[x] === si && this.rPathId[x] === pathId) {
+      if (this.rSrc[x] === si && this.pathId(x) === pathId) {
         r = x;
         break;
       }
@@ -167,8 +169,7 @@ export class LocRib extends RouteStore {
       if (st.head !== NONE) this.rSPrev[st.head] = r;
       st.head = r;
       st.routes += 1;
-      this.rPathId[r] = pathId;
-      this.rFlags[r] = 0;
+      this.setPathId(r, pathId);
     } else {
       this.release(r);
       if ((this.rFlags[r]! & STALE) !== 0) st.stale -= 1;
@@ -193,7 +194,7 @@ export class LocRib extends RouteStore {
     const st = this.sourceList[this.rSrc[r]!]!;
     if (this.selected(d, r)) {
       const stale = this.stale(r);
-      const n = this.put(this.destKey(d), st.source, this.rPathId[r]!, this.raw(r), post, now);
+      const n = this.put(this.destKey(d), st.source, this.pathId(r), this.raw(r), post, now);
       if (stale) this.setStale(n, true);
       return n;
     }
@@ -237,9 +238,9 @@ export class LocRib extends RouteStore {
     this.unlink(r, d, st);
     st.retired += 1;
     this.rFlags[r] = this.rFlags[r]! | RETIRED;
-    this.rNext[r] = this.dRetired[d]!;
-    this.dRetired[d] = r;
-    this.mark(d, CHANGED);
+    this.rNext[r] = this.retiredAt.get(d) ?? NONE;
+    this.retiredAt.set(d, r);
+    this.mark(d, CHANGED | HAS_RETIRED);
   }
 
   // ---- the decision process ----
@@ -294,12 +295,14 @@ export class LocRib extends RouteStore {
       change.key = this.destKey(d);
       if (oldBest !== best || (state & CHANGED) !== 0 || !same(oldRest, rest)) onChange(change);
       else onOther?.(change);
-      for (let r = this.dRetired[d]!; r !== NONE; ) {
-        const next = this.rNext[r]!;
-        this.free(r, this.sourceList[this.rSrc[r]!]!);
-        r = next;
+      if ((state & HAS_RETIRED) !== 0) {
+        for (let r = this.retiredAt.get(d) ?? NONE; r !== NONE; ) {
+          const next = this.rNext[r]!;
+          this.free(r, this.sourceList[this.rSrc[r]!]!);
+          r = next;
+        }
+        this.retiredAt.delete(d);
       }
-      this.dRetired[d] = NONE;
       if (head === NONE) this.freeDest(d);
     }
     return this.pending;
@@ -313,7 +316,7 @@ export class LocRib extends RouteStore {
       route: r,
       source: this.source(r),
       key: this.key(r),
-      pathId: this.rPathId[r]!,
+      pathId: this.pathId(r),
       attrs: this.attrs(r),
       raw: this.raw(r),
       accepted: this.accepted(r),

@@ -15,6 +15,8 @@ export const RETIRED = 4;
  * route again): the route's received set is the one after policy.
  */
 export const UNKEPT = 8;
+/** Its RFC 7911 path ID is not 0 (it is in `pathIds`). */
+const HAS_PATH_ID = 16;
 
 /** Per-source bookkeeping: the chain of its routes and their counts. */
 export interface SourceState {
@@ -30,10 +32,11 @@ export interface SourceState {
 
 /**
  * Where the RIB's routes live (the storage under `LocRib`). A full table is a million routes: they
- * are kept in typed arrays indexed by route number (prefix, source, path ID, flags, time, the two
- * attribute sets) and prefix number (key, first route, best route, counts), with an
- * open-addressing hash from IPv4 key to prefix number, so a route costs about 37 bytes and a
- * prefix about as much again, and neither is an object the garbage collector has to trace.
+ * are kept in typed arrays indexed by route number (prefix, source, flags, time, the two attribute
+ * sets, the chains) and prefix number (key, first route, best route, counts), with an
+ * open-addressing hash from IPv4 key to prefix number, so a route costs about 33 bytes and a
+ * prefix 25 and 8 in the index, and neither is an object the garbage collector has to trace. What
+ * few routes or prefixes have (an ADD-PATH path ID, retired routes) is in maps beside them.
  * Routes of one prefix form a chain; routes of one source form a doubly linked chain (a dropped
  * session's routes are found without a scan).
  */
@@ -47,7 +50,8 @@ export class RouteStore {
   protected rSrc = column(Int32Array, this.rCap);
   protected rSNext = column(Int32Array, this.rCap);
   protected rSPrev = column(Int32Array, this.rCap);
-  protected rPathId = column(Uint32Array, this.rCap);
+  /** Path IDs other than 0 (ADD-PATH), by route: most tables have none, so no column for them. */
+  private readonly pathIds = new Map<number, number>();
   protected rSince = column(Uint32Array, this.rCap);
   protected rFlags = column(Uint8Array, this.rCap);
   /** Attribute sets by slot in the table (`AttrTable.at`): after import policy, and as received. */
@@ -65,8 +69,11 @@ export class RouteStore {
   /** What the best-route feed last said for the prefix (owned by the feed), 0 for nothing. */
   protected dFib = column(Int32Array, this.dCap);
   protected dState = column(Uint8Array, this.dCap);
-  /** Retired routes of the prefix (chained through `rNext`), freed by its next decision. */
-  protected dRetired = column(Int32Array, this.dCap);
+  /**
+   * Retired routes by prefix (the first, the others chained through `rNext`), freed by its next
+   * decision: a few prefixes at a time have any, so not a column.
+   */
+  protected readonly retiredAt = new Map<number, number>();
   /** The other ECMP members besides the best, for the few prefixes that have any. */
   protected readonly ecmp = new Map<number, number[]>();
   /** IPv6 keys by prefix number, and prefix numbers by IPv6 key. */
@@ -175,7 +182,6 @@ export class RouteStore {
         this.dAcc = grow(this.dAcc, n);
         this.dFib = grow(this.dFib, n);
         this.dState = grow(this.dState, n);
-        this.dRetired = grow(this.dRetired, n);
         this.dCap = n;
       }
     }
@@ -184,7 +190,6 @@ export class RouteStore {
     this.dAcc[d] = 0;
     this.dFib[d] = 0;
     this.dState[d] = 0;
-    this.dRetired[d] = NONE;
     if (typeof key === 'number') {
       this.dKey[d] = key;
       this.v4Index.insert(d, RouteStore.hash(key));
@@ -304,7 +309,16 @@ export class RouteStore {
   }
 
   pathId(r: number): number {
-    return this.rPathId[r]!;
+    return (this.rFlags[r]! & HAS_PATH_ID) !== 0 ? this.pathIds.get(r)! : 0;
+  }
+
+  /** Gives a new route its path ID (and clears its flags). */
+  protected setPathId(r: number, pathId: number): void {
+    if (pathId === 0) this.rFlags[r] = 0;
+    else {
+      this.rFlags[r] = HAS_PATH_ID;
+      this.pathIds.set(r, pathId);
+    }
   }
 
   /** Attributes after import policy (the received ones when rejected). */
@@ -341,7 +355,7 @@ export class RouteStore {
     const si = this.sources.get(source);
     if (si === undefined) return NONE;
     for (let r = this.dHead[d]!; r !== NONE; r = this.rNext[r]!) {
-      if (this.rSrc[r] === si && this.rPathId[r] === pathId) return r;
+      if (this.rSrc[r] === si && this.pathId(r) === pathId) return r;
     }
     return NONE;
   }
@@ -357,7 +371,6 @@ export class RouteStore {
         this.rSrc = grow(this.rSrc, n);
         this.rSNext = grow(this.rSNext, n);
         this.rSPrev = grow(this.rSPrev, n);
-        this.rPathId = grow(this.rPathId, n);
         this.rSince = grow(this.rSince, n);
         this.rFlags = grow(this.rFlags, n);
         this.rAttrs = grow(this.rAttrs, n);
@@ -416,6 +429,7 @@ export class RouteStore {
   protected free(r: number, st: SourceState): void {
     this.release(r);
     if ((this.rFlags[r]! & RETIRED) !== 0) st.retired -= 1;
+    if ((this.rFlags[r]! & HAS_PATH_ID) !== 0) this.pathIds.delete(r);
     this.rFlags[r] = 0;
     this.rFree.push(r);
     if (st.routes === 0 && st.retired === 0) {
