@@ -9,8 +9,6 @@ export { NONE } from './route-store.js';
 const DIRTY = 1;
 /** Report the prefix to `process`'s callback even when its choice is the same route (re-evaluation). */
 const CHANGED = 2;
-/** It has retired routes (in `retiredAt`) for its next decision to free. */
-const HAS_RETIRED = 4;
 
 const NO_ROUTES: readonly number[] = Object.freeze([]);
 
@@ -170,6 +168,7 @@ export class LocRib extends RouteStore {
       st.head = r;
       st.routes += 1;
       this.setPathId(r, pathId);
+      this.rFlags[r] = 0;
     } else {
       this.release(r);
       if ((this.rFlags[r]! & STALE) !== 0) st.stale -= 1;
@@ -238,9 +237,7 @@ export class LocRib extends RouteStore {
     this.unlink(r, d, st);
     st.retired += 1;
     this.rFlags[r] = this.rFlags[r]! | RETIRED;
-    this.rNext[r] = this.retiredAt.get(d) ?? NONE;
-    this.retiredAt.set(d, r);
-    this.mark(d, CHANGED | HAS_RETIRED);
+    this.mark(d, CHANGED);
   }
 
   // ---- the decision process ----
@@ -295,17 +292,17 @@ export class LocRib extends RouteStore {
       change.key = this.destKey(d);
       if (oldBest !== best || (state & CHANGED) !== 0 || !same(oldRest, rest)) onChange(change);
       else onOther?.(change);
-      if ((state & HAS_RETIRED) !== 0) {
-        for (let r = this.retiredAt.get(d) ?? NONE; r !== NONE; ) {
-          const next = this.rNext[r]!;
-          this.free(r, this.sourceList[this.rSrc[r]!]!);
-          r = next;
-        }
-        this.retiredAt.delete(d);
-      }
+      // Only a selected route is retired, and only a decision changes what is selected: the
+      // prefix's retired routes are among the ones selected before this decision.
+      if (oldBest !== NONE) this.freeRetired(oldBest);
+      if (oldRest) for (const r of oldRest) this.freeRetired(r);
       if (head === NONE) this.freeDest(d);
     }
     return this.pending;
+  }
+
+  private freeRetired(r: number): void {
+    if ((this.rFlags[r]! & RETIRED) !== 0) this.free(r, this.sourceList[this.rSrc[r]!]!);
   }
 
   // ---- snapshots: listings and tests ----

@@ -15,8 +15,6 @@ export const RETIRED = 4;
  * route again): the route's received set is the one after policy.
  */
 export const UNKEPT = 8;
-/** Its RFC 7911 path ID is not 0 (it is in `pathIds`). */
-const HAS_PATH_ID = 16;
 
 /** Per-source bookkeeping: the chain of its routes and their counts. */
 export interface SourceState {
@@ -34,9 +32,9 @@ export interface SourceState {
  * Where the RIB's routes live (the storage under `LocRib`). A full table is a million routes: they
  * are kept in typed arrays indexed by route number (prefix, source, flags, time, the two attribute
  * sets, the chains) and prefix number (key, first route, best route, counts), with an
- * open-addressing hash from IPv4 key to prefix number, so a route costs about 33 bytes and a
- * prefix 25 and 8 in the index, and neither is an object the garbage collector has to trace. What
- * few routes or prefixes have (an ADD-PATH path ID, retired routes) is in maps beside them.
+ * open-addressing hash from IPv4 key to prefix number, so a route costs about 33 bytes (37 with
+ * ADD-PATH path IDs) and a prefix 25 and 8 in the index, and neither is an object the garbage
+ * collector has to trace.
  * Routes of one prefix form a chain; routes of one source form a doubly linked chain (a dropped
  * session's routes are found without a scan).
  */
@@ -50,8 +48,8 @@ export class RouteStore {
   protected rSrc = column(Int32Array, this.rCap);
   protected rSNext = column(Int32Array, this.rCap);
   protected rSPrev = column(Int32Array, this.rCap);
-  /** Path IDs other than 0 (ADD-PATH), by route: most tables have none, so no column for them. */
-  private readonly pathIds = new Map<number, number>();
+  /** RFC 7911 path IDs, a column made at the first one other than 0 (most tables have none). */
+  private rPathId: Uint32Array | null = null;
   protected rSince = column(Uint32Array, this.rCap);
   protected rFlags = column(Uint8Array, this.rCap);
   /** Attribute sets by slot in the table (`AttrTable.at`): after import policy, and as received. */
@@ -69,11 +67,6 @@ export class RouteStore {
   /** What the best-route feed last said for the prefix (owned by the feed), 0 for nothing. */
   protected dFib = column(Int32Array, this.dCap);
   protected dState = column(Uint8Array, this.dCap);
-  /**
-   * Retired routes by prefix (the first, the others chained through `rNext`), freed by its next
-   * decision: a few prefixes at a time have any, so not a column.
-   */
-  protected readonly retiredAt = new Map<number, number>();
   /** The other ECMP members besides the best, for the few prefixes that have any. */
   protected readonly ecmp = new Map<number, number[]>();
   /** IPv6 keys by prefix number, and prefix numbers by IPv6 key. */
@@ -309,15 +302,15 @@ export class RouteStore {
   }
 
   pathId(r: number): number {
-    return (this.rFlags[r]! & HAS_PATH_ID) !== 0 ? this.pathIds.get(r)! : 0;
+    return this.rPathId ? this.rPathId[r]! : 0;
   }
 
-  /** Gives a new route its path ID (and clears its flags). */
+  /** Gives a new route its path ID. */
   protected setPathId(r: number, pathId: number): void {
-    if (pathId === 0) this.rFlags[r] = 0;
-    else {
-      this.rFlags[r] = HAS_PATH_ID;
-      this.pathIds.set(r, pathId);
+    if (this.rPathId) this.rPathId[r] = pathId;
+    else if (pathId !== 0) {
+      this.rPathId = column(Uint32Array, this.rCap);
+      this.rPathId[r] = pathId;
     }
   }
 
@@ -371,6 +364,7 @@ export class RouteStore {
         this.rSrc = grow(this.rSrc, n);
         this.rSNext = grow(this.rSNext, n);
         this.rSPrev = grow(this.rSPrev, n);
+        if (this.rPathId) this.rPathId = grow(this.rPathId, n);
         this.rSince = grow(this.rSince, n);
         this.rFlags = grow(this.rFlags, n);
         this.rAttrs = grow(this.rAttrs, n);
@@ -429,7 +423,6 @@ export class RouteStore {
   protected free(r: number, st: SourceState): void {
     this.release(r);
     if ((this.rFlags[r]! & RETIRED) !== 0) st.retired -= 1;
-    if ((this.rFlags[r]! & HAS_PATH_ID) !== 0) this.pathIds.delete(r);
     this.rFlags[r] = 0;
     this.rFree.push(r);
     if (st.routes === 0 && st.retired === 0) {
