@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from './clock.js';
 import type { SpeakerConfig } from './config/types.js';
 import { ImportStage, loopCheck } from './import.js';
@@ -140,7 +140,10 @@ describe('import stage', () => {
     it('keeps only the set after policy where the peer can send the route again', () => {
       const { rib, attrs, stage, peer, route } = setup(C);
       const p = refreshing(peer('ibgp'));
+      const interned = vi.spyOn(attrs, 'internEncoded');
       fifty(stage, p);
+      // The received sets the policy changed are not even interned: only the rejected route's is.
+      expect(interned.mock.calls.filter(([a]) => a.localPref !== 200).map(([a]) => a.localPref)).toEqual([50]);
       const r = route(p, '198.19.7.0/24');
       expect(rib.receivedKept(r)).toBe(false);
       expect(rib.attrs(r).localPref).toBe(200);

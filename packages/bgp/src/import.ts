@@ -171,15 +171,20 @@ export class ImportStage {
     const { rib, attrs: table } = this.deps;
     let attrs = m.attributes;
     peer.updates.prefixesReceived += list.count;
-    const raw = m.attrKey
-      ? table.internRaw(attrs, nextHop, m.attrKey, peer.established?.ctx.fourOctetAs ?? true)
-      : table.internEncoded(attrs, nextHop);
+    // The received set, interned when a route stores it: a peer whose routes keep only the set
+    // after policy does not intern (and then drop) one per UPDATE that the policy changes.
+    let raw: AttrSet | undefined;
+    const received = (): AttrSet =>
+      (raw ??= m.attrKey
+        ? table.internRaw(m.attributes, nextHop, m.attrKey, peer.established?.ctx.fourOctetAs ?? true)
+        : table.internEncoded(m.attributes, nextHop));
     const loop = loopCheck(peer, attrs, this.settings);
     // RFC 4271 5.1.5: LOCAL_PREF from an external peer is ignored.
     if (!peer.ibgp && attrs.localPref !== undefined) attrs = { ...attrs, localPref: undefined };
     const view = this.view(peer);
     const { imports, perPrefix, denyAll } = view;
     const keep = this.keepsReceived(peer, view);
+    if (keep) received();
     const reject = loop !== '' || denyAll;
     let shared: AttrSet | null | undefined;
     for (let i = 0; i < list.count; i++) {
@@ -187,15 +192,16 @@ export class ImportStage {
       const pathId = list.pathIds ? list.pathIds[i]! : 0;
       let post: AttrSet | null;
       if (reject) post = null;
-      else if (!imports.length) post = shared ??= attrs === m.attributes ? raw : table.internEncoded(attrs, nextHop);
+      else if (!imports.length)
+        post = shared ??= attrs === m.attributes ? received() : table.internEncoded(attrs, nextHop);
       else if (!perPrefix && shared !== undefined) post = shared;
       else {
-        post = this.applyImport(peer, imports, key, attrs, nextHop, raw, m.attributes);
+        post = this.applyImport(peer, imports, key, attrs, nextHop, received, m.attributes);
         if (!perPrefix) shared = post;
       }
-      rib.put(key, peer.source, pathId, keep || post === raw || post === null ? raw : null, post, now);
+      // Stored as received: when kept, when the policy changed nothing, when rejected.
+      rib.put(key, peer.source, pathId, keep || post === raw || post === null ? received() : null, post, now);
     }
-    if (!keep) table.discard(raw);
     if (loop) this.deps.log.debug({ peer: peer.config.name, prefixes: list.count, reason: loop }, 'routes ignored');
   }
 
@@ -206,7 +212,7 @@ export class ImportStage {
     key: PrefixKey,
     attrs: PathAttributes,
     nextHop: string,
-    raw: AttrSet,
+    raw: () => AttrSet,
     received: PathAttributes,
   ): AttrSet | null {
     const r = applyPolicies(
@@ -215,7 +221,7 @@ export class ImportStage {
       this.settings.asn,
     );
     if (!r.accept) return null;
-    return r.attrs === received && r.nextHop === nextHop ? raw : this.deps.attrs.internEncoded(r.attrs, r.nextHop);
+    return r.attrs === received && r.nextHop === nextHop ? raw() : this.deps.attrs.internEncoded(r.attrs, r.nextHop);
   }
 
   /**
@@ -235,7 +241,7 @@ export class ImportStage {
       // RFC 4271 5.1.5: LOCAL_PREF from an external peer is ignored.
       const attrs = !peer.ibgp && received.localPref !== undefined ? { ...received, localPref: undefined } : received;
       if (!imports.length) return attrs === received ? raw : this.deps.attrs.internEncoded(attrs, raw.nextHop);
-      return this.applyImport(peer, imports, key, attrs, raw.nextHop, raw, received);
+      return this.applyImport(peer, imports, key, attrs, raw.nextHop, () => raw, received);
     };
     let unkept = false;
     for (const r of rib.routesOf(peer.source)) {

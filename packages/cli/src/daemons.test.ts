@@ -15,6 +15,18 @@ const ENTRIES: Record<string, string[]> = {
 };
 const dir = mkdtempSync(join(tmpdir(), 'tabby-bgpd-lazy-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+writeFileSync(
+  join(dir, 'hooks.mjs'),
+  `import { writeSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+  if (specifier === 'prom-client') writeSync(2, 'IMPORTED prom-client\\n');
+  return next(specifier, context);
+}\n`,
+);
+writeFileSync(
+  join(dir, 'register.mjs'),
+  `import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n`,
+);
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -28,18 +40,6 @@ function freePort(): Promise<number> {
 
 /** Starts bgpd with `extra` arguments and stops it once started; what it printed, the hook's lines among it. */
 async function run(entry: string[], name: string, extra: string[]): Promise<string> {
-  writeFileSync(
-    join(dir, 'hooks.mjs'),
-    `import { writeSync } from 'node:fs';
-export async function resolve(specifier, context, next) {
-  if (specifier === 'prom-client') writeSync(2, 'IMPORTED prom-client\\n');
-  return next(specifier, context);
-}\n`,
-  );
-  writeFileSync(
-    join(dir, 'register.mjs'),
-    `import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n`,
-  );
   const config = join(dir, `${name}.yaml`);
   writeFileSync(
     config,

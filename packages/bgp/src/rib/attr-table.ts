@@ -380,15 +380,7 @@ export class AttrTable {
   /** Drops a reference; the set is forgotten when no path uses it. */
   unref(s: AttrSet): void {
     s.refs -= 1;
-    if (s.refs <= 0) this.forget(s);
-  }
-
-  /** Forgets a set interned but taken by no path (a received set import policy replaced). */
-  discard(s: AttrSet): void {
-    if (s.refs <= 0) this.forget(s);
-  }
-
-  private forget(s: AttrSet): void {
+    if (s.refs > 0) return;
     if (s.slot < 0 || this.bySlot[s.slot] !== s) return; // not in this table (any more)
     if (s instanceof RawAttrSet) this.raw.remove(s.slot);
     else this.sets.delete(s.key);
