@@ -137,6 +137,30 @@ describe('LocRib (columnar routes, one chain per prefix and per source)', () => 
   });
 });
 
+describe('LocRib: route rows', () => {
+  it("a source's rows go back once its routes are gone, and the next source takes them", () => {
+    const attrs = new AttrTable();
+    const rib = new LocRib(attrs, DEFAULT_DECISION);
+    const a = attrs.intern({ origin: 'igp', asPath: [] }, '198.18.1.1');
+    const key = (i: number) => v4Key(((11 << 24) + i * 256) >>> 0, 24);
+    const [s1, s2, s3] = [source(1), source(2), source(3)];
+    const first = Array.from({ length: 100 }, (_, i) => rib.put(key(i), s1, 0, a, a, 0));
+    // A second source's routes interleaved: each source's routes are listed, in rows of its own.
+    const other = Array.from({ length: 40 }, (_, i) => rib.put(key(i), s2, 0, a, a, 0));
+    expect(new Set([...first, ...other]).size).toBe(140);
+    expect([...rib.routesOf(s1)].sort((x, y) => x - y)).toEqual([...first].sort((x, y) => x - y));
+    expect([...rib.routesOf(s2)].sort((x, y) => x - y)).toEqual([...other].sort((x, y) => x - y));
+    rib.process(1000, () => {});
+    for (const r of rib.routesOf(s1)) rib.remove(r);
+    rib.process(1000, () => {});
+    expect([rib.routeCount(s1), [...rib.routesOf(s1)].length, rib.routeCount(s2)]).toEqual([0, 0, 40]);
+    const highest = Math.max(...first, ...other);
+    const third = Array.from({ length: 100 }, (_, i) => rib.put(key(200 + i), s3, 0, a, a, 0));
+    expect(Math.max(...third)).toBeLessThanOrEqual(highest);
+    expect(third.every((r) => rib.source(r) === s3 && !other.includes(r))).toBe(true);
+  });
+});
+
 describe('LocRib: what was decided stays readable until the next decision', () => {
   it('a removed or replaced best route keeps its attributes for the exports until processed', () => {
     const attrs = new AttrTable();
@@ -192,11 +216,13 @@ describe('LocRib against a model (fast-check)', () => {
     },
   );
   const opArb = fc.record({
-    kind: fc.constantFrom('put', 'put', 'put', 'remove', 'stale', 'process'),
+    kind: fc.constantFrom('put', 'put', 'put', 'remove', 'stale', 'import', 'process'),
     key: keyArb,
     source: fc.integer({ min: 1, max: 3 }),
     pathId: fc.integer({ min: 0, max: 1 }),
     lp: fc.integer({ min: 1, max: 3 }),
+    /** LOCAL_PREF after import policy: 0 for the received set itself. */
+    postLp: fc.constantFrom(0, 0, 1, 2, 3),
     accept: fc.boolean(),
   });
 
@@ -216,16 +242,24 @@ describe('LocRib against a model (fast-check)', () => {
           }
           return s;
         };
-        type M = { lp: number; accept: boolean; stale: boolean };
+        type M = { lp: number; postLp: number; accept: boolean; stale: boolean };
         const model = new Map<string, M>();
         const id = (k: PrefixKey, s: number, p: number) => `${k}|${s}|${p}`;
         for (const op of ops) {
           const src = sources[op.source - 1]!;
           const mid = id(op.key, op.source, op.pathId);
+          const postLp = op.postLp || op.lp;
           if (op.kind === 'put') {
-            const a = setOf(op.lp);
-            rib.put(op.key, src, op.pathId, a, op.accept ? a : null, 0);
-            model.set(mid, { lp: op.lp, accept: op.accept, stale: false });
+            rib.put(op.key, src, op.pathId, setOf(op.lp), op.accept ? setOf(postLp) : null, 0);
+            model.set(mid, { lp: op.lp, postLp, accept: op.accept, stale: false });
+          } else if (op.kind === 'import') {
+            const r = rib.find(op.key, src, op.pathId);
+            const m = model.get(mid);
+            if (r !== NONE && m) {
+              const lp = op.postLp || m.lp;
+              rib.setImport(r, op.accept ? setOf(lp) : null, 0);
+              Object.assign(m, { postLp: lp, accept: op.accept });
+            }
           } else if (op.kind === 'remove') {
             const r = rib.find(op.key, src, op.pathId);
             expect(r !== NONE).toBe(model.has(mid));
@@ -252,6 +286,7 @@ describe('LocRib against a model (fast-check)', () => {
           const r = rib.find(key, sources[Number(s) - 1]!, Number(p));
           expect(r).not.toBe(NONE);
           expect([rib.accepted(r), rib.stale(r), rib.raw(r).localPref]).toEqual([m.accept, m.stale, m.lp]);
+          expect(rib.attrs(r).localPref).toBe(m.accept ? m.postLp : m.lp);
         }
         const accepted = [...model].filter(([, m]) => m.accept);
         const prefixes = new Set(accepted.map(([mid]) => mid.split('|')[0]));
@@ -262,15 +297,18 @@ describe('LocRib against a model (fast-check)', () => {
           expect(rib.routeCount(s)).toBe(mine.length);
           expect(rib.acceptedCount(s)).toBe(mine.filter(([, m]) => m.accept).length);
           expect(rib.staleCount(s)).toBe(mine.filter(([, m]) => m.stale).length);
-          expect(new Set([...rib.routesOf(s)].map((r) => rib.key(r))).size).toBeLessThanOrEqual(mine.length);
+          // Its routes, each once: the model's.
+          const listed = [...rib.routesOf(s)].map((r) => `${rib.key(r)}|${i + 1}|${rib.pathId(r)}`);
+          expect(listed.sort()).toEqual(mine.map(([mid]) => mid).sort());
         }
         // The best route of each prefix is what the decision process picks over its candidates.
         for (const d of rib.values()) {
           const sel = selectBest(d.paths, DEFAULT_DECISION);
           expect(d.best?.route).toBe((sel.best as { route: number } | null)?.route);
         }
-        // Removing everything frees every prefix and every reference.
-        for (const s of sources) for (const r of [...rib.routesOf(s)]) rib.remove(r);
+        // Removing everything, each route as it is listed, frees every prefix and every reference.
+        for (const s of sources) for (const r of rib.routesOf(s)) rib.remove(r);
+        for (const s of sources) expect(rib.routeCount(s)).toBe(0);
         rib.process(1_000_000, () => {});
         expect([rib.size, rib.paths, [...rib.keys()].length]).toEqual([0, 0, 0]);
         for (const s of sets.values()) attrs.unref(s);

@@ -2,7 +2,7 @@ import type { AttrTable } from './attr-table.js';
 import { type DecisionOptions, selectBest } from './decision.js';
 import type { AttrSet, Path, PathSource } from './path.js';
 import type { PrefixKey } from './prefix-key.js';
-import { ACCEPTED, NONE, RETIRED, RouteStore, type SourceState, STALE, UNKEPT } from './route-store.js';
+import { ACCEPTED, KEY_BITS, NONE, RETIRED, RouteStore, type SourceState, STALE, UNKEPT } from './route-store.js';
 
 export { NONE } from './route-store.js';
 
@@ -144,7 +144,7 @@ export class LocRib extends RouteStore {
     const st = this.sourceList[si]!;
     let r = NONE;
     for (let x = this.dHead[d]!; x !== NONE; x = this.rNext[x]!) {
-      if (this.rSrc[x] === si && this.pathId(x) === pathId) {
+      if (this.src(x) === si && this.pathId(x) === pathId) {
         r = x;
         break;
       }
@@ -157,27 +157,19 @@ export class LocRib extends RouteStore {
       r = NONE;
     }
     if (r === NONE) {
-      r = this.newRoute();
+      r = this.newRoute(si, st);
       this.rDest[r] = d;
       this.rNext[r] = this.dHead[d]!;
       this.dHead[d] = r;
-      this.rSrc[r] = si;
-      this.rSPrev[r] = NONE;
-      this.rSNext[r] = st.head;
-      if (st.head !== NONE) this.rSPrev[st.head] = r;
-      st.head = r;
-      st.routes += 1;
       this.setPathId(r, pathId);
-      this.rFlags[r] = 0;
     } else {
       this.release(r);
       if ((this.rFlags[r]! & STALE) !== 0) st.stale -= 1;
     }
-    this.rRaw[r] = received.slot;
-    this.rAttrs[r] = (post ?? received).slot;
+    this.rFlags[r] = (this.rFlags[r]! & ~(STALE | UNKEPT)) | (raw ? 0 : UNKEPT);
+    this.setSlots(r, received.slot, (post ?? received).slot);
     this.rSince[r] = now;
     this.setAccepted(r, d, st, post !== null);
-    this.rFlags[r] = (this.rFlags[r]! & ~(STALE | UNKEPT)) | (raw ? 0 : UNKEPT);
     this.mark(d, 0);
     return r;
   }
@@ -190,7 +182,7 @@ export class LocRib extends RouteStore {
   /** Re-runs import for a stored route whose received set is kept: `post` as for `put` (the received set stays). */
   setImport(r: number, post: AttrSet | null, now: number): number {
     const d = this.rDest[r]!;
-    const st = this.sourceList[this.rSrc[r]!]!;
+    const st = this.sourceList[this.src(r)]!;
     if (this.selected(d, r)) {
       const stale = this.stale(r);
       const n = this.put(this.destKey(d), st.source, this.pathId(r), this.raw(r), post, now);
@@ -199,7 +191,8 @@ export class LocRib extends RouteStore {
     }
     if (post) this.attrTable.ref(post);
     if ((this.rFlags[r]! & ACCEPTED) !== 0) this.attrTable.unref(this.attrs(r));
-    this.rAttrs[r] = post ? post.slot : this.rRaw[r]!;
+    const raw = this.rawSlot(r);
+    this.setSlots(r, raw, post ? post.slot : raw);
     this.rSince[r] = now;
     this.setAccepted(r, d, st, post !== null);
     this.mark(d, 0);
@@ -209,7 +202,7 @@ export class LocRib extends RouteStore {
   /** Marks a route stale (graceful restart) or fresh, and re-runs the decision for its prefix. */
   setStale(r: number, stale: boolean): void {
     if (((this.rFlags[r]! & STALE) !== 0) === stale) return;
-    this.sourceList[this.rSrc[r]!]!.stale += stale ? 1 : -1;
+    this.sourceList[this.src(r)]!.stale += stale ? 1 : -1;
     this.rFlags[r] = stale ? this.rFlags[r]! | STALE : this.rFlags[r]! & ~STALE;
     if ((this.rFlags[r]! & ACCEPTED) !== 0) this.mark(this.rDest[r]!, 0);
   }
@@ -217,7 +210,7 @@ export class LocRib extends RouteStore {
   /** Removes a route; its prefix is re-decided (and forgotten once it has no route left). */
   remove(r: number): void {
     const d = this.rDest[r]!;
-    const st = this.sourceList[this.rSrc[r]!]!;
+    const st = this.sourceList[this.src(r)]!;
     if (this.selected(d, r)) {
       this.retire(r, d, st);
       return;
@@ -263,7 +256,7 @@ export class LocRib extends RouteStore {
       this.dirtyHead = (this.dirtyHead + 1) & (q.length - 1);
       this.dirtyCount -= 1;
       const state = this.dState[d]!;
-      this.dState[d] = 0;
+      this.dState[d] = state & KEY_BITS;
       const oldBest = this.dBest[d]!;
       const oldRest = this.ecmp.get(d);
       const head = this.dHead[d]!;
@@ -271,8 +264,8 @@ export class LocRib extends RouteStore {
       let rest: number[] | undefined;
       if (head !== NONE && this.rNext[head] === NONE) {
         if ((this.rFlags[head]! & ACCEPTED) !== 0) {
-          if (this.rSrc[head] !== lastSrc || this.rAttrs[head] !== lastAttrs) {
-            lastSrc = this.rSrc[head]!;
+          if (this.src(head) !== lastSrc || this.rAttrs[head] !== lastAttrs) {
+            lastSrc = this.src(head);
             lastAttrs = this.rAttrs[head]!;
             lastLive = !this.source(head).dead && this.usable(head);
           }
@@ -302,7 +295,7 @@ export class LocRib extends RouteStore {
   }
 
   private freeRetired(r: number): void {
-    if ((this.rFlags[r]! & RETIRED) !== 0) this.free(r, this.sourceList[this.rSrc[r]!]!);
+    if ((this.rFlags[r]! & RETIRED) !== 0) this.free(r, this.sourceList[this.src(r)]!);
   }
 
   // ---- snapshots: listings and tests ----

@@ -2,6 +2,7 @@ import type { AttrTable } from './attr-table.js';
 import { column, grow, IdIndex } from './id-index.js';
 import type { AttrSet, PathSource } from './path.js';
 import type { PrefixKey } from './prefix-key.js';
+import { RouteRows, type RowOwner } from './route-rows.js';
 
 /** No route, no prefix. */
 export const NONE = -1;
@@ -15,11 +16,19 @@ export const RETIRED = 4;
  * route again): the route's received set is the one after policy.
  */
 export const UNKEPT = 8;
+/** Its received set is the one after policy (the slot in the received column is not written). */
+const SAME = 16;
 
-/** Per-source bookkeeping: the chain of its routes and their counts. */
-export interface SourceState {
+/** A prefix's state bits (`dState`) that say what its key column holds; the rest are `LocRib`'s. */
+export const KEY_BITS = 0xc0;
+/** An IPv4 /32: the key column holds its address (its key is 2^32 + address). */
+const KEY_V32 = 0x40;
+/** No IPv4 key: an IPv6 prefix (its key is in a map) or a free row. */
+const KEY_NONE = 0x80;
+
+/** Per-source bookkeeping: its route rows and their counts. */
+export interface SourceState extends RowOwner {
   readonly source: PathSource;
-  head: number;
   routes: number;
   accepted: number;
   /** Retired routes still pointing at this source. */
@@ -30,42 +39,51 @@ export interface SourceState {
 
 /**
  * Where the RIB's routes live (the storage under `LocRib`). A full table is a million routes: they
- * are kept in typed arrays indexed by route number (prefix, source, flags, time, the two attribute
- * sets, the chains) and prefix number (key, first route, best route, counts), with an
- * open-addressing hash from IPv4 key to prefix number, so a route costs about 33 bytes (37 with
- * ADD-PATH path IDs) and a prefix 25 and 8 in the index, and neither is an object the garbage
- * collector has to trace.
- * Routes of one prefix form a chain; routes of one source form a doubly linked chain (a dropped
- * session's routes are found without a scan).
+ * are kept in typed arrays indexed by route number (prefix, next route of the prefix, flags, time,
+ * the two attribute sets) and prefix number (key, first route, best route, counts), with an
+ * open-addressing hash from IPv4 key to prefix number, so a route costs about 21 bytes (25 with
+ * ADD-PATH path IDs; 17 while its received set is the one after policy, as without an import
+ * policy that changes it: that column's pages are then never written) and a prefix 25 and 8 in
+ * the index, and neither is an object the garbage collector has to trace.
+ * Routes of one prefix form a chain. A route's source is that of its row (`RouteRows`: each
+ * source takes rows in blocks of its own), so a dropped session's routes are found without a scan
+ * and without a source column or chain.
  */
 export class RouteStore {
   // ---- routes ----
   protected rCap = 1024;
-  protected rTop = 0;
-  protected rFree: number[] = [];
   protected rDest = column(Int32Array, this.rCap);
   protected rNext = column(Int32Array, this.rCap);
-  protected rSrc = column(Int32Array, this.rCap);
-  protected rSNext = column(Int32Array, this.rCap);
-  protected rSPrev = column(Int32Array, this.rCap);
   /** RFC 7911 path IDs, a column made at the first one other than 0 (most tables have none). */
   private rPathId: Uint32Array | null = null;
   protected rSince = column(Uint32Array, this.rCap);
   protected rFlags = column(Uint8Array, this.rCap);
-  /** Attribute sets by slot in the table (`AttrTable.at`): after import policy, and as received. */
+  /** Attribute sets by slot in the table (`AttrTable.at`): after import policy, and as received (unless SAME). */
   protected rAttrs = column(Int32Array, this.rCap);
-  protected rRaw = column(Int32Array, this.rCap);
+  private rRaw = column(Int32Array, this.rCap);
+  private readonly rows = new RouteRows(this.rCap, (n) => {
+    this.rDest = grow(this.rDest, n);
+    this.rNext = grow(this.rNext, n);
+    if (this.rPathId) this.rPathId = grow(this.rPathId, n);
+    this.rSince = grow(this.rSince, n);
+    this.rFlags = grow(this.rFlags, n);
+    this.rAttrs = grow(this.rAttrs, n);
+    this.rRaw = grow(this.rRaw, n);
+    this.rCap = n;
+  });
   // ---- prefixes ----
   protected dCap = 1024;
   protected dTop = 0;
   protected dFree: number[] = [];
-  protected dKey = column(Float64Array, this.dCap);
+  /** IPv4 keys (int32, see `v4Key`; a /32's address without the 2^32: KEY_BITS say which). */
+  protected dKey = column(Int32Array, this.dCap);
   protected dHead = column(Int32Array, this.dCap);
   protected dBest = column(Int32Array, this.dCap);
   /** Accepted routes of the prefix (Loc-RIB candidates, before next-hop and liveness checks). */
   protected dAcc = column(Int32Array, this.dCap);
   /** What the best-route feed last said for the prefix (owned by the feed), 0 for nothing. */
   protected dFib = column(Int32Array, this.dCap);
+  /** KEY_BITS, and the decision process's bits. */
   protected dState = column(Uint8Array, this.dCap);
   /** The other ECMP members besides the best, for the few prefixes that have any. */
   protected readonly ecmp = new Map<number, number[]>();
@@ -74,16 +92,13 @@ export class RouteStore {
   private readonly v6Index = new Map<string, number>();
   /** Prefix numbers by IPv4 key. */
   private readonly v4Index = new IdIndex(
-    (d) => RouteStore.hash(this.dKey[d]!),
+    (d) => RouteStore.hash(this.v4Key(d)),
     {
       count: () => this.dTop,
       each: (from, to, place) => {
-        // Every prefix with an IPv4 key (IPv6 and free rows hold NaN).
-        const keys = this.dKey;
-        for (let d = from; d < to; d++) {
-          const k = keys[d]!;
-          if (!Number.isNaN(k)) place(d, RouteStore.hash(k));
-        }
+        // Every prefix with an IPv4 key.
+        const state = this.dState;
+        for (let d = from; d < to; d++) if ((state[d]! & KEY_NONE) === 0) place(d, RouteStore.hash(this.v4Key(d)));
       },
     },
     2048,
@@ -146,8 +161,13 @@ export class RouteStore {
     const h = RouteStore.hash(key);
     for (let i = idx.start(h); ; i = idx.next(i)) {
       const d = idx.at(i);
-      if (d === NONE || (idx.tagged(i, h) && this.dKey[d] === key)) return d;
+      if (d === NONE || (idx.tagged(i, h) && this.v4Key(d) === key)) return d;
     }
+  }
+
+  /** The key of prefix `d`, which has an IPv4 key. */
+  private v4Key(d: number): number {
+    return (this.dState[d]! & KEY_V32) !== 0 ? 4294967296 + (this.dKey[d]! >>> 0) : this.dKey[d]!;
   }
 
   // ---- prefixes ----
@@ -159,8 +179,7 @@ export class RouteStore {
   }
 
   destKey(d: number): PrefixKey {
-    const k = this.dKey[d]!;
-    return Number.isNaN(k) ? this.v6Keys.get(d)! : k;
+    return (this.dState[d]! & KEY_NONE) !== 0 ? this.v6Keys.get(d)! : this.v4Key(d);
   }
 
   protected newDest(key: PrefixKey): number {
@@ -182,12 +201,13 @@ export class RouteStore {
     this.dBest[d] = NONE;
     this.dAcc[d] = 0;
     this.dFib[d] = 0;
-    this.dState[d] = 0;
     if (typeof key === 'number') {
-      this.dKey[d] = key;
+      const v32 = key >= 4294967296;
+      this.dKey[d] = v32 ? key - 4294967296 : key;
+      this.dState[d] = v32 ? KEY_V32 : 0;
       this.v4Index.insert(d, RouteStore.hash(key));
     } else {
-      this.dKey[d] = Number.NaN;
+      this.dState[d] = KEY_NONE;
       this.v6Keys.set(d, key);
       this.v6Index.set(key, d);
     }
@@ -195,13 +215,12 @@ export class RouteStore {
   }
 
   protected freeDest(d: number): void {
-    const k = this.dKey[d]!;
-    if (Number.isNaN(k)) {
+    if ((this.dState[d]! & KEY_NONE) !== 0) {
       this.v6Index.delete(this.v6Keys.get(d)!);
       this.v6Keys.delete(d);
-    } else this.v4Index.delete(d, RouteStore.hash(k));
+    } else this.v4Index.delete(d, RouteStore.hash(this.v4Key(d)));
     this.ecmp.delete(d);
-    this.dKey[d] = Number.NaN;
+    this.dState[d] = KEY_NONE;
     this.dHead[d] = NONE;
     this.dFree.push(d);
   }
@@ -219,7 +238,7 @@ export class RouteStore {
     const si = this.sources.get(s);
     const out: number[] = [];
     if (si === undefined) return out;
-    for (let r = this.dHead[d]!; r !== NONE; r = this.rNext[r]!) if (this.rSrc[r] === si) out.push(r);
+    for (let r = this.dHead[d]!; r !== NONE; r = this.rNext[r]!) if (this.src(r) === si) out.push(r);
     return out;
   }
 
@@ -251,7 +270,7 @@ export class RouteStore {
     let i = this.sources.get(s);
     if (i !== undefined) return i;
     i = this.sourceFree.pop() ?? this.sourceList.length;
-    this.sourceList[i] = { source: s, head: NONE, routes: 0, accepted: 0, retired: 0, stale: 0 };
+    this.sourceList[i] = { source: s, head: NONE, partial: [], routes: 0, accepted: 0, retired: 0, stale: 0 };
     this.sources.set(s, i);
     return i;
   }
@@ -276,25 +295,22 @@ export class RouteStore {
     return this.sourceState(s)?.accepted ?? 0;
   }
 
-  /**
-   * The routes from `s`. The chain is read one step ahead, so the route just returned may be
-   * removed while iterating.
-   */
+  /** The routes from `s`; routes may be removed while iterating (a route added meanwhile may or may not be seen). */
   *routesOf(s: PathSource): IterableIterator<number> {
-    const st = this.sourceState(s);
-    if (!st) return;
-    let r = st.head;
-    while (r !== NONE) {
-      const next = this.rSNext[r]!;
-      yield r;
-      r = next;
-    }
+    const si = this.sources.get(s);
+    if (si === undefined) return;
+    for (const r of this.rows.rows(si, this.sourceList[si]!)) if ((this.rFlags[r]! & RETIRED) === 0) yield r;
+  }
+
+  /** The index in `sourceList` of route `r`'s source. */
+  protected src(r: number): number {
+    return this.rows.ownerOf(r);
   }
 
   // ---- routes ----
 
   source(r: number): PathSource {
-    return this.sourceList[this.rSrc[r]!]!.source;
+    return this.sourceList[this.rows.ownerOf(r)]!.source;
   }
 
   key(r: number): PrefixKey {
@@ -321,7 +337,21 @@ export class RouteStore {
 
   /** Attributes as received; where they were not kept (`receivedKept` false), the ones after policy. */
   raw(r: number): AttrSet {
-    return this.attrTable.at(this.rRaw[r]!);
+    return this.attrTable.at(this.rawSlot(r));
+  }
+
+  protected rawSlot(r: number): number {
+    return (this.rFlags[r]! & SAME) !== 0 ? this.rAttrs[r]! : this.rRaw[r]!;
+  }
+
+  /** Sets the route's two attribute sets by slot (the received column is written only when they differ). */
+  protected setSlots(r: number, raw: number, attrs: number): void {
+    this.rAttrs[r] = attrs;
+    if (raw === attrs) this.rFlags[r] = this.rFlags[r]! | SAME;
+    else {
+      this.rRaw[r] = raw;
+      this.rFlags[r] = this.rFlags[r]! & ~SAME;
+    }
   }
 
   /** The route's attributes as received are kept (else only the set import policy made of them). */
@@ -348,31 +378,15 @@ export class RouteStore {
     const si = this.sources.get(source);
     if (si === undefined) return NONE;
     for (let r = this.dHead[d]!; r !== NONE; r = this.rNext[r]!) {
-      if (this.rSrc[r] === si && this.pathId(r) === pathId) return r;
+      if (this.src(r) === si && this.pathId(r) === pathId) return r;
     }
     return NONE;
   }
 
-  protected newRoute(): number {
-    let r = this.rFree.pop();
-    if (r === undefined) {
-      r = this.rTop++;
-      if (r >= this.rCap) {
-        const n = this.rCap * 2;
-        this.rDest = grow(this.rDest, n);
-        this.rNext = grow(this.rNext, n);
-        this.rSrc = grow(this.rSrc, n);
-        this.rSNext = grow(this.rSNext, n);
-        this.rSPrev = grow(this.rSPrev, n);
-        if (this.rPathId) this.rPathId = grow(this.rPathId, n);
-        this.rSince = grow(this.rSince, n);
-        this.rFlags = grow(this.rFlags, n);
-        this.rAttrs = grow(this.rAttrs, n);
-        this.rRaw = grow(this.rRaw, n);
-        this.rCap = n;
-      }
-    }
-    return r;
+  /** A free row for a new route of the source at `si` (flags 0), counted in its routes. */
+  protected newRoute(si: number, st: SourceState): number {
+    st.routes += 1;
+    return this.rows.take(si, st);
   }
 
   protected setAccepted(r: number, d: number, st: SourceState, accepted: boolean): void {
@@ -411,11 +425,6 @@ export class RouteStore {
       while (this.rNext[x] !== r) x = this.rNext[x]!;
       this.rNext[x] = this.rNext[r]!;
     }
-    const p = this.rSPrev[r]!;
-    const n = this.rSNext[r]!;
-    if (p === NONE) st.head = n;
-    else this.rSNext[p] = n;
-    if (n !== NONE) this.rSPrev[n] = p;
     st.routes -= 1;
   }
 
@@ -424,7 +433,7 @@ export class RouteStore {
     this.release(r);
     if ((this.rFlags[r]! & RETIRED) !== 0) st.retired -= 1;
     this.rFlags[r] = 0;
-    this.rFree.push(r);
+    this.rows.give(r, st);
     if (st.routes === 0 && st.retired === 0) {
       const si = this.sources.get(st.source)!;
       this.sources.delete(st.source);
