@@ -161,6 +161,48 @@ describe('LocRib: route rows', () => {
   });
 });
 
+describe('LocRib: the FIB column', () => {
+  it('holds any feed entry number, and a reused prefix number starts with none', () => {
+    const attrs = new AttrTable();
+    const rib = new LocRib(attrs, DEFAULT_DECISION);
+    const a = attrs.intern({ origin: 'igp', asPath: [] }, '198.18.1.1');
+    const s = source(1);
+    const r = rib.put(v4Key(0x0b000000, 24), s, 0, a, a, 0);
+    rib.put(v4Key(0x0b000100, 24), s, 0, a, a, 0);
+    const [d, e] = [rib.dest(v4Key(0x0b000000, 24)), rib.dest(v4Key(0x0b000100, 24))];
+    for (const v of [65534, 65535, 70000, 5, 1 << 30]) {
+      rib.setFib(d, v);
+      rib.setFib(e, v + 1);
+      expect([rib.fib(d), rib.fib(e)]).toEqual([v, v + 1]);
+    }
+    rib.process(10, () => {});
+    rib.remove(r);
+    rib.process(10, () => {});
+    expect(rib.dest(v4Key(0x0b000000, 24))).toBe(NONE);
+    rib.put(v4Key(0x0c000000, 24), s, 0, a, a, 0);
+    expect(rib.dest(v4Key(0x0c000000, 24))).toBe(d);
+    expect([rib.fib(d), rib.fib(e)]).toEqual([0, (1 << 30) + 1]);
+  });
+});
+
+describe('LocRib: dirty prefixes', () => {
+  it('decides each dirty prefix once, in the order marked, across growths of a wrapped ring', () => {
+    const attrs = new AttrTable();
+    const rib = new LocRib(attrs, DEFAULT_DECISION);
+    const a = attrs.intern({ origin: 'igp', asPath: [] }, '198.18.1.1');
+    const key = (i: number) => v4Key(((11 << 24) + i * 256) >>> 0, 24);
+    const s = source(1);
+    const seen: PrefixKey[] = [];
+    for (let i = 0; i < 1000; i++) rib.put(key(i), s, 0, a, a, 0);
+    rib.process(700, (c) => seen.push(c.key));
+    // The ring's head is past its start: what is marked now wraps, then the ring grows twice.
+    for (let i = 1000; i < 5000; i++) rib.put(key(i), s, 0, a, a, 0);
+    expect(rib.pending).toBe(4300);
+    rib.process(1_000_000, (c) => seen.push(c.key));
+    expect(seen).toEqual(Array.from({ length: 5000 }, (_, i) => key(i)));
+  });
+});
+
 describe('LocRib: what was decided stays readable until the next decision', () => {
   it('a removed or replaced best route keeps its attributes for the exports until processed', () => {
     const attrs = new AttrTable();

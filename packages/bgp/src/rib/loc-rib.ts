@@ -1,8 +1,9 @@
 import type { AttrTable } from './attr-table.js';
 import { type DecisionOptions, selectBest } from './decision.js';
+import { column, grow } from './id-index.js';
 import type { AttrSet, Path, PathSource } from './path.js';
 import type { PrefixKey } from './prefix-key.js';
-import { ACCEPTED, KEY_BITS, NONE, RETIRED, RouteStore, type SourceState, STALE, UNKEPT } from './route-store.js';
+import { ACCEPTED, NONE, RETIRED, RouteStore, type SourceState, STALE, STORE_BITS, UNKEPT } from './route-store.js';
 
 export { NONE } from './route-store.js';
 
@@ -41,8 +42,8 @@ export interface DestChange {
  * bounded slices, so a big feed never holds the event loop for long.
  */
 export class LocRib extends RouteStore {
-  /** Dirty prefixes, a ring (each at most once: see DIRTY). */
-  private dirty = new Int32Array(1024);
+  /** Dirty prefixes, a ring (each at most once: see DIRTY), grown in place (a full table's is 4 MB). */
+  private dirty = column(Int32Array, 1024);
   private dirtyHead = 0;
   private dirtyCount = 0;
 
@@ -101,12 +102,10 @@ export class LocRib extends RouteStore {
   private enqueue(d: number): void {
     let q = this.dirty;
     if (this.dirtyCount === q.length) {
-      // Full: unroll the ring into one twice the size.
-      const n = new Int32Array(q.length * 2);
-      n.set(q.subarray(this.dirtyHead));
-      n.set(q.subarray(0, this.dirtyHead), q.length - this.dirtyHead);
-      this.dirty = q = n;
-      this.dirtyHead = 0;
+      // Full: twice the size, the entries before the head moved after the old end (still in order).
+      const n = q.length;
+      this.dirty = q = grow(q, n * 2);
+      q.copyWithin(n, 0, this.dirtyHead);
     }
     q[(this.dirtyHead + this.dirtyCount) & (q.length - 1)] = d; // a power of two long
     this.dirtyCount += 1;
@@ -256,7 +255,7 @@ export class LocRib extends RouteStore {
       this.dirtyHead = (this.dirtyHead + 1) & (q.length - 1);
       this.dirtyCount -= 1;
       const state = this.dState[d]!;
-      this.dState[d] = state & KEY_BITS;
+      this.dState[d] = state & STORE_BITS;
       const oldBest = this.dBest[d]!;
       const oldRest = this.ecmp.get(d);
       const head = this.dHead[d]!;
@@ -327,7 +326,7 @@ export class LocRib extends RouteStore {
   /** A prefix of the Loc-RIB (see `keys`) with its accepted routes, or undefined. */
   get(key: PrefixKey): DestView | undefined {
     const d = this.dest(key);
-    return d === NONE || (this.dAcc[d] === 0 && this.dBest[d] === NONE) ? undefined : this.view(d);
+    return d === NONE || (!this.hasAccepted(d) && this.dBest[d] === NONE) ? undefined : this.view(d);
   }
 
   /** Every prefix of the Loc-RIB with its accepted routes. */

@@ -19,8 +19,13 @@ export const UNKEPT = 8;
 /** Its received set is the one after policy (the slot in the received column is not written). */
 const SAME = 16;
 
-/** A prefix's state bits (`dState`) that say what its key column holds; the rest are `LocRib`'s. */
-export const KEY_BITS = 0xc0;
+/** FIB feed entries from this number up are kept in a map (the column has 16 bits). */
+const FIB_BIG = 0xffff;
+
+/** A prefix's state bits (`dState`) kept here; the rest are `LocRib`'s. */
+export const STORE_BITS = 0xe0;
+/** The prefix has an accepted route (a Loc-RIB candidate, before next-hop and liveness checks). */
+const HAS_ACCEPTED = 0x20;
 /** An IPv4 /32: the key column holds its address (its key is 2^32 + address). */
 const KEY_V32 = 0x40;
 /** No IPv4 key: an IPv6 prefix (its key is in a map) or a free row. */
@@ -40,11 +45,12 @@ export interface SourceState extends RowOwner {
 /**
  * Where the RIB's routes live (the storage under `LocRib`). A full table is a million routes: they
  * are kept in typed arrays indexed by route number (prefix, next route of the prefix, flags, time,
- * the two attribute sets) and prefix number (key, first route, best route, counts), with an
- * open-addressing hash from IPv4 key to prefix number, so a route costs about 21 bytes (25 with
- * ADD-PATH path IDs; 17 while its received set is the one after policy, as without an import
- * policy that changes it: that column's pages are then never written) and a prefix 25 and 8 in
- * the index, and neither is an object the garbage collector has to trace.
+ * the two attribute sets) and prefix number (key, first route, best route, FIB entry, state),
+ * with an open-addressing hash from IPv4 key to prefix number, so a route costs about 21 bytes (25
+ * with ADD-PATH path IDs; 17 while its received set is the one after policy, as without an import
+ * policy that changes it: that column's pages are then never written) and a prefix 17 and 4 to 8
+ * in the index, and neither is an object the garbage collector has to trace. Whether a prefix has
+ * an accepted route is a state bit, found again along its chain when one goes.
  * Routes of one prefix form a chain. A route's source is that of its row (`RouteRows`: each
  * source takes rows in blocks of its own), so a dropped session's routes are found without a scan
  * and without a source column or chain.
@@ -75,15 +81,17 @@ export class RouteStore {
   protected dCap = 1024;
   protected dTop = 0;
   protected dFree: number[] = [];
-  /** IPv4 keys (int32, see `v4Key`; a /32's address without the 2^32: KEY_BITS say which). */
+  /** IPv4 keys (int32, see `v4Key`; a /32's address without the 2^32: the KEY_ bits say which). */
   protected dKey = column(Int32Array, this.dCap);
   protected dHead = column(Int32Array, this.dCap);
   protected dBest = column(Int32Array, this.dCap);
-  /** Accepted routes of the prefix (Loc-RIB candidates, before next-hop and liveness checks). */
-  protected dAcc = column(Int32Array, this.dCap);
-  /** What the best-route feed last said for the prefix (owned by the feed), 0 for nothing. */
-  protected dFib = column(Int32Array, this.dCap);
-  /** KEY_BITS, and the decision process's bits. */
+  /**
+   * What the best-route feed last said for the prefix (owned by the feed), 0 for nothing; from
+   * FIB_BIG up (the feed numbers each forwarding outcome it meets), in `fibBig`.
+   */
+  private dFib = column(Uint16Array, this.dCap);
+  private readonly fibBig = new Map<number, number>();
+  /** STORE_BITS, and the decision process's bits. */
   protected dState = column(Uint8Array, this.dCap);
   /** The other ECMP members besides the best, for the few prefixes that have any. */
   protected readonly ecmp = new Map<number, number[]>();
@@ -191,7 +199,6 @@ export class RouteStore {
         this.dKey = grow(this.dKey, n);
         this.dHead = grow(this.dHead, n);
         this.dBest = grow(this.dBest, n, NONE);
-        this.dAcc = grow(this.dAcc, n);
         this.dFib = grow(this.dFib, n);
         this.dState = grow(this.dState, n);
         this.dCap = n;
@@ -199,8 +206,6 @@ export class RouteStore {
     }
     this.dHead[d] = NONE;
     this.dBest[d] = NONE;
-    this.dAcc[d] = 0;
-    this.dFib[d] = 0;
     if (typeof key === 'number') {
       const v32 = key >= 4294967296;
       this.dKey[d] = v32 ? key - 4294967296 : key;
@@ -220,17 +225,21 @@ export class RouteStore {
       this.v6Keys.delete(d);
     } else this.v4Index.delete(d, RouteStore.hash(this.v4Key(d)));
     this.ecmp.delete(d);
+    this.setFib(d, 0);
     this.dState[d] = KEY_NONE;
     this.dHead[d] = NONE;
     this.dFree.push(d);
   }
 
   fib(d: number): number {
-    return this.dFib[d]!;
+    const v = this.dFib[d]!;
+    return v === FIB_BIG ? this.fibBig.get(d)! : v;
   }
 
   setFib(d: number, v: number): void {
-    this.dFib[d] = v;
+    if (this.dFib[d] === FIB_BIG) this.fibBig.delete(d);
+    if (v >= FIB_BIG) this.fibBig.set(d, v);
+    this.dFib[d] = Math.min(v, FIB_BIG);
   }
 
   /** The routes `s` has at prefix `d`, accepted or not (its Adj-RIB-In there; several with ADD-PATH). */
@@ -261,7 +270,7 @@ export class RouteStore {
 
   /** The prefix numbers of the Loc-RIB's prefixes (see `keys`). */
   *dests(): IterableIterator<number> {
-    for (let d = 0; d < this.dTop; d++) if (this.dAcc[d]! > 0 || this.dBest[d] !== NONE) yield d;
+    for (let d = 0; d < this.dTop; d++) if (this.hasAccepted(d) || this.dBest[d] !== NONE) yield d;
   }
 
   // ---- sources ----
@@ -396,10 +405,24 @@ export class RouteStore {
     this.rFlags[r] = accepted ? this.rFlags[r]! | ACCEPTED : this.rFlags[r]! & ~ACCEPTED;
     st.accepted += delta;
     this.pathCount += delta;
-    const before = this.dAcc[d]!;
-    this.dAcc[d] = before + delta;
-    if (before === 0) this.prefixes += 1;
-    else if (before + delta === 0) this.prefixes -= 1;
+    if (accepted) {
+      if (!this.hasAccepted(d)) {
+        this.dState[d] = this.dState[d]! | HAS_ACCEPTED;
+        this.prefixes += 1;
+      }
+    } else this.checkAccepted(d);
+  }
+
+  /** Prefix `d` has an accepted route. */
+  protected hasAccepted(d: number): boolean {
+    return (this.dState[d]! & HAS_ACCEPTED) !== 0;
+  }
+
+  /** A route of prefix `d` is no longer accepted, or gone: is another one? (Its chain is short: a route per peer.) */
+  private checkAccepted(d: number): void {
+    for (let x = this.dHead[d]!; x !== NONE; x = this.rNext[x]!) if ((this.rFlags[x]! & ACCEPTED) !== 0) return;
+    this.dState[d] = this.dState[d]! & ~HAS_ACCEPTED;
+    this.prefixes -= 1;
   }
 
   /** Drops the route's references on its sets. */
@@ -413,17 +436,16 @@ export class RouteStore {
   /** Out of the prefix's and the source's chains, and out of the counts. */
   protected unlink(r: number, d: number, st: SourceState): void {
     if ((this.rFlags[r]! & STALE) !== 0) st.stale -= 1;
-    if ((this.rFlags[r]! & ACCEPTED) !== 0) {
-      st.accepted -= 1;
-      this.pathCount -= 1;
-      this.dAcc[d] = this.dAcc[d]! - 1;
-      if (this.dAcc[d] === 0) this.prefixes -= 1;
-    }
     if (this.dHead[d] === r) this.dHead[d] = this.rNext[r]!;
     else {
       let x = this.dHead[d]!;
       while (this.rNext[x] !== r) x = this.rNext[x]!;
       this.rNext[x] = this.rNext[r]!;
+    }
+    if ((this.rFlags[r]! & ACCEPTED) !== 0) {
+      st.accepted -= 1;
+      this.pathCount -= 1;
+      this.checkAccepted(d);
     }
     st.routes -= 1;
   }
