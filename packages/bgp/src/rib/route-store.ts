@@ -48,7 +48,7 @@ export interface SourceState extends RowOwner {
  * the two attribute sets) and prefix number (key, first route, best route, FIB entry, state),
  * with an open-addressing hash from IPv4 key to prefix number, so a route costs about 21 bytes (25
  * with ADD-PATH path IDs; 17 while its received set is the one after policy, as without an import
- * policy that changes it: that column's pages are then never written) and a prefix 17 and 4 to 8
+ * policy that changes it: that column's pages are then never written) and a prefix 15 and 4 to 8
  * in the index, and neither is an object the garbage collector has to trace. Whether a prefix has
  * an accepted route is a state bit, found again along its chain when one goes.
  * Routes of one prefix form a chain. A route's source is that of its row (`RouteRows`: each
