@@ -186,6 +186,7 @@ export class ImportStage {
     const keep = this.keepsReceived(peer, view);
     if (keep) received();
     const reject = loop !== '' || denyAll;
+    rib.warm(list);
     let shared: AttrSet | null | undefined;
     for (let i = 0; i < list.count; i++) {
       const key = prefixKeyAt(list, i);

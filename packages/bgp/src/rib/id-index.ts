@@ -119,6 +119,11 @@ export class IdIndex {
     return this.slots[i]! >>> ID_BITS === hash >>> ID_BITS;
   }
 
+  /** The slot a probe for `hash` reads first (its value means nothing to the caller: see `RouteStore.warm`). */
+  peek(hash: number): number {
+    return this.slots[hash & (this.slots.length - 1)]!;
+  }
+
   next(i: number): number {
     return (i + 1) & (this.slots.length - 1);
   }
