@@ -18,13 +18,22 @@ const source = (id: number): PathSource => ({
   local: false,
 });
 
+/** The i-th /24 from 11.0.0.0 up. */
+const key = (i: number) => v4Key(((11 << 24) + i * 256) >>> 0, 24);
+
+/** An empty RIB and one attribute set in its table. */
+function oneSetRib() {
+  const attrs = new AttrTable();
+  const rib = new LocRib(attrs, DEFAULT_DECISION);
+  return { rib, a: attrs.intern({ origin: 'igp', asPath: [] }, '198.18.1.1') };
+}
+
 describe('LocRib (columnar routes, one chain per prefix and per source)', () => {
   it('finds every prefix after its index doubled many times, with prefixes freed between', () => {
     const attrs = new AttrTable();
     const rib = new LocRib(attrs, DEFAULT_DECISION);
     const s1 = source(1);
     const a = attrs.intern({ origin: 'igp', asPath: [] }, '198.18.1.1');
-    const key = (i: number) => v4Key(((11 << 24) + i * 256) >>> 0, 24);
     for (let i = 0; i < 3000; i++) rib.put(key(i), s1, 0, a, a, 0);
     for (let i = 0; i < 3000; i += 3) rib.remove(rib.find(key(i), s1, 0));
     rib.process(1_000_000, () => {}); // frees the emptied prefixes
@@ -139,10 +148,7 @@ describe('LocRib (columnar routes, one chain per prefix and per source)', () => 
 
 describe('LocRib: route rows', () => {
   it("a source's rows go back once its routes are gone, and the next source takes them", () => {
-    const attrs = new AttrTable();
-    const rib = new LocRib(attrs, DEFAULT_DECISION);
-    const a = attrs.intern({ origin: 'igp', asPath: [] }, '198.18.1.1');
-    const key = (i: number) => v4Key(((11 << 24) + i * 256) >>> 0, 24);
+    const { rib, a } = oneSetRib();
     const [s1, s2, s3] = [source(1), source(2), source(3)];
     const first = Array.from({ length: 100 }, (_, i) => rib.put(key(i), s1, 0, a, a, 0));
     // A second source's routes interleaved: each source's routes are listed, in rows of its own.
@@ -163,9 +169,7 @@ describe('LocRib: route rows', () => {
 
 describe('LocRib: the FIB column', () => {
   it('holds any feed entry number, and a reused prefix number starts with none', () => {
-    const attrs = new AttrTable();
-    const rib = new LocRib(attrs, DEFAULT_DECISION);
-    const a = attrs.intern({ origin: 'igp', asPath: [] }, '198.18.1.1');
+    const { rib, a } = oneSetRib();
     const s = source(1);
     const r = rib.put(v4Key(0x0b000000, 24), s, 0, a, a, 0);
     rib.put(v4Key(0x0b000100, 24), s, 0, a, a, 0);
@@ -187,10 +191,7 @@ describe('LocRib: the FIB column', () => {
 
 describe('LocRib: dirty prefixes', () => {
   it('decides each dirty prefix once, in the order marked, across growths of a wrapped ring', () => {
-    const attrs = new AttrTable();
-    const rib = new LocRib(attrs, DEFAULT_DECISION);
-    const a = attrs.intern({ origin: 'igp', asPath: [] }, '198.18.1.1');
-    const key = (i: number) => v4Key(((11 << 24) + i * 256) >>> 0, 24);
+    const { rib, a } = oneSetRib();
     const s = source(1);
     const seen: PrefixKey[] = [];
     for (let i = 0; i < 1000; i++) rib.put(key(i), s, 0, a, a, 0);
@@ -367,7 +368,6 @@ describe('LocRib against a model (fast-check)', () => {
     const a = attrs.intern({ origin: 'igp', asPath: [] }, '198.18.1.1');
     const b = attrs.intern({ origin: 'igp', asPath: [] }, '198.18.1.2');
     const s1 = source(1);
-    const key = (i: number) => v4Key(((11 << 24) + i * 256) >>> 0, 24);
     let asked = 0;
     let down = '';
     rib.usable = (r) => {
