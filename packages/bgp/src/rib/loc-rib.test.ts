@@ -167,6 +167,23 @@ describe('LocRib: route rows', () => {
   });
 });
 
+describe('LocRib: listing a source while its routes go', () => {
+  it('ends when the source is gone, though another source took its number and its rows', () => {
+    const { rib, a } = oneSetRib();
+    const [s1, s2] = [source(1), source(2)];
+    rib.put(key(0), s1, 0, a, a, 0);
+    rib.put(key(1), s1, 0, a, a, 0);
+    rib.process(10, () => {});
+    // A dropped session's routes are removed a slice at a time, its listing paused in between.
+    const it = rib.routesOf(s1);
+    for (let i = 0; i < 2; i++) rib.remove(it.next().value as number);
+    rib.process(10, () => {}); // frees the retired routes: s1 is forgotten
+    const theirs = Array.from({ length: 4 }, (_, i) => rib.put(key(5 + i), s2, 0, a, a, 0));
+    expect(it.next().done).toBe(true);
+    expect([rib.routeCount(s2), ...theirs.map((r) => rib.source(r) === s2)]).toEqual([4, true, true, true, true]);
+  });
+});
+
 describe('LocRib: the FIB column', () => {
   it('holds any feed entry number, and a reused prefix number starts with none', () => {
     const { rib, a } = oneSetRib();

@@ -323,11 +323,19 @@ export class RouteStore {
     return this.sourceState(s)?.accepted ?? 0;
   }
 
-  /** The routes from `s`; routes may be removed while iterating (a route added meanwhile may or may not be seen). */
+  /**
+   * The routes from `s`; routes may be removed while iterating (a route added meanwhile may or may
+   * not be seen). Once the source is forgotten the listing ends: its number and its rows may be
+   * another source's by then (a dropped session's listing pauses between slices).
+   */
   *routesOf(s: PathSource): IterableIterator<number> {
     const si = this.sources.get(s);
     if (si === undefined) return;
-    for (const r of this.rows.rows(si, this.sourceList[si]!)) if ((this.rFlags[r]! & RETIRED) === 0) yield r;
+    const st = this.sourceList[si]!;
+    for (const r of this.rows.rows(si, st)) {
+      if (this.sourceList[si] !== st) return;
+      if ((this.rFlags[r]! & RETIRED) === 0) yield r;
+    }
   }
 
   /** The index in `sourceList` of route `r`'s source. */
