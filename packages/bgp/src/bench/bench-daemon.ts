@@ -19,6 +19,10 @@ export interface ProcStats {
   vmHwmKb: number;
   vmRssKb: number;
   cpuSeconds: number;
+  /** Of which in the kernel (system time: page faults, syscalls). */
+  sysSeconds: number;
+  /** Minor page faults (a first touch of a page of memory: about 11 µs each on the VMs measured). */
+  minorFaults: number;
 }
 
 function readProc(pid: number, file: string): string | null {
@@ -50,7 +54,7 @@ export function procStats(pid: number): ProcStats | null {
   const stat = readProc(pid, 'stat');
   if (!status || !stat) return null;
   const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
-  // Fields after the `(comm)`: state is field 3, utime 14, stime 15 (in clock ticks).
+  // Fields after the `(comm)`: state is field 3, minflt 10, utime 14, stime 15 (in clock ticks).
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(rest[11]) + Number(rest[12]);
   return {
@@ -59,6 +63,8 @@ export function procStats(pid: number): ProcStats | null {
     vmHwmKb: kb('VmHWM'),
     vmRssKb: kb('VmRSS'),
     cpuSeconds: ticks / 100,
+    sysSeconds: Number(rest[12]) / 100,
+    minorFaults: Number(rest[7]),
   };
 }
 

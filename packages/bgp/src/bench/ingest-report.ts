@@ -30,6 +30,9 @@ export interface CaseResult {
   cpuSeconds?: number;
   /** The receiver's CPU time (user+system) from starting the feed to done. */
   ingestCpuSeconds?: number;
+  /** Of the ingest's CPU time, the part in the kernel, and the minor page faults it took. */
+  ingestSysSeconds?: number;
+  ingestMinorFaults?: number;
   /** The feeder's CPU time over the same span (it competes for the same 2 cores). */
   feederCpuSeconds?: number;
   /** The fast feeder: seconds from Established until the kernel took its last byte. */

@@ -202,7 +202,13 @@ async function runCase(
             peakRssMb: mb(after.vmHwmKb),
             rssAtEndMb: mb(after.vmRssKb),
             cpuSeconds: after.cpuSeconds,
-            ...(before ? { ingestCpuSeconds: round2(after.cpuSeconds - before.cpuSeconds) } : {}),
+            ...(before
+              ? {
+                  ingestCpuSeconds: round2(after.cpuSeconds - before.cpuSeconds),
+                  ingestSysSeconds: round2(after.sysSeconds - before.sysSeconds),
+                  ingestMinorFaults: after.minorFaults - before.minorFaults,
+                }
+              : {}),
           }
         : {}),
     };
@@ -297,7 +303,7 @@ export default async function ingest(ctx: Ctx) {
           ctx.log(`${feeder} feeder, ${name}/${mode} run ${run}: ${count} prefixes ...`);
           const r = await runCase(ctx, feeder, name, mode, count, opts);
           ctx.log(
-            `${name}/${mode}: ${r.status}${r.seconds !== undefined ? ` ${r.seconds} s` : ''}${r.ingestCpuSeconds !== undefined ? `, CPU ${r.ingestCpuSeconds} s` : ''}${r.peakRssMb !== undefined ? `, peak RSS ${r.peakRssMb} MB` : ''}${r.loopMaxMs !== undefined ? `, loop held ${r.loopMaxMs} ms` : ''}${r.reason ? ` (${r.reason})` : ''}`,
+            `${name}/${mode}: ${r.status}${r.seconds !== undefined ? ` ${r.seconds} s` : ''}${r.ingestCpuSeconds !== undefined ? `, CPU ${r.ingestCpuSeconds} s (system ${r.ingestSysSeconds}, ${r.ingestMinorFaults} page faults)` : ''}${r.peakRssMb !== undefined ? `, peak RSS ${r.peakRssMb} MB` : ''}${r.loopMaxMs !== undefined ? `, loop held ${r.loopMaxMs} ms` : ''}${r.reason ? ` (${r.reason})` : ''}`,
           );
           results.push(r);
         }

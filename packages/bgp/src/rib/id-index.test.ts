@@ -159,3 +159,107 @@ describe('IdIndex', () => {
     );
   });
 });
+
+/**
+ * An index over keys 0..n-1 with two hash functions: 0 spreads keys (`good`), 1 keeps their order
+ * (key k at k/n of the range: the slot rises with the key), as BIRD's hash does for its table.
+ */
+function twoHashes(n: number) {
+  const keys: number[] = [];
+  const good = (k: number) => Math.imul(k + 1, 0x9e3779b1);
+  const ordered = (k: number, bits: number) =>
+    (Math.floor((k / n) * 2 ** 32) >>> (32 - bits)) | ((Math.imul(k, 0x2c1b3c6d) >>> 26) << 26);
+  const hashOf = (k: number, mode: number, bits: number) => (mode === 1 ? ordered(k, bits) : good(k));
+  const idx = new IdIndex(
+    (id, mode, bits) => hashOf(keys[id]!, mode, bits),
+    {
+      modes: 2,
+      count: () => keys.length,
+      each: (from, to, place, mode, bits) => {
+        for (let id = from; id < to; id++) if (keys[id] !== undefined) place(id, hashOf(keys[id]!, mode, bits));
+      },
+    },
+    1024,
+  );
+  const find = (key: number): number => {
+    const h = hashOf(key, idx.mode, idx.bits);
+    for (let i = idx.start(h); ; i = idx.next(i)) {
+      const id = idx.at(i);
+      if (id < 0 || (idx.tagged(i, h) && keys[id] === key)) return id;
+    }
+  };
+  const add = (key: number) => {
+    keys.push(key);
+    idx.insert(keys.length - 1, hashOf(key, idx.mode, idx.bits));
+  };
+  return { keys, idx, find, add, hashOf };
+}
+
+describe('IdIndex with a second, ordered hash function', () => {
+  it("takes it when rows come in its order, sized at once for the table the sample's span foretells", () => {
+    const n = 16_000;
+    const t = twoHashes(n);
+    const sizes = new Set<number>();
+    for (let k = 0; k < n; k++) {
+      t.add(k);
+      sizes.add(t.idx.bits);
+    }
+    expect(t.idx.mode).toBe(1);
+    // 1.6 x 16,000 rows: 2^15 slots, in one step from the first array's 2^10 (and under half full).
+    expect(t.idx.bits).toBe(15);
+    expect([...sizes]).toEqual([10, 15]);
+    for (let k = 0; k < n; k++) expect(t.find(k)).toBe(k);
+    expect(t.find(n)).toBe(-1);
+  });
+
+  it('keeps the spreading one when rows come in no order', () => {
+    const n = 20_000;
+    const t = twoHashes(n);
+    const order = Array.from({ length: n }, (_, i) => Math.imul(i, 7919) % n); // 7919 is prime: a permutation
+    for (const k of order) t.add(k);
+    expect(t.idx.mode).toBe(0);
+    for (let id = 0; id < n; id += 7) expect(t.find(order[id]!)).toBe(id);
+  });
+
+  it('gives the ordered one up for good when more rows come than its array was sized for', () => {
+    const n = 20_000;
+    const t = twoHashes(n);
+    for (let k = 0; k < 2000; k++) t.add(k); // the order of a 20,000-row table: 2^15 slots
+    expect(t.idx.mode).toBe(1);
+    // Then 12,000 more whose ordered hashes all fall in the first tenth of the range: they crowd it.
+    for (let j = 0; j < 12_000; j++) t.add(n * 10 + j); // n*10+j hashes past the range, wrapping
+    expect(t.idx.mode).toBe(0);
+    for (let id = 0; id < t.keys.length; id += 3) expect(t.find(t.keys[id]!)).toBe(id);
+    // And never takes it again, however ordered the rows that follow.
+    for (let k = 2000; k < n; k++) t.add(k);
+    expect(t.idx.mode).toBe(0);
+    for (let id = 0; id < t.keys.length; id += 5) expect(t.find(t.keys[id]!)).toBe(id);
+  });
+
+  it('finds exactly what a map holds through inserts and deletes while it changes hash functions', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 2000, maxLength: 4000 }), (deletes) => {
+        const n = 8000;
+        const t = twoHashes(n);
+        const live = new Map<number, number>(); // key -> row
+        for (let k = 0; k < deletes.length; k++) {
+          t.add(k);
+          live.set(k, k);
+          // Now and then a delete of an earlier key (rows are not reused here).
+          if (deletes[k] === 0 && k > 10) {
+            const victim = k - 1 - (Math.imul(k, 31) % 10);
+            const row = live.get(victim);
+            if (row !== undefined) {
+              expect(t.idx.delete(row, t.hashOf(victim, t.idx.mode, t.idx.bits))).toBe(true);
+              t.keys[row] = undefined as unknown as number;
+              live.delete(victim);
+            }
+          }
+        }
+        expect(t.idx.size).toBe(live.size);
+        for (const [key, row] of live) expect(t.find(key)).toBe(row);
+      }),
+      { numRuns: 20 },
+    );
+  });
+});

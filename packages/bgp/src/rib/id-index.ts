@@ -44,12 +44,18 @@ export function grow<T extends Typed>(a: T, n: number, fill = 0): T {
   return b;
 }
 
-/** The rows of the table an `IdIndex` indexes, read in row order while it grows. */
+/**
+ * The rows of the table an `IdIndex` indexes, read in row order while it grows. A table may offer
+ * more than one hash function (`modes`): a row's hash then depends on the function (`mode`) and on
+ * the size of the index array (2^`bits` slots), and each array is built with one of them.
+ */
 export interface IndexRows {
   /** Row numbers in use are below this. */
   count(): number;
   /** Calls `place(id, hash)` for each row numbered from `from` up to `to` that is in the index. */
-  each(from: number, to: number, place: (id: number, hash: number) => void): void;
+  each(from: number, to: number, place: (id: number, hash: number) => void, mode: number, bits: number): void;
+  /** How many hash functions the table offers (1 when absent). */
+  readonly modes?: number;
 }
 
 /** Rows placed in the next array per insert while it is built (8 would just keep up). */
@@ -57,6 +63,18 @@ const ROWS_PER_INSERT = 16;
 
 /** Slots of an index array in one 4 KB page of memory. */
 const SLOTS_PER_PAGE = 1024;
+
+/** Inserts before a doubling that compare the table's hash functions (the last ones before it). */
+const SAMPLE = 512;
+/** An insert is near the one before when its slot is less than this far: one 64-byte cache line. */
+const NEAR = 16;
+/** Bits of the largest array an ordered hash function is chosen for (2^22 slots, 16 MB: 2M rows). */
+const ORDERED_MAX_BITS = 22;
+/** The sample's slots under an ordered hash function are also read for an array of 2^26 slots. */
+const WIDE_BITS = 26;
+const WIDE_MASK = (1 << WIDE_BITS) - 1;
+/** Taken slots an insert may pass in an array built with an ordered hash before the index gives it up. */
+const LONG_PROBE = 256;
 
 /**
  * A hash index from keys to small non-negative integers (row numbers of a columnar table), as one
@@ -76,29 +94,66 @@ const SLOTS_PER_PAGE = 1024;
  * 3 µs here): rows hashed to random slots of a fresh 16 MB array made a thousand-prefix UPDATE
  * take every one of its 4,096 page faults (20 to 35 ms of system time in one message).
  *
+ * A table with more than one hash function lets the index choose, at each doubling, the one its
+ * last inserts were nearest each other under: rows arriving in the order of that hash land in
+ * neighbouring slots, so inserts and the next doubling go through the array in order instead of
+ * missing the cache at each row. Callers hash keys with `mode` and `bits` (the current array's).
+ *
  * Lookups probe from `start(hash)`: `at(i)` is the row there (or -1: not found), `next(i)` the
  * following position; `tagged(i, hash)` is false for a row whose hash differs; the caller compares
  * its key against the other rows'.
  */
 export class IdIndex {
   private slots: Int32Array;
+  /** The hash function `slots` is built with, and its size (2^bits slots). */
+  private hashMode = 0;
+  private hashBits: number;
   /** The array being built, twice the size, while the pass runs; else null. */
   private building: Int32Array | null = null;
+  private buildMode = 0;
+  /** Per hash function: inserts of this sample near the one before (see `sample`), and the last one's slot. */
+  private readonly near: Int32Array;
+  private readonly lastSlot: Int32Array;
+  private readonly wideFirst: Int32Array;
+  private readonly wideLast: Int32Array;
+  private sampled = 0;
+  /** The size of the array being built (2^buildBits slots). */
+  private buildBits = 0;
+  /** False once an ordered hash function was given up (see `leaveOrder`): never chosen again. */
+  private ordered = true;
   /** The pass's next row: rows below it are in `building`. */
   private cursor = 0;
   /** Slots of `building` below this are in pages written already (the pass starts once all are). */
   private touched = 0;
   private count = 0;
   private readonly placeBuilding = (id: number, hash: number) => place(this.building!, id, hash);
+  private readonly modes: number;
 
   constructor(
-    private readonly hashOf: (id: number) => number,
+    /** Row `id`'s hash under hash function `mode` for an array of 2^`bits` slots. */
+    private readonly hashOf: (id: number, mode: number, bits: number) => number,
     private readonly rows: IndexRows,
     initialSize = 1024,
     /** Makes an index array of `n` zeros (tests watch its writes). */
     private readonly alloc: (n: number) => Int32Array = (n) => new Int32Array(n),
   ) {
     this.slots = alloc(initialSize);
+    this.hashBits = 31 - Math.clz32(initialSize);
+    this.modes = rows.modes ?? 1;
+    this.near = new Int32Array(this.modes);
+    this.lastSlot = new Int32Array(this.modes);
+    this.wideFirst = new Int32Array(this.modes);
+    this.wideLast = new Int32Array(this.modes);
+  }
+
+  /** The hash function keys are hashed with for lookups and inserts (0 for a table that has one). */
+  get mode(): number {
+    return this.hashMode;
+  }
+
+  /** The current array has 2^bits slots. */
+  get bits(): number {
+    return this.hashBits;
   }
 
   get size(): number {
@@ -130,15 +185,19 @@ export class IdIndex {
 
   /** Adds row `id`, whose hash is `hash` (the caller checked it is not there yet). */
   insert(id: number, hash: number): void {
-    place(this.slots, id, hash);
+    const probes = place(this.slots, id, hash);
     this.count += 1;
+    if (probes > LONG_PROBE && this.hashMode !== 0) {
+      this.leaveOrder();
+      return;
+    }
     const n = this.slots.length;
     if (this.building) {
-      if (id < this.cursor) place(this.building, id, hash); // behind the pass: it will not come back for it
-    } else if (this.count * 2 > n) {
-      this.building = this.alloc(n * 2);
-      this.cursor = 0;
-      this.touched = 0;
+      // Behind the pass: it will not come back for it.
+      if (id < this.cursor) place(this.building, id, this.hashOf(id, this.buildMode, this.buildBits));
+    } else {
+      if (this.modes > 1 && this.count * 2 > n - 2 * SAMPLE) this.sample(id);
+      if (this.count * 2 > n) this.startBuild();
     }
     if (!this.building) return;
     // The pages and the pass keep well ahead: writing the new array's 2n/1,024 pages takes n/512
@@ -151,6 +210,68 @@ export class IdIndex {
     else this.pass(ROWS_PER_INSERT);
   }
 
+  /**
+   * Notes, for each hash function, whether row `id` lands near the row inserted before it in the
+   * next array, and for the ordered ones (1 and up) how far through the hash's range it is.
+   */
+  private sample(id: number): void {
+    const bits = this.hashBits + 1;
+    const mask = (1 << bits) - 1;
+    for (let m = 0; m < this.modes; m++) {
+      const slot = this.hashOf(id, m, bits) & mask;
+      if (Math.abs(slot - this.lastSlot[m]!) < NEAR) this.near[m] = this.near[m]! + 1;
+      this.lastSlot[m] = slot;
+      if (m > 0) {
+        const wide = this.hashOf(id, m, WIDE_BITS) & WIDE_MASK;
+        if (this.sampled === 0) this.wideFirst[m] = wide;
+        this.wideLast[m] = wide;
+      }
+    }
+    this.sampled += 1;
+  }
+
+  /** Starts building the next array: with the hash function the sample was nearest under, and its size. */
+  private startBuild(): void {
+    let mode = this.hashMode;
+    const margin = Math.max(16, this.sampled >> 2);
+    for (let m = 0; m < this.modes; m++) if (this.near[m]! > this.near[mode]! + margin) mode = m;
+    let bits = this.hashBits + 1;
+    if (mode !== 0) {
+      // Rows come in the order of this hash: by the time those that hash high arrive, the array
+      // must be large enough for all of them, or the ones before crowd its low end. The sample
+      // crossed this much of the hash's range: the table has about this many rows in all.
+      // Sized for that many at 5/8 full at most (the estimate is within a few percent).
+      const span = this.wideLast[mode]! - this.wideFirst[mode]!;
+      const rows = span > 0 ? (this.sampled * (WIDE_MASK + 1)) / span : Number.POSITIVE_INFINITY;
+      const need = Math.ceil(Math.max(rows, this.count) * 1.6);
+      if (!this.ordered || !(need <= 2 ** ORDERED_MAX_BITS)) mode = 0;
+      else bits = Math.max(bits, 32 - Math.clz32(need - 1));
+    }
+    this.near.fill(0);
+    this.sampled = 0;
+    this.building = this.alloc(2 ** bits);
+    this.buildMode = mode;
+    this.buildBits = bits;
+    this.cursor = 0;
+    // An ordered array is written from one end to the other: its pages are mapped one at a time.
+    this.touched = mode === 0 ? 0 : this.building.length;
+  }
+
+  /**
+   * An insert probed far in an array built with an ordered hash: its rows do not come in that
+   * order after all (or the table is larger than it looked), and they crowd part of the array.
+   * The index goes back to the spreading hash for good, rebuilt at once at the same size.
+   */
+  private leaveOrder(): void {
+    this.ordered = false;
+    this.building = this.alloc(this.slots.length);
+    this.buildMode = 0;
+    this.buildBits = this.hashBits;
+    this.cursor = 0;
+    this.touched = this.building.length;
+    this.pass(Number.POSITIVE_INFINITY);
+  }
+
   /** Writes the next page of the array being built (a zero over a zero: it only gets mapped). */
   private touchPage(): void {
     this.building![this.touched] = 0;
@@ -161,32 +282,50 @@ export class IdIndex {
   private pass(n: number): void {
     const end = this.rows.count();
     const to = Math.min(end, this.cursor + n);
-    this.rows.each(this.cursor, to, this.placeBuilding);
+    this.rows.each(this.cursor, to, this.placeBuilding, this.buildMode, this.buildBits);
     this.cursor = to;
     if (to >= end) {
       this.slots = this.building!;
       this.building = null;
+      this.hashMode = this.buildMode;
+      this.hashBits = this.buildBits;
     }
   }
 
-  /** Removes row `id`, whose hash is `hash`; false when it is not there. */
+  /** Removes row `id`, whose hash is `hash` (for `mode` and `bits`); false when it is not there. */
   delete(id: number, hash: number): boolean {
-    if (this.building && id < this.cursor) remove(this.building, id, hash, this.hashOf);
-    if (!remove(this.slots, id, hash, this.hashOf)) return false;
+    if (this.building && id < this.cursor) {
+      const bits = this.buildBits;
+      remove(this.building, id, this.hashOf(id, this.buildMode, bits), this.hashOf, this.buildMode, bits);
+    }
+    if (!remove(this.slots, id, hash, this.hashOf, this.hashMode, this.hashBits)) return false;
     this.count -= 1;
     return true;
   }
 }
 
-function place(slots: Int32Array, id: number, hash: number): void {
+/** Places row `id` with `hash` in `slots`; returns how many taken slots it passed. */
+function place(slots: Int32Array, id: number, hash: number): number {
   const mask = slots.length - 1;
   let i = hash & mask;
-  while (slots[i] !== 0) i = (i + 1) & mask;
+  let probes = 0;
+  while (slots[i] !== 0) {
+    i = (i + 1) & mask;
+    probes += 1;
+  }
   slots[i] = (id + 1) | ((hash >>> ID_BITS) << ID_BITS);
+  return probes;
 }
 
 /** Removes row `id` with `hash` from `slots`, moving back later rows of its cluster; false when absent. */
-function remove(slots: Int32Array, id: number, hash: number, hashOf: (id: number) => number): boolean {
+function remove(
+  slots: Int32Array,
+  id: number,
+  hash: number,
+  hashOf: (id: number, mode: number, bits: number) => number,
+  mode: number,
+  bits: number,
+): boolean {
   const mask = slots.length - 1;
   let i = hash & mask;
   while (slots[i] !== 0 && (slots[i]! & ID_MASK) !== id + 1) i = (i + 1) & mask;
@@ -196,7 +335,7 @@ function remove(slots: Int32Array, id: number, hash: number, hashOf: (id: number
   // is not in the cyclic range (hole, entry].
   for (let j = (i + 1) & mask; slots[j] !== 0; j = (j + 1) & mask) {
     const s = slots[j]!;
-    const home = hashOf((s & ID_MASK) - 1) & mask;
+    const home = hashOf((s & ID_MASK) - 1, mode, bits) & mask;
     if (i <= j ? home <= i || home > j : home <= i && home > j) {
       slots[i] = s;
       slots[j] = 0;

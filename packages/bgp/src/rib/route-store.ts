@@ -4,6 +4,7 @@ import { column, grow, IdIndex } from './id-index.js';
 import type { AttrSet, PathSource } from './path.js';
 import { type PrefixKey, v4Key } from './prefix-key.js';
 import { RouteRows, type RowOwner } from './route-rows.js';
+import { v4Hash } from './v4-hash.js';
 
 /** No route, no prefix. */
 export const NONE = -1;
@@ -101,13 +102,16 @@ export class RouteStore {
   private readonly v6Index = new Map<string, number>();
   /** Prefix numbers by IPv4 key. */
   private readonly v4Index = new IdIndex(
-    (d) => RouteStore.hash(this.v4Key(d)),
+    (d, mode, bits) => v4Hash(this.v4Key(d), mode, bits),
     {
+      modes: 2,
       count: () => this.dTop,
-      each: (from, to, place) => {
+      each: (from, to, place, mode, bits) => {
         // Every prefix with an IPv4 key.
         const state = this.dState;
-        for (let d = from; d < to; d++) if ((state[d]! & KEY_NONE) === 0) place(d, RouteStore.hash(this.v4Key(d)));
+        for (let d = from; d < to; d++) {
+          if ((state[d]! & KEY_NONE) === 0) place(d, v4Hash(this.v4Key(d), mode, bits));
+        }
       },
     },
     2048,
@@ -137,39 +141,19 @@ export class RouteStore {
 
   // ---- the IPv4 index ----
 
-  /**
-   * The index hash of an IPv4 key. Eight neighbouring prefixes of one length (the 3 bits above the
-   * length marker) share a block whose position is mixed, and sit in consecutive slots of it: a
-   * table arriving in address order, as peers send it, touches one cache line of the index per
-   * 8 prefixes instead of one per prefix, and a doubling writes the new index in blocks (blocks of
-   * 16 made the probes past other blocks cost more than they saved; 8 was fastest for a table in
-   * order and for runs of mixed lengths at random). The top bits (the slot's tag) mix in the
-   * position too, so neighbours still have different tags.
-   */
-  private static hash(key: number): number {
-    let block: number;
-    let low: number;
-    if (key >= 4294967296) {
-      // A /32: 2^32 + address.
-      const a = key - 4294967296;
-      block = ((a >>> 3) ^ 0x5bd1e995) | 0;
-      low = a & 7;
-    } else {
-      const t = key >>> 0;
-      const marker = 31 - Math.clz32(t & -t); // the bit after the prefix's last network bit
-      low = marker > 28 ? 0 : (t >>> (marker + 1)) & 7;
-      block = marker > 27 ? marker : ((t >>> (marker + 4)) << 5) | marker;
-    }
-    let h = Math.imul(block, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-    return (h & ~7) ^ low ^ Math.imul(low + 1, 0x9e3779b1 & ~0x3ffffff);
+  /** The hash of an IPv4 key for the index's current array. */
+  private keyHash(key: number): number {
+    return v4Hash(key, this.v4Index.mode, this.v4Index.bits);
+  }
+
+  /** The hash function the IPv4 index uses now (0: Tabby's, 1: in BIRD's order), for tests and listings. */
+  get v4IndexMode(): number {
+    return this.v4Index.mode;
   }
 
   private findV4(key: number): number {
     const idx = this.v4Index;
-    const h = RouteStore.hash(key);
+    const h = this.keyHash(key);
     for (let i = idx.start(h); ; i = idx.next(i)) {
       const d = idx.at(i);
       if (d === NONE || (idx.tagged(i, h) && this.v4Key(d) === key)) return d;
@@ -193,7 +177,7 @@ export class RouteStore {
     const idx = this.v4Index;
     const { addrs, lengths } = list;
     let x = 0;
-    for (let i = 0; i < list.count; i++) x ^= idx.peek(RouteStore.hash(v4Key(addrs[i]!, lengths[i]!)));
+    for (let i = 0; i < list.count; i++) x ^= idx.peek(this.keyHash(v4Key(addrs[i]!, lengths[i]!)));
     this.warmed = x;
   }
 
@@ -229,7 +213,7 @@ export class RouteStore {
       const v32 = key >= 4294967296;
       this.dKey[d] = v32 ? key - 4294967296 : key;
       this.dState[d] = v32 ? KEY_V32 : 0;
-      this.v4Index.insert(d, RouteStore.hash(key));
+      this.v4Index.insert(d, this.keyHash(key));
     } else {
       this.dState[d] = KEY_NONE;
       this.v6Keys.set(d, key);
@@ -242,7 +226,7 @@ export class RouteStore {
     if ((this.dState[d]! & KEY_NONE) !== 0) {
       this.v6Index.delete(this.v6Keys.get(d)!);
       this.v6Keys.delete(d);
-    } else this.v4Index.delete(d, RouteStore.hash(this.v4Key(d)));
+    } else this.v4Index.delete(d, this.keyHash(this.v4Key(d)));
     this.ecmp.delete(d);
     this.setFib(d, 0);
     this.dState[d] = KEY_NONE;
