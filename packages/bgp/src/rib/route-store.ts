@@ -168,12 +168,13 @@ export class RouteStore {
   /**
    * Reads the index slots where the IPv4 prefixes of `list` would be found, and nothing else: the
    * reads do not depend on each other, so the CPU has many cache misses outstanding at once, and
-   * the lookups and inserts that follow find the slots in cache. A table arriving in no address
-   * order (BIRD sends in its hash order) otherwise misses the cache at each new prefix, one after
-   * the other.
+   * the lookups and inserts that follow find the slots in cache. A table arriving in no order the
+   * index keeps otherwise misses the cache at each new prefix, one after the other. Not done while
+   * the index is in BIRD's order (the slots come one after the other: a first read of a fresh page
+   * would only add a fault before the write's).
    */
   warm(list: PrefixList): void {
-    if (list.afi !== Afi.ipv4) return;
+    if (list.afi !== Afi.ipv4 || this.v4Index.mode !== 0) return;
     const idx = this.v4Index;
     const { addrs, lengths } = list;
     let x = 0;
