@@ -21,7 +21,7 @@ export interface ProcStats {
   cpuSeconds: number;
   /** Of which in the kernel (system time: page faults, syscalls). */
   sysSeconds: number;
-  /** Minor page faults (a first touch of a page of memory: about 11 µs each on the VMs measured). */
+  /** Minor page faults (each a first touch of a 4 KB page of memory). */
   minorFaults: number;
 }
 
