@@ -43,6 +43,39 @@ describe('LocRib (columnar routes, one chain per prefix and per source)', () => 
     expect(rib.size).toBe(20_000 - 1000 + 1);
   });
 
+  it('keeps ECMP sets per prefix, and a freed prefix row taken again starts with none', () => {
+    const attrs = new AttrTable();
+    const rib = new LocRib(attrs, DEFAULT_DECISION);
+    const [s1, s2] = [source(1), source(2)];
+    // A source's routes go through 198.18.1.<its id> (a set is freed with its last route: interned anew).
+    const put = (i: number, s: PathSource) => {
+      const a = attrs.intern({ origin: 'igp', asPath: [] }, `198.18.1.${s.id}`);
+      return rib.put(key(i), s, 0, a, a, 0);
+    };
+    put(0, s1);
+    put(0, s2);
+    put(1, s1);
+    rib.process(100, () => {});
+    const d0 = rib.dest(key(0));
+    expect(rib.ecmpMembers(d0).length).toBe(2);
+    expect(rib.ecmpRest(rib.dest(key(1)))).toEqual([]);
+    // The partner goes: no set left.
+    rib.remove(rib.find(key(0), s2, 0));
+    rib.process(100, () => {});
+    expect(rib.ecmpRest(d0)).toEqual([]);
+    // A set again, then the prefix goes altogether and its row is taken by another.
+    put(0, s2);
+    rib.process(100, () => {});
+    expect(rib.ecmpRest(d0).length).toBe(1);
+    for (const s of [s1, s2]) rib.remove(rib.find(key(0), s, 0));
+    rib.process(100, () => {});
+    expect(rib.dest(key(0))).toBe(NONE);
+    put(2, s1);
+    expect(rib.dest(key(2))).toBe(d0);
+    rib.process(100, () => {});
+    expect(rib.ecmpMembers(d0)).toEqual([rib.find(key(2), s1, 0)]);
+  });
+
   it('reports changes of paths that are neither best nor ECMP members apart (ADD-PATH select all)', () => {
     const attrs = new AttrTable();
     const rib = new LocRib(attrs, DEFAULT_DECISION);
@@ -361,10 +394,12 @@ describe('LocRib against a model (fast-check)', () => {
           const listed = [...rib.routesOf(s)].map((r) => `${rib.key(r)}|${i + 1}|${rib.pathId(r)}`);
           expect(listed.sort()).toEqual(mine.map(([mid]) => mid).sort());
         }
-        // The best route of each prefix is what the decision process picks over its candidates.
+        // The best route and ECMP set of each prefix are what the decision process picks over its candidates.
+        const route = (p: unknown) => (p as { route: number }).route;
         for (const d of rib.values()) {
           const sel = selectBest(d.paths, DEFAULT_DECISION);
-          expect(d.best?.route).toBe((sel.best as { route: number } | null)?.route);
+          expect(d.best?.route).toBe(sel.best ? route(sel.best) : undefined);
+          expect(d.ecmpRest.map(route)).toEqual(sel.ecmp.slice(1).map(route));
         }
         // Removing everything, each route as it is listed, frees every prefix and every reference.
         for (const s of sources) for (const r of rib.routesOf(s)) rib.remove(r);

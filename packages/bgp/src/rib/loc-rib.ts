@@ -77,13 +77,13 @@ export class LocRib extends RouteStore {
   ecmpMembers(d: number): number[] {
     const b = this.dBest[d]!;
     if (b === NONE) return [];
-    const rest = this.ecmp.get(d);
+    const rest = this.ecmpOf(d);
     return rest ? [b, ...rest] : [b];
   }
 
   /** The other ECMP members besides the best. */
   ecmpRest(d: number): readonly number[] {
-    return this.ecmp.get(d) ?? NO_ROUTES;
+    return this.ecmpOf(d) ?? NO_ROUTES;
   }
 
   /** The prefix's Loc-RIB candidates: accepted routes of live sources. */
@@ -175,7 +175,7 @@ export class LocRib extends RouteStore {
 
   /** The route is the prefix's best or an ECMP member as of the last decision. */
   private selected(d: number, r: number): boolean {
-    return this.dBest[d] === r || (this.ecmp.get(d)?.includes(r) ?? false);
+    return this.dBest[d] === r || (this.ecmpOf(d)?.includes(r) ?? false);
   }
 
   /** Re-runs import for a stored route whose received set is kept: `post` as for `put` (the received set stays). */
@@ -257,7 +257,7 @@ export class LocRib extends RouteStore {
       const state = this.dState[d]!;
       this.dState[d] = state & STORE_BITS;
       const oldBest = this.dBest[d]!;
-      const oldRest = this.ecmp.get(d);
+      const oldRest = this.ecmpOf(d);
       const head = this.dHead[d]!;
       let best = NONE;
       let rest: number[] | undefined;
@@ -278,8 +278,7 @@ export class LocRib extends RouteStore {
         }
       }
       this.dBest[d] = best;
-      if (rest) this.ecmp.set(d, rest);
-      else if (oldRest) this.ecmp.delete(d);
+      if (rest || oldRest) this.setEcmp(d, rest);
       change.dest = d;
       change.key = this.destKey(d);
       if (oldBest !== best || (state & CHANGED) !== 0 || !same(oldRest, rest)) onChange(change);

@@ -25,7 +25,9 @@ const SAME = 16;
 const FIB_BIG = 0xffff;
 
 /** A prefix's state bits (`dState`) kept here; the rest are `LocRib`'s. */
-export const STORE_BITS = 0xe0;
+export const STORE_BITS = 0xf0;
+/** The prefix has ECMP members besides its best, in `ecmp` (most have none: the map is not asked). */
+const HAS_ECMP = 0x10;
 /** The prefix has an accepted route (a Loc-RIB candidate, before next-hop and liveness checks). */
 const HAS_ACCEPTED = 0x20;
 /** An IPv4 /32: the key column holds its address (its key is 2^32 + address). */
@@ -95,8 +97,8 @@ export class RouteStore {
   private readonly fibBig = new Map<number, number>();
   /** STORE_BITS, and the decision process's bits. */
   protected dState = column(Uint8Array, this.dCap);
-  /** The other ECMP members besides the best, for the few prefixes that have any. */
-  protected readonly ecmp = new Map<number, number[]>();
+  /** The other ECMP members besides the best, for the few prefixes that have any (see HAS_ECMP). */
+  private readonly ecmp = new Map<number, number[]>();
   /** IPv6 keys by prefix number, and prefix numbers by IPv6 key. */
   private readonly v6Keys = new Map<number, string>();
   private readonly v6Index = new Map<string, number>();
@@ -228,11 +230,26 @@ export class RouteStore {
       this.v6Index.delete(this.v6Keys.get(d)!);
       this.v6Keys.delete(d);
     } else this.v4Index.delete(d, this.keyHash(this.v4Key(d)));
-    this.ecmp.delete(d);
+    this.setEcmp(d, undefined);
     this.setFib(d, 0);
     this.dState[d] = KEY_NONE;
     this.dHead[d] = NONE;
     this.dFree.push(d);
+  }
+
+  /** The other ECMP members of prefix `d` besides its best, as of its last decision; undefined when none. */
+  protected ecmpOf(d: number): number[] | undefined {
+    return (this.dState[d]! & HAS_ECMP) !== 0 ? this.ecmp.get(d) : undefined;
+  }
+
+  protected setEcmp(d: number, rest: number[] | undefined): void {
+    if (rest) {
+      this.ecmp.set(d, rest);
+      this.dState[d] = this.dState[d]! | HAS_ECMP;
+    } else if ((this.dState[d]! & HAS_ECMP) !== 0) {
+      this.ecmp.delete(d);
+      this.dState[d] = this.dState[d]! & ~HAS_ECMP;
+    }
   }
 
   fib(d: number): number {
