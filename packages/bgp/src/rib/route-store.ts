@@ -148,7 +148,7 @@ export class RouteStore {
     return v4Hash(key, this.v4Index.mode, this.v4Index.bits);
   }
 
-  /** The hash function the IPv4 index uses now (0: Tabby's, 1: in BIRD's order), for tests and listings. */
+  /** The hash function the IPv4 index uses now (0: Tabby's, 1: in BIRD's order; for tests). */
   get v4IndexMode(): number {
     return this.v4Index.mode;
   }
