@@ -43,6 +43,31 @@ describe('LocRib (columnar routes, one chain per prefix and per source)', () => 
     expect(rib.size).toBe(20_000 - 1000 + 1);
   });
 
+  it('takes a forgotten source back under a number of its own, apart from the one that took its old number', () => {
+    const attrs = new AttrTable();
+    const rib = new LocRib(attrs, DEFAULT_DECISION);
+    const [s1, s2] = [source(1), source(2)];
+    // A set is freed with its last route: interned anew for each.
+    const put = (i: number, s: PathSource) => {
+      const a = attrs.intern({ origin: 'igp', asPath: [] }, '198.18.1.1');
+      return rib.put(key(i), s, 0, a, a, 0);
+    };
+    const forget = (s: PathSource) => {
+      for (const r of [...rib.routesOf(s)]) rib.remove(r);
+      rib.process(100, () => {}); // nothing left of it: forgotten, its number free
+    };
+    put(0, s1);
+    forget(s1);
+    const r1 = put(1, s1); // at once again
+    expect([rib.source(r1), rib.routeCount(s1)]).toEqual([s1, 1]);
+    forget(s1);
+    const r2 = put(2, s2); // s2 takes that number
+    const r3 = put(3, s1);
+    expect([rib.source(r2), rib.source(r3)]).toEqual([s2, s1]);
+    expect([rib.routeCount(s1), rib.routeCount(s2)]).toEqual([1, 1]);
+    expect([...rib.routesOf(s2)]).toEqual([r2]);
+  });
+
   it('keeps ECMP sets per prefix, and a freed prefix row taken again starts with none', () => {
     const attrs = new AttrTable();
     const rib = new LocRib(attrs, DEFAULT_DECISION);

@@ -137,8 +137,7 @@ export class LocRib extends RouteStore {
     now: number,
   ): number {
     const received = raw ?? post!;
-    let d = this.dest(key);
-    if (d === NONE) d = this.newDest(key);
+    const d = this.destOrNew(key);
     const si = this.sourceIndex(source);
     const st = this.sourceList[si]!;
     let r = NONE;
@@ -297,6 +296,28 @@ export class LocRib extends RouteStore {
   }
 
   // ---- snapshots: listings and tests ----
+
+  /**
+   * The keys of the Loc-RIB's prefixes: those with an accepted route, and those whose last
+   * decision chose one (until the next decision says otherwise).
+   */
+  *keys(): IterableIterator<PrefixKey> {
+    for (const d of this.dests()) yield this.destKey(d);
+  }
+
+  /**
+   * Every prefix number with a route (accepted or not), by number: a walk that can pause and
+   * resume while the table changes (a prefix removed and added back meanwhile may be missed or
+   * seen twice; nothing else is).
+   */
+  *allDests(): IterableIterator<number> {
+    for (let d = 0; d < this.dTop; d++) if (this.dHead[d] !== NONE) yield d;
+  }
+
+  /** The prefix numbers of the Loc-RIB's prefixes (see `keys`). */
+  *dests(): IterableIterator<number> {
+    for (let d = 0; d < this.dTop; d++) if (this.hasAccepted(d) || this.dBest[d] !== NONE) yield d;
+  }
 
   /** The route as a plain object (a snapshot). */
   path(r: number): RoutePath {

@@ -123,6 +123,9 @@ export class RouteStore {
   protected readonly sourceList: (SourceState | null)[] = [];
   private readonly sourceFree: number[] = [];
   protected prefixes = 0;
+  /** The source `sourceIndex` was last asked for, and its number (null once that source is forgotten). */
+  private lastSource: PathSource | null = null;
+  private lastSourceIndex = 0;
   /** What `warm` read (kept, so the reads are not optimized away). */
   protected warmed = 0;
   protected pathCount = 0;
@@ -153,9 +156,9 @@ export class RouteStore {
     return this.v4Index.mode;
   }
 
-  private findV4(key: number): number {
+  /** The prefix number of IPv4 `key`, whose hash for the index is `h`, or NONE. */
+  private findV4(key: number, h: number): number {
     const idx = this.v4Index;
-    const h = this.keyHash(key);
     for (let i = idx.start(h); ; i = idx.next(i)) {
       const d = idx.at(i);
       if (d === NONE || (idx.tagged(i, h) && this.v4Key(d) === key)) return d;
@@ -188,15 +191,24 @@ export class RouteStore {
 
   /** The prefix number of `key`, or NONE. */
   dest(key: PrefixKey): number {
-    if (typeof key === 'number') return this.findV4(key);
+    if (typeof key === 'number') return this.findV4(key, this.keyHash(key));
     return this.v6Index.get(key) ?? NONE;
+  }
+
+  /** The prefix number of `key`, a new prefix when it has none (an IPv4 key is hashed once). */
+  protected destOrNew(key: PrefixKey): number {
+    if (typeof key !== 'number') return this.v6Index.get(key) ?? this.newDest(key, 0);
+    const h = this.keyHash(key);
+    const d = this.findV4(key, h);
+    return d === NONE ? this.newDest(key, h) : d;
   }
 
   destKey(d: number): PrefixKey {
     return (this.dState[d]! & KEY_NONE) !== 0 ? this.v6Keys.get(d)! : this.v4Key(d);
   }
 
-  protected newDest(key: PrefixKey): number {
+  /** A new prefix `key`; `hash`: its IPv4 key's hash for the index (unused for IPv6). */
+  private newDest(key: PrefixKey, hash: number): number {
     let d = this.dFree.pop();
     if (d === undefined) {
       d = this.dTop++;
@@ -216,7 +228,7 @@ export class RouteStore {
       const v32 = key >= 4294967296;
       this.dKey[d] = v32 ? key - 4294967296 : key;
       this.dState[d] = v32 ? KEY_V32 : 0;
-      this.v4Index.insert(d, this.keyHash(key));
+      this.v4Index.insert(d, hash);
     } else {
       this.dState[d] = KEY_NONE;
       this.v6Keys.set(d, key);
@@ -272,34 +284,20 @@ export class RouteStore {
     return out;
   }
 
-  /**
-   * The keys of the Loc-RIB's prefixes: those with an accepted route, and those whose last
-   * decision chose one (until the next decision says otherwise).
-   */
-  *keys(): IterableIterator<PrefixKey> {
-    for (const d of this.dests()) yield this.destKey(d);
-  }
-
-  /**
-   * Every prefix number with a route (accepted or not), by number: a walk that can pause and
-   * resume while the table changes (a prefix removed and added back meanwhile may be missed or
-   * seen twice; nothing else is).
-   */
-  *allDests(): IterableIterator<number> {
-    for (let d = 0; d < this.dTop; d++) if (this.dHead[d] !== NONE) yield d;
-  }
-
-  /** The prefix numbers of the Loc-RIB's prefixes (see `keys`). */
-  *dests(): IterableIterator<number> {
-    for (let d = 0; d < this.dTop; d++) if (this.hasAccepted(d) || this.dBest[d] !== NONE) yield d;
-  }
-
   // ---- sources ----
 
   protected sourceIndex(s: PathSource): number {
+    // A table comes from one source at a time: the last one asked for is remembered.
+    if (s === this.lastSource) return this.lastSourceIndex;
     let i = this.sources.get(s);
-    if (i !== undefined) return i;
-    i = this.sourceFree.pop() ?? this.sourceList.length;
+    if (i === undefined) i = this.addSource(s);
+    this.lastSource = s;
+    this.lastSourceIndex = i;
+    return i;
+  }
+
+  private addSource(s: PathSource): number {
+    const i = this.sourceFree.pop() ?? this.sourceList.length;
     this.sourceList[i] = { source: s, head: NONE, partial: [], routes: 0, accepted: 0, retired: 0, stale: 0 };
     this.sources.set(s, i);
     return i;
@@ -488,6 +486,7 @@ export class RouteStore {
     if (st.routes === 0 && st.retired === 0) {
       const si = this.sources.get(st.source)!;
       this.sources.delete(st.source);
+      if (this.lastSource === st.source) this.lastSource = null;
       this.sourceList[si] = null;
       this.sourceFree.push(si);
     }
