@@ -226,8 +226,9 @@ describe('IdIndex with a second, ordered hash function', () => {
     const t = twoHashes(n);
     for (let k = 0; k < 2000; k++) t.add(k); // the order of a 20,000-row table: 2^15 slots
     expect(t.idx.mode).toBe(1);
-    // Then 12,000 more whose ordered hashes all fall in the first tenth of the range: they crowd it.
-    for (let j = 0; j < 12_000; j++) t.add(n * 10 + j); // n*10+j hashes past the range, wrapping
+    // Then 12,000 more whose ordered hashes wrap to the first 60% of the range (n*10+j as j): over
+    // the first 2,000, the array's first tenth is more than full.
+    for (let j = 0; j < 12_000; j++) t.add(n * 10 + j);
     expect(t.idx.mode).toBe(0);
     for (let id = 0; id < t.keys.length; id += 3) expect(t.find(t.keys[id]!)).toBe(id);
     // And never takes it again, however ordered the rows that follow.
@@ -256,6 +257,7 @@ describe('IdIndex with a second, ordered hash function', () => {
             }
           }
         }
+        expect(t.idx.mode).toBe(1); // the keys came in order: it did change hash functions
         expect(t.idx.size).toBe(live.size);
         for (const [key, row] of live) expect(t.find(key)).toBe(row);
       }),

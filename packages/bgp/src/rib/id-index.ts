@@ -249,6 +249,11 @@ export class IdIndex {
     }
     this.near.fill(0);
     this.sampled = 0;
+    this.build(mode, bits);
+  }
+
+  /** Starts an array of 2^bits slots for hash function `mode`, empty, to be filled by the pass. */
+  private build(mode: number, bits: number): void {
     this.building = this.alloc(2 ** bits);
     this.buildMode = mode;
     this.buildBits = bits;
@@ -264,11 +269,7 @@ export class IdIndex {
    */
   private leaveOrder(): void {
     this.ordered = false;
-    this.building = this.alloc(this.slots.length);
-    this.buildMode = 0;
-    this.buildBits = this.hashBits;
-    this.cursor = 0;
-    this.touched = this.building.length;
+    this.build(0, this.hashBits);
     this.pass(Number.POSITIVE_INFINITY);
   }
 

@@ -21,6 +21,17 @@ const source = (id: number): PathSource => ({
 /** The i-th /24 from 11.0.0.0 up. */
 const key = (i: number) => v4Key(((11 << 24) + i * 256) >>> 0, 24);
 
+/**
+ * `put(i, s)` stores key(i) from `s` through 198.18.1.<s's id>, interning the set anew each time
+ * (a set is freed with its last route).
+ */
+function freshPut(attrs: AttrTable, rib: LocRib) {
+  return (i: number, s: PathSource) => {
+    const a = attrs.intern({ origin: 'igp', asPath: [] }, `198.18.1.${s.id}`);
+    return rib.put(key(i), s, 0, a, a, 0);
+  };
+}
+
 /** An empty RIB and one attribute set in its table. */
 function oneSetRib() {
   const attrs = new AttrTable();
@@ -47,11 +58,7 @@ describe('LocRib (columnar routes, one chain per prefix and per source)', () => 
     const attrs = new AttrTable();
     const rib = new LocRib(attrs, DEFAULT_DECISION);
     const [s1, s2] = [source(1), source(2)];
-    // A set is freed with its last route: interned anew for each.
-    const put = (i: number, s: PathSource) => {
-      const a = attrs.intern({ origin: 'igp', asPath: [] }, '198.18.1.1');
-      return rib.put(key(i), s, 0, a, a, 0);
-    };
+    const put = freshPut(attrs, rib);
     const forget = (s: PathSource) => {
       for (const r of [...rib.routesOf(s)]) rib.remove(r);
       rib.process(100, () => {}); // nothing left of it: forgotten, its number free
@@ -72,11 +79,7 @@ describe('LocRib (columnar routes, one chain per prefix and per source)', () => 
     const attrs = new AttrTable();
     const rib = new LocRib(attrs, DEFAULT_DECISION);
     const [s1, s2] = [source(1), source(2)];
-    // A source's routes go through 198.18.1.<its id> (a set is freed with its last route: interned anew).
-    const put = (i: number, s: PathSource) => {
-      const a = attrs.intern({ origin: 'igp', asPath: [] }, `198.18.1.${s.id}`);
-      return rib.put(key(i), s, 0, a, a, 0);
-    };
+    const put = freshPut(attrs, rib);
     put(0, s1);
     put(0, s2);
     put(1, s1);

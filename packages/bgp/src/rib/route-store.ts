@@ -123,8 +123,7 @@ export class RouteStore {
   protected readonly sourceList: (SourceState | null)[] = [];
   private readonly sourceFree: number[] = [];
   protected prefixes = 0;
-  /** The source `sourceIndex` was last asked for, and its number (null once that source is forgotten). */
-  private lastSource: PathSource | null = null;
+  /** The number `sourceIndex` last gave (its source is still the one there unless forgotten since). */
   private lastSourceIndex = 0;
   /** What `warm` read (kept, so the reads are not optimized away). */
   protected warmed = 0;
@@ -287,11 +286,9 @@ export class RouteStore {
   // ---- sources ----
 
   protected sourceIndex(s: PathSource): number {
-    // A table comes from one source at a time: the last one asked for is remembered.
-    if (s === this.lastSource) return this.lastSourceIndex;
-    let i = this.sources.get(s);
-    if (i === undefined) i = this.addSource(s);
-    this.lastSource = s;
+    // A table comes from one source at a time: the last number given is tried first.
+    if (this.sourceList[this.lastSourceIndex]?.source === s) return this.lastSourceIndex;
+    const i = this.sources.get(s) ?? this.addSource(s);
     this.lastSourceIndex = i;
     return i;
   }
@@ -486,7 +483,6 @@ export class RouteStore {
     if (st.routes === 0 && st.retired === 0) {
       const si = this.sources.get(st.source)!;
       this.sources.delete(st.source);
-      if (this.lastSource === st.source) this.lastSource = null;
       this.sourceList[si] = null;
       this.sourceFree.push(si);
     }

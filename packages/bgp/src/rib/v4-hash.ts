@@ -12,7 +12,7 @@
  * mixed lengths at random). The top bits (the slot's tag) mix in the position too, so neighbours
  * still have different tags.
  */
-export function v4Hash(key: number, mode = 0, bits = 0): number {
+export function v4Hash(key: number, mode: number, bits: number): number {
   if (mode === 1) return birdOrder(key, bits);
   let block: number;
   let low: number;
