@@ -90,12 +90,19 @@ export class Peer {
     this.source = this.makeSource();
   }
 
+  /** The peer address as a number for the decision process's last tie-break, kept per address. */
+  private addressKey: { address: string; key: bigint } | null = null;
+
   private makeSource(): PathSource {
+    const address = this.config.address;
+    if (this.addressKey?.address !== address) {
+      this.addressKey = { address, key: addressToBigInt(address)?.value ?? 0n };
+    }
     return {
       id: this.id,
       name: this.config.name,
-      address: this.config.address,
-      addressKey: addressToBigInt(this.config.address)?.value ?? 0n,
+      address,
+      addressKey: this.addressKey.key,
       routerId: 0,
       asn: this.config.asn,
       ibgp: this.config.asn === this.config.localAsn,

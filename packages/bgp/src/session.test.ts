@@ -153,6 +153,27 @@ describe('Session (in memory, manual clock: no sockets, no sleeps)', () => {
     expect(seen).toEqual(Array.from({ length: 300 }, (_, i) => (10 << 16) | i));
   });
 
+  it('handles what the peer sent before it closed, even past the turn’s reading time: its NOTIFICATION is the reason', async () => {
+    let seen = 0;
+    const t = await setup({
+      onUpdate: () => {
+        seen += 1;
+        const until = performance.now() + 0.2; // a slow message: 0.2 ms each
+        while (performance.now() < until) {}
+      },
+    });
+    await t.establish();
+    // 300 slow UPDATEs and a Cease in one read, then the peer closes: all of it within this turn.
+    const one = (i: number) => Uint8Array.from([...Array(16).fill(255), 0, 27, 2, 0, 4, 24, 10, i >> 8, i & 255, 0, 0]);
+    const cease = encode({ type: 'notification', code: 6, subcode: 2, data: new Uint8Array() }, INITIAL_SESSION);
+    t.server.write(Buffer.concat([...Array.from({ length: 300 }, (_, i) => one(i)), cease]));
+    t.server.end();
+    for (let i = 0; i < 10; i++) await Promise.resolve(); // delivery and the close are microtasks
+    expect(t.s.phase).toBe('Closed');
+    expect(seen).toBe(300);
+    expect(t.closed()).toMatchObject({ kind: 'notification-received', notification: { code: 6, subcode: 2 } });
+  });
+
   it('shares the turn’s reading time between sessions: once one used it up, another waits for the next turn', async () => {
     let slow = 0;
     const a = await setup({

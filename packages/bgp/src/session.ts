@@ -52,10 +52,9 @@ function kindOf(m: BgpMessage): MessageKind {
 const READ_MS = 10;
 
 /**
- * Time the sessions spent handling received messages in this turn of the loop (ms): one budget
- * for every session. 10,000 reflector clients' OPENs arrive in one poll phase of the event loop;
- * with a budget per session each of them was handled at once (about 80 µs each, stalls of a
- * quarter of a second).
+ * Time the sessions spent handling received messages in this turn of the loop (ms): one budget for
+ * every session. 10,000 reflector clients' OPENs arrive in one poll phase of the event loop; with
+ * a budget per session each was handled at once (about 80 µs each, stalls of a quarter second).
  */
 let turnSpent = 0;
 let turnResetScheduled = false;
@@ -176,9 +175,11 @@ export class Session {
   start(): void {
     this.conn.onData((chunk) => this.onData(chunk));
     this.conn.onClose((err) => {
-      if (this.phase !== 'Closed') {
-        this.finish({ kind: 'transport', text: `Socket: ${err ? err.message : 'connection closed by peer'}` });
-      }
+      if (this.phase === 'Closed') return;
+      // What the peer sent before it closed counts (its NOTIFICATION, UPDATEs a graceful restart keeps).
+      this.handleInbox(performance.now(), Infinity);
+      const text = `Socket: ${err ? err.message : 'connection closed by peer'}`;
+      if ((this.phase as SessionPhase) !== 'Closed') this.finish({ kind: 'transport', text });
     });
     this.conn.onDrain(() => {
       this.watchSend();

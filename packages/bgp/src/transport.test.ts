@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { type Connection, MemoryNetwork, type Transport, tcpTransport } from './transport.js';
 
@@ -26,6 +28,34 @@ async function exchange(transport: Transport, clientTransport: Transport, host: 
 describe('transports', () => {
   it('tcp: connects, exchanges bytes and closes on loopback', async () => {
     await exchange(tcpTransport, tcpTransport, '127.0.0.1');
+  });
+
+  it('tcp: a peer that closes its side is gone at once, even with our bytes queued that it never read', async () => {
+    let queued = 0;
+    let sawClose!: () => void;
+    const closed = new Promise<void>((r) => {
+      sawClose = r;
+    });
+    const listener = await tcpTransport.listen({ host: '127.0.0.1', port: 0 }, (c) => {
+      // 16 MB for a peer that reads nothing: most of it stays in our send queue.
+      const big = new Uint8Array(1 << 20);
+      for (let i = 0; i < 16; i++) c.write(big);
+      queued = c.pendingBytes;
+      c.onClose(() => sawClose());
+    });
+    const peer = net.connect(listener.port, '127.0.0.1');
+    peer.pause();
+    try {
+      await once(peer, 'connect');
+      await new Promise((r) => setTimeout(r, 100));
+      peer.end(); // FIN; it still reads nothing
+      const seen = await Promise.race([closed.then(() => true), new Promise((r) => setTimeout(() => r(false), 3000))]);
+      expect(queued).toBeGreaterThan(0);
+      expect(seen).toBe(true); // before: no close (Node first ended our side, waiting for the queue to empty)
+    } finally {
+      peer.destroy();
+      await listener.close();
+    }
   });
 
   it('memory: connects, exchanges bytes and closes in-process', async () => {

@@ -62,6 +62,10 @@ class TcpConnection implements Connection {
   private written = 0;
   constructor(private readonly socket: net.Socket) {
     socket.setNoDelay(true);
+    // The peer's FIN ends the session: the socket goes at once. (Sockets are made half-open so
+    // that Node does not first end our side, which waits for our send queue to empty: forever when
+    // the peer has stopped reading, and a shutdown per socket when 10,000 peers leave together.)
+    socket.on('end', () => socket.destroy());
   }
   get localAddress() {
     return plainAddress(this.socket.localAddress);
@@ -120,6 +124,7 @@ export const tcpTransport: Transport = {
       const socket = net.createConnection({
         host: opts.host,
         port: opts.port,
+        allowHalfOpen: true,
         ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
       });
       const timer = setTimeout(() => {
@@ -157,7 +162,7 @@ const LISTEN_BACKLOG = 65_535;
 
 function listenTcp(opts: ListenOptions, onConnection: (conn: Connection) => void): Promise<Listener> {
   return new Promise((resolve, reject) => {
-    const server = net.createServer((socket) => onConnection(new TcpConnection(socket)));
+    const server = net.createServer({ allowHalfOpen: true }, (socket) => onConnection(new TcpConnection(socket)));
     server.once('error', reject);
     // The kernel caps the accept queue at net.core.somaxconn (4,096 by default): asking for more
     // costs nothing and lets a host that raised it take 10,000 reflector clients' handshakes at once.
