@@ -188,11 +188,13 @@ function twoHashes(n: number) {
       if (id < 0 || (idx.tagged(i, h) && keys[id] === key)) return id;
     }
   };
-  const add = (key: number) => {
-    keys.push(key);
-    idx.insert(keys.length - 1, hashOf(key, idx.mode, idx.bits));
+  /** Row `row` (a new one, or one freed before) takes `key`. */
+  const put = (row: number, key: number) => {
+    keys[row] = key;
+    idx.insert(row, hashOf(key, idx.mode, idx.bits));
   };
-  return { keys, idx, find, add, hashOf };
+  const add = (key: number) => put(keys.length, key);
+  return { keys, idx, find, add, put, hashOf };
 }
 
 describe('IdIndex with a second, ordered hash function', () => {
@@ -239,22 +241,30 @@ describe('IdIndex with a second, ordered hash function', () => {
 
   it('finds exactly what a map holds through inserts and deletes while it changes hash functions', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 2000, maxLength: 4000 }), (deletes) => {
+      fc.property(fc.array(fc.nat(), { minLength: 2000, maxLength: 4000 }), (picks) => {
         const n = 8000;
         const t = twoHashes(n);
         const live = new Map<number, number>(); // key -> row
-        for (let k = 0; k < deletes.length; k++) {
-          t.add(k);
-          live.set(k, k);
-          // Now and then a delete of an earlier key (rows are not reused here).
-          if (deletes[k] === 0 && k > 10) {
-            const victim = k - 1 - (Math.imul(k, 31) % 10);
-            const row = live.get(victim);
-            if (row !== undefined) {
-              expect(t.idx.delete(row, t.hashOf(victim, t.idx.mode, t.idx.bits))).toBe(true);
-              t.keys[row] = undefined as unknown as number;
-              live.delete(victim);
-            }
+        const liveKeys: number[] = [];
+        const free: number[] = [];
+        for (let k = 0; k < picks.length; k++) {
+          // A new key takes a freed row when there is one (as the RIB's prefixes do): inserts then
+          // land behind the pass of an array being built, with the next array's hash function.
+          const row = free.pop() ?? t.keys.length;
+          t.put(row, k);
+          live.set(k, row);
+          liveKeys.push(k);
+          // Now and then a delete of any live key, old ones (behind the pass) included.
+          if (picks[k]! % 8 === 0) {
+            const at = picks[k]! % liveKeys.length;
+            const victim = liveKeys[at]!;
+            liveKeys[at] = liveKeys[liveKeys.length - 1]!;
+            liveKeys.pop();
+            const r = live.get(victim)!;
+            expect(t.idx.delete(r, t.hashOf(victim, t.idx.mode, t.idx.bits))).toBe(true);
+            t.keys[r] = undefined as unknown as number;
+            live.delete(victim);
+            free.push(r);
           }
         }
         expect(t.idx.mode).toBe(1); // the keys came in order: it did change hash functions

@@ -46,8 +46,10 @@ export function grow<T extends Typed>(a: T, n: number, fill = 0): T {
 
 /**
  * The rows of the table an `IdIndex` indexes, read in row order while it grows. A table may offer
- * more than one hash function (`modes`): a row's hash then depends on the function (`mode`) and on
- * the size of the index array (2^`bits` slots), and each array is built with one of them.
+ * more than one hash function (`modes`): a row's hash then depends on the function (`mode`) and,
+ * for functions other than 0, on the size of the index array (2^`bits` slots); each array is built
+ * with one of them. Function 0 (the only one of most tables) gives a row the same hash at every
+ * size, so an insert while the index doubles places the caller's hash in both arrays.
  */
 export interface IndexRows {
   /** Row numbers in use are below this. */
@@ -194,7 +196,7 @@ export class IdIndex {
     const n = this.slots.length;
     if (this.building) {
       // Behind the pass: it will not come back for it.
-      if (id < this.cursor) place(this.building, id, this.hashOf(id, this.buildMode, this.buildBits));
+      if (id < this.cursor) place(this.building, id, this.buildHash(id, hash));
     } else {
       if (this.modes > 1 && this.count * 2 > n - 2 * SAMPLE) this.sample(id);
       if (this.count * 2 > n) this.startBuild();
@@ -228,6 +230,12 @@ export class IdIndex {
       }
     }
     this.sampled += 1;
+  }
+
+  /** Row `id`'s hash in the array being built, given `hash`, its hash in the current one. */
+  private buildHash(id: number, hash: number): number {
+    if (this.buildMode === 0 && this.hashMode === 0) return hash; // function 0: the same at every size
+    return this.hashOf(id, this.buildMode, this.buildBits);
   }
 
   /** Starts building the next array: with the hash function the sample was nearest under, and its size. */
@@ -296,8 +304,7 @@ export class IdIndex {
   /** Removes row `id`, whose hash is `hash` (for `mode` and `bits`); false when it is not there. */
   delete(id: number, hash: number): boolean {
     if (this.building && id < this.cursor) {
-      const bits = this.buildBits;
-      remove(this.building, id, this.hashOf(id, this.buildMode, bits), this.hashOf, this.buildMode, bits);
+      remove(this.building, id, this.buildHash(id, hash), this.hashOf, this.buildMode, this.buildBits);
     }
     if (!remove(this.slots, id, hash, this.hashOf, this.hashMode, this.hashBits)) return false;
     this.count -= 1;
