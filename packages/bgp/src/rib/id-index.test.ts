@@ -1,23 +1,38 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { column, grow, IdIndex } from './id-index.js';
+import { column, grow, IdIndex, RESERVE_ROWS } from './id-index.js';
 
 describe('growable columns', () => {
-  it('a column grows in place, keeping its values and filling the new rows', () => {
-    const a = column(Int32Array, 4);
-    a.set([1, 2, 3, 4]);
-    const b = grow(a, 8, -1);
-    expect(b).toBe(a); // the same array: no copy, nothing left for the garbage collector
-    expect([...b]).toEqual([1, 2, 3, 4, -1, -1, -1, -1]);
-    const f = grow(column(Float64Array, 2), 3);
-    expect([...f]).toEqual([0, 0, 0]);
+  it('a long column grows over the buffer it reserved: no copy, values kept, new rows filled', () => {
+    const a = column(Int32Array, RESERVE_ROWS);
+    a[0] = 1;
+    a[RESERVE_ROWS - 1] = 2;
+    const b = grow(a, RESERVE_ROWS * 2, -1);
+    expect(b.buffer).toBe(a.buffer);
+    expect(b.length).toBe(RESERVE_ROWS * 2);
+    expect([b[0], b[RESERVE_ROWS - 1], b[RESERVE_ROWS], b[RESERVE_ROWS * 2 - 1]]).toEqual([1, 2, -1, -1]);
+    const f = grow(column(Float64Array, RESERVE_ROWS), RESERVE_ROWS + 1);
+    expect(f[RESERVE_ROWS]).toBe(0);
   });
 
-  it('a plain typed array grows by copying', () => {
-    const a = Uint16Array.from([7, 8]);
+  it('a short column grows by copying until it is long, then over its reserved buffer', () => {
+    const a = column(Uint16Array, 2);
+    a.set([7, 8]);
     const b = grow(a, 4, 9);
-    expect(b).not.toBe(a);
+    expect(b.buffer).not.toBe(a.buffer);
     expect([...b]).toEqual([7, 8, 9, 9]);
+    const c = grow(b, RESERVE_ROWS);
+    expect([c[0], c[1], c[2], c[RESERVE_ROWS - 1]]).toEqual([7, 8, 9, 0]);
+    expect(grow(c, RESERVE_ROWS * 4).buffer).toBe(c.buffer);
+    expect(grow(Uint8Array.from([1]), 2)).toEqual(Uint8Array.from([1, 0])); // any typed array grows
+  });
+
+  it('reserving columns takes address space, not memory', () => {
+    const before = process.memoryUsage().rss;
+    const cols = Array.from({ length: 16 }, () => grow(column(Float64Array, RESERVE_ROWS), RESERVE_ROWS * 8));
+    const grew = process.memoryUsage().rss - before;
+    expect(cols.every((c) => c.buffer.byteLength >= 2 ** 25)).toBe(true); // 16 x 256 MB reserved
+    expect(grew).toBeLessThan(64 * 2 ** 20); // the pages nobody wrote stay untouched
   });
 });
 

@@ -3,41 +3,54 @@ type Typed = Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array;
 /** Rows a column reaches by growing in place; past that it grows by copying. */
 const MAX_ROWS = 1 << 25;
 
+/** A column this long or longer holds its address space for MAX_ROWS rows (see `column`). */
+export const RESERVE_ROWS = 1 << 12;
+
 /** An index slot: the row number plus one in the low 26 bits (0: empty), a hash tag in the top 6. */
 const ID_BITS = 26;
 const ID_MASK = (1 << ID_BITS) - 1;
 
-interface Resizable {
-  readonly resizable?: boolean;
-  readonly maxByteLength?: number;
-  resize?(byteLength: number): void;
-}
+type TypedCtor<T extends Typed> = {
+  new (n: number): T;
+  new (b: ArrayBuffer, offset: number, length: number): T;
+  BYTES_PER_ELEMENT: number;
+};
 
 /**
- * A typed array of `n` zeros over a resizable ArrayBuffer, so `grow` enlarges it in place: no
- * copy, and no old array holding memory until the next garbage collection (a full table's
- * columns are tens of megabytes each). Only address space is reserved up front.
+ * A typed array of `n` zeros that `grow` can enlarge in place. A long one is a view of the first
+ * `n` elements of a plain ArrayBuffer sized for MAX_ROWS: the system hands such a buffer out as
+ * untouched zero pages, so only pages written hold memory, and growing is a longer view of the same
+ * buffer (no copy, and no old array holding memory until the next garbage collection; a full
+ * table's columns are tens of megabytes each). Not a resizable ArrayBuffer: Node 20 reads and
+ * writes typed arrays over those two to three times slower (the per-prefix cost of a full table is
+ * mostly such accesses). Short columns (most tables) are plain arrays and grow by copying.
  */
-export function column<T extends Typed>(ctor: { new (b: ArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number): T {
-  const bytes = ctor.BYTES_PER_ELEMENT;
-  const Rab = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer;
+export function column<T extends Typed>(ctor: TypedCtor<T>, n: number): T {
+  return n >= RESERVE_ROWS ? reserved(ctor, n) : new ctor(n);
+}
+
+function reserved<T extends Typed>(ctor: TypedCtor<T>, n: number): T {
+  if (n > MAX_ROWS) return new ctor(n);
   try {
-    return new ctor(new Rab(n * bytes, { maxByteLength: MAX_ROWS * bytes }));
+    return new ctor(new ArrayBuffer(MAX_ROWS * ctor.BYTES_PER_ELEMENT), 0, n);
   } catch {
-    return new ctor(new ArrayBuffer(n * bytes)); // no address space to reserve (ulimit -v): grow by copying
+    return new ctor(n); // no address space to reserve (ulimit -v): grow by copying
   }
 }
 
-/** `a` with room for `n` elements (new ones 0, or `fill`): the same array when it can grow in place. */
+/**
+ * `a` with room for `n` elements (new ones 0, or `fill`): a longer view of the same buffer when `a`
+ * is a column with room reserved, else a copy. Columns never shrink, so the reserved elements past
+ * the end are still zeros.
+ */
 export function grow<T extends Typed>(a: T, n: number, fill = 0): T {
   const old = a.length;
-  const buf = a.buffer as ArrayBuffer & Resizable;
+  const ctor = a.constructor as TypedCtor<T>;
   let b: T;
-  if (buf.resizable && buf.resize && n * a.BYTES_PER_ELEMENT <= buf.maxByteLength!) {
-    buf.resize(n * a.BYTES_PER_ELEMENT);
-    b = a;
+  if (a.byteOffset === 0 && n * a.BYTES_PER_ELEMENT <= a.buffer.byteLength) {
+    b = new ctor(a.buffer as ArrayBuffer, 0, n);
   } else {
-    b = new (a.constructor as new (n: number) => T)(n);
+    b = n >= RESERVE_ROWS ? reserved(ctor, n) : new ctor(n);
     b.set(a);
   }
   if (fill) b.fill(fill, old);
