@@ -34,6 +34,7 @@ export interface PeerHost {
   onEstablished(peer: Peer, s: Session): void;
   /** The established session ended; `keepRoutes` when graceful restart applies. */
   onDown(peer: Peer, s: Session, reason: CloseReason): void;
+  /** An UPDATE: its IPv4 prefix lists are valid during the call only (see `SessionEvents.onUpdate`). */
   onUpdate(peer: Peer, m: UpdateMessage): void;
   onRouteRefresh(peer: Peer, m: RouteRefreshMessage): void;
   onDrain(peer: Peer): void;

@@ -18,8 +18,10 @@ import {
   type RouteRefreshMessage,
   type SessionContext,
   type UpdateMessage,
+  UpdateScratch,
 } from '@tabby/wire';
 import type { Clock, TimerHandle } from './clock.js';
+import { othersWaiting, readTimeLeft, spentReading, waitForTurn } from './read-turns.js';
 import type { Connection } from './transport.js';
 
 /** RFC 4271 8.2.2: the hold timer's "large value" while waiting for OPEN (4 minutes). */
@@ -48,59 +50,12 @@ function kindOf(m: BgpMessage): MessageKind {
   return m.type === 'route-refresh' ? 'route_refresh' : m.type;
 }
 
-/** How long the sessions handle received messages per turn of the event loop, all together (ms). */
-const READ_MS = 10;
-
 /**
- * Time the sessions spent handling received messages in this turn of the loop (ms): one budget for
- * every session. 10,000 reflector clients' OPENs arrive in one poll phase of the event loop; with
- * a budget per session each was handled at once (about 80 µs each, stalls of a quarter second).
+ * Where every session decodes an UPDATE's IPv4 prefixes: messages are decoded and handled one at a
+ * time, so a message's lists are read before the next decode (see `SessionEvents.onUpdate`).
  */
-let turnSpent = 0;
-let turnResetScheduled = false;
+const scratch = new UpdateScratch();
 
-/** What is left of this turn's reading time (ms); the turn's account is reset in its check phase. */
-function readTimeLeft(): number {
-  if (!turnResetScheduled) {
-    turnResetScheduled = true;
-    setImmediate(() => {
-      turnSpent = 0;
-      turnResetScheduled = false;
-    });
-  }
-  return READ_MS - turnSpent;
-}
-
-/**
- * Sessions whose received messages wait for a later turn (their sockets paused), first come first
- * served: one queue for all, so a turn costs what it handles, not a callback per waiting session.
- */
-const waiting: Session[] = [];
-let waitingHead = 0;
-let waitingScheduled = false;
-
-function scheduleWaiting(): void {
-  if (waitingScheduled) return;
-  waitingScheduled = true;
-  // The next turn of the loop (after its timers), not this one's check phase.
-  setImmediate(() => setImmediate(runWaiting));
-}
-
-/** Handles waiting sessions in order, for this turn's reading time; the rest wait for the next. */
-function runWaiting(): void {
-  waitingScheduled = false;
-  while (waitingHead < waiting.length && readTimeLeft() > 0) waiting[waitingHead++]!.resumeWaiting();
-  if (waitingHead >= waiting.length) {
-    waiting.length = 0;
-    waitingHead = 0;
-  } else {
-    if (waitingHead > 1024) {
-      waiting.splice(0, waitingHead);
-      waitingHead = 0;
-    }
-    scheduleWaiting();
-  }
-}
 /** Received bytes handled between two looks at the clock (about one full-size UPDATE). */
 const CHECK_BYTES = 4096;
 
@@ -134,6 +89,7 @@ export interface SessionEvents {
   /** A valid OPEN arrived. Return a NOTIFICATION to refuse it (e.g. collision loser). */
   onOpen(s: Session, open: OpenMessage): NotificationMessage | null;
   onEstablished(s: Session): void;
+  /** An UPDATE: its IPv4 withdrawn routes and NLRI are valid during the call only (reused after). */
   onUpdate(s: Session, m: UpdateMessage): void;
   onRouteRefresh(s: Session, m: RouteRefreshMessage): void;
   onClose(s: Session, reason: CloseReason): void;
@@ -341,8 +297,7 @@ export class Session {
     this.conn.pause();
     if (this.resumeScheduled) return;
     this.resumeScheduled = true;
-    waiting.push(this);
-    scheduleWaiting();
+    waitForTurn(this);
   }
 
   /** Its turn in the waiting queue: handles what waits, and reads again once nothing does. */
@@ -363,7 +318,7 @@ export class Session {
     }
     if (this.resumeScheduled) return; // a paused session's backlog goes first, in order
     // Sessions already waiting go first: a new read joins the queue behind them.
-    if (waitingHead < waiting.length) this.pauseUntilNextTurn();
+    if (othersWaiting()) this.pauseUntilNextTurn();
     else this.drain();
   }
 
@@ -371,7 +326,7 @@ export class Session {
    * Handles the messages waiting, until the turn's time for reading is used up. Node delivers
    * many socket reads in one turn of the event loop, and a read of 64 KB is up to 16,000
    * prefixes; a full table would hold the loop for seconds. Messages are handled for at most
-   * READ_MS per turn, by all sessions together (the clock is read about every 4 KB of messages);
+   * READ_MS (read-turns.ts) per turn, by all sessions together (the clock is read about every 4 KB of messages);
    * then the socket pauses and the rest of the read waits in `inbox` until the next turn, so
    * timers (keepalives), the work loop and the control socket get theirs in between.
    */
@@ -381,7 +336,7 @@ export class Session {
     try {
       this.handleInbox(start, left);
     } finally {
-      turnSpent += performance.now() - start;
+      spentReading(performance.now() - start);
     }
   }
 
@@ -401,7 +356,7 @@ export class Session {
         }
         const bytes = inbox[this.inboxAt++]!;
         bytesSinceCheck += bytes.length;
-        const m = decode(bytes, this.ctx);
+        const m = decode(bytes, this.ctx, scratch);
         this.received[kindOf(m)] += 1;
         this.received.total += 1;
         // Messages after our OPEN was answered restart the hold timer: once per read, not per message.

@@ -77,6 +77,7 @@ export {
   type KeepaliveMessage,
   tryDecode,
 } from './message.js';
+export { PrefixScratch, UpdateScratch } from './nlri.js';
 export { maxPrefixNotification, type NotificationMessage, notification, shutdownNotification } from './notification.js';
 export { type OpenMessage, openAsn } from './open.js';
 export { type Prefix, PrefixList } from './prefix-list.js';

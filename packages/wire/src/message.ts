@@ -1,5 +1,6 @@
 import { ErrorCode, HEADER_LENGTH, HeaderSubcode, MAX_MESSAGE_LENGTH, MessageType } from './constants.js';
 import { BgpDecodeError, BgpEncodeError } from './errors.js';
+import type { UpdateScratch } from './nlri.js';
 import { decodeNotification, encodeNotificationBody, type NotificationMessage } from './notification.js';
 import { decodeOpen, encodeOpenBody, type OpenMessage } from './open.js';
 import { decodeRouteRefresh, encodeRouteRefreshBody, type RouteRefreshMessage } from './route-refresh.js';
@@ -84,16 +85,18 @@ export function checkHeader(b: Uint8Array, off: number, extendedMessage: boolean
 /**
  * Decodes one whole message (header included), as the framer yields them. Throws only
  * `BgpDecodeError`, whose `notification` is what to send before closing the session; RFC 7606
- * outcomes short of that are applied and reported on the returned UPDATE (`errors`).
+ * outcomes short of that are applied and reported on the returned UPDATE (`errors`). With
+ * `scratch`, an UPDATE's IPv4 withdrawn routes and NLRI are decoded into it: valid until the next
+ * decode with the same scratch.
  */
-export function decode(bytes: Uint8Array, ctx: SessionContext): BgpMessage {
+export function decode(bytes: Uint8Array, ctx: SessionContext, scratch?: UpdateScratch): BgpMessage {
   if (bytes.length < HEADER_LENGTH) throw badLength(bytes.length, 'fewer octets than a header');
   const len = checkHeader(bytes, 0, ctx.extendedMessage);
   if (len !== bytes.length) throw badLength(len, `length field says ${len} but ${bytes.length} octets were given`);
   try {
     switch (bytes[18]) {
       case MessageType.Update:
-        return decodeUpdate(bytes, ctx);
+        return decodeUpdate(bytes, ctx, scratch);
       case MessageType.Keepalive:
         return KEEPALIVE;
       case MessageType.Open:

@@ -17,12 +17,47 @@ export function emptyPrefixList(afi: Afi, addPath: boolean): PrefixList {
   return EMPTY[afi][addPath ? 1 : 0];
 }
 
+/**
+ * Storage that `decodePrefixes` reuses, so a full table is decoded without new typed arrays per
+ * UPDATE: arrays that long live outside the JS heap and are freed only by a garbage collection,
+ * which a packed feed (few JS objects) seldom runs; a packed full table held about 5 MB of them.
+ * A list decoded into a scratch stays valid until the next decode into it. It holds as many
+ * prefixes as the largest field decoded into it (at most one message).
+ */
+export class PrefixScratch {
+  private l = new Uint8Array(0);
+  private a = new Uint32Array(0);
+  private p = new Uint32Array(0);
+
+  lengths(n: number): Uint8Array {
+    if (this.l.length < n) this.l = new Uint8Array(n);
+    return this.l.subarray(0, n);
+  }
+
+  addrs(n: number): Uint32Array {
+    if (this.a.length < n) this.a = new Uint32Array(n);
+    return this.a.subarray(0, n);
+  }
+
+  pathIds(n: number): Uint32Array {
+    if (this.p.length < n) this.p = new Uint32Array(n);
+    return this.p.subarray(0, n);
+  }
+}
+
+/** Scratch for the two IPv4 fields of an UPDATE (withdrawn routes and NLRI), alive at once. */
+export class UpdateScratch {
+  readonly withdrawn = new PrefixScratch();
+  readonly nlri = new PrefixScratch();
+}
+
 /** Why a run of prefixes could not be decoded. */
 export type NlriFault = 'overrun' | 'length';
 
 /**
  * Decodes the prefixes in `b[start..end)`. Returns the list, or the fault: `'overrun'` when a
- * prefix runs past `end`, `'length'` when a prefix length exceeds 32 or 128.
+ * prefix runs past `end`, `'length'` when a prefix length exceeds 32 or 128. An IPv4 list is
+ * decoded into `scratch` when one is given.
  */
 export function decodePrefixes(
   b: Uint8Array,
@@ -30,6 +65,7 @@ export function decodePrefixes(
   end: number,
   afi: Afi,
   addPath: boolean,
+  scratch?: PrefixScratch,
 ): PrefixList | NlriFault {
   if (start === end) return EMPTY[afi][addPath ? 1 : 0];
   const max = afi === Afi.ipv4 ? 32 : 128;
@@ -44,11 +80,11 @@ export function decodePrefixes(
     n++;
   }
   if (p !== end) return 'overrun';
-  const lengths = new Uint8Array(n);
-  const pathIds = addPath ? new Uint32Array(n) : undefined;
   p = start;
   if (afi === Afi.ipv4) {
-    const addrs = new Uint32Array(n);
+    const lengths = scratch ? scratch.lengths(n) : new Uint8Array(n);
+    const pathIds = addPath ? (scratch ? scratch.pathIds(n) : new Uint32Array(n)) : undefined;
+    const addrs = scratch ? scratch.addrs(n) : new Uint32Array(n);
     for (let i = 0; i < n; i++) {
       if (pathIds) {
         pathIds[i] = ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
@@ -79,6 +115,8 @@ export function decodePrefixes(
     }
     return new PrefixList(afi, lengths, addrs, pathIds);
   }
+  const lengths = new Uint8Array(n);
+  const pathIds = addPath ? new Uint32Array(n) : undefined;
   const addrs = new Uint32Array(4 * n);
   for (let i = 0; i < n; i++) {
     if (pathIds) {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { prefixListArb } from './arbitraries.test-support.js';
 import { Afi } from './constants.js';
 import { ipv6At, parseIpv4, parseIpv6 } from './ip.js';
-import { decodePrefixes, prefixesWireSize, writePrefixes } from './nlri.js';
+import { decodePrefixes, PrefixScratch, prefixesWireSize, writePrefixes } from './nlri.js';
 import { PrefixList } from './prefix-list.js';
 
 describe('PrefixList', () => {
@@ -72,6 +72,39 @@ describe('PrefixList', () => {
       }),
       { numRuns: 4 },
     );
+  });
+});
+
+describe('decoding into a scratch', () => {
+  it('gives the same IPv4 lists, in storage reused from one decode to the next', () => {
+    const scratch = new PrefixScratch();
+    const buffers = new Set<ArrayBufferLike>();
+    let most = 0;
+    fc.assert(
+      fc.property(fc.boolean(), (ap) => {
+        fc.assert(
+          fc.property(prefixListArb(Afi.ipv4, ap, 50), (l) => {
+            const size = prefixesWireSize(l, 0, l.count, ap);
+            const buf = new Uint8Array(size);
+            writePrefixes(buf, 0, l, 0, l.count, ap);
+            const got = decodePrefixes(buf, 0, size, Afi.ipv4, ap, scratch);
+            expect(got).toEqual(decodePrefixes(buf, 0, size, Afi.ipv4, ap));
+            if (typeof got === 'string' || l.count === 0) return;
+            if (l.count > most)
+              most = l.count; // the scratch grows to the longest list so far
+            else expect(buffers.has(got.addrs.buffer)).toBe(true);
+            buffers.add(got.addrs.buffer);
+          }),
+          { numRuns: 100 },
+        );
+      }),
+      { numRuns: 4 },
+    );
+    // Not IPv6 (MP_REACH lists are few and short): those are allocated as before.
+    const v6 = PrefixList.from(Afi.ipv6, ['2001:db8::/32']);
+    const b6 = new Uint8Array(prefixesWireSize(v6, 0, 1, false));
+    writePrefixes(b6, 0, v6, 0, 1, false);
+    expect(decodePrefixes(b6, 0, b6.length, Afi.ipv6, false, scratch)).toEqual(v6);
   });
 });
 

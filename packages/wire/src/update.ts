@@ -26,7 +26,7 @@ import {
 } from './constants.js';
 import { BgpDecodeError, BgpEncodeError } from './errors.js';
 import { ipv4At, ipv6At, parseIpv4, parseIpv6 } from './ip.js';
-import { decodePrefixes, emptyPrefixList, prefixesWireSize, writePrefixes } from './nlri.js';
+import { decodePrefixes, emptyPrefixList, prefixesWireSize, type UpdateScratch, writePrefixes } from './nlri.js';
 import type { PrefixList } from './prefix-list.js';
 import type { SessionContext } from './session-context.js';
 
@@ -174,7 +174,7 @@ function parseAsPath(b: Uint8Array, v: number, e: number, asSize: 2 | 4): AsPath
  * RFC 4271 / RFC 7606 demand a session reset; otherwise returns the message with any RFC 7606
  * treat-as-withdraw or attribute-discard already applied and listed in `errors`.
  */
-export function decodeUpdate(b: Uint8Array, ctx: SessionContext): UpdateMessage {
+export function decodeUpdate(b: Uint8Array, ctx: SessionContext, scratch?: UpdateScratch): UpdateMessage {
   const end = b.length;
   let p = HEADER_LENGTH;
   const addPath4 = ctx.addPathReceive.ipv4;
@@ -190,7 +190,7 @@ export function decodeUpdate(b: Uint8Array, ctx: SessionContext): UpdateMessage 
       new Uint8Array(0),
       `UPDATE withdrawn routes length ${wlen} overruns the message`,
     );
-  const withdrawnRaw = decodePrefixes(b, p, p + wlen, Afi.ipv4, addPath4);
+  const withdrawnRaw = decodePrefixes(b, p, p + wlen, Afi.ipv4, addPath4, scratch?.withdrawn);
   if (typeof withdrawnRaw === 'string')
     throw reset(
       UpdateSubcode.InvalidNetworkField,
@@ -210,7 +210,7 @@ export function decodeUpdate(b: Uint8Array, ctx: SessionContext): UpdateMessage 
   const attrStart = p;
   const attrEnd = p + alen;
   // RFC 4271 §6.3 / RFC 7606 §5.3: a syntactically incorrect NLRI field resets the session.
-  const nlriRaw = decodePrefixes(b, attrEnd, end, Afi.ipv4, addPath4);
+  const nlriRaw = decodePrefixes(b, attrEnd, end, Afi.ipv4, addPath4, scratch?.nlri);
   if (typeof nlriRaw === 'string')
     throw reset(
       UpdateSubcode.InvalidNetworkField,
