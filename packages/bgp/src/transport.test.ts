@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { type Connection, MemoryNetwork, type Transport, tcpTransport } from './transport.js';
+import { type Connection, closePacing, MemoryNetwork, type Transport, tcpTransport } from './transport.js';
 
 async function exchange(transport: Transport, clientTransport: Transport, host: string) {
   const accepted: Connection[] = [];
@@ -55,6 +55,48 @@ describe('transports', () => {
     } finally {
       peer.destroy();
       await listener.close();
+    }
+  });
+
+  it('tcp: peers that close together are closed a few per turn of the event loop, every one', async () => {
+    const n = 40;
+    let turn = 0;
+    let ticking = true;
+    const tick = () => {
+      turn += 1;
+      if (ticking) setImmediate(tick);
+    };
+    const closedIn: number[] = [];
+    const all = new Promise<void>((resolve) => {
+      let open = 0;
+      void tcpTransport
+        .listen({ host: '127.0.0.1', port: 0 }, (c) => {
+          open += 1;
+          c.onClose(() => {
+            closedIn.push(turn);
+            if (closedIn.length === n) resolve();
+          });
+          if (open === n) for (const p of peers) p.end();
+        })
+        .then((l) => {
+          listener = l;
+          for (let i = 0; i < n; i++) peers.push(net.connect(l.port, '127.0.0.1'));
+        });
+    });
+    const peers: net.Socket[] = [];
+    let listener: { close(): Promise<void> } | undefined;
+    const saved = closePacing.ms;
+    closePacing.ms = 0; // one close per turn
+    try {
+      setImmediate(tick);
+      await all;
+      // Before: every socket was closed in the turn its FIN arrived in (40 in one or two turns).
+      expect(new Set(closedIn).size).toBeGreaterThanOrEqual(n / 2);
+    } finally {
+      ticking = false;
+      closePacing.ms = saved;
+      for (const p of peers) p.destroy();
+      await listener?.close();
     }
   });
 
