@@ -4,7 +4,7 @@ type Typed = Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array;
 const MAX_ROWS = 1 << 25;
 
 /** A column this long or longer holds its address space for MAX_ROWS rows (see `column`). */
-export const RESERVE_ROWS = 1 << 12;
+export const RESERVE_ROWS = 1 << 16;
 
 /** An index slot: the row number plus one in the low 26 bits (0: empty), a hash tag in the top 6. */
 const ID_BITS = 26;
