@@ -175,12 +175,20 @@ export class RouteStore {
    * the lookups and inserts that follow find the slots in cache. A table arriving in no order the
    * index keeps otherwise misses the cache at each new prefix, one after the other. Not done while
    * the index is in BIRD's order (the slots come one after the other: a first read of a fresh page
-   * would only add a fault before the write's).
+   * would only add a fault before the write's), nor for a list mostly in address order: eight
+   * neighbouring prefixes share a run of slots (see `v4Hash`), so its lookups miss the cache once
+   * a run, and reading ahead only adds work (a full table in order: about 8% of storing it).
    */
   warm(list: PrefixList): void {
     if (list.afi !== Afi.ipv4 || this.v4Index.mode !== 0) return;
     const idx = this.v4Index;
     const { addrs, lengths } = list;
+    let runs = 0;
+    for (let i = 1; i < list.count; i++) {
+      const len = lengths[i]!;
+      if (len === lengths[i - 1] && (addrs[i]! ^ addrs[i - 1]!) >>> ((35 - len) & 31) === 0) runs += 1;
+    }
+    if (runs * 2 >= list.count) return;
     let x = 0;
     for (let i = 0; i < list.count; i++) x ^= idx.peek(this.keyHash(v4Key(addrs[i]!, lengths[i]!)));
     this.warmed = x;
