@@ -45,6 +45,9 @@ export class PrefixScratch {
   }
 }
 
+/** Lists this long or shorter are not decoded into a scratch (see `decodePrefixes`). */
+const SHORT_LIST = 16;
+
 /** Scratch for the two IPv4 fields of an UPDATE (withdrawn routes and NLRI), alive at once. */
 export class UpdateScratch {
   readonly withdrawn = new PrefixScratch();
@@ -56,8 +59,8 @@ export type NlriFault = 'overrun' | 'length';
 
 /**
  * Decodes the prefixes in `b[start..end)`. Returns the list, or the fault: `'overrun'` when a
- * prefix runs past `end`, `'length'` when a prefix length exceeds 32 or 128. An IPv4 list is
- * decoded into `scratch` when one is given.
+ * prefix runs past `end`, `'length'` when a prefix length exceeds 32 or 128. An IPv4 list of
+ * more than 16 prefixes is decoded into `scratch` when one is given.
  */
 export function decodePrefixes(
   b: Uint8Array,
@@ -82,9 +85,12 @@ export function decodePrefixes(
   if (p !== end) return 'overrun';
   p = start;
   if (afi === Afi.ipv4) {
-    const lengths = scratch ? scratch.lengths(n) : new Uint8Array(n);
-    const pathIds = addPath ? (scratch ? scratch.pathIds(n) : new Uint32Array(n)) : undefined;
-    const addrs = scratch ? scratch.addrs(n) : new Uint32Array(n);
+    // A short list's arrays live in the JS heap (V8 keeps typed arrays of 64 octets or less
+    // there): cheaper to make than a view of the scratch, and gone at the next scavenge.
+    const into = n > SHORT_LIST ? scratch : undefined;
+    const lengths = into ? into.lengths(n) : new Uint8Array(n);
+    const pathIds = addPath ? (into ? into.pathIds(n) : new Uint32Array(n)) : undefined;
+    const addrs = into ? into.addrs(n) : new Uint32Array(n);
     for (let i = 0; i < n; i++) {
       if (pathIds) {
         pathIds[i] = ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;

@@ -76,20 +76,24 @@ describe('PrefixList', () => {
 });
 
 describe('decoding into a scratch', () => {
-  it('gives the same IPv4 lists, in storage reused from one decode to the next', () => {
+  it('gives the same IPv4 lists, those over 16 prefixes in storage reused from one decode to the next', () => {
     const scratch = new PrefixScratch();
     const buffers = new Set<ArrayBufferLike>();
     let most = 0;
     fc.assert(
       fc.property(fc.boolean(), (ap) => {
         fc.assert(
-          fc.property(prefixListArb(Afi.ipv4, ap, 50), (l) => {
+          fc.property(prefixListArb(Afi.ipv4, ap, 60), (l) => {
             const size = prefixesWireSize(l, 0, l.count, ap);
             const buf = new Uint8Array(size);
             writePrefixes(buf, 0, l, 0, l.count, ap);
             const got = decodePrefixes(buf, 0, size, Afi.ipv4, ap, scratch);
             expect(got).toEqual(decodePrefixes(buf, 0, size, Afi.ipv4, ap));
-            if (typeof got === 'string' || l.count === 0) return;
+            if (typeof got === 'string') return;
+            if (l.count <= 16) {
+              expect(buffers.has(got.addrs.buffer)).toBe(false); // its own small arrays
+              return;
+            }
             if (l.count > most)
               most = l.count; // the scratch grows to the longest list so far
             else expect(buffers.has(got.addrs.buffer)).toBe(true);
