@@ -9,7 +9,7 @@ import {
   sessionContext,
   type UpdateMessage,
 } from '@tabby/wire';
-import { column, grow, IdIndex } from './id-index.js';
+import { column, grow, growTogether, IdIndex } from './id-index.js';
 import type { AttrSet } from './path.js';
 
 const ORIGIN_RANK = { igp: 0, egp: 1, incomplete: 2 } as const;
@@ -189,17 +189,32 @@ class RawColumns {
 
   private grow(): void {
     const n = this.cap * 2;
-    const g = <T extends Uint32Array | Uint16Array | Uint8Array>(a: T): T => grow(a, n);
-    this.hash = g(this.hash);
-    this.localPref = g(this.localPref);
-    this.med = g(this.med);
-    this.neighborAs = g(this.neighborAs);
-    this.originatorId = g(this.originatorId);
-    this.asPathLength = g(this.asPathLength);
-    this.clusterListLength = g(this.clusterListLength);
-    this.flags = g(this.flags);
-    this.off = g(this.off);
-    this.len = g(this.len);
+    [
+      this.hash,
+      this.localPref,
+      this.med,
+      this.neighborAs,
+      this.originatorId,
+      this.asPathLength,
+      this.clusterListLength,
+      this.flags,
+      this.off,
+      this.len,
+    ] = growTogether(
+      [
+        this.hash,
+        this.localPref,
+        this.med,
+        this.neighborAs,
+        this.originatorId,
+        this.asPathLength,
+        this.clusterListLength,
+        this.flags,
+        this.off,
+        this.len,
+      ] as const,
+      n,
+    );
     this.cap = n;
   }
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { column, grow, IdIndex, RESERVE_ROWS } from './id-index.js';
+import { column, grow, growTogether, IdIndex, RESERVE_ROWS } from './id-index.js';
 
 describe('growable columns', () => {
   it('a long column grows over the buffer it reserved: no copy, values kept, new rows filled', () => {
@@ -25,6 +25,23 @@ describe('growable columns', () => {
     expect([c[0], c[1], c[2], c[RESERVE_ROWS - 1]]).toEqual([7, 8, 9, 0]);
     expect(grow(c, RESERVE_ROWS * 4).buffer).toBe(c.buffer);
     expect(grow(Uint8Array.from([1]), 2)).toEqual(Uint8Array.from([1, 0])); // any typed array grows
+  });
+
+  it('columns growing together take one reserved buffer, in regions that do not overlap', () => {
+    const short = [Int32Array.from([1, 2]), Uint8Array.from([3, 4]), Uint16Array.from([5, 6])] as const;
+    const [a, b, c] = growTogether(short, RESERVE_ROWS);
+    expect(a.buffer).toBe(b.buffer);
+    expect(b.buffer).toBe(c.buffer);
+    expect([a[1], b[1], c[1], a[2], b[RESERVE_ROWS - 1]]).toEqual([2, 4, 6, 0, 0]);
+    const [a2, b2, c2] = growTogether([a, b, c] as const, RESERVE_ROWS * 64);
+    expect(a2.buffer).toBe(a.buffer); // views: no copy
+    const last = RESERVE_ROWS * 64 - 1;
+    a2[last] = -1;
+    b2[last] = 255;
+    c2[last] = 65535;
+    expect([a2[0], b2[0], c2[0], a2[last], b2[last], c2[last]]).toEqual([1, 3, 5, -1, 255, 65535]);
+    // A column grown alone later still has its room.
+    expect(grow(b2, RESERVE_ROWS * 128, 7).buffer).toBe(a.buffer);
   });
 
   it('reserving columns takes address space, not memory', () => {

@@ -1,4 +1,4 @@
-import { column, grow } from './id-index.js';
+import { column, growTogether } from './id-index.js';
 
 /** Routes of one source take rows in blocks of 32 (one bit each in the block's free mask). */
 const BLOCK_BITS = 5;
@@ -119,10 +119,10 @@ export class RouteRows {
     if (b !== undefined) return b;
     if (this.top === this.cap) {
       const n = this.cap * 2;
-      this.owner = grow(this.owner, n);
-      this.next = grow(this.next, n);
-      this.prev = grow(this.prev, n);
-      this.free = grow(this.free, n);
+      [this.owner, this.next, this.prev, this.free] = growTogether(
+        [this.owner, this.next, this.prev, this.free] as const,
+        n,
+      );
       this.cap = n;
       this.grown(n << BLOCK_BITS);
     }

@@ -1,6 +1,6 @@
 import { Afi, type PrefixList } from '@tabby/wire';
 import type { AttrTable } from './attr-table.js';
-import { column, grow, IdIndex } from './id-index.js';
+import { column, grow, growTogether, IdIndex } from './id-index.js';
 import type { AttrSet, PathSource } from './path.js';
 import { type PrefixKey, v4Key } from './prefix-key.js';
 import { RouteRows, type RowOwner } from './route-rows.js';
@@ -72,13 +72,11 @@ export class RouteStore {
   protected rAttrs = column(Int32Array, this.rCap);
   private rRaw = column(Int32Array, this.rCap);
   private readonly rows = new RouteRows(this.rCap, (n) => {
-    this.rDest = grow(this.rDest, n);
-    this.rNext = grow(this.rNext, n);
+    [this.rDest, this.rNext, this.rSince, this.rFlags, this.rAttrs, this.rRaw] = growTogether(
+      [this.rDest, this.rNext, this.rSince, this.rFlags, this.rAttrs, this.rRaw] as const,
+      n,
+    );
     if (this.rPathId) this.rPathId = grow(this.rPathId, n);
-    this.rSince = grow(this.rSince, n);
-    this.rFlags = grow(this.rFlags, n);
-    this.rAttrs = grow(this.rAttrs, n);
-    this.rRaw = grow(this.rRaw, n);
     this.rCap = n;
   });
   // ---- prefixes ----
@@ -221,11 +219,11 @@ export class RouteStore {
       d = this.dTop++;
       if (d >= this.dCap) {
         const n = this.dCap * 2;
-        this.dKey = grow(this.dKey, n);
-        this.dHead = grow(this.dHead, n);
-        this.dBest = grow(this.dBest, n, NONE);
-        this.dFib = grow(this.dFib, n);
-        this.dState = grow(this.dState, n);
+        [this.dKey, this.dHead, this.dBest, this.dFib, this.dState] = growTogether(
+          [this.dKey, this.dHead, this.dBest, this.dFib, this.dState] as const,
+          n,
+        );
+        this.dBest.fill(NONE, this.dCap);
         this.dCap = n;
       }
     }
