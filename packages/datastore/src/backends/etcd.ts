@@ -265,7 +265,17 @@ export class EtcdDatastore implements Datastore {
         : `${r.m.label} ${r.leader ? 'has a leader' : `answers but has ${r.note}`}`,
     );
     const withLeader = results.find((r) => r.leader)?.m;
-    if (withLeader) return { reason: parts.join('; '), withLeader };
+    const down = results.filter((r) => r.unreachable !== undefined).length;
+    if (withLeader) {
+      // A member names its leader until its election timeout (1 s by default) after losing it:
+      // with a majority unreachable there is no quorum, whatever the rest still say.
+      if (down * 2 >= this.members.length && this.members.length > 1) {
+        const n = this.members.length;
+        const why = `${down} of ${n} etcd members unreachable: the cluster lost quorum, or this host is cut off from it`;
+        return { reason: `${why} (${parts.join('; ')})`, withLeader };
+      }
+      return { reason: parts.join('; '), withLeader };
+    }
     if (results.some((r) => r.unreachable === undefined))
       return { reason: `no etcd member has a leader: the cluster lost quorum (${parts.join('; ')})` };
     return { reason: `no etcd member reachable (${parts.join('; ')})` };
