@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { type Connection, closePacing, MemoryNetwork, type Transport, tcpTransport } from './transport.js';
+import { until } from './test-support.js';
+import { type Connection, closePacing, MemoryNetwork, readPacing, type Transport, tcpTransport } from './transport.js';
 
 async function exchange(transport: Transport, clientTransport: Transport, host: string) {
   const accepted: Connection[] = [];
@@ -96,6 +97,60 @@ describe('transports', () => {
       ticking = false;
       closePacing.ms = saved;
       for (const p of peers) p.destroy();
+      await listener?.close();
+    }
+  });
+
+  it('tcp: after a short read a connection rests, so what a peer writes meanwhile is handled in one turn', async () => {
+    let turn = 0;
+    let ticking = true;
+    const tick = () => {
+      turn += 1;
+      if (ticking) setImmediate(tick);
+    };
+    const readIn: number[] = [];
+    let got = 0;
+    let conn!: Connection;
+    const accepted = new Promise<void>((resolve) => {
+      void tcpTransport
+        .listen({ host: '127.0.0.1', port: 0 }, (c) => {
+          conn = c;
+          c.onData((d) => {
+            readIn.push(turn);
+            got += d.length;
+          });
+          resolve();
+        })
+        .then((l) => {
+          listener = l;
+          peer = net.connect(l.port, '127.0.0.1');
+        });
+    });
+    let listener: { close(): Promise<void> } | undefined;
+    let peer: net.Socket | undefined;
+    const saved = readPacing.ms;
+    readPacing.ms = 40;
+    try {
+      await accepted;
+      setImmediate(tick);
+      // 60 writes of 100 octets, 2 ms apart: read as they come, in about 60 turns.
+      for (let i = 0; i < 60; i++) {
+        peer!.write(Buffer.alloc(100, i));
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      await until('all read', () => got === 6000);
+      expect(new Set(readIn).size).toBeLessThan(20);
+      // The session's own pause outlasts a rest: nothing is read until it resumes.
+      conn.pause();
+      peer!.write(Buffer.alloc(100));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(got).toBe(6000);
+      conn.resume();
+      await until('read after resume', () => got === 6100);
+    } finally {
+      ticking = false;
+      readPacing.ms = saved;
+      peer?.destroy();
       await listener?.close();
     }
   });
