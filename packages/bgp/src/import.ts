@@ -1,4 +1,5 @@
 import {
+  Afi,
   CeaseSubcode,
   type NotificationMessage,
   notification,
@@ -187,21 +188,30 @@ export class ImportStage {
     if (keep) received();
     const reject = loop !== '' || denyAll;
     rib.warm(list);
-    let shared: AttrSet | null | undefined;
-    for (let i = 0; i < list.count; i++) {
-      const key = prefixKeyAt(list, i);
-      const pathId = list.pathIds ? list.pathIds[i]! : 0;
+    if (!perPrefix && list.afi === Afi.ipv4 && !list.pathIds && list.count > 0) {
+      // One outcome for every prefix (no policy reads the prefix): decided once, stored at once.
       let post: AttrSet | null;
       if (reject) post = null;
-      else if (!imports.length)
-        post = shared ??= attrs === m.attributes ? received() : table.internEncoded(attrs, nextHop);
-      else if (!perPrefix && shared !== undefined) post = shared;
-      else {
-        post = this.applyImport(peer, imports, key, attrs, nextHop, received, m.attributes);
-        if (!perPrefix) shared = post;
+      else if (!imports.length) post = attrs === m.attributes ? received() : table.internEncoded(attrs, nextHop);
+      else post = this.applyImport(peer, imports, prefixKeyAt(list, 0), attrs, nextHop, received, m.attributes);
+      rib.putList(list, peer.source, keep || post === raw || post === null ? received() : null, post, now);
+    } else {
+      let shared: AttrSet | null | undefined;
+      for (let i = 0; i < list.count; i++) {
+        const key = prefixKeyAt(list, i);
+        const pathId = list.pathIds ? list.pathIds[i]! : 0;
+        let post: AttrSet | null;
+        if (reject) post = null;
+        else if (!imports.length)
+          post = shared ??= attrs === m.attributes ? received() : table.internEncoded(attrs, nextHop);
+        else if (!perPrefix && shared !== undefined) post = shared;
+        else {
+          post = this.applyImport(peer, imports, key, attrs, nextHop, received, m.attributes);
+          if (!perPrefix) shared = post;
+        }
+        // Stored as received: when kept, when the policy changed nothing, when rejected.
+        rib.put(key, peer.source, pathId, keep || post === raw || post === null ? received() : null, post, now);
       }
-      // Stored as received: when kept, when the policy changed nothing, when rejected.
-      rib.put(key, peer.source, pathId, keep || post === raw || post === null ? received() : null, post, now);
     }
     if (loop) this.deps.log.debug({ peer: peer.config.name, prefixes: list.count, reason: loop }, 'routes ignored');
   }

@@ -1,3 +1,4 @@
+import { Afi, PrefixList } from '@tabby/wire';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AttrTable } from './attr-table.js';
@@ -316,6 +317,65 @@ describe('LocRib: what was decided stays readable until the next decision', () =
     rib.remove(rib.find(20, s, 0));
     rib.process(10, () => {});
     expect(attrs.size).toBe(0);
+  });
+});
+
+describe('LocRib: a list of prefixes stored at once', () => {
+  it('holds, counts, references and decides exactly as storing each prefix in turn', () => {
+    // A few /24s and a /32, often repeated (within a list too) and from several sources.
+    const pool = [0, 1, 2, 3, 4, 5].map((i) => ({ addr: (0x0a000000 + i * 256) >>> 0, len: 24 }));
+    pool.push({ addr: 0x0a0000ff, len: 32 });
+    const batchArb = fc.record({
+      kind: fc.constantFrom('list', 'list', 'list', 'process'),
+      prefixes: fc.array(fc.constantFrom(...pool), { maxLength: 8 }),
+      source: fc.integer({ min: 1, max: 3 }),
+      lp: fc.integer({ min: 1, max: 3 }),
+      accept: fc.boolean(),
+      keep: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.array(batchArb, { minLength: 1, maxLength: 60 }), (batches) => {
+        const sides = [0, 1].map(() => {
+          const attrs = new AttrTable();
+          return { attrs, rib: new LocRib(attrs, DEFAULT_DECISION), sources: [source(1), source(2), source(3)] };
+        });
+        const changes: string[][] = [[], []];
+        for (const b of batches) {
+          sides.forEach(({ attrs, rib, sources }, side) => {
+            if (b.kind === 'process') {
+              rib.process(1e9, (c) => changes[side]!.push(String(c.key)));
+              return;
+            }
+            const set = attrs.intern({ origin: 'igp', asPath: [], localPref: b.lp }, `198.18.1.${b.source}`);
+            const raw = b.keep || !b.accept ? set : null;
+            const post = b.accept ? set : null;
+            const src = sources[b.source - 1]!;
+            if (side === 0) {
+              const list = new PrefixList(
+                Afi.ipv4,
+                Uint8Array.from(b.prefixes.map((p) => p.len)),
+                Uint32Array.from(b.prefixes.map((p) => p.addr)),
+              );
+              rib.putList(list, src, raw, post, 7);
+            } else for (const p of b.prefixes) rib.put(v4Key(p.addr, p.len), src, 0, raw, post, 7);
+          });
+          const [a, c] = sides as [(typeof sides)[0], (typeof sides)[0]];
+          for (const p of pool) expect(a.rib.get(v4Key(p.addr, p.len))).toEqual(c.rib.get(v4Key(p.addr, p.len)));
+          expect([a.rib.size, a.rib.paths, a.rib.pending]).toEqual([c.rib.size, c.rib.paths, c.rib.pending]);
+          for (let i = 0; i < 3; i++) {
+            expect(a.rib.routeCount(a.sources[i]!)).toBe(c.rib.routeCount(c.sources[i]!));
+            expect(a.rib.acceptedCount(a.sources[i]!)).toBe(c.rib.acceptedCount(c.sources[i]!));
+          }
+          const refs = (t: AttrTable) =>
+            [1, 2, 3].flatMap((lp) =>
+              [1, 2, 3].map((s) => t.intern({ origin: 'igp', asPath: [], localPref: lp }, `198.18.1.${s}`).refs),
+            );
+          expect(refs(a.attrs)).toEqual(refs(c.attrs));
+        }
+        expect(changes[0]).toEqual(changes[1]);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 

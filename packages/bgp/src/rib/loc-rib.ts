@@ -1,8 +1,9 @@
+import type { PrefixList } from '@tabby/wire';
 import type { AttrTable } from './attr-table.js';
 import { type DecisionOptions, selectBest } from './decision.js';
 import { column, grow } from './id-index.js';
 import type { AttrSet, Path, PathSource } from './path.js';
-import type { PrefixKey } from './prefix-key.js';
+import { type PrefixKey, v4Key } from './prefix-key.js';
 import { ACCEPTED, NONE, RETIRED, RouteStore, type SourceState, STALE, STORE_BITS, UNKEPT } from './route-store.js';
 
 export { NONE } from './route-store.js';
@@ -170,6 +171,41 @@ export class LocRib extends RouteStore {
     this.setAccepted(r, d, st, post !== null);
     this.mark(d, 0);
     return r;
+  }
+
+  /**
+   * `put` for each IPv4 prefix of `list` (no path IDs) from `source` with the same `raw` and
+   * `post`: a packed UPDATE's prefixes share all of it. A prefix with no route yet (most of a
+   * table arriving) takes the short way: a new route, nothing to look for or replace.
+   */
+  putList(list: PrefixList, source: PathSource, raw: AttrSet | null, post: AttrSet | null, now: number): void {
+    const received = raw ?? post!;
+    const si = this.sourceIndex(source);
+    const st = this.sourceList[si]!;
+    const rawSlot = received.slot;
+    const postSlot = (post ?? received).slot;
+    const { addrs, lengths } = list;
+    for (let i = 0; i < list.count; i++) {
+      const key = v4Key(addrs[i]!, lengths[i]!);
+      const d = this.destOrNew(key);
+      if (this.dHead[d] !== NONE) {
+        this.put(key, source, 0, raw, post, now);
+        continue;
+      }
+      // References first: a later prefix of the list that replaces this route drops them.
+      this.attrTable.ref(received);
+      if (post) this.attrTable.ref(post);
+      const r = this.newRoute(si, st);
+      this.rDest[r] = d;
+      this.rNext[r] = NONE;
+      this.dHead[d] = r;
+      this.setPathId(r, 0);
+      if (!raw) this.rFlags[r] = UNKEPT;
+      this.setSlots(r, rawSlot, postSlot);
+      this.rSince[r] = now;
+      this.setAccepted(r, d, st, post !== null);
+      this.mark(d, 0);
+    }
   }
 
   /** The route is the prefix's best or an ECMP member as of the last decision. */
