@@ -58,42 +58,43 @@ export function plainAddress(addr: string | undefined): string {
   return addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
 }
 
-/** How long the sockets whose peers sent their FIN are closed for, per turn of the event loop (ms; tests change it). */
+/** How long connections are closed and their ends handled for, per turn of the event loop (ms; tests change it). */
 export const closePacing = { ms: 2 };
 
 /**
- * Sockets whose peer sent its FIN, closed a few milliseconds' worth per turn of the event loop:
- * a close costs 15 to 40 µs (the kernel sends our FIN, and takes it in at once when the peer is on
- * this host), then the session ends; 10,000 reflector clients leaving together held the loop for
- * a quarter of a second. A socket waits here a few turns at most.
+ * What happens as connections go, a few milliseconds' worth per turn of the event loop: closing a
+ * socket whose peer sent its FIN (15 to 40 µs: the kernel sends our FIN, and takes it in at once
+ * when the peer is on this host), and telling the session a socket closed (its end: the peer
+ * goes down, its routes are dropped, a log line). 10,000 reflector clients leaving together held
+ * the loop for a quarter of a second, with FINs; with resets (a client that closes with bytes
+ * unread), Node closes each socket at once, and the sessions' ends alone held it 110-320 ms.
+ * A job waits here a few turns at most.
  */
-const finished: net.Socket[] = [];
-let finishedHead = 0;
-let closeScheduled = false;
+const going: (() => void)[] = [];
+let goingHead = 0;
+let goingScheduled = false;
 
-function closeLater(socket: net.Socket): void {
-  finished.push(socket);
-  if (!closeScheduled) {
-    closeScheduled = true;
-    setImmediate(closeFinished);
+function whenGoing(job: () => void): void {
+  going.push(job);
+  if (!goingScheduled) {
+    goingScheduled = true;
+    setImmediate(runGoing);
   }
 }
 
-function closeFinished(): void {
-  closeScheduled = false;
+function runGoing(): void {
+  goingScheduled = false;
   const until = performance.now() + closePacing.ms;
-  while (finishedHead < finished.length) {
-    const socket = finished[finishedHead++]!;
-    if (socket.destroyed) continue;
-    socket.destroy(); // its 'close' (the session's end) comes in this turn's close phase
+  while (goingHead < going.length) {
+    going[goingHead++]!();
     if (performance.now() >= until) break;
   }
-  if (finishedHead < finished.length) {
-    closeScheduled = true;
-    setImmediate(closeFinished);
+  if (goingHead < going.length) {
+    goingScheduled = true;
+    setImmediate(runGoing);
   } else {
-    finished.length = 0;
-    finishedHead = 0;
+    going.length = 0;
+    goingHead = 0;
   }
 }
 
@@ -143,11 +144,11 @@ class TcpConnection implements Connection {
   private lastShortRead = Number.NEGATIVE_INFINITY;
   constructor(private readonly socket: net.Socket) {
     socket.setNoDelay(true);
-    // The peer's FIN ends the session: the socket goes (see `closeLater`). Sockets are made
+    // The peer's FIN ends the session: the socket goes (see `whenGoing`). Sockets are made
     // half-open so that Node does not first end our side, which waits for our send queue to
     // empty: forever when the peer has stopped reading, and a shutdown per socket when 10,000
     // peers leave together.
-    socket.on('end', () => closeLater(socket));
+    socket.on('end', () => whenGoing(() => socket.destroy()));
   }
   get localAddress() {
     return plainAddress(this.socket.localAddress);
@@ -199,7 +200,7 @@ class TcpConnection implements Connection {
     this.socket.on('error', (err) => {
       error = err;
     });
-    this.socket.once('close', () => cb(error));
+    this.socket.once('close', () => whenGoing(() => cb(error)));
   }
   onDrain(cb: () => void): void {
     this.socket.on('drain', cb);

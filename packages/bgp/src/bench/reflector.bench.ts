@@ -266,6 +266,19 @@ async function runCase(ctx: Ctx, name: ReflectorName, kind: CaseName, sizes: Cas
     }).finally(() => clearInterval(poll));
     ended = true;
     const after = rr.stats();
+    // Every session closes at once: asked once they are all gone and nothing is left to do.
+    if (rr instanceof TabbyReflector) {
+      const gone = Date.now() + 30_000;
+      while (Date.now() < gone) {
+        const s = (await controlRequest(rr.socket, 'show status').catch(() => ({}))) as {
+          peers_established?: number;
+          pending_selection?: number;
+          export_backlog?: number;
+        };
+        if (s.peers_established === 0 && !s.pending_selection && !s.export_backlog) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
     const loopMaxWithDisconnectMs = await loopMax();
     const listenOverflows = await tcpExtCounter(rrNs, 'ListenOverflows');
     const ev = <K extends DriverEvent['ev']>(k: K) =>
@@ -466,7 +479,7 @@ export default async function reflector(ctx: Ctx) {
     `- The clients are lightweight sessions in one Node process (\`dist/bench/reflector-driver.js\`, built on @tabby/wire) in a second namespace (${CL_ADDR}/24 on its eth0), each from its own source address 198.19.0.1 upwards on that namespace's \`lo\`; the reflector namespace routes ${CLIENT_NET} via ${CL_ADDR}, so each side keeps one neighbour (ARP) entry however many clients there are, and the clients' addresses stay inside the reflector's connected /15 (single-hop sessions, next hops on a connected subnet). Each sends OPEN (4-octet AS, IPv4 unicast), KEEPALIVEs every third of the hold time, enforces the hold time on what the reflector sends, and counts the distinct prefixes it holds (announcements minus withdrawals); it answers nothing else.`,
     `- Fan-out: the driver connects every client, and 1 s after the last one is Established client 0 announces the prefixes (distinct /24s from 11.0.0.0, one attribute set, packed into 4,096-octet UPDATEs). Seconds: from writing the first UPDATE to the moment the last other client holds all of them (checked on every received UPDATE, ms precision).`,
     `- Session scale: every client connects at once; the first ${SCALE_ANNOUNCERS.toLocaleString('en-US')} (all of them when fewer) each announce 1 prefix as soon as their own session is Established, so the reflector sends every client the routes of the others (${SCALE_ANNOUNCERS.toLocaleString('en-US')} routes, one UPDATE each: each has its own ORIGINATOR_ID and next hop; one route from each of 10,000 clients would be 10^8 UPDATEs, more than the driver can decode on this machine). All Established: from the driver's first connect; all routes in: from the same start to every client holding every route but its own. The sessions are then kept for ${settleS.toFixed(0)} s more. Sessions lost: a NOTIFICATION from the reflector (its hold timer expiring on our keepalives, or another error), the connection closed, or nothing received from the reflector for the hold time. Connects: TCP connections the driver opened (a refused or reset connection before Established is retried after 1 s, one with no OPEN in 240 s is dropped and retried). Listen overflows: the reflector namespace's \`TcpExtListenOverflows\` at the end of the case (handshakes the kernel dropped because the reflector's accept queue was full; the client retransmits, so these show up as slow session set-up). The namespace's \`net.core.somaxconn\` is left at the kernel's default.`,
-    "- Peak RSS: VmHWM of the reflector process at the end (Tabby: the Node process; includes its start-up baseline). CPU s: its user+system time from the driver start to the end (including the settle time). Worst loop stall: Tabby's `show status` `event_loop_max_delay_ms` (Node's event-loop delay monitor from the daemon's first `show status`, just before the driver starts; 10 ms resolution), asked every second while the clients are up, the last answer before the driver ends; \"with every client disconnecting\": asked once more after the driver exited and all its sessions closed at once. The driver's own CPU time is in the JSON (`driverCpuSeconds`): it shares the 2 cores with the reflector.",
+    "- Peak RSS: VmHWM of the reflector process at the end (Tabby: the Node process; includes its start-up baseline). CPU s: its user+system time from the driver start to the end (including the settle time). Worst loop stall: Tabby's `show status` `event_loop_max_delay_ms` (Node's event-loop delay monitor from the daemon's first `show status`, just before the driver starts; 10 ms resolution), asked every second while the clients are up, the last answer before the driver ends; \"with every client disconnecting\": asked once more after the driver exited, all its sessions closed at once, and Tabby had no session left and nothing left to decide or export. The driver's own CPU time is in the JSON (`driverCpuSeconds`): it shares the 2 cores with the reflector.",
     `- Timeouts: fan-out ${fanout.timeoutMs / 1000} s, scale ${scale(1).timeoutMs / 1000} s per reflector and size.`,
     `- Machine load: ${cpus} CPUs; the 1-minute load average before/after the cases reached ${maxLoad.toFixed(1)}${maxLoad > cpus * 0.75 ? ' — other jobs were running at the same time, so absolute times are inflated and noisier than on an idle machine; the ratio within the run is more meaningful' : ''}.`,
     '',
