@@ -26,6 +26,23 @@ async function exchange(transport: Transport, clientTransport: Transport, host: 
   await listener.close();
 }
 
+/** Counts turns of the event loop (its check phases) until stopped. */
+function turnCounter() {
+  let ticking = true;
+  const t = {
+    now: 0,
+    stop: () => {
+      ticking = false;
+    },
+  };
+  const tick = () => {
+    t.now += 1;
+    if (ticking) setImmediate(tick);
+  };
+  setImmediate(tick);
+  return t;
+}
+
 describe('transports', () => {
   it('tcp: connects, exchanges bytes and closes on loopback', async () => {
     await exchange(tcpTransport, tcpTransport, '127.0.0.1');
@@ -61,12 +78,7 @@ describe('transports', () => {
 
   it('tcp: peers that close together are closed a few per turn of the event loop, every one', async () => {
     const n = 40;
-    let turn = 0;
-    let ticking = true;
-    const tick = () => {
-      turn += 1;
-      if (ticking) setImmediate(tick);
-    };
+    const turns = turnCounter();
     const closedIn: number[] = [];
     const all = new Promise<void>((resolve) => {
       let open = 0;
@@ -74,7 +86,7 @@ describe('transports', () => {
         .listen({ host: '127.0.0.1', port: 0 }, (c) => {
           open += 1;
           c.onClose(() => {
-            closedIn.push(turn);
+            closedIn.push(turns.now);
             if (closedIn.length === n) resolve();
           });
           if (open === n) for (const p of peers) p.end();
@@ -89,12 +101,11 @@ describe('transports', () => {
     const saved = closePacing.ms;
     closePacing.ms = 0; // one close per turn
     try {
-      setImmediate(tick);
       await all;
       // Before: every socket was closed in the turn its FIN arrived in (40 in one or two turns).
       expect(new Set(closedIn).size).toBeGreaterThanOrEqual(n / 2);
     } finally {
-      ticking = false;
+      turns.stop();
       closePacing.ms = saved;
       for (const p of peers) p.destroy();
       await listener?.close();
@@ -102,12 +113,7 @@ describe('transports', () => {
   });
 
   it('tcp: after a short read a connection rests, so what a peer writes meanwhile is handled in one turn', async () => {
-    let turn = 0;
-    let ticking = true;
-    const tick = () => {
-      turn += 1;
-      if (ticking) setImmediate(tick);
-    };
+    const turns = turnCounter();
     const readIn: number[] = [];
     let got = 0;
     let conn!: Connection;
@@ -116,7 +122,7 @@ describe('transports', () => {
         .listen({ host: '127.0.0.1', port: 0 }, (c) => {
           conn = c;
           c.onData((d) => {
-            readIn.push(turn);
+            readIn.push(turns.now);
             got += d.length;
           });
           resolve();
@@ -132,7 +138,6 @@ describe('transports', () => {
     readPacing.ms = 40;
     try {
       await accepted;
-      setImmediate(tick);
       // 60 writes of 100 octets, 2 ms apart: read as they come, in about 60 turns.
       for (let i = 0; i < 60; i++) {
         peer!.write(Buffer.alloc(100, i));
@@ -148,7 +153,7 @@ describe('transports', () => {
       conn.resume();
       await until('read after resume', () => got === 6100);
     } finally {
-      ticking = false;
+      turns.stop();
       readPacing.ms = saved;
       peer?.destroy();
       await listener?.close();
