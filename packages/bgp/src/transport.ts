@@ -106,10 +106,10 @@ const SHORT_READ = 16 * 1024;
  * such as BIRD write a full table an UPDATE (4 KB) at a time, a few milliseconds apart: read as it
  * comes, each one is a wakeup, a read and a turn of the work loop (decision, FIB feed, exports) of
  * its own. Resting lets what arrives meanwhile be read and handled at once: BIRD feeding a full
- * table took 0.35-0.43 CPU s, 0.25-0.27 with a rest of 5 ms. Only a peer sending a stream rests
+ * table took 0.35-0.43 CPU s, 0.25-0.32 with a rest of 5 ms. Only a peer sending a stream rests
  * (a short read within twice that of its last one): a peer that sends faster fills the reads and
- * never waits, and a lone message (a KEEPALIVE) is read at once. Resting connections are woken a
- * few milliseconds' worth per turn, like closing ones.
+ * never waits, and a lone message (a KEEPALIVE) is read at once. Resting connections are woken
+ * WAKE_PER_TURN a turn.
  */
 export const readPacing = { ms: 5 };
 
