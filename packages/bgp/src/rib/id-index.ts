@@ -3,7 +3,7 @@ type Typed = Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array;
 /** Rows a column reaches by growing in place; past that it grows by copying. */
 const MAX_ROWS = 1 << 25;
 
-/** A column that grows to this many rows or more takes its address space for MAX_ROWS (see `column`). */
+/** A column this long or longer holds its address space for MAX_ROWS rows (see `column`). */
 export const RESERVE_ROWS = 1 << 16;
 
 /** An index slot: the row number plus one in the low 26 bits (0: empty), a hash tag in the top 6. */
@@ -17,17 +17,17 @@ type TypedCtor<T extends Typed> = {
 };
 
 /**
- * A typed array of `n` zeros that `grow` can enlarge in place once it is long. A column that grows
- * to RESERVE_ROWS rows or more becomes a view of a plain ArrayBuffer reserved for MAX_ROWS of them:
- * the system hands such a buffer out as untouched zero pages, so only pages written hold memory,
- * and growing is a longer view of the same buffer (no copy, and no old array holding memory until
- * the next garbage collection; a full table's columns are tens of megabytes each). Not a resizable
- * ArrayBuffer: Node 20 reads and writes typed arrays over those two to three times slower (the
- * per-prefix cost of a full table is mostly such accesses). Shorter columns (most tables) are
- * plain arrays and grow by copying.
+ * A typed array of `n` zeros that `grow` can enlarge in place. A long one is a view of `n`
+ * elements of a plain ArrayBuffer reserved for MAX_ROWS of them: the system hands such a buffer
+ * out as untouched zero pages, so only pages written hold memory, and growing is a longer view of
+ * the same buffer (no copy, and no old array holding memory until the next garbage collection; a
+ * full table's columns are tens of megabytes each). Not a resizable ArrayBuffer: Node 20 reads and
+ * writes typed arrays over those two to three times slower (the per-prefix cost of a full table is
+ * mostly such accesses). Short columns (most tables) are plain arrays and grow by copying.
  */
 export function column<T extends Typed>(ctor: TypedCtor<T>, n: number): T {
-  return new ctor(n);
+  const buf = n >= RESERVE_ROWS ? reserve(MAX_ROWS * ctor.BYTES_PER_ELEMENT) : null;
+  return buf ? new ctor(buf, 0, n) : new ctor(n);
 }
 
 /** Reserved buffers: each column in one has room for MAX_ROWS rows from where it starts. */
