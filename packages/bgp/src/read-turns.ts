@@ -1,8 +1,8 @@
 // Received messages are handled in a budget of time per turn of the event loop, shared by every
 // session, and sessions whose messages must wait for a later turn queue here (see Session.drain).
 
-/** How long the sessions handle received messages per turn of the event loop, all together (ms). */
-const READ_MS = 10;
+/** How long the sessions handle received messages per turn of the event loop, all together (ms; see PROCESS_MS in speaker.ts). */
+const READ_MS = 5;
 
 /** A session whose received messages wait for a later turn. */
 export interface Waiter {

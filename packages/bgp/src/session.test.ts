@@ -179,7 +179,7 @@ describe('Session (in memory, manual clock: no sockets, no sleeps)', () => {
     const a = await setup({
       onUpdate: () => {
         slow += 1;
-        const until = performance.now() + 12; // more than the turn's 10 ms
+        const until = performance.now() + 12; // more than the turn's reading time (5 ms)
         while (performance.now() < until) {}
       },
     });
@@ -193,7 +193,7 @@ describe('Session (in memory, manual clock: no sockets, no sleeps)', () => {
     await Promise.resolve();
     await Promise.resolve(); // both in-memory writes are delivered in this turn
     expect(slow).toBe(1);
-    expect(quick).toBe(0); // before: each session had 10 ms of its own
+    expect(quick).toBe(0); // before: each session had a budget of its own
     for (let turn = 0; turn < 10 && quick === 0; turn++) await new Promise((r) => setImmediate(r));
     expect(quick).toBe(1);
   });

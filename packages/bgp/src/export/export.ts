@@ -16,8 +16,8 @@ import type { UpdateGroup } from './update-group.js';
 /** Output waits while a member's send buffer holds more than this. */
 export const HIGH_WATER = 1 << 20;
 
-/** How long one turn of output runs at most (ms, checked every few prefixes and writes). */
-const WORK_MS = 10;
+/** How long one turn of output runs at most (ms, checked every few prefixes and writes; see PROCESS_MS in speaker.ts). */
+const WORK_MS = 5;
 /** Prefixes a flush handles between two looks at the clock. */
 const CHECK_PREFIXES = 64;
 
