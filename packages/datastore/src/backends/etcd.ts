@@ -85,6 +85,43 @@ const LEADERLESS =
   /raft proposal dropped|etcdserver: no leader|etcdserver: leader changed|etcdserver: too many requests/;
 
 /** gRPC's long error text, cut to what an operator needs (`connect ECONNREFUSED 127.0.0.1:2379`). */
+/** What a member said when asked for its status (see `diagnosis`). */
+export interface MemberStatus {
+  label: string;
+  /** Why it did not answer; undefined when it did. */
+  unreachable?: string;
+  /** It answered and names a leader. */
+  leader?: boolean;
+  /** What it said besides, when it names no leader. */
+  note?: string;
+}
+
+/**
+ * One line on the state of the cluster from every member's status, and the index of a member that
+ * names a leader (to try next). A member names its leader until its election timeout (1 s by
+ * default) after losing it: with a majority unreachable there is no quorum, whatever the rest say.
+ */
+export function diagnosis(members: readonly MemberStatus[]): { reason: string; withLeader?: number } {
+  const parts = members.map((r) =>
+    r.unreachable !== undefined
+      ? `${r.label} unreachable (${r.unreachable})`
+      : `${r.label} ${r.leader ? 'has a leader' : `answers but has ${r.note}`}`,
+  );
+  const all = parts.join('; ');
+  const n = members.length;
+  const down = members.filter((r) => r.unreachable !== undefined).length;
+  const withLeader = members.findIndex((r) => r.leader);
+  if (withLeader >= 0) {
+    if (n > 1 && down * 2 >= n) {
+      const why = `${down} of ${n} etcd members unreachable: the cluster lost quorum, or this host is cut off from it`;
+      return { reason: `${why} (${all})`, withLeader };
+    }
+    return { reason: all, withLeader };
+  }
+  if (down < n) return { reason: `no etcd member has a leader: the cluster lost quorum (${all})` };
+  return { reason: `no etcd member reachable (${all})` };
+}
+
 function brief(err: unknown): string {
   const m = message(err);
   const conn = /connect E[A-Z]+ \S+?(?=[.,;]?\s|$)/.exec(m);
@@ -259,26 +296,8 @@ export class EtcdDatastore implements Datastore {
         }
       }),
     );
-    const parts = results.map((r) =>
-      r.unreachable !== undefined
-        ? `${r.m.label} unreachable (${r.unreachable})`
-        : `${r.m.label} ${r.leader ? 'has a leader' : `answers but has ${r.note}`}`,
-    );
-    const withLeader = results.find((r) => r.leader)?.m;
-    const down = results.filter((r) => r.unreachable !== undefined).length;
-    if (withLeader) {
-      // A member names its leader until its election timeout (1 s by default) after losing it:
-      // with a majority unreachable there is no quorum, whatever the rest still say.
-      if (down * 2 >= this.members.length && this.members.length > 1) {
-        const n = this.members.length;
-        const why = `${down} of ${n} etcd members unreachable: the cluster lost quorum, or this host is cut off from it`;
-        return { reason: `${why} (${parts.join('; ')})`, withLeader };
-      }
-      return { reason: parts.join('; '), withLeader };
-    }
-    if (results.some((r) => r.unreachable === undefined))
-      return { reason: `no etcd member has a leader: the cluster lost quorum (${parts.join('; ')})` };
-    return { reason: `no etcd member reachable (${parts.join('; ')})` };
+    const { reason, withLeader } = diagnosis(results.map((r) => ({ ...r, label: r.m.label })));
+    return { reason, ...(withLeader !== undefined ? { withLeader: results[withLeader]!.m } : {}) };
   }
 
   private check(): Promise<void> {
