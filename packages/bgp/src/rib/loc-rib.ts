@@ -137,10 +137,34 @@ export class LocRib extends RouteStore {
     post: AttrSet | null,
     now: number,
   ): number {
-    const received = raw ?? post!;
-    const d = this.destOrNew(key);
+    const si = this.sourceIndex(source);
+    return this.putAt(this.destOrNew(key), si, this.sourceList[si]!, pathId, raw, post, now);
+  }
+
+  /**
+   * `put` for each IPv4 prefix of `list` (no path IDs) from `source` with the same `raw` and
+   * `post`: a packed UPDATE's prefixes share all of it, so the source is looked up once.
+   */
+  putList(list: PrefixList, source: PathSource, raw: AttrSet | null, post: AttrSet | null, now: number): void {
     const si = this.sourceIndex(source);
     const st = this.sourceList[si]!;
+    const { addrs, lengths } = list;
+    for (let i = 0; i < list.count; i++) {
+      this.putAt(this.destOrNew(v4Key(addrs[i]!, lengths[i]!)), si, st, 0, raw, post, now);
+    }
+  }
+
+  /** `put` at prefix `d`, from the source at `si` (whose state is `st`). */
+  private putAt(
+    d: number,
+    si: number,
+    st: SourceState,
+    pathId: number,
+    raw: AttrSet | null,
+    post: AttrSet | null,
+    now: number,
+  ): number {
+    const received = raw ?? post!;
     let r = NONE;
     for (let x = this.dHead[d]!; x !== NONE; x = this.rNext[x]!) {
       if (this.src(x) === si && this.pathId(x) === pathId) {
@@ -171,41 +195,6 @@ export class LocRib extends RouteStore {
     this.setAccepted(r, d, st, post !== null);
     this.mark(d, 0);
     return r;
-  }
-
-  /**
-   * `put` for each IPv4 prefix of `list` (no path IDs) from `source` with the same `raw` and
-   * `post`: a packed UPDATE's prefixes share all of it. A prefix with no route yet (most of a
-   * table arriving) takes the short way: a new route, nothing to look for or replace.
-   */
-  putList(list: PrefixList, source: PathSource, raw: AttrSet | null, post: AttrSet | null, now: number): void {
-    const received = raw ?? post!;
-    const si = this.sourceIndex(source);
-    const st = this.sourceList[si]!;
-    const rawSlot = received.slot;
-    const postSlot = (post ?? received).slot;
-    const { addrs, lengths } = list;
-    for (let i = 0; i < list.count; i++) {
-      const key = v4Key(addrs[i]!, lengths[i]!);
-      const d = this.destOrNew(key);
-      if (this.dHead[d] !== NONE) {
-        this.put(key, source, 0, raw, post, now);
-        continue;
-      }
-      // References first: a later prefix of the list that replaces this route drops them.
-      this.attrTable.ref(received);
-      if (post) this.attrTable.ref(post);
-      const r = this.newRoute(si, st);
-      this.rDest[r] = d;
-      this.rNext[r] = NONE;
-      this.dHead[d] = r;
-      this.setPathId(r, 0);
-      if (!raw) this.rFlags[r] = UNKEPT;
-      this.setSlots(r, rawSlot, postSlot);
-      this.rSince[r] = now;
-      this.setAccepted(r, d, st, post !== null);
-      this.mark(d, 0);
-    }
   }
 
   /** The route is the prefix's best or an ECMP member as of the last decision. */
