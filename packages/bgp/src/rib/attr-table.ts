@@ -71,6 +71,21 @@ const RAW = 16;
  * What the decision process reads of the sets interned by received bytes, in columns by slot
  * (a slot is reused once its set has left the table), and the index over their hashes.
  */
+/** The columns of `RawColumns` with a row per slot, grown together. */
+const SLOT_COLUMNS = [
+  'hash',
+  'localPref',
+  'med',
+  'neighborAs',
+  'originatorId',
+  'asPathLength',
+  'clusterListLength',
+  'flags',
+  'off',
+  'len',
+] as const;
+type SlotColumn = Uint32Array | Uint16Array | Uint8Array;
+
 class RawColumns {
   cap = 256;
   hash = column(Uint32Array, this.cap);
@@ -189,32 +204,14 @@ class RawColumns {
 
   private grow(): void {
     const n = this.cap * 2;
-    [
-      this.hash,
-      this.localPref,
-      this.med,
-      this.neighborAs,
-      this.originatorId,
-      this.asPathLength,
-      this.clusterListLength,
-      this.flags,
-      this.off,
-      this.len,
-    ] = growTogether(
-      [
-        this.hash,
-        this.localPref,
-        this.med,
-        this.neighborAs,
-        this.originatorId,
-        this.asPathLength,
-        this.clusterListLength,
-        this.flags,
-        this.off,
-        this.len,
-      ] as const,
+    const grown = growTogether(
+      SLOT_COLUMNS.map((k) => this[k]),
       n,
     );
+    const cols = this as unknown as Record<(typeof SLOT_COLUMNS)[number], SlotColumn>;
+    SLOT_COLUMNS.forEach((k, i) => {
+      cols[k] = grown[i]!; // each keeps its own type: growTogether makes it with the same constructor
+    });
     this.cap = n;
   }
 }
