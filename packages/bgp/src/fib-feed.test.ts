@@ -7,7 +7,7 @@ import { config, FakePeer, rib as newRib } from './stage-fixtures.js';
 const K = prefixKeyFromText(4, 0xc6130100n, 24); // 198.19.1.0/24
 const L = prefixKeyFromText(4, 0xc6130200n, 24); // 198.19.2.0/24
 
-function setup() {
+function setup(subscribed = true) {
   const c = config(`peers:
   - { name: a, address: 198.18.0.1, asn: 64512 }
   - { name: b, address: 198.18.0.2, asn: 64512 }
@@ -18,7 +18,7 @@ function setup() {
   const [a, b] = c.peers.map((pc) => new FakePeer(pc)) as [FakePeer, FakePeer];
   const local: PathSource = { ...a.source, id: LOCAL_SOURCE_ID, name: 'local', local: true, ibgp: false };
   const events: BestRouteEvent[] = [];
-  feed.subscribe((e) => events.push(e));
+  if (subscribed) feed.subscribe((e) => events.push(e));
   const put = (source: PathSource, key: PrefixKey, nextHop: string) => {
     const set = attrs.intern({ origin: 'igp', asPath: [], nextHop }, nextHop);
     rib.put(key, source, 0, set, set, 0);
@@ -90,5 +90,29 @@ describe('FIB feed', () => {
     put(a.source, L, '198.18.0.1');
     decide();
     expect(got).toHaveLength(1);
+  });
+
+  it('keeps no FIB column while nobody subscribes, answers from the RIB, and fills it for the first subscriber', () => {
+    const { rib, feed, a, b, put, decide } = setup(false);
+    put(a.source, K, '198.18.0.1');
+    put(a.source, L, '198.18.0.1');
+    decide();
+    expect(rib.fib(rib.dest(K))).toBe(0); // a reflector or plain bgpd programs nothing: no work per change
+    expect(feed.at(rib.dest(K))).toMatchObject({ nextHops: ['198.18.0.1'], sources: ['a'] });
+    expect([...feed.table().keys()]).toEqual([K, L]);
+    const got: BestRouteEvent[] = [];
+    feed.subscribe((e) => got.push(e));
+    expect(got.map((e) => [e.type, e.prefix])).toEqual([
+      ['add', '198.19.1.0/24'],
+      ['add', '198.19.2.0/24'],
+    ]);
+    expect(rib.fib(rib.dest(K))).not.toBe(0);
+    put(b.source, K, '198.18.0.2');
+    rib.remove(rib.find(L, a.source, 0));
+    decide();
+    expect(got.slice(2).map((e) => [e.type, e.prefix, e.nextHops])).toEqual([
+      ['change', '198.19.1.0/24', ['198.18.0.1', '198.18.0.2']],
+      ['withdraw', '198.19.2.0/24', []],
+    ]);
   });
 });

@@ -37,7 +37,10 @@ function event(type: BestRouteEvent['type'], key: PrefixKey, e: FibEntry): BestR
  * The FIB feed: what the decision process chose, as forwarding outcomes (ECMP next hops or a
  * blackhole) for subscribers (the FIB programmer). Outcomes are interned and numbered: each
  * prefix keeps the number of its current one in the RIB's FIB column, so a full table shares a
- * few entries, and a prefix whose outcome did not change sends nothing.
+ * few entries, and a prefix whose outcome did not change sends nothing. The column is kept only
+ * while someone subscribes (a node agent always does; a reflector or a plain bgpd, like BIRD
+ * without a kernel protocol, programs nothing): without subscribers a change costs nothing, `at`
+ * and `table` work the outcome out when asked, and the first subscriber fills the column.
  */
 export class FibFeed {
   private readonly subscribers = new Set<(e: BestRouteEvent) => void>();
@@ -59,6 +62,7 @@ export class FibFeed {
 
   /** Calls `cb` for every best-route change; returns an unsubscribe function. Replays the current state first. */
   subscribe(cb: (e: BestRouteEvent) => void): () => void {
+    if (!this.subscribers.size) for (const d of this.rib.dests()) this.rib.setFib(d, this.outcome(d));
     for (const [key, e] of this.table()) cb(event('add', key, e));
     this.subscribers.add(cb);
     return () => this.subscribers.delete(cb);
@@ -66,15 +70,26 @@ export class FibFeed {
 
   /** The decision process changed the best path or ECMP set of a prefix. */
   changed(change: DestChange): void {
-    const rib = this.rib;
+    if (!this.subscribers.size) return;
     const d = change.dest;
-    const key = change.key;
-    const prev = rib.fib(d);
+    const prev = this.rib.fib(d);
+    const next = this.outcome(d, change.key);
+    if (next === prev) return;
+    this.rib.setFib(d, next);
+    const ev = next
+      ? event(prev ? 'change' : 'add', change.key, this.entries[next]!)
+      : event('withdraw', change.key, this.entries[prev]!);
+    for (const s of this.subscribers) s(ev);
+  }
+
+  /** The number of prefix `d`'s forwarding outcome as the RIB stands (0: nothing to install). */
+  private outcome(d: number, key?: PrefixKey): number {
+    const rib = this.rib;
     let next = 0;
     const best = rib.best(d);
     if (best !== NONE) {
       const source = rib.source(best);
-      const blackhole = source.local && this.blackhole(key);
+      const blackhole = source.local && this.blackhole(key ?? rib.destKey(d));
       if (!blackhole && rib.ecmpRest(d).length === 0) {
         const nextHop = rib.attrs(best).nextHop;
         if (source === this.lastSource && nextHop === this.lastNextHop) next = this.lastEntry;
@@ -108,13 +123,7 @@ export class FibFeed {
         }
       }
     }
-    if (next === prev) return;
-    rib.setFib(d, next);
-    if (!this.subscribers.size) return;
-    const ev = next
-      ? event(prev ? 'change' : 'add', key, this.entries[next]!)
-      : event('withdraw', key, this.entries[prev]!);
-    for (const s of this.subscribers) s(ev);
+    return next;
   }
 
   /** The source's sessions are gone: it never wins again, its shortcut goes. */
@@ -125,7 +134,7 @@ export class FibFeed {
 
   /** What the feed last said for prefix number `d`, if anything. */
   at(d: number): FibEntry | undefined {
-    const f = this.rib.fib(d);
+    const f = this.subscribers.size ? this.rib.fib(d) : this.outcome(d);
     return f ? this.entries[f] : undefined;
   }
 
@@ -133,8 +142,8 @@ export class FibFeed {
   table(): Map<PrefixKey, FibEntry> {
     const out = new Map<PrefixKey, FibEntry>();
     for (const d of this.rib.dests()) {
-      const f = this.rib.fib(d);
-      if (f) out.set(this.rib.destKey(d), this.entries[f]!);
+      const e = this.at(d);
+      if (e) out.set(this.rib.destKey(d), e);
     }
     return out;
   }

@@ -339,7 +339,7 @@ export class ControlHandler {
     const top = new Smallest<PrefixKey>(Number.POSITIVE_INFINITY);
     let i = 0;
     for (const d of rib.dests()) {
-      if (rib.fib(d)) top.offer(sortKey(rib.destKey(d)), 0, rib.destKey(d));
+      if (this.speaker.fibAt(d)) top.offer(sortKey(rib.destKey(d)), 0, rib.destKey(d));
       if (++i % STEP_EVERY === 0) yield STEP;
     }
     let last: PrefixKey | undefined;
