@@ -12,6 +12,18 @@ export interface Clock {
   now(): number;
   setTimeout(fn: () => void, ms: number): TimerHandle;
   clearTimeout(handle: TimerHandle | undefined): void;
+  /** A number in [0, 1) for timer jitter (`Math.random` when absent). */
+  random?(): number;
+}
+
+/**
+ * RFC 4271 10: `ms` less a random quarter at most, for the timers that must not run in step
+ * (KeepaliveTimer, ConnectRetryTimer), as BIRD does. A reflector's 10,000 clients come up in
+ * bursts of a thousand; unjittered, each burst's keepalives would fall due in one turn of the
+ * event loop every interval, forever, and their reconnects after a mass disconnect likewise.
+ */
+export function jittered(clock: Clock, ms: number): number {
+  return ms * (0.75 + 0.25 * (clock.random?.() ?? Math.random()));
 }
 
 let nextId = 1;
@@ -42,6 +54,9 @@ export class ManualClock implements Clock {
   private time: number;
   private seq = 0;
   private pending = new Map<number, Pending>();
+
+  /** No jitter unless a test asks for it (timers then fire at exactly the time they were set for). */
+  random: () => number = () => 1;
 
   constructor(start = 0) {
     this.time = start;

@@ -10,7 +10,7 @@ import {
   shutdownNotification,
   type UpdateMessage,
 } from '@tabby/wire';
-import type { Clock, TimerHandle } from './clock.js';
+import { type Clock, jittered, type TimerHandle } from './clock.js';
 import { addressToBigInt } from './config/cidr.js';
 import type { PeerConfig } from './config/types.js';
 import type { SessionState } from './control/api.js';
@@ -276,10 +276,13 @@ export class Peer {
 
   private scheduleRetry(seconds: number): void {
     this.host.clock.clearTimeout(this.retryTimer);
-    this.retryTimer = this.host.clock.setTimeout(() => {
-      this.retryTimer = undefined;
-      if (!this.established && !this.outgoing && !this.connecting) this.connect();
-    }, seconds * 1000);
+    this.retryTimer = this.host.clock.setTimeout(
+      () => {
+        this.retryTimer = undefined;
+        if (!this.established && !this.outgoing && !this.connecting) this.connect();
+      },
+      jittered(this.host.clock, seconds * 1000),
+    );
   }
 
   /** A connection from this peer's address arrived at the listener. */

@@ -96,6 +96,22 @@ describe('Session (in memory, manual clock: no sockets, no sleeps)', () => {
     expect(t.got.slice(before).map((m) => m.type)).toEqual(['keepalive']);
   });
 
+  it('jitters each keepalive interval (RFC 4271 10): up to a quarter early, drawn anew each time', async () => {
+    const t = await setup({ remoteHold: 6 });
+    await t.establish();
+    const draws = [0, 0.5];
+    t.clock.random = () => draws.shift() ?? 1;
+    const before = t.got.length;
+    // The first interval was drawn when the session came up (no jitter): 2 s. Then 1.5 s, 1.75 s.
+    const at: number[] = [];
+    for (let ms = 0; ms < 5250; ms += 250) {
+      t.clock.advance(250);
+      await t.flush();
+      if (t.got.length > before + at.length) at.push(ms + 250);
+    }
+    expect(at).toEqual([2000, 3500, 5250]);
+  });
+
   it('expires the hold timer: NOTIFICATION 4/0 and close', async () => {
     const t = await setup();
     await t.establish();

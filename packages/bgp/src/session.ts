@@ -20,7 +20,7 @@ import {
   type UpdateMessage,
   UpdateScratch,
 } from '@tabby/wire';
-import type { Clock, TimerHandle } from './clock.js';
+import { type Clock, jittered, type TimerHandle } from './clock.js';
 import { othersWaiting, readTimeLeft, spentReading, waitForTurn } from './read-turns.js';
 import type { Connection } from './transport.js';
 
@@ -279,10 +279,13 @@ export class Session {
   private armKeepalive(): void {
     this.clock.clearTimeout(this.keepaliveTimer);
     if (this.keepaliveTime <= 0) return;
-    this.keepaliveTimer = this.clock.setTimeout(() => {
-      this.send(KEEPALIVE);
-      this.armKeepalive();
-    }, this.keepaliveTime * 1000);
+    this.keepaliveTimer = this.clock.setTimeout(
+      () => {
+        this.send(KEEPALIVE);
+        this.armKeepalive();
+      },
+      jittered(this.clock, this.keepaliveTime * 1000),
+    );
   }
 
   /** Messages framed but not handled yet (the rest of a read when its turn's time ran out). */

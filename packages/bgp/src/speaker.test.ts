@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from './clock.js';
 import { parseConfig } from './config/load.js';
 import { prefixKeyText } from './rib/prefix-key.js';
 import { type BestRouteEvent, Speaker } from './speaker.js';
 import { until } from './test-support.js';
-import { MemoryNetwork } from './transport.js';
+import { MemoryNetwork, type Transport } from './transport.js';
 
 const speakers: Speaker[] = [];
 afterEach(async () => {
@@ -106,6 +107,37 @@ describe('Speaker in-process (memory transport)', () => {
     await until('error recorded', () => p.lastError !== '');
     expect(p.lastError).toBe('Socket: Connection refused');
     expect(p.state).toBe('Active');
+  });
+
+  it('retries a refused connection after the connect retry time less the RFC 4271 jitter', async () => {
+    const net = new MemoryNetwork();
+    const clock = new ManualClock();
+    clock.random = () => 0; // the most jitter: a quarter early
+    const cfg = parseConfig(
+      `routerId: 198.18.0.1\nasn: 64512\nlisten: { enabled: false }\nconnectRetryTime: 4\npeers:\n${peerYaml('198.18.0.9', 64512)}`,
+      'test.yaml',
+    );
+    const inner = net.transport(cfg.routerId);
+    const attempts: number[] = [];
+    const transport: Transport = {
+      connect: (o) => {
+        attempts.push(clock.now());
+        return inner.connect(o);
+      },
+      listen: (o, cb) => inner.listen(o, cb),
+    };
+    const a = new Speaker(cfg, { transport, clock });
+    speakers.push(a);
+    await a.start();
+    const p = a.peers.get('Peer_198_18_0_9')!;
+    await until('first attempt refused', () => p.lastError !== '');
+    // ConnectRetryTime 4 s, jittered: 3 s.
+    clock.advance(2999);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(attempts).toEqual([0]);
+    clock.advance(1);
+    await until('second attempt', () => attempts.length === 2);
+    expect(attempts).toEqual([0, 3000]);
   });
 
   it('keeps only the set after policy for a peer that can send its routes again, and asks for them when the policy changes', async () => {
