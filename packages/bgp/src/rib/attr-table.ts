@@ -100,8 +100,15 @@ class RawColumns {
   /** Where the set's received bytes are in `bytes`. */
   off = column(Uint32Array, this.cap);
   len = column(Uint32Array, this.cap);
-  /** The received bytes of every set, one after the other; freed room is reclaimed by `compact`. */
-  bytes = column(Uint8Array, 64 * 1024);
+  /**
+   * The received bytes of every set, one after the other; freed room is reclaimed by `compact`.
+   * Its reservation is counted by V8 as external memory (32 MB, untouched), on purpose: told of
+   * it, V8 collects its old generation sooner. A reflector with 10,000 clients peaked at 217-227
+   * MB with it, 338-346 MB without (old space twice what is live); V8's heap growing factor
+   * set to 1.5 instead kept it at 207-212 MB but held the loop 251 ms in a full collection when
+   * every client left.
+   */
+  bytes = column(Uint8Array, 64 * 1024, true);
   private used = 0;
   private wasted = 0;
   readonly index = new IdIndex((slot) => this.hash[slot]!, {
@@ -165,7 +172,7 @@ class RawColumns {
   }
 
   private compact(size: number): void {
-    const next = column(Uint8Array, size);
+    const next = column(Uint8Array, size, true);
     let p = 0;
     for (let slot = 0; slot < this.cap; slot++) {
       if ((this.flags[slot]! & RAW) === 0) continue;

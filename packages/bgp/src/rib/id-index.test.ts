@@ -1,3 +1,4 @@
+import v8 from 'node:v8';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { column, grow, growTogether, IdIndex, RESERVE_ROWS } from './id-index.js';
@@ -13,6 +14,19 @@ describe('growable columns', () => {
     expect([b[0], b[RESERVE_ROWS - 1], b[RESERVE_ROWS], b[RESERVE_ROWS * 2 - 1]]).toEqual([1, 2, -1, -1]);
     const f = grow(column(Float64Array, RESERVE_ROWS), RESERVE_ROWS + 1);
     expect(f[RESERVE_ROWS]).toBe(0);
+  });
+
+  it('reserving is not external memory to V8 (it started full collections during an ingest), unless asked', () => {
+    const external = () => v8.getHeapStatistics().external_memory;
+    const before = external();
+    const kept = [
+      column(Uint32Array, RESERVE_ROWS),
+      ...growTogether([new Float64Array(4), new Uint8Array(4)], RESERVE_ROWS),
+    ];
+    expect(external() - before).toBeLessThan(16 * 2 ** 20); // 128 + 288 MB reserved
+    const counted = column(Uint8Array, RESERVE_ROWS, true);
+    expect(external() - before).toBeGreaterThanOrEqual(32 * 2 ** 20);
+    expect(kept.length + counted.length).toBeGreaterThan(0);
   });
 
   it('a short column grows by copying until it is long, then over its reserved buffer', () => {

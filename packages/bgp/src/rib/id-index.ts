@@ -18,24 +18,29 @@ type TypedCtor<T extends Typed> = {
 
 /**
  * A typed array of `n` zeros that `grow` can enlarge in place. A long one is a view of `n`
- * elements of a plain ArrayBuffer reserved for MAX_ROWS of them: the system hands such a buffer
- * out as untouched zero pages, so only pages written hold memory, and growing is a longer view of
- * the same buffer (no copy, and no old array holding memory until the next garbage collection; a
- * full table's columns are tens of megabytes each). Not a resizable ArrayBuffer: Node 20 reads and
+ * elements of a buffer reserved for MAX_ROWS of them: the system hands such a buffer out as
+ * untouched zero pages, so only pages written hold memory, and growing is a longer view of the
+ * same buffer (no copy, and no old array holding memory until the next garbage collection; a full
+ * table's columns are tens of megabytes each). Not a resizable ArrayBuffer: Node 20 reads and
  * writes typed arrays over those two to three times slower (the per-prefix cost of a full table is
  * mostly such accesses). Short columns (most tables) are plain arrays and grow by copying.
+ *
+ * The reservation is a SharedArrayBuffer (as fast to read and write; shared with nobody): V8
+ * counts an ArrayBuffer's whole size as external memory, and each reservation of a full table's
+ * columns (hundreds of megabytes) started a full collection, two or three per table, about a
+ * tenth of the ingest's CPU. `counted`: an ArrayBuffer all the same (see `AttrTable.bytes`).
  */
-export function column<T extends Typed>(ctor: TypedCtor<T>, n: number): T {
-  const buf = n >= RESERVE_ROWS ? reserve(MAX_ROWS * ctor.BYTES_PER_ELEMENT) : null;
+export function column<T extends Typed>(ctor: TypedCtor<T>, n: number, counted = false): T {
+  const buf = n >= RESERVE_ROWS ? reserve(MAX_ROWS * ctor.BYTES_PER_ELEMENT, counted) : null;
   return buf ? new ctor(buf, 0, n) : new ctor(n);
 }
 
 /** Reserved buffers: each column in one has room for MAX_ROWS rows from where it starts. */
 const reserved = new WeakSet<ArrayBufferLike>();
 
-function reserve(bytes: number): ArrayBuffer | null {
+function reserve(bytes: number, counted = false): ArrayBuffer | null {
   try {
-    const buf = new ArrayBuffer(bytes);
+    const buf = counted ? new ArrayBuffer(bytes) : (new SharedArrayBuffer(bytes) as unknown as ArrayBuffer);
     reserved.add(buf);
     return buf;
   } catch {
@@ -54,10 +59,8 @@ export function grow<T extends Typed>(a: T, n: number, fill = 0): T {
 /**
  * Columns that grow together (the columns of one table's rows), each with room for `n` elements,
  * new ones 0: a longer view of the same buffer for a column with room reserved, else a copy, into
- * one buffer reserved for all those that need it once `n` reaches RESERVE_ROWS. One buffer, not one
- * per column: the garbage collector is told of each, and runs a young-generation collection at
- * each while others are still young (about 0.2 ms to 1 ms each, a dozen per table). Columns never
- * shrink, so reserved elements past a column's end are still zeros.
+ * one buffer reserved for all those that need it once `n` reaches RESERVE_ROWS (one mapping, not
+ * a dozen). Columns never shrink, so reserved elements past a column's end are still zeros.
  */
 export function growTogether<T extends readonly Typed[]>(cols: T, n: number): T {
   const fits = (a: Typed) => reserved.has(a.buffer) && n <= MAX_ROWS;
