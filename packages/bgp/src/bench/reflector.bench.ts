@@ -399,8 +399,9 @@ export default async function reflector(ctx: Ctx) {
   for (const { name, kind, sizes } of plan) {
     ctx.log(`${name}/${kind}: ${sizes.clients} clients, ${sizes.prefixes} prefixes ...`);
     const r = await runCase(ctx, name, kind, sizes);
+    const downs = Object.entries(r.downReasons ?? {}).map(([why, n]) => `${n} x ${why}`);
     ctx.log(
-      `${name}/${kind}: ${r.status}${r.fanoutSeconds !== undefined ? ` fan-out ${r.fanoutSeconds} s` : ''}${r.allEstablishedSeconds !== undefined ? `, all Established ${r.allEstablishedSeconds} s` : ''}${r.allRoutesSeconds !== undefined ? `, all routes ${r.allRoutesSeconds} s` : ''}, lost ${r.sessionsLost ?? '—'}, overflows ${r.listenOverflows ?? '—'}, peak RSS ${r.peakRssMb ?? '—'} MB, CPU ${r.cpuSeconds ?? '—'} s, loop max ${r.loopMaxMs ?? '—'} ms (${r.loopMaxWithDisconnectMs ?? '—'} with the disconnect)${r.reason ? ` (${r.reason})` : ''}`,
+      `${name}/${kind}: ${r.status}${r.fanoutSeconds !== undefined ? ` fan-out ${r.fanoutSeconds} s` : ''}${r.allEstablishedSeconds !== undefined ? `, all Established ${r.allEstablishedSeconds} s` : ''}${r.allRoutesSeconds !== undefined ? `, all routes ${r.allRoutesSeconds} s` : ''}, lost ${r.sessionsLost ?? '—'}, overflows ${r.listenOverflows ?? '—'}, peak RSS ${r.peakRssMb ?? '—'} MB, CPU ${r.cpuSeconds ?? '—'} s, loop max ${r.loopMaxMs ?? '—'} ms (${r.loopMaxWithDisconnectMs ?? '—'} with the disconnect)${r.reason ? ` (${r.reason})` : ''}${downs.length ? `; sessions down: ${downs.join(', ')}` : ''}`,
     );
     results.push(r);
   }
