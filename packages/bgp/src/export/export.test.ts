@@ -222,6 +222,43 @@ ${Array.from({ length: n }, (_, i) => `  - { name: c${i + 1}, address: 198.18.${
     expect(held('c2').get('198.19.99.0/24#0')!.attributes.originatorId).toBe('198.18.0.77');
   });
 
+  it('walks no member of a group that has nothing queued and whose members owe nothing (a turn of an idle reflector)', () => {
+    const names = Array.from({ length: 50 }, (_, i) => `c${i + 1}`);
+    const c = config(`clusterId: 198.18.0.100
+peers:
+${names.map((n, i) => `  - { name: ${n}, address: 198.18.1.${i + 1}, asn: 64512, routeReflectorClient: true }\n`).join('')}`);
+    const { stage, peers, up, run, announce } = setup(c);
+    for (const n of names) up(n);
+    announce('c1', '198.19.1.0/24');
+    run();
+    const announced = (n: string, from = 0) =>
+      peers
+        .get(n)!
+        .session.updates(from)
+        .filter((u) => u.nlri.count > 0);
+    expect(announced('c2')).toHaveLength(1);
+    let reads = 0;
+    for (const p of peers.values()) {
+      const session = p.established;
+      Object.defineProperty(p, 'established', {
+        get: () => {
+          reads += 1;
+          return session;
+        },
+      });
+    }
+    for (let i = 0; i < 5; i++) stage.work(1000);
+    expect(stage.busy).toBe(false);
+    expect(stage.backlog).toBe(0);
+    expect(reads).toBe(0); // before: every member, twice, on every turn
+    // A member that owes something again (a ROUTE-REFRESH) is still served.
+    stage.routeRefresh(peers.get('c7')!, { type: 'route-refresh', afi: Afi.ipv4, safi: 1, subtype: 'normal' });
+    const before = peers.get('c7')!.session.chunks.length;
+    run();
+    expect(peers.get('c7')!.session.updates(before).map(endOfRibFamily).at(-1)).toBe(Afi.ipv4);
+    expect(announced('c7', before)).toHaveLength(1);
+  });
+
   it('exports a long queue a few dozen prefixes per turn once the turn’s time is used up', () => {
     const { rib, stage, up, announce, held } = setup(config(RR));
     up('c1');

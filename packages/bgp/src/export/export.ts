@@ -40,6 +40,12 @@ export class ExportStage {
   private turns = 0;
   /** The flushes' writes, a few ms' worth per turn. */
   private readonly outbox = new Outbox();
+  /**
+   * Members that may owe their peer something of their own (ADD-PATH changes, an End-of-RIB):
+   * a group with nothing queued is flushed only when one of its members is here, so a turn does
+   * not walk 10,000 idle members of a reflector's group. A member leaves once it owes nothing.
+   */
+  private readonly owing = new Set<PeerOut>();
   private settings: ExportSettings;
   private policies: PolicySet;
 
@@ -101,6 +107,7 @@ export class ExportStage {
     }
     const out = new PeerOut(peer, addPathSend);
     peer.out = out;
+    this.owing.add(out); // its End-of-RIB
     this.groups.join(out, this.view(peer));
   }
 
@@ -110,6 +117,7 @@ export class ExportStage {
     const out = peer.out;
     if (!out) return;
     peer.out = null;
+    this.owing.delete(out);
     this.groups.leave(out);
     out.clearAddPath((set) => this.attrs.unref(set));
   }
@@ -136,6 +144,7 @@ export class ExportStage {
       out.addPathDirty.add(k);
     }
     out.eorPending.add(afi);
+    this.owing.add(out);
   }
 
   /** The decision process changed the best path or ECMP set of `key`. */
@@ -156,7 +165,7 @@ export class ExportStage {
     if (!all.length) return undefined;
     return (c) => {
       const afi = afiOf(c.key);
-      for (const m of all) if (m.addPathSend.has(afi)) m.addPathDirty.add(c.key);
+      for (const m of all) if (m.addPathSend.has(afi)) this.addPathChanged(m, c.key);
     };
   }
 
@@ -164,7 +173,19 @@ export class ExportStage {
     if (g.exportsNothing) return;
     const afi = afiOf(key);
     if (g.families.has(afi)) g.queue.add(key);
-    else if (g.addPathFamilies.has(afi)) for (const m of g.members) m.addPathDirty.add(key);
+    else if (g.addPathFamilies.has(afi)) for (const m of g.members) this.addPathChanged(m, key);
+  }
+
+  private addPathChanged(m: PeerOut, key: PrefixKey): void {
+    m.addPathDirty.add(key);
+    this.owing.add(m);
+  }
+
+  /** The groups with a member that may owe its peer ADD-PATH changes or an End-of-RIB. */
+  private owingGroups(): Set<UpdateGroup<PeerOut>> {
+    const gs = new Set<UpdateGroup<PeerOut>>();
+    for (const m of this.owing) if (m.group) gs.add(m.group);
+    return gs;
   }
 
   /** After a reload: members move to the group of their new key; `resync` re-walks the Loc-RIB for every group. */
@@ -196,9 +217,11 @@ export class ExportStage {
     }
     // Once the turn's time is used up the other groups wait; each turn starts at the next group.
     const first = groups.length ? this.turns++ % groups.length : 0;
+    const owing = this.owingGroups();
     for (let i = 0; i < groups.length; i++) {
       if (i > 0 && performance.now() >= until) break;
-      this.flushGroup(groups[(first + i) % groups.length]!, budget, until);
+      const g = groups[(first + i) % groups.length]!;
+      if (g.queue.size || owing.has(g)) this.flushGroup(g, budget, until);
     }
     this.groups.merge();
     this.outbox.drain(until);
@@ -211,18 +234,18 @@ export class ExportStage {
    */
   get backlog(): number {
     let n = this.outbox.size ? 1 : 0;
-    for (const g of this.groups.list) {
-      n += g.queue.size + (g.sync ? 1 : 0);
-      for (const m of g.members) n += m.addPathDirty.size;
-    }
+    for (const g of this.groups.list) n += g.queue.size + (g.sync ? 1 : 0);
+    for (const m of this.owing) n += m.addPathDirty.size;
     return n;
   }
 
   /** Output is left to do (a transfer, queued prefixes, ADD-PATH changes or End-of-RIB) and may go now. */
   get busy(): boolean {
     if (this.outbox.size) return true;
+    const owing = this.owingGroups();
     for (const g of this.groups.list) {
       if (g.sync) return true;
+      if (!g.queue.size && !owing.has(g)) continue;
       let blocked = false;
       let owed = g.queue.size > 0;
       for (const m of g.members) {
@@ -309,6 +332,7 @@ export class ExportStage {
         m.eorPending.clear();
       }
     }
+    for (const m of this.owing) if (m.group === g && !m.addPathDirty.size && !m.eorPending.size) this.owing.delete(m);
     return n;
   }
 
