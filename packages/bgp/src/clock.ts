@@ -12,7 +12,7 @@ export interface Clock {
   now(): number;
   setTimeout(fn: () => void, ms: number): TimerHandle;
   clearTimeout(handle: TimerHandle | undefined): void;
-  /** A number in [0, 1) for timer jitter (`Math.random` when absent). */
+  /** A number in [0, 1] for timer jitter, 1 for none (`Math.random` when absent). */
   random?(): number;
 }
 
