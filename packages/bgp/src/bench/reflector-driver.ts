@@ -131,8 +131,11 @@ class Session {
     sock.on('close', () => {
       if (this.sock !== sock) return;
       this.sock = null;
+      // Our own teardown at the end closes every socket: not a session the reflector lost (those
+      // closes were counted as lost whenever their events reached the runner before it tallied).
+      if (this.d.finished) return;
       if (this.state === 'established') this.fail('connection closed by the reflector');
-      else if (this.state !== 'down' && !this.d.finished) {
+      else if (this.state !== 'down') {
         // Not up yet (refused, reset during OPEN): try again, as a real speaker would.
         this.state = 'idle';
         setTimeout(() => {
