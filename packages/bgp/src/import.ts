@@ -188,29 +188,31 @@ export class ImportStage {
     if (keep) received();
     const reject = loop !== '' || denyAll;
     rib.warm(list);
-    if (!perPrefix && list.afi === Afi.ipv4 && !list.pathIds && list.count > 0) {
-      // One outcome for every prefix (no policy reads the prefix): decided once, stored at once.
-      let post: AttrSet | null;
-      if (reject) post = null;
-      else if (!imports.length) post = attrs === m.attributes ? received() : table.internEncoded(attrs, nextHop);
-      else post = this.applyImport(peer, imports, prefixKeyAt(list, 0), attrs, nextHop, received, m.attributes);
-      rib.putList(list, peer.source, keep || post === raw || post === null ? received() : null, post, now);
+    // The set after import: one for every prefix unless a policy reads the prefix.
+    const one = !perPrefix || !imports.length;
+    let shared: AttrSet | null | undefined;
+    const postFor = (key: PrefixKey): AttrSet | null => {
+      if (reject) return null;
+      if (one && shared !== undefined) return shared;
+      const post = imports.length
+        ? this.applyImport(peer, imports, key, attrs, nextHop, received, m.attributes)
+        : attrs === m.attributes
+          ? received()
+          : table.internEncoded(attrs, nextHop);
+      if (one) shared = post;
+      return post;
+    };
+    // Stored as received: when kept, when the policy changed nothing, when rejected.
+    const rawFor = (post: AttrSet | null) => (keep || post === raw || post === null ? received() : null);
+    if (one && list.afi === Afi.ipv4 && !list.pathIds && list.count > 0) {
+      // One outcome for every prefix: decided once, stored at once.
+      const post = postFor(prefixKeyAt(list, 0));
+      rib.putList(list, peer.source, rawFor(post), post, now);
     } else {
-      let shared: AttrSet | null | undefined;
       for (let i = 0; i < list.count; i++) {
         const key = prefixKeyAt(list, i);
-        const pathId = list.pathIds ? list.pathIds[i]! : 0;
-        let post: AttrSet | null;
-        if (reject) post = null;
-        else if (!imports.length)
-          post = shared ??= attrs === m.attributes ? received() : table.internEncoded(attrs, nextHop);
-        else if (!perPrefix && shared !== undefined) post = shared;
-        else {
-          post = this.applyImport(peer, imports, key, attrs, nextHop, received, m.attributes);
-          if (!perPrefix) shared = post;
-        }
-        // Stored as received: when kept, when the policy changed nothing, when rejected.
-        rib.put(key, peer.source, pathId, keep || post === raw || post === null ? received() : null, post, now);
+        const post = postFor(key);
+        rib.put(key, peer.source, list.pathIds ? list.pathIds[i]! : 0, rawFor(post), post, now);
       }
     }
     if (loop) this.deps.log.debug({ peer: peer.config.name, prefixes: list.count, reason: loop }, 'routes ignored');
