@@ -17,6 +17,7 @@ import { ExportStage } from './export/export.js';
 import { type BestRouteEvent, type FibEntry, FibFeed } from './fib-feed.js';
 import { ImportStage } from './import.js';
 import { childLogger, type Logger, silentLogger } from './logger.js';
+import { loopWatch } from './loop-delay.js';
 import { localOpen } from './open.js';
 import { Peer, type PeerHost } from './peer.js';
 import { PolicySet } from './policy/policy-set.js';
@@ -372,6 +373,7 @@ export class Speaker implements PeerHost {
   scheduleWork(): void {
     if (this.workScheduled) return;
     this.workScheduled = true;
+    loopWatch.busy();
     setImmediate(() => {
       this.workScheduled = false;
       this.work();

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { loopWatch } from './loop-delay.js';
 import { until } from './test-support.js';
 import { type Connection, closePacing, MemoryNetwork, readPacing, type Transport, tcpTransport } from './transport.js';
 
@@ -108,6 +109,30 @@ describe('transports', () => {
       turns.stop();
       closePacing.ms = saved;
       for (const p of peers) p.destroy();
+      await listener?.close();
+    }
+  });
+
+  it("tcp: a peer's FIN after an idle second restarts the loop monitor, so the turn that reads it is measured", async () => {
+    loopWatch.maxMs();
+    const closed = new Promise<void>((resolve) => {
+      void tcpTransport
+        .listen({ host: '127.0.0.1', port: 0 }, (c) => c.onClose(() => resolve()))
+        .then((l) => {
+          listener = l;
+          peer = net.connect(l.port, '127.0.0.1');
+        });
+    });
+    let listener: { close(): Promise<void> } | undefined;
+    let peer: net.Socket | undefined;
+    try {
+      await until('the connection', () => peer?.readyState === 'open');
+      await until('the monitor to stop', () => !loopWatch.armed, 3000);
+      peer!.end();
+      await closed;
+      expect(loopWatch.armed).toBe(true);
+    } finally {
+      peer?.destroy();
       await listener?.close();
     }
   });

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { loopWatch } from './loop-delay.js';
 
 /** One established byte stream to a peer (a TCP connection in production). */
 export interface Connection {
@@ -143,12 +144,16 @@ class TcpConnection implements Connection {
   private held = 0;
   private lastShortRead = Number.NEGATIVE_INFINITY;
   constructor(private readonly socket: net.Socket) {
+    loopWatch.busy();
     socket.setNoDelay(true);
     // The peer's FIN ends the session: the socket goes (see `whenGoing`). Sockets are made
     // half-open so that Node does not first end our side, which waits for our send queue to
     // empty: forever when the peer has stopped reading, and a shutdown per socket when 10,000
     // peers leave together.
-    socket.on('end', () => whenGoing(() => socket.destroy()));
+    socket.on('end', () => {
+      loopWatch.busy();
+      whenGoing(() => socket.destroy());
+    });
   }
   get localAddress() {
     return plainAddress(this.socket.localAddress);
@@ -181,6 +186,7 @@ class TcpConnection implements Connection {
   }
   onData(cb: (chunk: Uint8Array) => void): void {
     this.socket.on('data', (chunk: Uint8Array) => {
+      loopWatch.busy();
       cb(chunk);
       // Short, and the last of what Node had read (a rest begins only once all of it is handled).
       if (chunk.length >= SHORT_READ || this.socket.readableLength > 0 || readPacing.ms <= 0) return;
@@ -200,7 +206,10 @@ class TcpConnection implements Connection {
     this.socket.on('error', (err) => {
       error = err;
     });
-    this.socket.once('close', () => whenGoing(() => cb(error)));
+    this.socket.once('close', () => {
+      loopWatch.busy();
+      whenGoing(() => cb(error));
+    });
   }
   onDrain(cb: () => void): void {
     this.socket.on('drain', cb);

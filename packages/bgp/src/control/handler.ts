@@ -1,7 +1,7 @@
 import { peerCapabilities } from '../capability-names.js';
 import { addressToBigInt, parseCidr } from '../config/cidr.js';
 import type { SpeakerConfig } from '../config/types.js';
-import { maxLoopDelayMs } from '../loop-delay.js';
+import { loopWatch } from '../loop-delay.js';
 import type { Peer } from '../peer.js';
 import { NONE } from '../rib/loc-rib.js';
 import { type PrefixKey, prefixKeyFromText, prefixKeyText } from '../rib/prefix-key.js';
@@ -403,7 +403,7 @@ export class ControlHandler {
       attribute_sets: s.attrs.size,
       pending_selection: backlog.selection,
       export_backlog: backlog.export,
-      event_loop_max_delay_ms: maxLoopDelayMs(),
+      event_loop_max_delay_ms: loopWatch.maxMs(),
       graceful_restart: {
         enabled: c.gracefulRestart.enabled,
         restart_time: c.gracefulRestart.restartTime,

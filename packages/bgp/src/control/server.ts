@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { type Logger, silentLogger } from '../logger.js';
+import { loopWatch } from '../loop-delay.js';
 import { ControlError, type ControlResponse, ControlStream, LIMITS } from './protocol.js';
 
 /** Answers one command: a value, a {@link ControlStream} for long listings, or a promise of either. */
@@ -166,6 +167,7 @@ export class ControlServer {
   }
 
   private serve(sock: net.Socket): void {
+    loopWatch.busy();
     sock.on('error', () => sock.destroy());
     if (this.clients.size >= this.limits.maxClients) {
       const line = response(0, 'TOO_MANY_CLIENTS', `more than ${this.limits.maxClients} control connections at once`);
@@ -175,7 +177,10 @@ export class ControlServer {
     const c = new Client(sock);
     this.clients.add(c);
     sock.on('close', () => this.drop(c));
-    sock.on('data', (b: Buffer) => this.onData(c, b));
+    sock.on('data', (b: Buffer) => {
+      loopWatch.busy();
+      this.onData(c, b);
+    });
     sock.on('end', () => {
       c.noMore = true;
       this.wake(c);
