@@ -17,8 +17,10 @@ export const LOOP_IDLE_MS = 1000;
 /**
  * The longest the event loop was held, measured only while the process has work: a 10 ms
  * timer that ticks all the time costs an idle speaker about 5 ms of CPU a second (a wake-up per
- * tick), and the loop cannot be held while there is nothing to do. {@link busy} (a socket read, a
- * connection, a turn of RIB work) arms Node's monitor; a second without work disarms it.
+ * tick), and the loop cannot be held while there is nothing to do. {@link LoopWatch.busy} (a socket
+ * read, a connection, a turn of RIB work) arms Node's monitor; a second without work disarms it.
+Timers alone do not arm it: what they start (keepalives sent, a hold timer's teardown) is small
+or schedules RIB work.
  *
  * Node's monitor measures the gap between two of its ticks, so the first gap after arming would
  * be lost (or, without a reset, the whole idle time counted): a one-off timer set at arming
@@ -92,8 +94,8 @@ export class LoopWatch {
 
 /**
  * The process's watch, read by `show status` (`event_loop_max_delay_ms`): its first reading
- * starts it. Sockets call `busy()` on each event (a connection, a read, the peer's FIN, a close:
- * 10,000 peers leaving at once hold the loop in the turn their FINs are read), the speaker on
- * scheduling RIB work.
+ * starts it. BGP connections call `busy()` on each event (a connection, a read, the peer's FIN, a
+ * close: 10,000 peers leaving at once hold the loop in the turn their FINs are read), control
+ * connections on connecting and on each read, the speaker on scheduling RIB work.
  */
 export const loopWatch = new LoopWatch();
