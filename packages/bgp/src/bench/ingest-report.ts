@@ -39,6 +39,9 @@ export interface CaseResult {
   feederSendSeconds?: number;
   /** The longest the receiver's event loop was held (Tabby's `show status`, ms). */
   loopMaxMs?: number;
+  /** Holding the table afterwards, nothing arriving and nobody asking: CPU (ms per second) and RSS (MB). */
+  idleCpuMsPerS?: number;
+  idleRssMb?: number;
   pid?: number;
   version?: string;
   loadAvgBefore?: number[];
@@ -50,6 +53,9 @@ export interface CaseResult {
   pollErrors?: number;
   lastPollError?: string;
 }
+
+/** The idle window starts this long (s) after done: what the ingest left running (a collection, compiling) is over. */
+export const IDLE_SETTLE_S = 2;
 
 /** Issue 20's targets, as ratios to BIRD measured in the same run. */
 export const TARGETS = {
@@ -79,10 +85,11 @@ export function ingestReport(
   feeders: CaseResult['feeder'][],
   modes: Mode[],
   timeoutS: number,
+  idleS: number,
 ): { markdown: string; met: Record<string, boolean | null> } {
   const runs: string[] = [
-    '| feeder | mode | receiver | seconds | CPU s | of which system | page faults | peak RSS (MB) | event loop held (ms) | slowest CLI answer (ms) | feeder sent in (s) | status |',
-    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| feeder | mode | receiver | seconds | CPU s | of which system | page faults | peak RSS (MB) | event loop held (ms) | slowest CLI answer (ms) | feeder sent in (s) | idle CPU (ms/s) | idle RSS (MB) | status |',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const r of results) {
     if (r.status === 'not-measured') continue;
@@ -90,13 +97,14 @@ export function ingestReport(
     const counted = r.countedSeconds !== undefined ? ` (count at ${fmt(r.countedSeconds)})` : '';
     const status = r.status === 'ok' ? 'ok' : `${r.status}: ${(r.reason ?? '').replace(/\|/g, '/')}`;
     runs.push(
-      `| ${r.feeder} | ${r.mode} | ${r.receiver} | ${secs}${counted} | ${fmt(r.ingestCpuSeconds)} | ${fmt(r.ingestSysSeconds)} | ${r.ingestMinorFaults ?? '—'} | ${r.peakRssMb ?? '—'} | ${r.loopMaxMs ?? '—'} | ${r.maxPollMs ?? '—'} | ${fmt(r.feederSendSeconds)} | ${status} |`,
+      `| ${r.feeder} | ${r.mode} | ${r.receiver} | ${secs}${counted} | ${fmt(r.ingestCpuSeconds)} | ${fmt(r.ingestSysSeconds)} | ${r.ingestMinorFaults ?? '—'} | ${r.peakRssMb ?? '—'} | ${r.loopMaxMs ?? '—'} | ${r.maxPollMs ?? '—'} | ${fmt(r.feederSendSeconds)} | ${fmt(r.idleCpuMsPerS, 1)} | ${r.idleRssMb ?? '—'} | ${status} |`,
     );
   }
   const summary: string[] = [
     '| feeder | mode | receiver | runs ok | seconds | CPU s | peak RSS (MB) | time vs BIRD | CPU vs BIRD | RSS vs BIRD | event loop held (ms) |',
     '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
+  const idle: string[] = ['| feeder | mode | receiver | idle CPU (ms/s) | idle RSS (MB) |', '|---|---|---|---:|---:|'];
   const met: Record<string, boolean | null> = {};
   const skipped = new Set<string>();
   const verdicts: string[] = [];
@@ -130,6 +138,18 @@ export function ingestReport(
             0,
           )} | ${rx === 'BIRD' ? '1.00x' : ratio(s, b.s)} | ${rx === 'BIRD' ? '1.00x' : ratio(cpu, b.cpu)} | ${rx === 'BIRD' ? '1.00x' : ratio(rss, b.rss)} | ${loops.length ? Math.max(...loops) : '—'} |`,
         );
+        const idled = good.filter((r) => r.idleCpuMsPerS !== undefined);
+        if (idled.length) {
+          idle.push(
+            `| ${f} | ${m} | ${rx} | ${range(
+              idled.map((r) => r.idleCpuMsPerS!),
+              1,
+            )} | ${range(
+              idled.map((r) => r.idleRssMb ?? 0),
+              0,
+            )} |`,
+          );
+        }
         if (rx !== 'Tabby') continue;
         const check = (
           key: string,
@@ -166,6 +186,11 @@ export function ingestReport(
     `${count.toLocaleString('en-US')} distinct IPv4 /24s from 11.0.0.0 up, over one veth pair (198.18.0.0/30), to the receiver (AS 64512, passive, eBGP) configured as users configure it: a named accept-all import policy (BIRD: \`import filter accept_all\`), export none, graceful restart on, no kernel FIB. Packed: all routes share one attribute set; diverse: prefixes 2k and 2k+1 carry AS path \`65000 100000+k\` (about ${Math.ceil(count / 2).toLocaleString('en-US')} attribute sets); diverse-lp: the diverse feed through an import policy that sets LOCAL_PREF 200 instead (Tabby: a rule \`set: { localPref: 200 }\`; BIRD: \`bgp_local_pref = 200\` in its filter; FRR: a route-map \`set local-preference 200\`), so each received set has a second one after policy. All three keep only that one (BIRD without \`import table\`, FRR without \`soft-reconfiguration inbound\`, Tabby without \`importTable\`): both feeders advertise ROUTE-REFRESH, so a policy change can ask them for their routes again.`,
     'Feeders. `fast` (the receiver-bound feeder, `fast-feeder.ts`): a Node process that encodes every UPDATE before it connects, then writes them all in one go, as fast as the socket takes them, then End-of-RIB; packed it sends 1,013 prefixes per 4,096-byte UPDATE, diverse one UPDATE per pair. `BIRD`: BIRD 2 announcing static routes (it loads them all before its session is enabled), about 256 prefixes per UPDATE packed, as real peers send, and needing about 4 s for 1M prefixes, so BIRD and Tabby both wait for it.',
     "Seconds: from the session reaching Established (the feeder's timestamp, ms precision) to the first poll showing all prefixes and, for Tabby, nothing left to decide or export (`show status`: pending_selection and export_backlog 0; BIRD decides as it imports). Where Tabby's count was complete earlier, that time is in brackets. Polls every 25 ms (fast feeder) or 100 ms (BIRD feeder) through the receiver's own CLI.",
+    ...(idleS > 0
+      ? [
+          `Idle: after done, ${IDLE_SETTLE_S} s for what the ingest left running (a collection, compiling) to end, then the receiver's CPU over ${idleS} s (ms per second; /proc counts in 10 ms ticks) and its RSS (VmRSS) at the end, holding the table with its session up, nothing arriving (the feeders send a keepalive a minute at most) and no poll. Tabby's window may hold the one-off work of V8's memory reducer: about 8 s after allocation stops it runs a major collection or two (a few ms on the main thread, more on helper threads) that hand memory back (RSS below the peak); after it, an idle Tabby holding the table uses about 0.5 ms of CPU a second (a one-second timeline of its CPU in a development run).`,
+        ]
+      : []),
     "CPU s: the receiver's user+system CPU time (utime+stime from /proc) from starting the feed to done; on a shared machine it is steadier than wall time. Of which system: the part in the kernel (stime), most of it page faults; page faults: the minor faults in the same time (the first touch of each 4 KB page of new memory: about 7 µs of system time each on this VM). Peak RSS: the receiver's VmHWM at the end, start-up baseline included. Event loop held: Tabby's `show status` `event_loop_max_delay_ms` (Node's event-loop delay monitor, 10 ms resolution, running while the daemon has work) at the end. Slowest CLI answer: the longest a poll waited.",
     `Receivers run one after the other, BIRD then Tabby (then the others), each with a fresh pair of namespaces and a fresh feeder, the whole sequence repeated; timeout ${timeoutS} s per run. Ratios: mean of the receiver's runs over the mean of BIRD's in the same feeder, mode and run. FRR and GoBGP are measured when installed and asked for (\`BGP_INGEST_RECEIVERS\`).`,
     `Machine load: ${cpus} CPUs; the 1-minute load average during the run reached ${maxLoad.toFixed(1)}${maxLoad > cpus * 0.75 ? ' — other jobs were running at the same time, so absolute times are inflated and noisier than on an idle machine; ratios within the run are more meaningful' : ''}.`,
@@ -182,6 +207,7 @@ export function ingestReport(
     '',
     ...verdicts,
     '',
+    ...(idle.length > 2 ? [`## Holding the table, idle (${idleS} s)`, '', ...idle, ''] : []),
     '## Every run',
     '',
     ...runs,

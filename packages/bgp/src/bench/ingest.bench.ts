@@ -6,13 +6,14 @@
 // export none, graceful restart on); `diverse-lp` is the diverse feed through an import policy that
 // sets LOCAL_PREF. Measures seconds from the session reaching Established to the
 // receiver holding all N with nothing left to decide, its CPU time, peak RSS (VmHWM) and, for
-// Tabby, the longest the event loop was held; BIRD and Tabby (FRR and GoBGP when asked for and
+// Tabby, the longest the event loop was held; then, holding the table, its CPU per second and RSS
+// while nothing happens (BGP_INGEST_IDLE_S seconds, 5 by default, 2 s after done); BIRD and Tabby (FRR and GoBGP when asked for and
 // installed) one after the other in the same run, each case repeated. Root, iproute2 and
 // bird/birdc are needed. Namespaces are created and always deleted here.
 //
 // Development knobs (environment): BGP_INGEST_PREFIXES=N overrides the size, BGP_INGEST_RECEIVERS
 // (e.g. "tabby,bird,frr,gobgp"), BGP_INGEST_MODES ("packed,diverse,diverse-lp"), BGP_INGEST_FEEDERS ("fast,bird") and
-// BGP_INGEST_RUNS (2) select what runs; BGP_INGEST_TABBY_NODE_ARGS adds Node options to Tabby's
+// BGP_INGEST_RUNS (2) select what runs, BGP_INGEST_IDLE_S (5; 0: none) the idle window; BGP_INGEST_TABBY_NODE_ARGS adds Node options to Tabby's
 // bgpd (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -35,7 +36,7 @@ import {
   RX_ADDR,
   TabbyReceiver,
 } from './ingest-receivers.js';
-import { type CaseResult, ingestReport, TARGETS } from './ingest-report.js';
+import { type CaseResult, IDLE_SETTLE_S, ingestReport, TARGETS } from './ingest-report.js';
 
 interface Ctx {
   log(msg: string): void;
@@ -83,6 +84,25 @@ const mb = (kb: number) => Math.round(kb / 1024);
 const round2 = (x: number) => Math.round(x * 100) / 100;
 const load = () => os.loadavg().map((x) => Math.round(x * 100) / 100);
 
+/**
+ * The receiver holding the table with its session up and nothing arriving (the feeders send a
+ * keepalive a minute at most), asked nothing: CPU per second over `seconds` and RSS at the end.
+ */
+async function idleStats(
+  receiver: Receiver,
+  seconds: number,
+): Promise<{ idleCpuMsPerS: number; idleRssMb: number } | null> {
+  await sleep(IDLE_SETTLE_S * 1000);
+  const a = receiver.stats();
+  await sleep(seconds * 1000);
+  const b = receiver.stats();
+  if (!a || !b || a.pid !== b.pid) return null;
+  return {
+    idleCpuMsPerS: Math.round(((b.cpuSeconds - a.cpuSeconds) * 10_000) / seconds) / 10,
+    idleRssMb: mb(b.vmRssKb),
+  };
+}
+
 /** The feeder of a case: BIRD 2 announcing static routes, or the pre-encoded receiver-bound feeder. */
 export type FeederKind = 'fast' | 'BIRD';
 
@@ -92,7 +112,7 @@ async function runCase(
   name: ReceiverName,
   mode: Mode,
   count: number,
-  opts: { timeoutMs: number; pollMs: number; feederTimeoutMs: number },
+  opts: { timeoutMs: number; pollMs: number; feederTimeoutMs: number; idleS: number },
 ): Promise<CaseResult> {
   const base: CaseResult = { feeder: feederKind, receiver: name, mode, prefixes: count, status: 'failed' };
   const missing = missingTools(name) ?? unmeasured(name, mode);
@@ -177,6 +197,7 @@ async function runCase(
     }
     const after: ProcStats | null = receiver.stats();
     const feederAfter = feederStats();
+    const idle = done !== null && opts.idleS > 0 ? await idleStats(receiver, opts.idleS) : null;
     const establishedAt = bird ? await bird.establishedAt() : fast!.at('established');
     const sentAt = fast?.at('sent') ?? null;
     const result: CaseResult = {
@@ -194,6 +215,7 @@ async function runCase(
       ...(sentAt !== null && establishedAt !== null
         ? { feederSendSeconds: round2((sentAt - establishedAt) / 1000) }
         : {}),
+      ...idle,
       loadAvgBefore,
       loadAvgAfter: load(),
       ...(after
@@ -293,24 +315,26 @@ export default async function ingest(ctx: Ctx) {
   const feeders = pick<FeederKind>(process.env.BGP_INGEST_FEEDERS, ['fast', 'BIRD']);
   const repeats = Math.max(1, Number(process.env.BGP_INGEST_RUNS ?? '') || 2);
   const timeoutMs = ctx.quick ? 60_000 : 300_000;
+  const idleEnv = Number(process.env.BGP_INGEST_IDLE_S ?? '');
+  const idleS = process.env.BGP_INGEST_IDLE_S && idleEnv >= 0 ? idleEnv : ctx.quick ? 2 : 5;
   const build = buildInfo();
   const results: CaseResult[] = [];
   for (const feeder of feeders) {
-    const opts = { timeoutMs, pollMs: feeder === 'fast' ? 25 : 100, feederTimeoutMs: timeoutMs };
+    const opts = { timeoutMs, pollMs: feeder === 'fast' ? 25 : 100, feederTimeoutMs: timeoutMs, idleS };
     for (const mode of modes) {
       for (let run = 1; run <= repeats; run++) {
         for (const name of receivers) {
           ctx.log(`${feeder} feeder, ${name}/${mode} run ${run}: ${count} prefixes ...`);
           const r = await runCase(ctx, feeder, name, mode, count, opts);
           ctx.log(
-            `${name}/${mode}: ${r.status}${r.seconds !== undefined ? ` ${r.seconds} s` : ''}${r.ingestCpuSeconds !== undefined ? `, CPU ${r.ingestCpuSeconds} s (system ${r.ingestSysSeconds}, ${r.ingestMinorFaults} page faults)` : ''}${r.peakRssMb !== undefined ? `, peak RSS ${r.peakRssMb} MB` : ''}${r.loopMaxMs !== undefined ? `, loop held ${r.loopMaxMs} ms` : ''}${r.reason ? ` (${r.reason})` : ''}`,
+            `${name}/${mode}: ${r.status}${r.seconds !== undefined ? ` ${r.seconds} s` : ''}${r.ingestCpuSeconds !== undefined ? `, CPU ${r.ingestCpuSeconds} s (system ${r.ingestSysSeconds}, ${r.ingestMinorFaults} page faults)` : ''}${r.peakRssMb !== undefined ? `, peak RSS ${r.peakRssMb} MB` : ''}${r.loopMaxMs !== undefined ? `, loop held ${r.loopMaxMs} ms` : ''}${r.idleCpuMsPerS !== undefined ? `; idle ${r.idleCpuMsPerS} ms CPU/s, RSS ${r.idleRssMb} MB` : ''}${r.reason ? ` (${r.reason})` : ''}`,
           );
           results.push(r);
         }
       }
     }
   }
-  const r = ingestReport(results, count, ctx.quick, feeders, modes, timeoutMs / 1000);
+  const r = ingestReport(results, count, ctx.quick, feeders, modes, timeoutMs / 1000, idleS);
   const markdown = `${r.markdown}\n\nSpeaker build measured: commit ${build.commit} plus the working tree as built (dist hash ${build.distSha256}).`;
   return {
     title: `bgp: full-table ingest, ${count.toLocaleString('en-US')} IPv4 prefixes (Tabby vs BIRD${receivers.includes('FRR') ? ', FRR' : ''}${receivers.includes('GoBGP') ? ', GoBGP' : ''})`,
@@ -319,6 +343,7 @@ export default async function ingest(ctx: Ctx) {
       prefixes: count,
       runs: repeats,
       timeoutMs,
+      idleSeconds: idleS,
       targets: TARGETS,
       targetsMet: r.met,
       feeder: { address: FEEDER_ADDR, asn: 65000 },
