@@ -7,14 +7,15 @@
 // sets LOCAL_PREF. Measures seconds from the session reaching Established to the
 // receiver holding all N with nothing left to decide, its CPU time, peak RSS (VmHWM) and, for
 // Tabby, the longest the event loop was held; then, holding the table, its CPU per second and RSS
-// while nothing happens (BGP_INGEST_IDLE_S seconds, 5 by default, 2 s after done); BIRD and Tabby (FRR and GoBGP when asked for and
-// installed) one after the other in the same run, each case repeated. Root, iproute2 and
+// while nothing happens (5 s from 2 s after done); BIRD and Tabby (FRR and GoBGP when asked for
+// and installed) one after the other in the same run, each case repeated. Root, iproute2 and
 // bird/birdc are needed. Namespaces are created and always deleted here.
 //
 // Development knobs (environment): BGP_INGEST_PREFIXES=N overrides the size, BGP_INGEST_RECEIVERS
-// (e.g. "tabby,bird,frr,gobgp"), BGP_INGEST_MODES ("packed,diverse,diverse-lp"), BGP_INGEST_FEEDERS ("fast,bird") and
-// BGP_INGEST_RUNS (2) select what runs, BGP_INGEST_IDLE_S (5; 0: none) the idle window; BGP_INGEST_TABBY_NODE_ARGS adds Node options to Tabby's
-// bgpd (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
+// (e.g. "tabby,bird,frr,gobgp"), BGP_INGEST_MODES ("packed,diverse,diverse-lp"), BGP_INGEST_FEEDERS
+// ("fast,bird") and BGP_INGEST_RUNS (2) select what runs, BGP_INGEST_IDLE_S (5; 0: none) the idle
+// window; BGP_INGEST_TABBY_NODE_ARGS adds Node options to Tabby's bgpd (e.g. "--cpu-prof
+// --cpu-prof-dir=/tmp/p").
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
