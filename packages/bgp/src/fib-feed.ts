@@ -62,8 +62,13 @@ export class FibFeed {
 
   /** Calls `cb` for every best-route change; returns an unsubscribe function. Replays the current state first. */
   subscribe(cb: (e: BestRouteEvent) => void): () => void {
-    if (!this.subscribers.size) for (const d of this.rib.dests()) this.rib.setFib(d, this.outcome(d));
-    for (const [key, e] of this.table()) cb(event('add', key, e));
+    const rib = this.rib;
+    if (!this.subscribers.size) for (const d of rib.dests()) rib.setFib(d, this.outcome(d));
+    // From the column (filled now): `table` would work every outcome out again until `cb` is in.
+    for (const d of rib.dests()) {
+      const f = rib.fib(d);
+      if (f) cb(event('add', rib.destKey(d), this.entries[f]!));
+    }
     this.subscribers.add(cb);
     return () => this.subscribers.delete(cb);
   }

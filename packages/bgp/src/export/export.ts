@@ -325,14 +325,14 @@ export class ExportStage {
       if (!batch.empty) packed.push({ only, except, ...pack(batch, ctx, g.encoded) });
     deliver(members, packed, this.outbox);
     for (const m of members) if (m.addPathDirty.size) n += this.flushAddPath(m, budget);
-    if (g.quiet) {
-      for (const m of members) {
-        if (m.addPathDirty.size || !m.eorPending.size) continue;
+    for (const m of members) {
+      if (m.addPathDirty.size) continue;
+      if (g.quiet && m.eorPending.size) {
         for (const afi of m.eorPending) this.outbox.postMessage(m, endOfRib(afi));
         m.eorPending.clear();
       }
+      if (!m.eorPending.size) this.owing.delete(m); // it owes nothing now
     }
-    for (const m of this.owing) if (m.group === g && !m.addPathDirty.size && !m.eorPending.size) this.owing.delete(m);
     return n;
   }
 

@@ -67,10 +67,6 @@ const FOUR_OCTET = 8;
 /** The slot holds a set interned by its bytes (its bytes are in the arena). */
 const RAW = 16;
 
-/**
- * What the decision process reads of the sets interned by received bytes, in columns by slot
- * (a slot is reused once its set has left the table), and the index over their hashes.
- */
 /** The columns of `RawColumns` with a row per slot, grown together. */
 const SLOT_COLUMNS = [
   'hash',
@@ -86,6 +82,10 @@ const SLOT_COLUMNS = [
 ] as const;
 type SlotColumn = Uint32Array | Uint16Array | Uint8Array;
 
+/**
+ * What the decision process reads of the sets interned by received bytes, in columns by slot
+ * (a slot is reused once its set has left the table), and the index over their hashes.
+ */
 class RawColumns {
   cap = 256;
   hash = column(Uint32Array, this.cap);

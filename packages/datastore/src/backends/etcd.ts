@@ -84,7 +84,6 @@ const NO_ANSWER = /DEADLINE_EXCEEDED|Deadline exceeded|context deadline exceeded
 const LEADERLESS =
   /raft proposal dropped|etcdserver: no leader|etcdserver: leader changed|etcdserver: too many requests/;
 
-/** gRPC's long error text, cut to what an operator needs (`connect ECONNREFUSED 127.0.0.1:2379`). */
 /** What a member said when asked for its status (see `diagnosis`). */
 export interface MemberStatus {
   label: string;
@@ -122,6 +121,7 @@ export function diagnosis(members: readonly MemberStatus[]): { reason: string; w
   return { reason: `no etcd member reachable (${all})` };
 }
 
+/** gRPC's long error text, cut to what an operator needs (`connect ECONNREFUSED 127.0.0.1:2379`). */
 function brief(err: unknown): string {
   const m = message(err);
   const conn = /connect E[A-Z]+ \S+?(?=[.,;]?\s|$)/.exec(m);
