@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { type Clock, ManualClock, systemClock } from './clock.js';
 import { parseConfig } from './config/load.js';
 import { comparePaths } from './rib/decision.js';
 import type { DestView } from './rib/loc-rib.js';
@@ -101,4 +102,64 @@ describe('route reflection (RFC 4456), in-process', () => {
     // The originator never installs its own route back.
     expect(c.rib.get(dest(c, '198.19.7.0/24')!.key)!.paths).toHaveLength(1);
   });
+
+  it('gives each of 120 clients that come up together every other client’s route (output paused between rounds resumes by itself)', async () => {
+    // A round of flushes to 120 members is 120 writes or more: the export stage then pauses as long
+    // as they took, and only a timer wakes it (nothing else happens once the last client announced).
+    // The reflector runs on a clock the test moves, 20 µs on at each reading (writes take time).
+    class SlowClock extends ManualClock {
+      private skew = 0;
+      override now(): number {
+        this.skew += 0.02;
+        return super.now() + this.skew;
+      }
+    }
+    const clock = new SlowClock();
+    const net = new MemoryNetwork();
+    const n = 120;
+    const addr = (i: number) => `198.18.${1 + (i >> 8)}.${(i & 255) + 1}`;
+    const mk = (id: string, yaml: string, c: Clock = systemClock) => {
+      const s = new Speaker(
+        parseConfig(`routerId: ${id}\nasn: 64512\nlisten: { address: ${id}, port: 179 }\n${yaml}`),
+        {
+          transport: net.transport(id),
+          clock: c,
+        },
+      );
+      speakers.push(s);
+      return s;
+    };
+    const rr = mk(
+      '198.18.0.10',
+      `clusterId: 198.18.0.100\npeers:\n${Array.from({ length: n }, (_, i) => `  - { address: ${addr(i)}, asn: 64512, routeReflectorClient: true }\n`).join('')}`,
+      clock,
+    );
+    const cs = Array.from({ length: n }, (_, i) =>
+      mk(addr(i), `originate:\n  - { prefix: 198.19.${i}.0/24 }\npeers:\n  - { address: 198.18.0.10, asn: 64512 }\n`),
+    );
+    await Promise.all(speakers.map((s) => s.start()));
+    const routes = (s: Speaker) => [...s.rib.values()].filter((d) => d.best).length;
+    const moving = (check: () => boolean) => () => {
+      clock.advance(1);
+      return check();
+    };
+    await until(
+      'every client holding every route',
+      moving(() => cs.every((c) => routes(c) === n)),
+      20_000,
+    );
+    expect(rr.backlog.export).toBe(0);
+    clock.advance(1000);
+    // One prefix of the reflector's own goes out, to 120 clients; the next, a turn later, waits.
+    rr.originate('198.19.200.0/24');
+    await new Promise((r) => setImmediate(r));
+    rr.originate('198.19.201.0/24');
+    await new Promise((r) => setImmediate(r));
+    expect(rr.backlog.export).toBe(1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(rr.backlog.export).toBe(1); // the pause is on the reflector's clock, which has not moved
+    clock.advance(10);
+    await until('every client holding both', () => cs.every((c) => routes(c) === n + 2));
+    expect(rr.backlog.export).toBe(0);
+  }, 30_000);
 });

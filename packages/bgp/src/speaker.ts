@@ -10,7 +10,7 @@ import {
   type UpdateMessage,
 } from '@tabby/wire';
 import { BfdLink, type BfdServiceLike } from './bfd-link.js';
-import { type Clock, systemClock } from './clock.js';
+import { type Clock, systemClock, type TimerHandle } from './clock.js';
 import type { OriginatedPrefix, PeerConfig, SpeakerConfig } from './config/types.js';
 import type { ReloadResult, SessionState } from './control/api.js';
 import { ExportStage } from './export/export.js';
@@ -112,6 +112,8 @@ export class Speaker implements PeerHost {
   private listener: Listener | null = null;
   private running = false;
   private workScheduled = false;
+  /** Wakes the work loop when the export stage's pause ends. */
+  private exportWake: TimerHandle | null = null;
   private readonly slice: number;
 
   constructor(config: SpeakerConfig, deps: SpeakerDeps) {
@@ -146,7 +148,7 @@ export class Speaker implements PeerHost {
       config,
       policies,
     );
-    this.exporter = new ExportStage(rib, log, config, policies);
+    this.exporter = new ExportStage(rib, log, config, policies, () => this.clock.now());
     this.feed = new FibFeed(rib, (key) => this.local.blackhole(key));
     this.restart = new GracefulRestart(
       { rib, clock, log, peers: () => this.peers.values(), changed: () => this.scheduleWork() },
@@ -218,6 +220,7 @@ export class Speaker implements PeerHost {
    */
   async stop(message = 'speaker shutting down'): Promise<void> {
     this.running = false;
+    this.clock.clearTimeout(this.exportWake ?? undefined);
     const bfd = this.bfd.stop();
     this.refusals.stop();
     for (const p of this.peers.values()) p.stop(shutdownNotification(message, CeaseSubcode.AdministrativeShutdown));
@@ -397,8 +400,18 @@ export class Speaker implements PeerHost {
       if (this.clock.now() >= until) break;
     }
     this.exporter.work(this.slice);
+    // Output may be paused (`ExportStage.quietMs`): a timer wakes the loop when the pause is over.
+    // Read before `busy`, which says no while it lasts: a pause that ends in between then reads as busy.
+    const wait = this.exporter.quietMs;
     const more = this.rib.pending > 0 || this.drops.pending || this.exporter.busy;
-    if (more && this.running) this.scheduleWork();
+    if (!this.running) return;
+    if (more) this.scheduleWork();
+    else if (wait > 0 && !this.exportWake) {
+      this.exportWake = this.clock.setTimeout(() => {
+        this.exportWake = null;
+        this.scheduleWork();
+      }, wait);
+    }
   }
 
   /**

@@ -93,6 +93,11 @@ interface Job {
 export class Outbox {
   private jobs: Job[] = [];
   private head = 0;
+  /** Writes made since the outbox was last empty, and the time they took (ms). */
+  private round = { writes: 0, ms: 0 };
+
+  /** `now`: the clock the `until` of `drain` is read on (`performance.now()`; tests give their own). */
+  constructor(private readonly now: () => number = () => performance.now()) {}
 
   /** Writes owed. */
   get size(): number {
@@ -116,10 +121,13 @@ export class Outbox {
     });
   }
 
-  /** Writes what is owed until `until` (`performance.now()` ms); true once nothing is left. */
+  /** Writes what is owed until `until` (on `now`, ms); true once nothing is left. */
   drain(until: number): boolean {
     const jobs = this.jobs;
     let i = this.head;
+    if (i === jobs.length) return true;
+    const start = this.now();
+    let t = start;
     while (i < jobs.length) {
       const j = jobs[i++]!;
       const peer = j.out.peer;
@@ -132,8 +140,11 @@ export class Outbox {
       }
       // The clock is read after every write: a write of a transfer (tens of KB) to a busy
       // socket can take a millisecond, and reading the clock costs next to nothing beside it.
-      if (performance.now() >= until) break;
+      t = this.now();
+      if (t >= until) break;
     }
+    this.round.writes += i - this.head;
+    this.round.ms += t - start;
     if (i < jobs.length) {
       this.head = i;
       return false;
@@ -141,5 +152,13 @@ export class Outbox {
     this.jobs = [];
     this.head = 0;
     return true;
+  }
+
+  /** Once everything is written: the writes made since the outbox was last empty and their time (then both 0). */
+  takeRound(): { writes: number; ms: number } | null {
+    if (this.size || !this.round.writes) return null;
+    const r = this.round;
+    this.round = { writes: 0, ms: 0 };
+    return r;
   }
 }

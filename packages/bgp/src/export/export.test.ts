@@ -28,12 +28,16 @@ class Recorder implements OutSession {
   readonly conn = { localAddress: '198.18.0.10', pendingBytes: 0 };
   readonly writable = true;
   readonly chunks: Uint8Array[] = [];
+  /** Called at each write (a test's clock moves by what a socket write costs). */
+  onWrite = () => {};
   constructor(readonly ctx: SessionContext) {}
   send(m: BgpMessage): boolean {
+    this.onWrite();
     this.chunks.push(encode(m, this.ctx));
     return true;
   }
   sendEncoded(bytes: Uint8Array): boolean {
+    this.onWrite();
     this.chunks.push(bytes);
     return true;
   }
@@ -70,9 +74,9 @@ const v4 = (text: string): PrefixKey => {
   return prefixKeyFromText(4, BigInt(a.split('.').reduce((x, y) => x * 256 + Number(y), 0)), Number(len));
 };
 
-function setup(c: SpeakerConfig, ctx?: (pc: PeerConfig) => SessionContext) {
+function setup(c: SpeakerConfig, ctx?: (pc: PeerConfig) => SessionContext, now?: () => number) {
   const { rib, attrs } = newRib(c);
-  const stage = new ExportStage(rib, silentLogger, c, new PolicySet(c.policies));
+  const stage = new ExportStage(rib, silentLogger, c, new PolicySet(c.policies), now);
   const peers = new Map(c.peers.map((pc) => [pc.name, new OutPeer(pc, ctx?.(pc))]));
   const up = (name: string) => {
     stage.established(peers.get(name)!);
@@ -106,6 +110,12 @@ function put(rib: LocRib, attrs: AttrTable, source: FakePeer['source'], prefix: 
   const set = attrs.intern({ origin: 'igp', asPath: [], nextHop, ...a }, a.nextHop ?? nextHop);
   rib.put(v4(prefix), source, pathId, set, set, 0);
 }
+
+/** A reflector with `n` clients, c1 to c<n>. */
+const clients = (n: number) =>
+  config(`clusterId: 198.18.0.100
+peers:
+${Array.from({ length: n }, (_, i) => `  - { name: c${i + 1}, address: 198.18.${i >> 8}.${(i & 255) + 1}, asn: 64512, routeReflectorClient: true }\n`).join('')}`);
 
 const RR = `clusterId: 198.18.0.100
 peers:
@@ -173,10 +183,7 @@ ${Array.from({ length: n }, (_, i) => `  - { name: c${i + 1}, address: 198.18.0.
 
   it('writes a flush to many members over several turns of the loop, each member in order', () => {
     const n = 200;
-    const c = config(`clusterId: 198.18.0.100
-peers:
-${Array.from({ length: n }, (_, i) => `  - { name: c${i + 1}, address: 198.18.${i >> 8}.${(i & 255) + 1}, asn: 64512, routeReflectorClient: true }\n`).join('')}`);
-    const { rib, peers, stage, announce, held } = setup(c);
+    const { rib, peers, stage, announce, held } = setup(clients(n));
     for (const p of peers.values()) stage.established(p);
     announce('c1', '198.19.1.0/24');
     rib.process(1000, (ch) => stage.changed(ch.key));
@@ -200,6 +207,77 @@ ${Array.from({ length: n }, (_, i) => `  - { name: c${i + 1}, address: 198.18.${
       expect(endOfRibFamily(u.at(-1)!)).toBe(Afi.ipv4);
       expect(u.length).toBe(p.source === peers.get('c1')!.source ? 1 : 2);
     }
+  });
+
+  it('after writing a few prefixes to many members, waits as long as that took: what changes meanwhile goes in one flush', () => {
+    const n = 150;
+    let t = 0;
+    const { rib, peers, stage, announce, held } = setup(clients(n), undefined, () => t);
+    for (const p of peers.values()) p.session.onWrite = () => (t += 0.02); // a socket write: 20 µs
+    const writes = () => [...peers.values()].reduce((k, p) => k + p.session.chunks.length, 0);
+    const turn = () => {
+      rib.process(1000, (ch) => stage.changed(ch.key));
+      stage.work(1000);
+    };
+    for (const p of peers.values()) stage.established(p);
+    turn(); // End-of-RIB to each
+    t += 10;
+    announce('c1', '198.19.1.0/24');
+    turn();
+    expect(held('c2').size).toBe(1);
+    // 149 writes took 2.98 ms: the next flush waits that long.
+    expect(stage.quietMs).toBeGreaterThan(2.9);
+    expect(stage.quietMs).toBeLessThanOrEqual(2.98);
+    const before = writes();
+    announce('c2', '198.19.2.0/24');
+    turn();
+    t += 1;
+    announce('c3', '198.19.3.0/24');
+    turn();
+    expect(writes()).toBe(before);
+    expect(stage.busy).toBe(false); // the speaker sleeps until the pause is over
+    expect(stage.backlog).toBe(2); // `show status` still counts what waits
+    t += 2;
+    expect(stage.quietMs).toBe(0);
+    expect(stage.busy).toBe(true);
+    turn();
+    // Both prefixes in one flush: a write per member (c2 and c3 get the other's), not 2 x 149.
+    expect(writes() - before).toBe(n);
+    for (const [name, p] of peers) {
+      const own = `198.19.${name.slice(1)}.0/24#0`;
+      const want = ['198.19.1.0/24#0', '198.19.2.0/24#0', '198.19.3.0/24#0'].filter((k) => k !== own);
+      expect([...held(name).keys()].sort(), name).toEqual(want);
+      expect(p.session.updates().length).toBeGreaterThan(0);
+    }
+    expect(stage.backlog).toBe(0);
+  });
+
+  it('does not wait after a flush that took a whole budget of prefixes (a table to send), nor after a few writes', () => {
+    let t = 0;
+    const { rib, peers, stage, announce, held } = setup(clients(150), undefined, () => t);
+    for (const p of peers.values()) p.session.onWrite = () => (t += 0.02);
+    for (const p of peers.values()) stage.established(p);
+    stage.work(100); // End-of-RIB to each
+    t += 10;
+    for (let i = 0; i < 300; i++) announce('c1', `198.19.${i >> 8}.${i & 255}/32`);
+    rib.process(1000, (ch) => stage.changed(ch.key));
+    // Three flushes of a 100-prefix budget, each written to 149 members, one after the other.
+    for (let i = 0; i < 3; i++) {
+      stage.work(100);
+      expect(stage.quietMs).toBe(0);
+    }
+    expect(held('c2').size).toBe(300);
+    expect(stage.backlog).toBe(0);
+    // Two members: a round of two writes, then the next change goes at once.
+    const two = setup(clients(2), undefined, () => t);
+    for (const p of two.peers.values()) {
+      p.session.onWrite = () => (t += 5);
+      two.up(p.config.name);
+    }
+    two.announce('c1', '198.19.1.0/24');
+    two.run();
+    expect(two.stage.quietMs).toBe(0);
+    expect(two.held('c2').size).toBe(1);
   });
 
   it('does not export the table again for each session that comes up, only when a router ID changed', () => {
