@@ -19,8 +19,8 @@ export const LOOP_IDLE_MS = 1000;
  * timer that ticks all the time costs an idle speaker about 5 ms of CPU a second (a wake-up per
  * tick), and the loop cannot be held while there is nothing to do. {@link LoopWatch.busy} (a socket
  * read, a connection, a turn of RIB work) arms Node's monitor; a second without work disarms it.
-Timers alone do not arm it: what they start (keepalives sent, a hold timer's teardown) is small
-or schedules RIB work.
+ * Timers alone do not arm it: what they start (keepalives sent, a hold timer's teardown) is small
+ * or schedules RIB work.
  *
  * Node's monitor measures the gap between two of its ticks, so the first gap after arming would
  * be lost (or, without a reset, the whole idle time counted): a one-off timer set at arming

@@ -44,8 +44,8 @@ export class ExportStage {
   private readonly outbox: Outbox;
   /** No new flush of small batches before this (on `now`, ms): see `quietMs`. */
   private quietUntil = 0;
-  /** A flush since the outbox was last empty took a whole budget of prefixes. */
-  private fullFlush = false;
+  /** A flush since the outbox was last empty left prefixes queued (its budget or the turn's time ran out). */
+  private leftQueued = false;
   /** The budget `work` was last given. */
   private budget = Number.POSITIVE_INFINITY;
   /**
@@ -234,7 +234,9 @@ export class ExportStage {
     for (let i = 0; i < groups.length; i++) {
       if (i > 0 && this.now() >= until) break;
       const g = groups[(first + i) % groups.length]!;
-      if ((g.queue.size || owing.has(g)) && this.flushGroup(g, budget, until) >= budget) this.fullFlush = true;
+      if (!g.queue.size && !owing.has(g)) continue;
+      this.flushGroup(g, budget, until);
+      if (g.queue.size) this.leftQueued = true;
     }
     this.groups.merge();
     this.drain(until);
@@ -244,8 +246,8 @@ export class ExportStage {
   private drain(until: number): boolean {
     if (!this.outbox.drain(until)) return false;
     const round = this.outbox.takeRound();
-    if (round) this.quietUntil = !this.fullFlush && round.writes >= PACE_MIN_WRITES ? this.now() + round.ms : 0;
-    this.fullFlush = false;
+    if (round) this.quietUntil = !this.leftQueued && round.writes >= PACE_MIN_WRITES ? this.now() + round.ms : 0;
+    this.leftQueued = false;
     return true;
   }
 
@@ -266,10 +268,11 @@ export class ExportStage {
    * many members costs a socket write per member (10-20 µs each), whatever it carries: a
    * reflector whose 1,000 clients came up and announced a route each flushed as often as its
    * loop allowed, one write per client and flush, 110,000 writes taking 1.7 of 3 CPU s while the
-   * clients' OPENs waited. After such a round (PACE_MIN_WRITES writes or more, and no flush in
-   * it took a whole budget of prefixes), the next waits as long as the writes took:
-   * output takes at most half the loop, and what changes meanwhile goes in one flush. A group
-   * with a budget's worth queued (an initial transfer, a full table) goes at once.
+   * clients' OPENs waited. After such a round (PACE_MIN_WRITES writes or more, its flushes having
+   * taken everything queued), the next waits as long as the writes took: output takes at most
+   * half the loop, and what changes meanwhile goes in one flush. A flush that left prefixes
+   * queued (its budget or the turn's time ran out) is followed at once, and so is a group with a
+   * budget's worth queued or a transfer walking (a full table, a new member's table).
    */
   get quietMs(): number {
     const wait = this.quietUntil - this.now();
