@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { daemonCommand } from '@tabby/bgp';
 import type { Netns } from '@tabby/test-helpers';
 import { ControlledDaemon } from './tabby-daemon.js';
 
@@ -18,8 +19,7 @@ export class TabbyRrDaemon extends ControlledDaemon {
 
   start(extraArgs: string[] = []): Promise<void> {
     const argv = [
-      process.execPath,
-      RR_BIN,
+      ...daemonCommand(RR_BIN),
       '--config',
       this.configFile,
       '--socket',

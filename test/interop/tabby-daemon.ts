@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { daemonCommand } from '@tabby/bgp';
 import { exec, type Netns, waitFor } from '@tabby/test-helpers';
 import { NsDaemon } from './ns-daemon.js';
 
@@ -62,8 +63,7 @@ export class TabbyDaemon extends ControlledDaemon {
 
   start(extraArgs: string[] = []): Promise<void> {
     return this.spawnAndWait('bgpd', [
-      process.execPath,
-      BGPD_BIN,
+      ...daemonCommand(BGPD_BIN),
       '-c',
       this.configFile,
       '--log-level',

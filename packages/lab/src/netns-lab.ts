@@ -2,6 +2,7 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { daemonCommand } from '@tabby/bgp';
 import { exec, type NetLab, type Netns, type NsProcess, waitFor } from '@tabby/test-helpers';
 
 // Same depth from src/ and dist/.
@@ -162,8 +163,7 @@ export class NetnsLab {
   async startNode(n: ClusterNode, extra: string[] = []): Promise<void> {
     n.proc = n.ns.spawn(
       [
-        process.execPath,
-        TABBY,
+        ...daemonCommand(TABBY),
         'node',
         '--name',
         n.name,

@@ -14,6 +14,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canUseNetns, haveCommands, median, NetLab, type Netns, type NsProcess } from '@tabby/test-helpers';
+import { daemonCommand } from '../node-options.js';
 import { BGPD_BIN } from './bench-daemon.js';
 import { Pipeliner, request } from './control-load-lab.js';
 import { FastFeeder } from './fast-feeder.js';
@@ -62,7 +63,7 @@ class Bgpd {
       file,
       `routerId: ${TABBY}\nasn: 64512\nholdTime: ${HOLD}\nconnectRetryTime: 1\ncontrolSocket: ${this.socket}\ngracefulRestart: { enabled: false }\noriginate:\n  - { prefix: ${TABBY_ROUTE} }\npolicies:\n  - { name: all, default: accept }\npeers:\n${peers}`,
     );
-    this.proc = this.ns.spawn([process.execPath, BGPD_BIN, '-c', file, '--log-level', 'warn']);
+    this.proc = this.ns.spawn([...daemonCommand(BGPD_BIN), '-c', file, '--log-level', 'warn']);
     await until('bgpd control socket', () => this.req('show status'), 30_000);
   }
 

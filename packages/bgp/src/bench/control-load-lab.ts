@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { freePort, waitFor } from '@tabby/test-helpers';
 import { parseConfig } from '../config/load.js';
+import { daemonCommand } from '../node-options.js';
 import { Speaker } from '../speaker.js';
 import { tcpTransport } from '../transport.js';
 import { BGPD_BIN, procStats } from './bench-daemon.js';
@@ -95,7 +96,8 @@ peers:
     );
     // Development knob: extra Node options for the daemon, e.g. "--trace-gc" or "--cpu-prof".
     const nodeArgs = (process.env.BGP_CTL_LOAD_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const child = spawn(process.execPath, [...nodeArgs, BGPD_BIN, '-c', file, '--log-level', 'warn'], {
+    const [node, ...args] = daemonCommand(BGPD_BIN, nodeArgs);
+    const child = spawn(node!, [...args, '-c', file, '--log-level', 'warn'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.daemon = child;

@@ -13,6 +13,7 @@
 // Reported per case: answer time p50/p95/p99/max, the sampler's own worst lateness, the session's
 // flaps (established transitions), the daemon's CPU time and peak RSS, and the bytes the readers got.
 import os from 'node:os';
+import { DAEMON_NODE_OPTIONS } from '../node-options.js';
 import { ControlLoadLab, flood, Pipeliner, percentile, Sampler } from './control-load-lab.js';
 
 interface Ctx {
@@ -136,7 +137,7 @@ deaf for 89 s and a BIRD session dropped on its hold timer.
 
 ## How it is measured
 
-- The daemon: \`node packages/bgp/bin/bgpd.js\` (dist/), listening on 127.0.0.1, one passive peer
+- The daemon: \`node ${DAEMON_NODE_OPTIONS.join(' ')} packages/bgp/bin/bgpd.js\` (dist/; the options its shim's \`#!\` line gives Node), listening on 127.0.0.1, one passive peer
   127.0.0.2 with hold time 3 s, graceful restart off. The peer is a Tabby speaker in the benchmark
   process announcing ${routes.toLocaleString('en-US')} /32s (one attribute set).
 - The sampler is a worker thread (its own event loop) with one control connection: it sends

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec, type Netns, type NsProcess, waitFor } from '@tabby/test-helpers';
+import { daemonCommand } from '../node-options.js';
 import { BenchDaemon, controlRequest, daemonPid, type ProcStats, procStats, TABBY_BIN } from './bench-daemon.js';
 
 /** Addresses of the one veth link between feeder and receiver (198.18.0.0/15 only). */
@@ -99,7 +100,7 @@ peers:
   protected override stopSignal: NodeJS.Signals = this.nodeArgs.length ? 'SIGTERM' : 'SIGKILL';
 
   protected argv(): string[] {
-    return [process.execPath, ...this.nodeArgs, TABBY_BIN, 'bgpd', '-c', this.configFile, '--log-level', 'info'];
+    return [...daemonCommand(TABBY_BIN, this.nodeArgs), 'bgpd', '-c', this.configFile, '--log-level', 'info'];
   }
 
   protected async ready(): Promise<boolean> {

@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exec, type Netns } from '@tabby/test-helpers';
+import { daemonCommand } from '../node-options.js';
 import { BenchDaemon, BGPD_BIN, controlRequest } from './bench-daemon.js';
 
 export type ReflectorName = 'Tabby' | 'BIRD';
@@ -64,7 +65,7 @@ export class TabbyReflector extends Reflector {
   protected override stopSignal: NodeJS.Signals = this.nodeArgs.length ? 'SIGTERM' : 'SIGKILL';
 
   protected argv(): string[] {
-    return [process.execPath, ...this.nodeArgs, BGPD_BIN, '-c', this.configFile, '--log-level', 'warn'];
+    return [...daemonCommand(BGPD_BIN, this.nodeArgs), '-c', this.configFile, '--log-level', 'warn'];
   }
 
   protected async ready(): Promise<boolean> {

@@ -1,0 +1,16 @@
+// The Node options every Tabby daemon runs with. The daemons' shims (`bin/tabby.js`, `bin/bgpd.js`,
+// `bin/tabby-rr.js`, `bin/tabby-node.js`) carry them in their `#!` line, so running a shim (or the
+// `tabby` that npm links to it) is enough; what starts a daemon with `node` itself (the lab, the
+// benchmarks, the interop tests) takes them from here. A test holds the two equal.
+//
+// --concurrent-marking-max-worker-num=1: V8 marks the old generation on as many helper threads as
+// Node's platform has, 4 whatever the machine. On two cores they took the CPU from the event loop
+// that runs every session: while 10,000 clients came up, the loop's thread waited on the run queue
+// for 42-50 ms of its longest gaps while the daemon's other threads ran (docs/benchmarks, the
+// reflector report). One helper marks a daemon's heap (100-250 MB) in time.
+export const DAEMON_NODE_OPTIONS: readonly string[] = ['--concurrent-marking-max-worker-num=1'];
+
+/** The argv that starts a daemon's shim `bin` as its `#!` line does, with `nodeArgs` (profiling) added. */
+export function daemonCommand(bin: string, nodeArgs: readonly string[] = []): string[] {
+  return [process.execPath, ...DAEMON_NODE_OPTIONS, ...nodeArgs, bin];
+}
