@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { DAEMON_NODE_OPTIONS } from '@tabby/bgp';
 import { canUseNetns, exec, haveCommands, listNamespaces, waitFor } from '@tabby/test-helpers';
 import { describe, expect, it } from 'vitest';
 
@@ -34,10 +36,23 @@ describe.skipIf(!(canUseNetns() && haveCommands('redis-server', 'redis-cli')))(
         expect((await listNamespaces()).filter((n) => state.namespaces.includes(n))).toHaveLength(
           state.namespaces.length,
         );
+        // Each node agent runs with the daemons' Node options, as its shim would start it.
+        const agents: string[][] = [];
+        for (const ns of state.namespaces) {
+          for (const pid of (await exec(['ip', 'netns', 'pids', ns])).stdout.split('\n').filter(Boolean)) {
+            const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+            if (argv.includes(TABBY) && argv.includes('node')) agents.push(argv);
+          }
+        }
+        expect(agents).toHaveLength(2);
+        for (const argv of agents)
+          expect(argv.slice(1, 1 + DAEMON_NODE_OPTIONS.length)).toEqual([...DAEMON_NODE_OPTIONS]);
         await exec([process.execPath, TABBY, 'lab', 'down']);
         expect(await exited).toBe(0);
         expect((await listNamespaces()).filter((n) => state.namespaces.includes(n))).toEqual([]);
       } finally {
+        // A failed check above skipped `lab down`: take the lab down before the process goes.
+        if (child.exitCode === null) await exec([process.execPath, TABBY, 'lab', 'down'], { allowFailure: true });
         if (child.exitCode === null) child.kill('SIGKILL');
       }
     }, 180_000);
