@@ -23,6 +23,7 @@ import {
   packUpdates,
   type SessionContext,
 } from '@tabby/wire';
+import { ScannedPrefixes, scanUpdate } from './update-scan.js';
 
 export interface DriverConfig {
   rrAddr: string;
@@ -61,6 +62,20 @@ export type DriverEvent =
   | { ev: 'end'; t: number; reason: string; driverCpuSeconds: number; driverRssMb: number };
 
 const PREFIX_BASE = 11 << 24;
+/** One UPDATE in this many (each session's first included) is decoded in full as well as scanned. */
+const SAMPLE = 64;
+
+interface Prefixes {
+  readonly count: number;
+  readonly addrs: ArrayLike<number>;
+  readonly lengths: ArrayLike<number>;
+}
+
+function samePrefixes(a: Prefixes, b: Prefixes): boolean {
+  if (a.count !== b.count) return false;
+  for (let i = 0; i < a.count; i++) if (a.addrs[i] !== b.addrs[i] || a.lengths[i] !== b.lengths[i]) return false;
+  return true;
+}
 
 function addrText(a: number): string {
   return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
@@ -76,6 +91,7 @@ class Session {
   holdMs: number;
   kaMs: number;
   held = 0;
+  updates = 0;
   have: Uint8Array;
   attempts = 0;
   establishedAt = 0;
@@ -173,6 +189,20 @@ class Session {
   }
 
   onMessage(bytes: Uint8Array): void {
+    // UPDATEs are read by scanning their prefixes; one in SAMPLE (each session's first among them)
+    // is also decoded in full, attributes checked, and the two readings must agree.
+    if (bytes[18] === 2 && this.ctx) {
+      const { withdrawn, nlri } = this.d;
+      scanUpdate(bytes, withdrawn, nlri);
+      if (this.updates++ % SAMPLE === 0) {
+        const m = decode(bytes, this.ctx);
+        if (m.type !== 'update' || !samePrefixes(m.withdrawn, withdrawn) || !samePrefixes(m.nlri, nlri)) {
+          throw new Error('an UPDATE scanned and decoded gave different prefixes');
+        }
+      }
+      this.onPrefixes(withdrawn, nlri);
+      return;
+    }
     const m = decode(bytes, this.ctx ?? this.d.initialCtx);
     switch (m.type) {
       case 'open': {
@@ -193,33 +223,36 @@ class Session {
           this.checkComplete();
         }
         break;
-      case 'update': {
-        const own = (k: number) => k >= this.ownFrom && k < this.ownTo;
-        const wd = m.withdrawn;
-        for (let j = 0; j < wd.count; j++) {
-          const k = (wd.addrs[j]! - PREFIX_BASE) / 256;
-          if (wd.lengths[j] === 24 && k >= 0 && k < this.d.total && this.have[k]) {
-            this.have[k] = 0;
-            this.held -= 1;
-          }
-        }
-        const nl = m.nlri;
-        for (let j = 0; j < nl.count; j++) {
-          const k = (nl.addrs[j]! - PREFIX_BASE) / 256;
-          if (nl.lengths[j] === 24 && k >= 0 && k < this.d.total && !this.have[k] && !own(k)) {
-            this.have[k] = 1;
-            this.held += 1;
-          }
-        }
-        this.checkComplete();
-        break;
-      }
       case 'notification':
         this.fail(`NOTIFICATION ${m.code}/${m.subcode}${m.shutdownMessage ? ` "${m.shutdownMessage}"` : ''}`);
         break;
       default:
         break;
     }
+  }
+
+  onPrefixes(wd: Prefixes, nl: Prefixes): void {
+    for (let j = 0; j < wd.count; j++) {
+      const k = (wd.addrs[j]! - PREFIX_BASE) / 256;
+      if (wd.lengths[j] === 24 && k >= 0 && k < this.d.total && this.have[k]) {
+        this.have[k] = 0;
+        this.held -= 1;
+      }
+    }
+    for (let j = 0; j < nl.count; j++) {
+      const k = (nl.addrs[j]! - PREFIX_BASE) / 256;
+      if (
+        nl.lengths[j] === 24 &&
+        k >= 0 &&
+        k < this.d.total &&
+        !this.have[k] &&
+        !(k >= this.ownFrom && k < this.ownTo)
+      ) {
+        this.have[k] = 1;
+        this.held += 1;
+      }
+    }
+    this.checkComplete();
   }
 
   checkComplete(): void {
@@ -273,6 +306,9 @@ class Driver {
     { type: 'open', version: 4, myAs: 0, holdTime: 0, bgpId: '0.0.0.0', capabilities: [] },
   );
   readonly sessions: Session[] = [];
+  /** Scratch for the UPDATE being read (one at a time: sessions read in turn). */
+  readonly withdrawn = new ScannedPrefixes();
+  readonly nlri = new ScannedPrefixes();
   established = 0;
   down = 0;
   connectAttempts = 0;
