@@ -1,7 +1,8 @@
 // Client driver for the reflector benchmark (reflector.bench.ts): one Node process, started inside
 // the clients' network namespace, that opens N lightweight iBGP sessions to the reflector, one per
 // source address, speaks just enough BGP with @tabby/wire (OPEN with 4-octet AS and IPv4 unicast,
-// KEEPALIVEs every holdTime/3, UPDATEs counted per session) and reports on stdout as JSON lines.
+// KEEPALIVEs every holdTime/3, UPDATEs counted per session) and reports on stdout as JSON lines;
+// after its `end` line it keeps every session until SIGTERM.
 //
 // Usage: node reflector-driver.js '<DriverConfig as JSON>'. Prefix k of the whole run is the /24
 // `11.0.0.0 + k*256` (as `prefixText` in ingest-receivers.ts); announcer a sends k in
@@ -415,6 +416,15 @@ class Driver {
     });
     this.finished = true;
     if (this.timer) clearInterval(this.timer);
+    // The runner reads the reflector's state with every session still up, then stops the driver
+    // (SIGTERM), and every session closes at once. Closing here raced with that last reading: the
+    // reflector could answer it only after handling every close, and the disconnect's stall was
+    // then counted as one while the clients were up.
+    process.once('SIGTERM', () => this.close());
+    setTimeout(() => this.close(), 60_000);
+  }
+
+  close(): void {
     for (const s of this.sessions) s.sock?.destroy();
     setTimeout(() => process.exit(0), 200);
   }

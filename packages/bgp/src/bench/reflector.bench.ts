@@ -142,13 +142,13 @@ interface DriverRun {
   endReason: string;
 }
 
-/** Starts the driver in `ns`, collects its events until it ends (or the outer timeout passes). */
+/** Starts the driver in `ns`, collects its events until it ends (or the outer timeout passes), then stops it after `beforeClose`. */
 async function runDriver(
   ctx: Ctx,
   label: string,
   ns: Netns,
   cfg: DriverConfig,
-  onEvent: (e: DriverEvent) => void = () => {},
+  beforeClose: () => Promise<void>,
 ): Promise<DriverRun> {
   const proc = ns.spawn([process.execPath, DRIVER, JSON.stringify(cfg)]);
   const events: DriverEvent[] = [];
@@ -169,7 +169,6 @@ async function runDriver(
           continue;
         }
         events.push(e);
-        onEvent(e);
         if (e.ev === 'progress' && e.t - lastLog >= 10_000) {
           lastLog = e.t;
           ctx.log(
@@ -185,7 +184,8 @@ async function runDriver(
   });
   const timer = new Promise<string>((resolve) => setTimeout(() => resolve('outer timeout'), cfg.timeoutMs + 30_000));
   const endReason = await Promise.race([done, timer]);
-  await proc.kill('SIGKILL');
+  await beforeClose();
+  await proc.kill('SIGTERM');
   if (endReason !== 'done' && endReason !== 'timeout') {
     ctx.log(`${label}: driver ended with "${endReason}"; output tail: ${proc.output.slice(-500)}`);
   }
@@ -249,24 +249,17 @@ async function runCase(ctx: Ctx, name: ReflectorName, kind: CaseName, sizes: Cas
             settleMs: sizes.settleMs,
             timeoutMs: sizes.timeoutMs,
           };
-    // Tabby's worst event-loop stall so far, asked every second while the clients are up (the
-    // driver's exit drops every session at once: that is measured apart, at the end).
+    // Tabby's worst event-loop stall while the clients were up: asked when the driver ends, before
+    // it drops every session at once (the driver waits for it; the drop is measured apart, below).
     const loopMax = async () =>
       rr instanceof TabbyReflector
         ? ((await controlRequest(rr.socket, 'show status').catch(() => ({}))) as { event_loop_max_delay_ms?: number })
             .event_loop_max_delay_ms
         : undefined;
-    let ended = false;
     let loopMaxMs: number | undefined;
-    const poll = setInterval(() => {
-      void loopMax().then((v) => {
-        if (!ended && v !== undefined) loopMaxMs = v;
-      });
-    }, 1000);
-    const run = await runDriver(ctx, label, clNs, cfg, (e) => {
-      if (e.ev === 'end') ended = true;
-    }).finally(() => clearInterval(poll));
-    ended = true;
+    const run = await runDriver(ctx, label, clNs, cfg, async () => {
+      loopMaxMs = await loopMax();
+    });
     const after = rr.stats();
     // Every session closes at once: asked once they are all gone and nothing is left to do.
     if (rr instanceof TabbyReflector) {
@@ -485,7 +478,7 @@ export default async function reflector(ctx: Ctx) {
     `- The clients are lightweight sessions in one Node process (\`dist/bench/reflector-driver.js\`, built on @tabby/wire) in a second namespace (${CL_ADDR}/24 on its eth0), each from its own source address 198.19.0.1 upwards on that namespace's \`lo\`; the reflector namespace routes ${CLIENT_NET} via ${CL_ADDR}, so each side keeps one neighbour (ARP) entry however many clients there are, and the clients' addresses stay inside the reflector's connected /15 (single-hop sessions, next hops on a connected subnet). Each sends OPEN (4-octet AS, IPv4 unicast), KEEPALIVEs every third of the hold time, enforces the hold time on what the reflector sends, and counts the distinct prefixes it holds (announcements minus withdrawals); it answers nothing else. It reads an UPDATE's prefixes straight from its bytes and decodes one UPDATE in 64 in full as well (each session's first among them), attributes checked, the two readings required to agree: decoding all 10^7 UPDATEs of the 10,000-client case cost the driver about a third of its CPU, on the cores it shares with the reflector.`,
     `- Fan-out: the driver connects every client, and 1 s after the last one is Established client 0 announces the prefixes (distinct /24s from 11.0.0.0, one attribute set, packed into 4,096-octet UPDATEs). Seconds: from writing the first UPDATE to the moment the last other client holds all of them (checked on every received UPDATE, ms precision).`,
     `- Session scale: every client connects at once; the first ${SCALE_ANNOUNCERS.toLocaleString('en-US')} (all of them when fewer) each announce 1 prefix as soon as their own session is Established, so the reflector sends every client the routes of the others (${SCALE_ANNOUNCERS.toLocaleString('en-US')} routes, one UPDATE each: each has its own ORIGINATOR_ID and next hop; one route from each of 10,000 clients would be 10^8 UPDATEs, more than the driver can decode on this machine). All Established: from the driver's first connect; all routes in: from the same start to every client holding every route but its own. Tabby runs the largest size ${repeat} time${repeat === 1 ? '' : 's'} (its worst loop stall varies from run to run; the targets must hold in every run). The sessions are then kept for ${settleS.toFixed(0)} s more. Sessions lost: a NOTIFICATION from the reflector (its hold timer expiring on our keepalives, or another error), the connection closed, or nothing received from the reflector for the hold time. Connects: TCP connections the driver opened (a refused or reset connection before Established is retried after 1 s, one with no OPEN in 240 s is dropped and retried). Listen overflows: the reflector namespace's \`TcpExtListenOverflows\` at the end of the case (handshakes the kernel dropped because the reflector's accept queue was full; the client retransmits, so these show up as slow session set-up). The namespace's \`net.core.somaxconn\` is left at the kernel's default.`,
-    "- Peak RSS: VmHWM of the reflector process at the end (Tabby: the Node process; includes its start-up baseline). CPU s: its user+system time from the driver start to the end (including the settle time). Worst loop stall: Tabby's `show status` `event_loop_max_delay_ms` (Node's event-loop delay monitor from the daemon's first `show status`, just before the driver starts, running while the daemon has work; 10 ms resolution), asked every second while the clients are up, the last answer before the driver ends; \"with every client disconnecting\": asked once more after the driver exited, all its sessions closed at once, and Tabby had no session left and nothing left to decide or export. The driver's own CPU time is in the JSON (`driverCpuSeconds`): it shares the 2 cores with the reflector.",
+    "- Peak RSS: VmHWM of the reflector process at the end (Tabby: the Node process; includes its start-up baseline). CPU s: its user+system time from the driver start to the end (including the settle time). Worst loop stall: Tabby's `show status` `event_loop_max_delay_ms` (Node's event-loop delay monitor from the daemon's first `show status`, just before the driver starts, running while the daemon has work; 10 ms resolution), asked when the driver ends, every client still up (the driver closes its sessions only once the answer is in); \"with every client disconnecting\": asked once more after the driver exited, all its sessions closed at once, and Tabby had no session left and nothing left to decide or export. The driver's own CPU time is in the JSON (`driverCpuSeconds`): it shares the 2 cores with the reflector.",
     `- Timeouts: fan-out ${fanout.timeoutMs / 1000} s, scale ${scale(1).timeoutMs / 1000} s per reflector and size.`,
     `- Machine load: ${cpus} CPUs; the 1-minute load average before/after the cases reached ${maxLoad.toFixed(1)}${maxLoad > cpus * 0.75 ? ' — other jobs were running at the same time, so absolute times are inflated and noisier than on an idle machine; the ratio within the run is more meaningful' : ''}.`,
     '',
