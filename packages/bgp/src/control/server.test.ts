@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ControlError, ControlStream, type LIMITS } from './protocol.js';
 import { ControlServer } from './server.js';
 
@@ -218,6 +218,24 @@ describe('ControlServer: what one client can cost is bounded', () => {
     // The client can see the close before the server has handled its own side of it.
     await until('the server let the client go', () => srv.stats().clients === 0);
     expect(srv.stats()).toEqual({ clients: 0, pending: 0, streaming: 0 });
+  });
+
+  it('keeps no timer for a client once it has gone', async () => {
+    const srv = await start((command) => command);
+    const set = vi.spyOn(globalThis, 'setTimeout');
+    const clear = vi.spyOn(globalThis, 'clearTimeout');
+    try {
+      // Each client half-closes once answered: the server ends its side and lets it go.
+      for (let i = 0; i < 20; i++) await talk(srv.path, ['{"id":1,"command":"c"}'], 1);
+      await until('the server let the clients go', () => srv.stats().clients === 0);
+      const cleared = new Set(clear.mock.calls.map(([t]) => t));
+      // The server's own timers are the long ones (until() polls every 5 ms).
+      const left = set.mock.results.filter((r, i) => (set.mock.calls[i]?.[1] ?? 0) >= 100 && !cleared.has(r.value));
+      expect(left).toHaveLength(0);
+    } finally {
+      set.mockRestore();
+      clear.mockRestore();
+    }
   });
 
   it('closes a refused connection even when the turn ends with its last answer', async () => {

@@ -38,6 +38,8 @@ class Client {
   blocked = false;
   /** Ends a client that stays blocked for `maxStallMs`. */
   stallTimer: NodeJS.Timeout | undefined;
+  /** Destroys a connection we ended if it has not closed within `LINGER_MS`. */
+  lingerTimer: NodeJS.Timeout | undefined;
   /** No more requests come: the client half-closed or was refused; end once the queue is answered. */
   noMore = false;
   gone = false;
@@ -195,6 +197,7 @@ export class ControlServer {
 
   private drop(c: Client): void {
     clearTimeout(c.stallTimer);
+    clearTimeout(c.lingerTimer);
     c.gone = true;
     c.queue.length = 0;
     c.stream?.return?.();
@@ -403,7 +406,8 @@ export class ControlServer {
   private end(c: Client): void {
     if (c.sock.writableEnded) return;
     c.sock.end();
-    setTimeout(() => c.sock.destroy(), LINGER_MS).unref();
+    c.lingerTimer = setTimeout(() => c.sock.destroy(), LINGER_MS);
+    c.lingerTimer.unref();
   }
 
   private errorResponse(job: { id: number; command: string }, err: unknown): string {
