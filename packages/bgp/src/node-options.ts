@@ -16,15 +16,15 @@
 // allocates, a millisecond or less per collection while idle, and the helper does the rest.
 //
 // --interrupt-budget=270336 (4x V8's 67,584): how much bytecode a function runs before V8 counts it
-// toward optimizing it with TurboFan. With V8's default, TurboFan compiled every function that ran a
-// few thousand times: per-session setup while 10,000 clients connect (565 compile jobs, `--trace-opt`),
-// per-UPDATE code through a 4,000-UPDATE table (76 jobs). Each job runs on a helper thread, and on
-// two cores it took a core from the event loop or added to the daemon's CPU; the code ran too few
-// times more to pay it back. With 4x, what runs per prefix or per message at scale is still
-// optimized, a little later, and the rest stays in V8's baseline code: 376 jobs for the 10,000
-// clients, 28 for the table. Alternated runs: the reflector's worst stall with 10,000 clients
-// 28-36 ms against 24-71 (seven each), its fan-out 0.18-0.27 CPU s against 0.26-0.37 (four);
-// BIRD-fed packed ingest 0.25-0.30 CPU s against 0.30-0.35 (six); diverse ingest unchanged.
+// toward optimizing it with TurboFan. With V8's default, TurboFan compiled every function that ran
+// a few thousand times: per-session setup while 10,000 clients connect (565 compile jobs,
+// `--trace-opt`), per-UPDATE code through a 4,000-UPDATE table (76 jobs). Each job runs on a helper
+// thread, and on two cores it took a core from the event loop or added to the daemon's CPU; the
+// code ran too few times more to pay it back. With 4x, what runs per prefix or per message at scale
+// is still optimized, a little later, and the rest stays in V8's baseline code: 376 jobs for the
+// 10,000 clients, 28 for the table. Alternated runs: the reflector's worst stall with 10,000
+// clients 28-36 ms against 24-71 (seven each), its fan-out 0.18-0.27 CPU s against 0.26-0.37
+// (four); BIRD-fed packed ingest 0.25-0.30 CPU s against 0.30-0.35 (six); diverse ingest unchanged.
 export const DAEMON_NODE_OPTIONS: readonly string[] = [
   '--concurrent-marking-max-worker-num=1',
   '--no-incremental-marking-task',

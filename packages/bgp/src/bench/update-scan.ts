@@ -1,8 +1,8 @@
 // The IPv4 prefixes of an UPDATE read straight from its bytes, for the reflector benchmark's client
 // driver: 10,000 clients each receiving 1,000 reflected routes are 10^7 UPDATEs, and decoding each
 // in full (its attributes into objects) took about half the driver's CPU (5.0-5.9 s against 2.5-3.2
-// scanning), on the two cores it shares with the reflector it measures. The driver still decodes a sample in full and checks
-// that both agree (reflector-driver.ts).
+// scanning), on the two cores it shares with the reflector it measures. The driver still decodes a
+// sample in full and checks that both agree (reflector-driver.ts).
 
 /** A reusable list of prefixes: address (uint32) and length, `count` of them. */
 export class ScannedPrefixes {
