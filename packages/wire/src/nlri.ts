@@ -18,35 +18,36 @@ export function emptyPrefixList(afi: Afi, addPath: boolean): PrefixList {
 }
 
 /**
- * Storage that `decodePrefixes` reuses, so a full table is decoded without new typed arrays per
- * UPDATE: arrays that long live outside the JS heap and are freed only by a garbage collection,
- * which a packed feed (few JS objects) seldom runs; a packed full table held about 5 MB of them.
- * A list decoded into a scratch stays valid until the next decode into it. It holds as many
- * prefixes as the largest field decoded into it (at most one message).
+ * Storage that `decodePrefixes` reuses, so a table is decoded without new typed arrays per UPDATE.
+ * Long arrays live outside the JS heap and are freed only by a garbage collection, which a packed
+ * feed (few JS objects) seldom runs: a packed full table held about 5 MB of them. Short ones live
+ * in the heap but are costly to make all the same (two per UPDATE: a diverse table's 500,000
+ * UPDATEs spent about 35 ms making them, and more in the scavenges that freed them). A list
+ * decoded into a scratch holds its arrays, not views of them (a view costs as much to make), and
+ * stays valid until the next decode into it. The arrays hold as many prefixes as the largest
+ * field decoded into it so far (at most one message).
  */
 export class PrefixScratch {
-  private l = new Uint8Array(0);
-  private a = new Uint32Array(0);
-  private p = new Uint32Array(0);
+  private l = new Uint8Array(64);
+  private a = new Uint32Array(64);
+  private p = new Uint32Array(64);
 
+  /** The lengths array, with room for at least `n` prefixes. */
   lengths(n: number): Uint8Array {
     if (this.l.length < n) this.l = new Uint8Array(n);
-    return this.l.subarray(0, n);
+    return this.l;
   }
 
   addrs(n: number): Uint32Array {
     if (this.a.length < n) this.a = new Uint32Array(n);
-    return this.a.subarray(0, n);
+    return this.a;
   }
 
   pathIds(n: number): Uint32Array {
     if (this.p.length < n) this.p = new Uint32Array(n);
-    return this.p.subarray(0, n);
+    return this.p;
   }
 }
-
-/** Lists this long or shorter are not decoded into a scratch (see `decodePrefixes`). */
-const SHORT_LIST = 16;
 
 /** Scratch for the two IPv4 fields of an UPDATE (withdrawn routes and NLRI), alive at once. */
 export class UpdateScratch {
@@ -59,8 +60,8 @@ export type NlriFault = 'overrun' | 'length';
 
 /**
  * Decodes the prefixes in `b[start..end)`. Returns the list, or the fault: `'overrun'` when a
- * prefix runs past `end`, `'length'` when a prefix length exceeds 32 or 128. An IPv4 list of
- * more than 16 prefixes is decoded into `scratch` when one is given.
+ * prefix runs past `end`, `'length'` when a prefix length exceeds 32 or 128. An IPv4 list is
+ * decoded into `scratch` when one is given.
  */
 export function decodePrefixes(
   b: Uint8Array,
@@ -85,12 +86,9 @@ export function decodePrefixes(
   if (p !== end) return 'overrun';
   p = start;
   if (afi === Afi.ipv4) {
-    // A short list's arrays live in the JS heap (V8 keeps typed arrays of 64 octets or less
-    // there): cheaper to make than a view of the scratch, and gone at the next scavenge.
-    const into = n > SHORT_LIST ? scratch : undefined;
-    const lengths = into ? into.lengths(n) : new Uint8Array(n);
-    const pathIds = addPath ? (into ? into.pathIds(n) : new Uint32Array(n)) : undefined;
-    const addrs = into ? into.addrs(n) : new Uint32Array(n);
+    const lengths = scratch ? scratch.lengths(n) : new Uint8Array(n);
+    const pathIds = addPath ? (scratch ? scratch.pathIds(n) : new Uint32Array(n)) : undefined;
+    const addrs = scratch ? scratch.addrs(n) : new Uint32Array(n);
     for (let i = 0; i < n; i++) {
       if (pathIds) {
         pathIds[i] = ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
@@ -119,7 +117,7 @@ export function decodePrefixes(
       }
       addrs[i] = len === 0 ? 0 : (v & (0xffffffff << (32 - len))) >>> 0;
     }
-    return new PrefixList(afi, lengths, addrs, pathIds);
+    return new PrefixList(afi, lengths, addrs, pathIds, n);
   }
   const lengths = new Uint8Array(n);
   const pathIds = addPath ? new Uint32Array(n) : undefined;

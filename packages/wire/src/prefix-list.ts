@@ -20,7 +20,8 @@ export interface Prefix {
  * Layout: prefix `i` has length `lengths[i]`; its address is `addrs[i]` for IPv4 and
  * `addrs[4*i .. 4*i+3]` for IPv6 (32-bit words, most significant first), always with host bits
  * zero; `pathIds[i]` is its RFC 7911 path identifier when the list carries them. A compact key for
- * a RIB is `addrs[i] * 64 + lengths[i]` for IPv4 (exact in a double).
+ * a RIB is `addrs[i] * 64 + lengths[i]` for IPv4 (exact in a double). The list is the first
+ * `count` prefixes: the arrays may be longer (a list decoded into a `PrefixScratch`).
  */
 export class PrefixList implements Iterable<Prefix> {
   readonly afi: Afi;
@@ -29,9 +30,10 @@ export class PrefixList implements Iterable<Prefix> {
   readonly addrs: Uint32Array;
   readonly pathIds: Uint32Array | undefined;
 
-  constructor(afi: Afi, lengths: Uint8Array, addrs: Uint32Array, pathIds?: Uint32Array) {
+  /** `count`: how many prefixes the arrays hold, from their start (a decode scratch's are longer). */
+  constructor(afi: Afi, lengths: Uint8Array, addrs: Uint32Array, pathIds?: Uint32Array, count = lengths.length) {
     this.afi = afi;
-    this.count = lengths.length;
+    this.count = count;
     this.lengths = lengths;
     this.addrs = addrs;
     this.pathIds = pathIds;
@@ -128,17 +130,18 @@ export class PrefixList implements Iterable<Prefix> {
     }
     if (other.count === 0) return this;
     if (this.count === 0) return other;
+    const words = this.afi === Afi.ipv4 ? 1 : 4;
     const lengths = new Uint8Array(this.count + other.count);
-    lengths.set(this.lengths);
-    lengths.set(other.lengths, this.count);
-    const addrs = new Uint32Array(this.addrs.length + other.addrs.length);
-    addrs.set(this.addrs);
-    addrs.set(other.addrs, this.addrs.length);
+    lengths.set(this.lengths.subarray(0, this.count));
+    lengths.set(other.lengths.subarray(0, other.count), this.count);
+    const addrs = new Uint32Array(lengths.length * words);
+    addrs.set(this.addrs.subarray(0, this.count * words));
+    addrs.set(other.addrs.subarray(0, other.count * words), this.count * words);
     let pathIds: Uint32Array | undefined;
     if (this.pathIds && other.pathIds) {
       pathIds = new Uint32Array(lengths.length);
-      pathIds.set(this.pathIds);
-      pathIds.set(other.pathIds, this.count);
+      pathIds.set(this.pathIds.subarray(0, this.count));
+      pathIds.set(other.pathIds.subarray(0, other.count), this.count);
     }
     return new PrefixList(this.afi, lengths, addrs, pathIds);
   }
