@@ -129,7 +129,11 @@ describe('import stage', () => {
 
   describe('received sets import policy replaced (import table)', () => {
     const refreshing = (p: FakePeer) => {
-      p.established = { ctx: { fourOctetAs: true }, remoteOpen: { capabilities: [{ kind: 'route-refresh' }] } };
+      p.established = {
+        ctx: { fourOctetAs: true },
+        heardAt: 0,
+        remoteOpen: { capabilities: [{ kind: 'route-refresh' }] },
+      };
       return p;
     };
     const fifty = (stage: ImportStage, p: FakePeer) => {

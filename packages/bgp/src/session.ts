@@ -1,7 +1,7 @@
 import {
   BgpDecodeError,
   type BgpMessage,
-  decode,
+  decodeFramed,
   ErrorCode,
   encode,
   Framer,
@@ -249,6 +249,11 @@ export class Session {
     }, ms);
   }
 
+  /** When the messages being handled were read (clock ms): the clock is read once per read, not per message. */
+  get heardAt(): number {
+    return this.lastHeard;
+  }
+
   /**
    * (Re)starts the hold timer. A message restarts it only by moving `lastHeard` (a full table is
    * hundreds of thousands of UPDATEs: not a timer each); when the timer fires early for that
@@ -359,7 +364,7 @@ export class Session {
         }
         const bytes = inbox[this.inboxAt++]!;
         bytesSinceCheck += bytes.length;
-        const m = decode(bytes, this.ctx, scratch);
+        const m = decodeFramed(bytes, this.ctx, scratch);
         this.received[kindOf(m)] += 1;
         this.received.total += 1;
         // Messages after our OPEN was answered restart the hold timer: once per read, not per message.

@@ -30,8 +30,9 @@ export class FakePeer {
   /** No OPEN by default: the peer is taken as one that cannot send its routes again. */
   established: {
     ctx: { fourOctetAs: boolean };
+    heardAt: number;
     remoteOpen?: { capabilities: { kind: string }[] };
-  } | null = { ctx: { fourOctetAs: true } };
+  } | null = { ctx: { fourOctetAs: true }, heardAt: 0 };
   readonly updates = { prefixesReceived: 0, withdrawalsReceived: 0, prefixesSent: 0, withdrawalsSent: 0 };
   readonly stops: (NotificationMessage | null)[] = [];
   starts = 0;

@@ -72,6 +72,7 @@ export {
   checkHeader,
   type DecodeResult,
   decode,
+  decodeFramed,
   encode,
   KEEPALIVE,
   type KeepaliveMessage,

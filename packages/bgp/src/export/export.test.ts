@@ -27,6 +27,7 @@ import type { OutSession, PeerOut } from './peer-out.js';
 class Recorder implements OutSession {
   readonly conn = { localAddress: '198.18.0.10', pendingBytes: 0 };
   readonly writable = true;
+  readonly heardAt = 0;
   readonly chunks: Uint8Array[] = [];
   /** Called at each write (a test's clock moves by what a socket write costs). */
   onWrite = () => {};
