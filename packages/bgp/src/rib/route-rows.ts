@@ -117,15 +117,18 @@ export class RouteRows {
   private newBlock(): number {
     const b = this.pool.pop();
     if (b !== undefined) return b;
-    if (this.top === this.cap) {
-      const n = this.cap * 2;
-      [this.owner, this.next, this.prev, this.free] = growTogether(
-        [this.owner, this.next, this.prev, this.free] as const,
-        n,
-      );
-      this.cap = n;
-      this.grown(n << BLOCK_BITS);
-    }
+    if (this.top === this.cap) this.growBlocks();
     return this.top++;
+  }
+
+  /** Doubles the block columns (apart from `newBlock`, to keep that small: see `RouteStore.growDests`). */
+  private growBlocks(): void {
+    const n = this.cap * 2;
+    [this.owner, this.next, this.prev, this.free] = growTogether(
+      [this.owner, this.next, this.prev, this.free] as const,
+      n,
+    );
+    this.cap = n;
+    this.grown(n << BLOCK_BITS);
   }
 }

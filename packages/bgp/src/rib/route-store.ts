@@ -217,15 +217,7 @@ export class RouteStore {
     let d = this.dFree.pop();
     if (d === undefined) {
       d = this.dTop++;
-      if (d >= this.dCap) {
-        const n = this.dCap * 2;
-        [this.dKey, this.dHead, this.dBest, this.dFib, this.dState] = growTogether(
-          [this.dKey, this.dHead, this.dBest, this.dFib, this.dState] as const,
-          n,
-        );
-        this.dBest.fill(NONE, this.dCap);
-        this.dCap = n;
-      }
+      if (d >= this.dCap) this.growDests();
     }
     this.dHead[d] = NONE;
     this.dBest[d] = NONE;
@@ -240,6 +232,18 @@ export class RouteStore {
       this.v6Index.set(key, d);
     }
     return d;
+  }
+
+  /**
+   * Doubles the prefix columns; not in `newDest`, which V8 then found too large (the destructuring
+   * is iterator-protocol bytecode) to inline into the per-prefix path, and compiled on its own too.
+   */
+  private growDests(): void {
+    const n = this.dCap * 2;
+    const cols = [this.dKey, this.dHead, this.dBest, this.dFib, this.dState] as const;
+    [this.dKey, this.dHead, this.dBest, this.dFib, this.dState] = growTogether(cols, n);
+    this.dBest.fill(NONE, this.dCap);
+    this.dCap = n;
   }
 
   protected freeDest(d: number): void {
