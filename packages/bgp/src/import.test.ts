@@ -44,6 +44,15 @@ const ALL = '  - { name: all, rules: [], default: accept }\n';
 const C = config(TWO.replace('policies:\n', `policies:\n${ALL}`));
 
 describe('import stage', () => {
+  it('dates a route by the read that brought its UPDATE, not by the clock when it is handled', () => {
+    const { rib, clock, stage, peer, route } = setup(C);
+    const p = peer('ibgp');
+    p.established = { ctx: { fourOctetAs: true }, heardAt: 7_400 };
+    clock.advance(9_000); // handled later in the same turn's work: the read's time still dates it
+    stage.update(p, update(['198.19.1.0/24'], {}));
+    expect(rib.since(route(p, '198.19.1.0/24'))).toBe(7);
+  });
+
   it('stores each route as received and after import policy; a rejected one stays, not accepted', () => {
     const { rib, stage, peer, route } = setup(C);
     const p = peer('ibgp');
