@@ -7,6 +7,7 @@ import { ConfigError } from './config/reader.js';
 import type { ControlHandler } from './control/handler.js';
 import { ControlServer } from './control/server.js';
 import type { MetricsEndpoint } from './metrics.js';
+import { applyDaemonNodeOptions, nodeOptionsSetAtStart } from './node-options.js';
 
 /** The options every config-file daemon takes. */
 export interface DaemonArgs {
@@ -17,8 +18,9 @@ export interface DaemonArgs {
 }
 
 /**
- * The start every config-file daemon shares (`tabby bgpd`, `tabby rr`): parse the arguments,
- * print `--help`, require `--config`, load and validate the file, find where `/metrics` goes.
+ * The start every config-file daemon shares (`tabby bgpd`, `tabby rr`): set the daemon's Node
+ * options it was not started with (`applyDaemonNodeOptions`), parse the arguments, print `--help`,
+ * require `--config`, load and validate the file, find where `/metrics` goes.
  * Returns the parsed arguments, config and metrics endpoint, or the exit code when the daemon
  * should stop here (with the reason already printed).
  */
@@ -29,6 +31,7 @@ export function daemonPrologue<A extends DaemonArgs, C extends { metricsPort?: n
   help: string,
   load: (file: string) => C,
 ): { args: A; file: string; config: C; endpoint: MetricsEndpoint | undefined } | { exit: number } {
+  applyDaemonNodeOptions();
   let args: A;
   try {
     args = parse(argv);
@@ -134,7 +137,11 @@ export async function serveDaemon(o: ServeOptions): Promise<number> {
     await o.stop().catch(() => {});
     return lifecycle.failed(o.name, err);
   }
-  o.log.info({ ...o.started, socket: o.socketPath }, `${o.name} started`);
+  const set = nodeOptionsSetAtStart();
+  o.log.info(
+    { ...o.started, socket: o.socketPath, ...(set.length ? { nodeOptionsSet: set } : {}) },
+    `${o.name} started`,
+  );
   const onHup = () => {
     try {
       o.log.info({ ...(o.reload() as object) }, 'config reloaded');

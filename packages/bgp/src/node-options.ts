@@ -1,7 +1,11 @@
+import { setFlagsFromString } from 'node:v8';
+
 // The Node options every Tabby daemon runs with. The daemons' shims (`bin/tabby.js`, `bin/bgpd.js`,
 // `bin/tabby-rr.js`, `bin/tabby-node.js`) carry them in their `#!` line, so running a shim (or the
 // `tabby` that npm links to it) is enough; what starts a daemon with `node` itself (the lab, the
-// benchmarks, the interop tests) takes them from here. A test holds the two equal.
+// benchmarks, the interop tests) takes them from here. A test holds the two equal. A daemon started
+// some other way (`node bin/bgpd.js` in a unit file, a wrapper) sets the ones it lacks itself as it
+// starts (`applyDaemonNodeOptions`): all three are V8 flags that V8 reads as it goes.
 //
 // --concurrent-marking-max-worker-num=1: V8 marks the old generation on as many helper threads as
 // Node's platform has, 4 whatever the machine. On two cores they took the CPU from the event loop
@@ -30,6 +34,43 @@ export const DAEMON_NODE_OPTIONS: readonly string[] = [
   '--no-incremental-marking-task',
   '--interrupt-budget=270336',
 ];
+
+/** An option's name: `--no-incremental-marking-task` and `--incremental_marking_task=1` name the same flag. */
+function optionName(option: string): string {
+  return option
+    .replace(/=.*$/, '')
+    .replace(/^--(no-?)?/, '')
+    .replace(/_/g, '-');
+}
+
+/**
+ * The daemon options that neither Node's command line (`execArgv`) nor NODE_OPTIONS set, in either
+ * sense (a user's own value for one is left as it is).
+ */
+export function missingDaemonOptions(execArgv: readonly string[], nodeOptions = ''): string[] {
+  const given = new Set([...execArgv, ...nodeOptions.split(/\s+/)].filter((o) => o.startsWith('--')).map(optionName));
+  return DAEMON_NODE_OPTIONS.filter((o) => !given.has(optionName(o)));
+}
+
+/** What `applyDaemonNodeOptions` set in this process. */
+let setAtStart: readonly string[] = [];
+
+/**
+ * Sets the daemon options Node was not started with, as V8 flags (`v8.setFlagsFromString`). Called
+ * first thing by each daemon, before it runs any of its own code enough for V8 to optimize it.
+ * Returns the options it set (the daemon's "started" log line names them: `nodeOptionsSet`).
+ */
+export function applyDaemonNodeOptions(): string[] {
+  const missing = missingDaemonOptions(process.execArgv, process.env.NODE_OPTIONS);
+  for (const o of missing) setFlagsFromString(o);
+  setAtStart = [...setAtStart, ...missing];
+  return missing;
+}
+
+/** The daemon options this process set itself as it started (none when Node was given them all). */
+export function nodeOptionsSetAtStart(): readonly string[] {
+  return setAtStart;
+}
 
 /** The argv that starts a daemon's shim `bin` as its `#!` line does, with `nodeArgs` (profiling) added. */
 export function daemonCommand(bin: string, nodeArgs: readonly string[] = []): string[] {

@@ -3,7 +3,7 @@
 // daemon: a module hook reports every import of prom-client.
 //
 // The daemons' shims start Node with the daemons' options (`DAEMON_NODE_OPTIONS`) when run as
-// they are, the way users run them.
+// they are, the way users run them; started by `node` without them, a daemon sets them itself.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -84,6 +84,8 @@ describe.each(Object.entries(ENTRIES))('%s', (label, entry) => {
     const off = (await run(entry, `${name}-off`, [])).log;
     expect(off).toContain('bgpd started');
     expect(off).not.toContain('IMPORTED prom-client');
+    // Started by `node` without the daemon's options: it set them itself, and says so.
+    expect(off).toContain(`"nodeOptionsSet":${JSON.stringify(DAEMON_NODE_OPTIONS)}`);
     const on = (await run(entry, `${name}-on`, ['--metrics-port', String(await freePort())])).log;
     expect(on).toContain('bgpd started');
     expect(on).toContain('IMPORTED prom-client');
@@ -93,6 +95,7 @@ describe.each(Object.entries(ENTRIES))('%s', (label, entry) => {
     const name = `${label.replace(' ', '-')}-exec`;
     const { log, cmdline } = await run(entry, name, [], entry);
     expect(log).toContain('bgpd started');
+    expect(log).not.toContain('nodeOptionsSet'); // Node was given them all
     expect(cmdline.slice(1, 1 + DAEMON_NODE_OPTIONS.length)).toEqual([...DAEMON_NODE_OPTIONS]);
     expect(cmdline[1 + DAEMON_NODE_OPTIONS.length]).toBe(entry[0]);
   }, 20_000);

@@ -5,12 +5,14 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import {
+  applyDaemonNodeOptions,
   DaemonLifecycle,
   daemonLogger,
   daemonRegistry,
   type Logger,
   type MetricsEndpoint,
   metricsEndpoint,
+  nodeOptionsSetAtStart,
   registerSpeakerMetrics,
   StopRequestedError,
   serveMetrics,
@@ -118,6 +120,7 @@ export async function interfaceAddress(ifname: string): Promise<string | undefin
 
 /** Runs `tabby node`; resolves with the exit code once stopped. */
 export async function runNode(argv: string[]): Promise<number> {
+  applyDaemonNodeOptions();
   let args: ReturnType<typeof parse>;
   try {
     args = parse(argv);
@@ -285,7 +288,8 @@ export async function runNode(argv: string[]): Promise<number> {
     await release().catch(() => {});
     return lifecycle.failed('node', err);
   }
-  log.info({ datastore: ds.description, socket }, 'node agent started');
+  const set = nodeOptionsSetAtStart();
+  log.info({ datastore: ds.description, socket, ...(set.length ? { nodeOptionsSet: set } : {}) }, 'node agent started');
   return lifecycle.stopped(release);
 }
 
