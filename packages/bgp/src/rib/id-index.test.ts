@@ -169,6 +169,45 @@ describe('IdIndex', () => {
     }
   });
 
+  it('builds its large arrays in two reserved buffers by turns, and finds every row, deleted ones gone', () => {
+    const buffers = new Set<ArrayBufferLike>();
+    const alloc = (n: number): Int32Array => column(Int32Array, n);
+    const good = (k: number) => Math.imul(k + 1, 0x9e3779b1);
+    const keys: number[] = [];
+    const idx = new IdIndex(
+      (id) => good(keys[id]!),
+      {
+        count: () => keys.length,
+        each: (from, to, place) => {
+          for (let id = from; id < to; id++) if (keys[id]! >= 0) place(id, good(keys[id]!));
+        },
+      },
+      1024,
+      alloc,
+    );
+    const find = (key: number): number => {
+      const h = good(key);
+      for (let i = idx.start(h); ; i = idx.next(i)) {
+        const id = idx.at(i);
+        if (id < 0 || (idx.tagged(i, h) && keys[id] === key)) return id;
+      }
+    };
+    const peek = () => (idx as unknown as { slots: Int32Array }).slots.buffer;
+    for (let id = 0; id < 300_000; id++) {
+      keys[id] = id * 3;
+      idx.insert(id, good(id * 3));
+      if (id % 5 === 4) {
+        idx.delete(id - 2, good(keys[id - 2]!)); // rows gone before a doubling must not come back
+        keys[id - 2] = -1;
+      }
+      buffers.add(peek());
+    }
+    // 240,000 rows: 1,024 slots doubled to 2^19; from 2^16 (reserved) up, in two buffers by turns.
+    expect(idx.bits).toBe(19);
+    expect([...buffers].filter((b) => b.byteLength > 4 * 65536).length).toBe(2);
+    for (let id = 0; id < 300_000; id++) expect(find(id * 3)).toBe(keys[id] === -1 ? -1 : id);
+  });
+
   it('finds exactly what a map holds through inserts, deletes, reused rows and doublings', () => {
     fc.assert(
       fc.property(

@@ -150,6 +150,11 @@ export class IdIndex {
   private hashBits: number;
   /** The array being built, twice the size, while the pass runs; else null. */
   private building: Int32Array | null = null;
+  /**
+   * The array before the current one when it was a view of a reserved buffer (large): the next
+   * array is built in that buffer (see `build`).
+   */
+  private spare: Int32Array | null = null;
   private buildMode = 0;
   /** Per hash function: inserts of this sample near the one before (see `sample`), and the last one's slot. */
   private readonly near: Int32Array;
@@ -175,7 +180,7 @@ export class IdIndex {
     private readonly rows: IndexRows,
     initialSize = 1024,
     /** Makes an index array of `n` zeros (tests watch its writes). */
-    private readonly alloc: (n: number) => Int32Array = (n) => new Int32Array(n),
+    private readonly alloc: (n: number) => Int32Array = (n) => column(Int32Array, n),
   ) {
     this.slots = alloc(initialSize);
     this.hashBits = 31 - Math.clz32(initialSize);
@@ -300,7 +305,17 @@ export class IdIndex {
 
   /** Starts an array of 2^bits slots for hash function `mode`, empty, to be filled by the pass. */
   private build(mode: number, bits: number): void {
-    this.building = this.alloc(2 ** bits);
+    const n = 2 ** bits;
+    const spare = this.spare;
+    this.spare = null;
+    if (spare && spare.byteOffset === 0 && n <= MAX_ROWS) {
+      // The buffer of the array before the current one, which is no longer read. A new array
+      // each time left the old ones to the garbage collector, which a table arriving in a few
+      // large UPDATEs (few JS objects) seldom runs: 8 MB of old arrays held at a million prefixes.
+      // The old rows are cleared at once (a quarter of the new array, in pages already mapped).
+      this.building = new Int32Array(spare.buffer, 0, n);
+      this.building.fill(0, 0, spare.length);
+    } else this.building = this.alloc(n);
     this.buildMode = mode;
     this.buildBits = bits;
     this.cursor = 0;
@@ -332,6 +347,7 @@ export class IdIndex {
     this.rows.each(this.cursor, to, this.placeBuilding, this.buildMode, this.buildBits);
     this.cursor = to;
     if (to >= end) {
+      this.spare = reserved.has(this.slots.buffer) ? this.slots : null;
       this.slots = this.building!;
       this.building = null;
       this.hashMode = this.buildMode;
