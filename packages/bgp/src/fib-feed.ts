@@ -73,6 +73,11 @@ export class FibFeed {
     return () => this.subscribers.delete(cb);
   }
 
+  /** Something subscribes: `changed` has work to do. */
+  get listening(): boolean {
+    return this.subscribers.size > 0;
+  }
+
   /** The decision process changed the best path or ECMP set of a prefix. */
   changed(change: DestChange): void {
     if (!this.subscribers.size) return;

@@ -385,18 +385,18 @@ export class Speaker implements PeerHost {
 
   private work(): void {
     if (this.restart.deferring) return; // resumed when the deferral ends
-    // Dropped routes, then the decision process, for up to a few ms per turn and at least a step
-    // of each: a backlog of dirty prefixes (a full table arriving) costs memory, and sessions
-    // read for up to 5 ms per turn.
+    // Dropped routes, then the decision process, a few ms per turn and a step of each at least: a
+    // backlog of dirty prefixes (a full table arriving) costs memory; sessions read 5 ms per turn.
     const until = this.clock.now() + PROCESS_MS;
     const step = Math.min(this.slice, CLOCK_STEP);
     while (this.drops.pending) {
       this.drops.remove(step);
       if (this.clock.now() >= until) break;
     }
+    const onChange = this.feed.listening || this.exporter.wantsChanges ? this.onChange : undefined;
     const onOther = this.exporter.otherChangeListener();
     while (this.rib.pending > 0) {
-      this.rib.process(step, this.onChange, onOther);
+      this.rib.process(step, onChange, onOther);
       if (this.clock.now() >= until) break;
     }
     this.exporter.work(this.slice);

@@ -158,6 +158,15 @@ export class ExportStage {
     this.owing.add(out);
   }
 
+  /**
+   * Some update group exports something: `changed` has work to do. Without it and without a FIB
+   * programmer, the speaker does not report each change (a full table is a million calls).
+   */
+  get wantsChanges(): boolean {
+    for (const g of this.groups.list) if (!g.exportsNothing) return true;
+    return false;
+  }
+
   /** The decision process changed the best path or ECMP set of `key`. */
   changed(key: PrefixKey): void {
     for (const g of this.groups.list) this.queue(g, key);

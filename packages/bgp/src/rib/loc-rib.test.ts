@@ -55,6 +55,28 @@ describe('LocRib (columnar routes, one chain per prefix and per source)', () => 
     expect(rib.size).toBe(20_000 - 1000 + 1);
   });
 
+  it('decides with nobody to tell, as it does when told: the same best routes, nothing left dirty', () => {
+    const ribs = [0, 1].map(() => {
+      const attrs = new AttrTable();
+      const rib = new LocRib(attrs, DEFAULT_DECISION);
+      const short = attrs.intern({ origin: 'igp', asPath: [] }, '198.18.1.1');
+      const long = attrs.intern({ origin: 'igp', asPath: [{ kind: 'sequence', asns: [65001] }] }, '198.18.1.2');
+      const [s1, s2] = [source(1), source(2)];
+      for (let i = 0; i < 100; i++) rib.put(key(i), s1, 0, short, short, 0);
+      for (let i = 0; i < 100; i += 2) rib.put(key(i), s2, 0, long, long, 0); // a longer AS path
+      for (let i = 0; i < 100; i += 5) rib.remove(rib.find(key(i), s1, 0));
+      return rib;
+    });
+    const [told, silent] = ribs as [LocRib, LocRib];
+    const changes: PrefixKey[] = [];
+    expect(told.process(1_000, (c) => changes.push(c.key))).toBe(0);
+    expect(silent.process(1_000)).toBe(0);
+    const best = (rib: LocRib) => [...rib.keys()].map((k) => rib.source(rib.best(rib.dest(k))).id);
+    expect(best(silent)).toEqual(best(told));
+    expect(changes.length).toBe(90); // the 10 prefixes left with no route had none before either
+    expect(best(told).filter((id) => id === 2).length).toBe(10); // where source 1's route went
+  });
+
   it('takes a forgotten source back under a number of its own, apart from the one that took its old number', () => {
     const attrs = new AttrTable();
     const rib = new LocRib(attrs, DEFAULT_DECISION);

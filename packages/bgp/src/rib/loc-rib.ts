@@ -261,9 +261,10 @@ export class LocRib extends RouteStore {
   /**
    * Runs the decision process on at most `budget` dirty prefixes and reports each whose best route
    * or ECMP set changed to `onChange`, and each other one (a path that is neither best nor in the
-   * ECMP set came, went or changed) to `onOther` when given. Returns how many dirty prefixes remain.
+   * ECMP set came, went or changed) to `onOther`, each when given. Returns how many dirty prefixes
+   * remain.
    */
-  process(budget: number, onChange: (c: DestChange) => void, onOther?: (c: DestChange) => void): number {
+  process(budget: number, onChange?: (c: DestChange) => void, onOther?: (c: DestChange) => void): number {
     let n = 0;
     // One change object for the whole call: callbacks read it, they do not keep it.
     const change: DestChange = { dest: NONE, key: 0 };
@@ -303,10 +304,12 @@ export class LocRib extends RouteStore {
       }
       this.dBest[d] = best;
       if (rest || oldRest) this.setEcmp(d, rest);
-      change.dest = d;
-      change.key = this.destKey(d);
-      if (oldBest !== best || (state & CHANGED) !== 0 || !same(oldRest, rest)) onChange(change);
-      else onOther?.(change);
+      if (onChange || onOther) {
+        change.dest = d;
+        change.key = this.destKey(d);
+        if (oldBest !== best || (state & CHANGED) !== 0 || !same(oldRest, rest)) onChange?.(change);
+        else onOther?.(change);
+      }
       // Only a selected route is retired, and only a decision changes what is selected: the
       // prefix's retired routes are among the ones selected before this decision.
       if (oldBest !== NONE) this.freeRetired(oldBest);
