@@ -7,7 +7,7 @@ import { ConfigError } from './config/reader.js';
 import type { ControlHandler } from './control/handler.js';
 import { ControlServer } from './control/server.js';
 import type { MetricsEndpoint } from './metrics.js';
-import { applyDaemonNodeOptions, nodeOptionsSetAtStart } from './node-options.js';
+import { applyDaemonNodeOptions, nodeOptionsLogged } from './node-options.js';
 
 /** The options every config-file daemon takes. */
 export interface DaemonArgs {
@@ -137,11 +137,7 @@ export async function serveDaemon(o: ServeOptions): Promise<number> {
     await o.stop().catch(() => {});
     return lifecycle.failed(o.name, err);
   }
-  const set = nodeOptionsSetAtStart();
-  o.log.info(
-    { ...o.started, socket: o.socketPath, ...(set.length ? { nodeOptionsSet: set } : {}) },
-    `${o.name} started`,
-  );
+  o.log.info({ ...o.started, socket: o.socketPath, ...nodeOptionsLogged() }, `${o.name} started`);
   const onHup = () => {
     try {
       o.log.info({ ...(o.reload() as object) }, 'config reloaded');

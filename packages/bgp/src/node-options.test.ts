@@ -12,6 +12,7 @@ function probe(nodeArgs: string[], apply: boolean): { applied: string[]; calls: 
   const script = `
     const { applyDaemonNodeOptions } = await import(${JSON.stringify(built)});
     const applied = ${apply} ? applyDaemonNodeOptions() : [];
+    if (${apply} && applyDaemonNodeOptions() !== applied) throw new Error('set twice'); // once per process
     const f = new Function('a', 'let s = 0; for (let i = 0; i < 10; i++) s += a * i; return s;');
     const status = new Function('f', 'return %GetOptimizationStatus(f);');
     let calls = 0;

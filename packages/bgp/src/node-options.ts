@@ -52,24 +52,24 @@ export function missingDaemonOptions(execArgv: readonly string[], nodeOptions = 
   return DAEMON_NODE_OPTIONS.filter((o) => !given.has(optionName(o)));
 }
 
-/** What `applyDaemonNodeOptions` set in this process. */
-let setAtStart: readonly string[] = [];
+/** What `applyDaemonNodeOptions` set in this process (null before it ran). */
+let setAtStart: readonly string[] | null = null;
 
 /**
- * Sets the daemon options Node was not started with, as V8 flags (`v8.setFlagsFromString`). Called
- * first thing by each daemon, before it runs any of its own code enough for V8 to optimize it.
- * Returns the options it set (the daemon's "started" log line names them: `nodeOptionsSet`).
+ * Sets the daemon options Node was not started with, as V8 flags (`v8.setFlagsFromString`), once
+ * per process (the flags are the process's). Called first thing by each daemon, before it runs any
+ * of its own code enough for V8 to optimize it. Returns the options it set.
  */
-export function applyDaemonNodeOptions(): string[] {
-  const missing = missingDaemonOptions(process.execArgv, process.env.NODE_OPTIONS);
-  for (const o of missing) setFlagsFromString(o);
-  setAtStart = [...setAtStart, ...missing];
-  return missing;
+export function applyDaemonNodeOptions(): readonly string[] {
+  if (setAtStart) return setAtStart;
+  setAtStart = missingDaemonOptions(process.execArgv, process.env.NODE_OPTIONS);
+  for (const o of setAtStart) setFlagsFromString(o);
+  return setAtStart;
 }
 
-/** The daemon options this process set itself as it started (none when Node was given them all). */
-export function nodeOptionsSetAtStart(): readonly string[] {
-  return setAtStart;
+/** For a daemon's "started" log line: the options it set itself (`nodeOptionsSet`), when any. */
+export function nodeOptionsLogged(): { nodeOptionsSet?: readonly string[] } {
+  return setAtStart?.length ? { nodeOptionsSet: setAtStart } : {};
 }
 
 /** The argv that starts a daemon's shim `bin` as its `#!` line does, with `nodeArgs` (profiling) added. */

@@ -96,6 +96,37 @@ describe('Speaker in-process (memory transport)', () => {
     expect(ribPrefixes(c)).toEqual([]);
   });
 
+  it('decides with nobody to tell, and a FIB subscriber and a peer that come later get every route', async () => {
+    // b takes a's routes with no FIB subscriber and its only peer up exported nothing (eBGP without
+    // export policy): the decision process then tells nobody of each change (Speaker.work).
+    const net = new MemoryNetwork();
+    const policy = 'policies:\n  - { name: all, default: accept }\n';
+    const a = speaker(
+      net,
+      `routerId: 198.18.0.1\nasn: 65001\nlisten: { address: 198.18.0.1, port: 179 }\noriginate:\n  - { prefix: 198.18.64.0/26 }\n  - { prefix: 198.18.65.0/26 }\n${policy}peers:\n${peerYaml('198.18.0.2', 64512, ', export: all')}`,
+    );
+    const b = speaker(
+      net,
+      `routerId: 198.18.0.2\nasn: 64512\nlisten: { address: 198.18.0.2, port: 179 }\n${policy}peers:\n${peerYaml('198.18.0.1', 65001, ', import: all')}${peerYaml('198.18.0.3', 64512)}`,
+    );
+    await Promise.all([a.start(), b.start()]);
+    await until('routes at b', () => ribPrefixes(b).length === 2);
+    expect(b.rib.pending).toBe(0);
+    const events: BestRouteEvent[] = [];
+    b.subscribe((e) => events.push(e));
+    expect(events.map((e) => [e.type, e.prefix]).sort()).toEqual([
+      ['add', '198.18.64.0/26'],
+      ['add', '198.18.65.0/26'],
+    ]);
+    const c = speaker(
+      net,
+      `routerId: 198.18.0.3\nasn: 64512\nlisten: { address: 198.18.0.3, port: 179 }\npeers:\n${peerYaml('198.18.0.2', 64512)}`,
+    );
+    await c.start();
+    await until('routes at c', () => ribPrefixes(c).length === 2);
+    expect(ribPrefixes(c)).toEqual(['198.18.64.0/26', '198.18.65.0/26']);
+  });
+
   it('reports a refused connection and keeps retrying', async () => {
     const net = new MemoryNetwork();
     const a = speaker(

@@ -12,7 +12,7 @@ import {
   type Logger,
   type MetricsEndpoint,
   metricsEndpoint,
-  nodeOptionsSetAtStart,
+  nodeOptionsLogged,
   registerSpeakerMetrics,
   StopRequestedError,
   serveMetrics,
@@ -288,8 +288,7 @@ export async function runNode(argv: string[]): Promise<number> {
     await release().catch(() => {});
     return lifecycle.failed('node', err);
   }
-  const set = nodeOptionsSetAtStart();
-  log.info({ datastore: ds.description, socket, ...(set.length ? { nodeOptionsSet: set } : {}) }, 'node agent started');
+  log.info({ datastore: ds.description, socket, ...nodeOptionsLogged() }, 'node agent started');
   return lifecycle.stopped(release);
 }
 

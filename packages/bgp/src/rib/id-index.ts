@@ -308,7 +308,7 @@ export class IdIndex {
     const n = 2 ** bits;
     const spare = this.spare;
     this.spare = null;
-    if (spare && spare.byteOffset === 0 && n <= MAX_ROWS) {
+    if (spare && n <= MAX_ROWS) {
       // The buffer of the array before the current one, which is no longer read. A new array
       // each time left the old ones to the garbage collector, which a table arriving in a few
       // large UPDATEs (few JS objects) seldom runs: 8 MB of old arrays held at a million prefixes.
