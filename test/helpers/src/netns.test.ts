@@ -81,7 +81,8 @@ describe.skipIf(!canUseNetns())('NetLab', () => {
     for (const n of made) expect(left).not.toContain(n);
   }, 60_000);
 
-  it('sweeps namespaces and processes left by a SIGKILLed run', async () => {
+  /** Starts the holder fixture: a process with a lab whose namespace holds a `sleep`. */
+  async function startHolder() {
     const script = fileURLToPath(new URL('./fixtures/killed-holder.mjs', import.meta.url));
     const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
     const line = await new Promise<string>((resolve) => {
@@ -94,12 +95,34 @@ describe.skipIf(!canUseNetns())('NetLab', () => {
     });
     const [name, pid] = line.split(' ');
     expect(name).toMatch(/^tby-/);
+    return { child, name: name!, pid: Number(pid) };
+  }
+
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'removes its namespaces and processes when ended by %s',
+    async (sig) => {
+      const { child, name, pid } = await startHolder();
+      const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_code, signal) => r(signal)));
+      child.kill(sig);
+      try {
+        expect(await exited).toBe(sig);
+        expect(await listNamespaces()).not.toContain(name);
+        await waitFor('the process inside the namespace to die', () => pidGone(pid), 5000);
+      } finally {
+        await sweepStaleNamespaces((n) => n === name); // what a failing run left
+      }
+    },
+    30_000,
+  );
+
+  it('sweeps namespaces and processes left by a SIGKILLed run', async () => {
+    const { child, name, pid } = await startHolder();
     child.kill('SIGKILL');
     await new Promise((r) => child.on('exit', r));
     expect(await listNamespaces()).toContain(name);
     const removed = await sweepStaleNamespaces((n) => n === name);
     expect(removed).toContain(name);
     expect(await listNamespaces()).not.toContain(name);
-    await waitFor('the process inside the swept namespace to die', () => pidGone(Number(pid)), 5000);
+    await waitFor('the process inside the swept namespace to die', () => pidGone(pid), 5000);
   }, 30_000);
 });

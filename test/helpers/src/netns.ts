@@ -157,8 +157,9 @@ export class Netns {
 
 /**
  * A set of namespaces, links and processes for one test suite. `destroy()` removes all of it;
- * call it from `afterAll`. If the process exits without calling it, an exit hook does it, and
- * `sweepStaleNamespaces()` in a later run removes whatever a SIGKILL left behind.
+ * call it from `afterAll`. If the process exits without calling it, or ends on SIGINT, SIGTERM or
+ * SIGHUP, a hook does it, and `sweepStaleNamespaces()` in a later run removes whatever a SIGKILL
+ * left behind.
  */
 export class NetLab {
   private readonly namespaces: Netns[] = [];
@@ -277,7 +278,16 @@ let hookInstalled = false;
 function installExitHook(): void {
   if (hookInstalled) return;
   hookInstalled = true;
-  process.on('exit', () => {
+  const destroyAll = () => {
     for (const lab of [...liveLabs]) lab.destroySync();
-  });
+  };
+  process.on('exit', destroyAll);
+  // Node ends a process on these signals without 'exit' (Ctrl-C on `npm run bench`, a CI
+  // timeout): tear down, then end by the same signal unless the process handles it itself.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      destroyAll();
+      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+    });
+  }
 }

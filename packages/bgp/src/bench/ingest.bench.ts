@@ -13,7 +13,7 @@
 //
 // Development knobs (environment): BGP_INGEST_PREFIXES=N overrides the size, BGP_INGEST_RECEIVERS
 // (e.g. "tabby,bird,frr,gobgp"), BGP_INGEST_MODES ("packed,diverse,diverse-lp"), BGP_INGEST_FEEDERS
-// ("fast,bird") and BGP_INGEST_RUNS (2) select what runs, BGP_INGEST_IDLE_S (5; 0: none) the idle
+// ("fast,bird") and BGP_INGEST_RUNS (5; FRR and GoBGP run 2 at most) select what runs, BGP_INGEST_IDLE_S (5; 0: none) the idle
 // window; BGP_INGEST_TABBY_NODE_ARGS adds Node options to Tabby's bgpd (e.g. "--cpu-prof
 // --cpu-prof-dir=/tmp/p").
 import { createHash } from 'node:crypto';
@@ -37,7 +37,7 @@ import {
   RX_ADDR,
   TabbyReceiver,
 } from './ingest-receivers.js';
-import { type CaseResult, IDLE_SETTLE_S, ingestReport, TARGETS } from './ingest-report.js';
+import { type CaseResult, IDLE_SETTLE_S, ingestReport, SLOW_RUNS, TARGETS } from './ingest-report.js';
 
 interface Ctx {
   log(msg: string): void;
@@ -314,7 +314,7 @@ export default async function ingest(ctx: Ctx) {
   const receivers = pick(process.env.BGP_INGEST_RECEIVERS, RECEIVERS, DEFAULT_RECEIVERS);
   const modes = pick<Mode>(process.env.BGP_INGEST_MODES, ['packed', 'diverse', 'diverse-lp']);
   const feeders = pick<FeederKind>(process.env.BGP_INGEST_FEEDERS, ['fast', 'BIRD']);
-  const repeats = Math.max(1, Number(process.env.BGP_INGEST_RUNS ?? '') || 2);
+  const repeats = Math.max(1, Number(process.env.BGP_INGEST_RUNS ?? '') || 5);
   const timeoutMs = ctx.quick ? 60_000 : 300_000;
   const idleEnv = Number(process.env.BGP_INGEST_IDLE_S ?? '');
   const idleS = process.env.BGP_INGEST_IDLE_S && idleEnv >= 0 ? idleEnv : ctx.quick ? 2 : 5;
@@ -325,8 +325,9 @@ export default async function ingest(ctx: Ctx) {
     for (const mode of modes) {
       for (let run = 1; run <= repeats; run++) {
         for (const name of receivers) {
+          if (run > SLOW_RUNS && (name === 'FRR' || name === 'GoBGP')) continue;
           ctx.log(`${feeder} feeder, ${name}/${mode} run ${run}: ${count} prefixes ...`);
-          const r = await runCase(ctx, feeder, name, mode, count, opts);
+          const r = { ...(await runCase(ctx, feeder, name, mode, count, opts)), run };
           ctx.log(
             `${name}/${mode}: ${r.status}${r.seconds !== undefined ? ` ${r.seconds} s` : ''}${r.ingestCpuSeconds !== undefined ? `, CPU ${r.ingestCpuSeconds} s (system ${r.ingestSysSeconds}, ${r.ingestMinorFaults} page faults)` : ''}${r.peakRssMb !== undefined ? `, peak RSS ${r.peakRssMb} MB` : ''}${r.loopMaxMs !== undefined ? `, loop held ${r.loopMaxMs} ms` : ''}${r.idleCpuMsPerS !== undefined ? `; idle ${r.idleCpuMsPerS} ms CPU/s, RSS ${r.idleRssMb} MB` : ''}${r.reason ? ` (${r.reason})` : ''}`,
           );
@@ -335,7 +336,7 @@ export default async function ingest(ctx: Ctx) {
       }
     }
   }
-  const r = ingestReport(results, count, ctx.quick, feeders, modes, timeoutMs / 1000, idleS);
+  const r = ingestReport(results, count, ctx.quick, feeders, modes, timeoutMs / 1000, idleS, repeats);
   const markdown = `${r.markdown}\n\nSpeaker build measured: commit ${build.commit} plus the working tree as built (dist hash ${build.distSha256}).`;
   return {
     title: `bgp: full-table ingest, ${count.toLocaleString('en-US')} IPv4 prefixes (Tabby vs BIRD${receivers.includes('FRR') ? ', FRR' : ''}${receivers.includes('GoBGP') ? ', GoBGP' : ''})`,
