@@ -76,6 +76,10 @@ export const TARGETS = {
 } as const;
 
 const fmt = (n: number | undefined, digits = 2) => (n === undefined ? '—' : n.toFixed(digits));
+const seconds = (r: CaseResult) => r.seconds!;
+const cpuSeconds = (r: CaseResult) => r.ingestCpuSeconds ?? 0;
+const rssMb = (r: CaseResult) => r.peakRssMb ?? 0;
+
 /** The middle value (the mean of the two middle ones for an even count): one slow run moves it little. */
 const median = (xs: number[]) => {
   if (!xs.length) return undefined;
@@ -126,11 +130,6 @@ export function ingestReport(
   for (const f of feeders) {
     for (const m of modes) {
       const bird = ok(f, m, 'BIRD');
-      const b = {
-        s: median(bird.map((r) => r.seconds!)),
-        cpu: median(bird.map((r) => r.ingestCpuSeconds ?? 0)),
-        rss: median(bird.map((r) => r.peakRssMb ?? 0)),
-      };
       const receivers = [...new Set(results.filter((r) => r.feeder === f && r.mode === m).map((r) => r.receiver))];
       for (const rx of receivers) {
         const all = results.filter((r) => r.feeder === f && r.mode === m && r.receiver === rx);
@@ -139,17 +138,30 @@ export function ingestReport(
           continue;
         }
         const good = ok(f, m, rx);
-        const s = median(good.map((r) => r.seconds!));
-        const cpu = median(good.map((r) => r.ingestCpuSeconds ?? 0));
-        const rss = median(good.map((r) => r.peakRssMb ?? 0));
-        const ratio = (x: number | undefined, y: number | undefined) =>
-          x !== undefined && y ? `${(x / y).toFixed(2)}x` : '—';
+        /**
+         * The receiver against BIRD: the median over the rounds of its run's figure over BIRD's run
+         * of the same round, just before it (the machine's speed drifts from minute to minute, and
+         * a round's two runs see the same); the ratio of the medians where no round has both.
+         */
+        const vsBird = (get: (r: CaseResult) => number) => {
+          const rounds = good.flatMap((t) => {
+            const b = bird.find((x) => x.run === t.run);
+            return b && get(b) ? [get(t) / get(b)] : [];
+          });
+          const v = median(good.map(get));
+          const base = median(bird.map(get));
+          return { ratio: median(rounds) ?? (v !== undefined && base ? v / base : undefined), rounds };
+        };
+        const ratio = (get: (r: CaseResult) => number) => {
+          const r = vsBird(get).ratio;
+          return rx === 'BIRD' ? '1.00x' : r === undefined ? '—' : `${r.toFixed(2)}x`;
+        };
         const loops = good.flatMap((r) => (r.loopMaxMs === undefined ? [] : [r.loopMaxMs]));
         summary.push(
           `| ${f} | ${m} | ${rx} | ${good.length} of ${all.length} | ${range(good.map((r) => r.seconds!))} | ${range(good.map((r) => r.ingestCpuSeconds ?? 0))} | ${range(
             good.map((r) => r.peakRssMb ?? 0),
             0,
-          )} | ${rx === 'BIRD' ? '1.00x' : ratio(s, b.s)} | ${rx === 'BIRD' ? '1.00x' : ratio(cpu, b.cpu)} | ${rx === 'BIRD' ? '1.00x' : ratio(rss, b.rss)} | ${loops.length ? Math.max(...loops) : '—'} |`,
+          )} | ${ratio(seconds)} | ${ratio(cpuSeconds)} | ${ratio(rssMb)} | ${loops.length ? Math.max(...loops) : '—'} |`,
         );
         const idled = good.filter((r) => r.idleCpuMsPerS !== undefined);
         if (idled.length) {
@@ -164,27 +176,22 @@ export function ingestReport(
           );
         }
         if (rx !== 'Tabby') continue;
-        /** Verdict on the medians; beside it, in how many runs Tabby was within the limit of BIRD's run of the same round. */
+        /** The verdict on `vsBird`; beside it, in how many rounds the receiver's run was within the limit. */
         const check = (key: string, get: (r: CaseResult) => number, limit: number, what: string) => {
-          const value = median(good.map(get));
-          const base = median(bird.map(get));
-          const r = value !== undefined && base ? value / base : undefined;
+          const { ratio: r, rounds } = vsBird(get);
           const v = r === undefined || good.length < all.length ? null : r <= limit;
           met[`${f}.${m}.${key}`] = v;
-          const pairs = good.flatMap((t) => {
-            const b = bird.find((x) => x.run === t.run);
-            return b && get(b) ? [get(t) / get(b) <= limit] : [];
-          });
-          const side = pairs.length > 1 ? ` (${pairs.filter(Boolean).length} of ${pairs.length} rounds)` : '';
+          const within =
+            rounds.length > 1 ? ` (${rounds.filter((x) => x <= limit).length} of ${rounds.length} rounds)` : '';
           verdicts.push(
-            `- ${f} feeder, ${m}, ${what} at or below ${limit}x BIRD's: ${r === undefined ? '—' : `${r.toFixed(2)}x`}${side} ${v === null ? 'not decided' : v ? '**met**' : '**NOT met**'}`,
+            `- ${f} feeder, ${m}, ${what} at or below ${limit}x BIRD's: ${r === undefined ? '—' : `${r.toFixed(2)}x`}${within} ${v === null ? 'not decided' : v ? '**met**' : '**NOT met**'}`,
           );
         };
         if (f === 'fast') {
-          check('time', (r) => r.seconds!, TARGETS.fastRatio, 'time');
-          check('cpu', (r) => r.ingestCpuSeconds ?? 0, TARGETS.fastRatio, 'CPU');
-        } else check('cpu', (r) => r.ingestCpuSeconds ?? 0, TARGETS.birdFeederCpuRatio, 'CPU');
-        check('rss', (r) => r.peakRssMb ?? 0, TARGETS.rssRatio, 'peak RSS');
+          check('time', seconds, TARGETS.fastRatio, 'time');
+          check('cpu', cpuSeconds, TARGETS.fastRatio, 'CPU');
+        } else check('cpu', cpuSeconds, TARGETS.birdFeederCpuRatio, 'CPU');
+        check('rss', rssMb, TARGETS.rssRatio, 'peak RSS');
         const worst = loops.length ? Math.max(...loops) : undefined;
         const lv = worst === undefined ? null : worst <= TARGETS.loopMs;
         met[`${f}.${m}.loop`] = lv;
@@ -207,7 +214,7 @@ export function ingestReport(
         ]
       : []),
     "CPU s: the receiver's user+system CPU time (utime+stime from /proc) from starting the feed to done; on a shared machine it is steadier than wall time. Of which system: the part in the kernel (stime), most of it page faults; page faults: the minor faults in the same time (the first touch of each 4 KB page of new memory: about 7 µs of system time each on this VM). Peak RSS: the receiver's VmHWM at the end, start-up baseline included. Event loop held: Tabby's `show status` `event_loop_max_delay_ms` (Node's event-loop delay monitor, 10 ms resolution, running while the daemon has work) at the end. Slowest CLI answer: the longest a poll waited.",
-    `Receivers run one after the other, BIRD then Tabby (then the others), each with a fresh pair of namespaces and a fresh feeder, the whole sequence repeated; timeout ${timeoutS} s per run. Ratios: the median of the receiver's runs over the median of BIRD's for the same feeder and mode; the verdicts also count the rounds in which the receiver's run was within the target of BIRD's run just before it (the machine's speed drifts by a quarter from minute to minute, so two runs alone decide little). BIRD and Tabby run ${rounds} rounds, FRR and GoBGP (ten to a hundred times slower) the first ${SLOW_RUNS} of them. FRR and GoBGP are measured when installed and asked for (\`BGP_INGEST_RECEIVERS\`).`,
+    `Receivers run one after the other, BIRD then Tabby (then the others), each with a fresh pair of namespaces and a fresh feeder, the whole sequence repeated; timeout ${timeoutS} s per run. Ratios: each run of a receiver over BIRD's run of the same round (just before it, same feeder and mode), the median of those over the rounds: the machine's speed drifts by a quarter from minute to minute, and a round's runs see the same speed (the verdicts also count the rounds within the target). BIRD and Tabby run ${rounds} rounds, FRR and GoBGP (ten to a hundred times slower) the first ${SLOW_RUNS} of them. FRR and GoBGP are measured when installed and asked for (\`BGP_INGEST_RECEIVERS\`).`,
     `Machine load: ${cpus} CPUs; the 1-minute load average during the run reached ${maxLoad.toFixed(1)}${maxLoad > cpus * 0.75 ? ' — other jobs were running at the same time, so absolute times are inflated and noisier than on an idle machine; ratios within the run are more meaningful' : ''}.`,
   ];
   const versions = [...new Set(results.filter((r) => r.version).map((r) => `${r.receiver}: ${r.version}`))];
