@@ -82,9 +82,12 @@ describe.skipIf(!canUseNetns())('NetLab', () => {
   }, 60_000);
 
   /** Starts the holder fixture: a process with a lab whose namespace holds a `sleep`. */
-  async function startHolder() {
+  async function startHolder(env: Record<string, string> = {}) {
     const script = fileURLToPath(new URL('./fixtures/killed-holder.mjs', import.meta.url));
-    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, ...env },
+    });
     const line = await new Promise<string>((resolve) => {
       let buf = '';
       child.stdout.on('data', (d) => {
@@ -114,6 +117,19 @@ describe.skipIf(!canUseNetns())('NetLab', () => {
     },
     30_000,
   );
+
+  it('leaves a process that handles SIGTERM itself to its own teardown', async () => {
+    const { child, name, pid } = await startHolder({ HOLDER_HANDLES_SIGTERM: '1' });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    try {
+      expect(await exited).toBe(0); // its handler ran to the end: not ended by the signal
+      expect(await listNamespaces()).not.toContain(name);
+      await waitFor('the process inside the namespace to die', () => pidGone(pid), 5000);
+    } finally {
+      await sweepStaleNamespaces((n) => n === name);
+    }
+  }, 30_000);
 
   it('sweeps namespaces and processes left by a SIGKILLed run', async () => {
     const { child, name, pid } = await startHolder();

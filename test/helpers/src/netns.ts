@@ -283,11 +283,16 @@ function installExitHook(): void {
   };
   process.on('exit', destroyAll);
   // Node ends a process on these signals without 'exit' (Ctrl-C on `npm run bench`, a CI
-  // timeout): tear down, then end by the same signal unless the process handles it itself.
+  // timeout): tear down, then end by the same signal. Not when the process handles the signal
+  // itself (`tabby lab up`): its own teardown runs, then the exit hook. Put first, so that
+  // listeners added with `once` are still there to be counted.
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(sig, () => {
+    const onSignal = () => {
+      if (process.listenerCount(sig) > 1) return;
       destroyAll();
-      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
-    });
+      process.removeListener(sig, onSignal);
+      process.kill(process.pid, sig);
+    };
+    process.prependListener(sig, onSignal);
   }
 }
