@@ -18,6 +18,8 @@ export const HIGH_WATER = 1 << 20;
 
 /** How long one turn of output runs at most (ms, checked every few prefixes and writes; see PROCESS_MS in speaker.ts). */
 const WORK_MS = 5;
+/** How long a new group's transfer may wait for more peers to join it (ms; see `gathers`). */
+const GATHER_MS = 50;
 /** A round of flushes with this many writes or more makes the next wait (see `quietMs`). */
 const PACE_MIN_WRITES = 100;
 /** Prefixes a flush handles between two looks at the clock. */
@@ -48,6 +50,9 @@ export class ExportStage {
   private leftQueued = false;
   /** The budget `work` was last given. */
   private budget = Number.POSITIVE_INFINITY;
+  /** A peer joined a group since the last turn of `work`, and in how many turns in a row one had. */
+  private joined = false;
+  private joinStreak = 0;
   /**
    * Members that may owe their peer something of their own (ADD-PATH changes, an End-of-RIB):
    * a group with nothing queued is flushed only when one of its members is here, so a turn does
@@ -120,6 +125,24 @@ export class ExportStage {
     peer.out = out;
     this.owing.add(out); // its End-of-RIB
     this.groups.join(out, this.view(peer));
+    const g = out.group!;
+    if (g.sync && g.members.size === 1) g.gatheringSince = this.now();
+    this.joined = true;
+  }
+
+  /**
+   * Whether a new group's transfer waits for more peers. Node accepts one connection per turn of
+   * the loop, so a reflector's clients connecting together come up one per turn; each came up
+   * alone, joined a group of its own and had the whole table exported, packed and encoded for it
+   * alone in that turn (1,000 routes: 4-5 ms on a slow machine, one accept per 5 ms, the listen
+   * queue overflowing behind). While peers join in consecutive turns, a new group's walk waits,
+   * up to GATHER_MS, and those that join meanwhile share it: one encoding, the bytes written to each.
+   */
+  private gathers(g: UpdateGroup<PeerOut>): boolean {
+    if (g.gatheringSince === null) return false;
+    if (this.joinStreak >= 2 && this.now() - g.gatheringSince < GATHER_MS) return true;
+    g.gatheringSince = null;
+    return false;
   }
 
   /** The peer's session ended: its Adj-RIB-Out goes. */
@@ -221,12 +244,14 @@ export class ExportStage {
   work(budget: number, workMs = WORK_MS): void {
     const until = this.now() + workMs;
     this.budget = budget;
+    this.joinStreak = this.joined ? this.joinStreak + 1 : 0;
+    this.joined = false;
     // What earlier flushes owe goes first; nothing new until it is written (order, memory).
     if (!this.drain(until)) return;
     const groups = [...this.groups.list];
     for (const g of groups) {
       const it = g.sync;
-      if (!it) continue;
+      if (!it || this.gathers(g)) continue;
       for (let i = 0; i < budget; i++) {
         const r = it.next();
         if (r.done) {

@@ -35,6 +35,8 @@ export class UpdateGroup<M extends GroupMember = GroupMember> {
   readonly force = new Set<PrefixKey>();
   /** The initial (or re-)transfer in progress: the Loc-RIB still to walk. */
   sync: Iterator<PrefixKey> | null = null;
+  /** A new group whose transfer has not started: when (the export stage's clock) its first member joined. */
+  gatheringSince: number | null = null;
   /** RFC 8212: the members get nothing (eBGP without export policy): nothing to queue. */
   exportsNothing = false;
   /** The merge check failed once (a bug): the group stays apart. */
