@@ -1,6 +1,7 @@
 // The ingest benchmark's report: every run, a summary per feeder, mode and receiver with the
 // ratios to BIRD in the same run, and the issue's targets.
 import os from 'node:os';
+import { median } from '@tabby/test-helpers';
 import { DAEMON_NODE_OPTIONS } from '../node-options.js';
 import type { Mode } from './ingest-receivers.js';
 
@@ -80,13 +81,8 @@ const seconds = (r: CaseResult) => r.seconds!;
 const cpuSeconds = (r: CaseResult) => r.ingestCpuSeconds ?? 0;
 const rssMb = (r: CaseResult) => r.peakRssMb ?? 0;
 
-/** The middle value (the mean of the two middle ones for an even count): one slow run moves it little. */
-const median = (xs: number[]) => {
-  if (!xs.length) return undefined;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
+/** The median, or undefined for no figures. */
+const medianOf = (xs: number[]) => (xs.length ? median(xs) : undefined);
 const range = (xs: number[], digits = 2) => {
   if (!xs.length) return '—';
   const lo = Math.min(...xs);
@@ -148,20 +144,19 @@ export function ingestReport(
             const b = bird.find((x) => x.run === t.run);
             return b && get(b) ? [get(t) / get(b)] : [];
           });
-          const v = median(good.map(get));
-          const base = median(bird.map(get));
-          return { ratio: median(rounds) ?? (v !== undefined && base ? v / base : undefined), rounds };
+          const v = medianOf(good.map(get));
+          const base = medianOf(bird.map(get));
+          return { ratio: medianOf(rounds) ?? (v !== undefined && base ? v / base : undefined), rounds };
         };
-        const ratio = (get: (r: CaseResult) => number) => {
-          const r = vsBird(get).ratio;
-          return rx === 'BIRD' ? '1.00x' : r === undefined ? '—' : `${r.toFixed(2)}x`;
-        };
+        const vs = { time: vsBird(seconds), cpu: vsBird(cpuSeconds), rss: vsBird(rssMb) };
+        const ratio = ({ ratio: r }: ReturnType<typeof vsBird>) =>
+          rx === 'BIRD' ? '1.00x' : r === undefined ? '—' : `${r.toFixed(2)}x`;
         const loops = good.flatMap((r) => (r.loopMaxMs === undefined ? [] : [r.loopMaxMs]));
         summary.push(
           `| ${f} | ${m} | ${rx} | ${good.length} of ${all.length} | ${range(good.map((r) => r.seconds!))} | ${range(good.map((r) => r.ingestCpuSeconds ?? 0))} | ${range(
             good.map((r) => r.peakRssMb ?? 0),
             0,
-          )} | ${ratio(seconds)} | ${ratio(cpuSeconds)} | ${ratio(rssMb)} | ${loops.length ? Math.max(...loops) : '—'} |`,
+          )} | ${ratio(vs.time)} | ${ratio(vs.cpu)} | ${ratio(vs.rss)} | ${loops.length ? Math.max(...loops) : '—'} |`,
         );
         const idled = good.filter((r) => r.idleCpuMsPerS !== undefined);
         if (idled.length) {
@@ -177,8 +172,7 @@ export function ingestReport(
         }
         if (rx !== 'Tabby') continue;
         /** The verdict on `vsBird`; beside it, in how many rounds the receiver's run was within the limit. */
-        const check = (key: string, get: (r: CaseResult) => number, limit: number, what: string) => {
-          const { ratio: r, rounds } = vsBird(get);
+        const check = (key: string, { ratio: r, rounds }: ReturnType<typeof vsBird>, limit: number, what: string) => {
           const v = r === undefined || good.length < all.length ? null : r <= limit;
           met[`${f}.${m}.${key}`] = v;
           const within =
@@ -188,10 +182,10 @@ export function ingestReport(
           );
         };
         if (f === 'fast') {
-          check('time', seconds, TARGETS.fastRatio, 'time');
-          check('cpu', cpuSeconds, TARGETS.fastRatio, 'CPU');
-        } else check('cpu', cpuSeconds, TARGETS.birdFeederCpuRatio, 'CPU');
-        check('rss', rssMb, TARGETS.rssRatio, 'peak RSS');
+          check('time', vs.time, TARGETS.fastRatio, 'time');
+          check('cpu', vs.cpu, TARGETS.fastRatio, 'CPU');
+        } else check('cpu', vs.cpu, TARGETS.birdFeederCpuRatio, 'CPU');
+        check('rss', vs.rss, TARGETS.rssRatio, 'peak RSS');
         const worst = loops.length ? Math.max(...loops) : undefined;
         const lv = worst === undefined ? null : worst <= TARGETS.loopMs;
         met[`${f}.${m}.loop`] = lv;

@@ -21,7 +21,7 @@ import type { OutSession, PeerOut } from './peer-out.js';
 // What the export stage's tests share: recording sessions, a stage over a RIB, reflector configs.
 
 /** A session that keeps what the stage writes (one chunk per write). */
-export class Recorder implements OutSession {
+class Recorder implements OutSession {
   readonly conn = { localAddress: '198.18.0.10', pendingBytes: 0 };
   readonly writable = true;
   readonly heardAt = 0;
@@ -55,7 +55,7 @@ export class Recorder implements OutSession {
 }
 
 /** A peer as the export stage sees it, with a recording session. */
-export class OutPeer extends FakePeer {
+class OutPeer extends FakePeer {
   out: PeerOut | null = null;
   declare established: Recorder | null;
   constructor(pc: PeerConfig, ctx = sessionContext({ fourOctetAs: true })) {
@@ -103,14 +103,7 @@ export function setup(c: SpeakerConfig, ctx?: (pc: PeerConfig) => SessionContext
   return { rib, attrs, stage, peers, up, run, announce, held };
 }
 
-export function put(
-  rib: LocRib,
-  attrs: AttrTable,
-  source: FakePeer['source'],
-  prefix: string,
-  a: PathAttributes,
-  pathId = 0,
-) {
+function put(rib: LocRib, attrs: AttrTable, source: FakePeer['source'], prefix: string, a: PathAttributes, pathId = 0) {
   const nextHop = `198.18.0.${source.address.split('.')[3]}`;
   const set = attrs.intern({ origin: 'igp', asPath: [], nextHop, ...a }, a.nextHop ?? nextHop);
   rib.put(v4(prefix), source, pathId, set, set, 0);
