@@ -137,6 +137,8 @@ describe('update groups (one Adj-RIB-Out and one UPDATE stream per group)', () =
     await until('c3 has all', () => held(3).size === PREFIXES.length);
     expect(held(3).get(PREFIXES[5]!)).toBe(client(1));
     await until('c3 merged into the group', () => peer(3).group === peer(2).group && peer(2).group === peer(1).group);
+    // Its End-of-RIB (an UPDATE of 23 octets) may still be on its way out when the groups merge.
+    await until('c3 has its End-of-RIB', () => updates(writes.get(client(3))!).some((u) => u.length === 23));
     const mark = writes.get(client(3))!.length;
     const mark2 = writes.get(client(2))!.length;
     clients.get(1)!.originate('198.19.200.0/24');
