@@ -5,7 +5,8 @@ import { setFlagsFromString } from 'node:v8';
 // `tabby` that npm links to it) is enough; what starts a daemon with `node` itself (the lab, the
 // benchmarks, the interop tests) takes them from here. A test holds the two equal. A daemon started
 // some other way (`node bin/bgpd.js` in a unit file, a wrapper) sets the ones it lacks itself as it
-// starts (`applyDaemonNodeOptions`): all three are V8 flags that V8 reads as it goes.
+// starts (`applyDaemonNodeOptions`): the first three are V8 flags that V8 reads as it goes; the
+// memory reducer is made with the heap, so `--no-memory-reducer` works only on Node's command line.
 //
 // --concurrent-marking-max-worker-num=1: V8 marks the old generation on as many helper threads as
 // Node's platform has, 4 whatever the machine. On two cores they took the CPU from the event loop
@@ -29,10 +30,19 @@ import { setFlagsFromString } from 'node:v8';
 // 10,000 clients, 28 for the table. Alternated runs: the reflector's worst stall with 10,000
 // clients 28-36 ms against 24-71 (seven each), its fan-out 0.18-0.27 CPU s against 0.26-0.37
 // (four); BIRD-fed packed ingest 0.25-0.30 CPU s against 0.30-0.35 (six); diverse ingest unchanged.
+//
+// --no-memory-reducer: once a process that had been allocating goes quiet, V8's memory reducer runs
+// up to three full collections in a row that compact the heap to hand pages back. A reflector whose
+// 10,000 clients had come up went quiet (keepalives only) and, about 50 s later, had its loop held
+// 58-78 ms by them (`--trace-gc-nvp`: pauses of 19-21 ms, 49-55 ms, most of it copying live objects
+// to compact, and 10-12 ms, with the main thread waiting for a core meanwhile). Without it the
+// garbage goes at the next ordinary collection, and the pages were not handed back anyway: a speaker
+// idle 25 s after a full table held 212 MB either way.
 export const DAEMON_NODE_OPTIONS: readonly string[] = [
   '--concurrent-marking-max-worker-num=1',
   '--no-incremental-marking-task',
   '--interrupt-budget=270336',
+  '--no-memory-reducer',
 ];
 
 /** An option's name: `--no-incremental-marking-task` and `--incremental_marking_task=1` name the same flag. */
@@ -52,24 +62,36 @@ export function missingDaemonOptions(execArgv: readonly string[], nodeOptions = 
   return DAEMON_NODE_OPTIONS.filter((o) => !given.has(optionName(o)));
 }
 
-/** What `applyDaemonNodeOptions` set in this process (null before it ran). */
-let setAtStart: readonly string[] | null = null;
+/** Options V8 takes only on Node's command line: what they set is made with the heap. */
+const COMMAND_LINE_ONLY = new Set(['memory-reducer']);
+
+/** What `applyDaemonNodeOptions` set in this process, and what it could not (null before it ran). */
+let atStart: { set: readonly string[]; notSet: readonly string[] } | null = null;
 
 /**
  * Sets the daemon options Node was not started with, as V8 flags (`v8.setFlagsFromString`), once
  * per process (the flags are the process's). Called first thing by each daemon, before it runs any
- * of its own code enough for V8 to optimize it. Returns the options it set.
+ * of its own code enough for V8 to optimize it. Returns the options it set; those V8 takes only on
+ * the command line are left missing (and named in the started line).
  */
 export function applyDaemonNodeOptions(): readonly string[] {
-  if (setAtStart) return setAtStart;
-  setAtStart = missingDaemonOptions(process.execArgv, process.env.NODE_OPTIONS);
-  for (const o of setAtStart) setFlagsFromString(o);
-  return setAtStart;
+  if (atStart) return atStart.set;
+  const missing = missingDaemonOptions(process.execArgv, process.env.NODE_OPTIONS);
+  const late = (o: string) => COMMAND_LINE_ONLY.has(optionName(o));
+  atStart = { set: missing.filter((o) => !late(o)), notSet: missing.filter(late) };
+  for (const o of atStart.set) setFlagsFromString(o);
+  return atStart.set;
 }
 
-/** For a daemon's "started" log line: the options it set itself (`nodeOptionsSet`), when any. */
-export function nodeOptionsLogged(): { nodeOptionsSet?: readonly string[] } {
-  return setAtStart?.length ? { nodeOptionsSet: setAtStart } : {};
+/**
+ * For a daemon's "started" log line: the options it set itself (`nodeOptionsSet`), and those Node
+ * lacks that only its command line can give (`nodeOptionsMissing`), when any.
+ */
+export function nodeOptionsLogged(): { nodeOptionsSet?: readonly string[]; nodeOptionsMissing?: readonly string[] } {
+  return {
+    ...(atStart?.set.length ? { nodeOptionsSet: atStart.set } : {}),
+    ...(atStart?.notSet.length ? { nodeOptionsMissing: atStart.notSet } : {}),
+  };
 }
 
 /** The argv that starts a daemon's shim `bin` as its `#!` line does, with `nodeArgs` (profiling) added. */

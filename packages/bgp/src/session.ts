@@ -20,8 +20,9 @@ import {
   type UpdateMessage,
   UpdateScratch,
 } from '@tabby/wire';
-import { type Clock, jittered, type TimerHandle } from './clock.js';
+import { type Clock, jittered } from './clock.js';
 import { othersWaiting, readTimeLeft, spentReading, waitForTurn } from './read-turns.js';
+import { QueuedTimer, type TimerQueue, timerQueue } from './timer-queue.js';
 import type { Connection } from './transport.js';
 
 /** RFC 4271 8.2.2: the hold timer's "large value" while waiting for OPEN (4 minutes). */
@@ -37,6 +38,9 @@ export function defaultSendHoldTime(holdTime: number): number {
  * is destroyed: a peer that reads nothing would otherwise keep the socket and its queue for ever.
  */
 export const LINGER_MS = 2000;
+
+/** A KEEPALIVE is the same 19 octets on every session: encoded once, not at every send. */
+const KEEPALIVE_BYTES = encode(KEEPALIVE, INITIAL_SESSION);
 
 export const MessageKinds = ['open', 'update', 'notification', 'keepalive', 'route_refresh'] as const;
 export type MessageKind = (typeof MessageKinds)[number];
@@ -111,9 +115,16 @@ export class Session {
   readonly sent = newCounters();
   readonly received = newCounters();
   private readonly framer = new Framer();
-  private holdTimer: TimerHandle | undefined;
-  private keepaliveTimer: TimerHandle | undefined;
-  private sendHoldTimer: TimerHandle | undefined;
+  /** The session's timers, restarted without allocating (see {@link QueuedTimer}). */
+  private readonly timers: TimerQueue;
+  private readonly holdTimer = new QueuedTimer(() => this.holdDue());
+  private readonly keepaliveTimer = new QueuedTimer(() => {
+    this.send(KEEPALIVE);
+    this.armKeepalive();
+  });
+  private readonly sendHoldTimer = new QueuedTimer(() => this.sendHoldDue());
+  /** The negotiated hold time (ms) the hold timer runs for; 0 while it does not run. */
+  private holdMs = 0;
   /** `conn.sentBytes` when the send hold timer was (re)started: no change by its expiry means no progress. */
   private sendHoldMark = 0;
   /** When the last message arrived (clock ms): the hold timer runs from here. */
@@ -125,7 +136,9 @@ export class Session {
     readonly options: SessionOptions,
     private readonly clock: Clock,
     private readonly events: SessionEvents,
-  ) {}
+  ) {
+    this.timers = timerQueue(clock);
+  }
 
   /** Sends our OPEN and starts listening (RFC 4271 8.2.2, TcpConnectionConfirmed). */
   start(): void {
@@ -156,7 +169,7 @@ export class Session {
   /** Encodes and sends a message; false once the send buffer is full. */
   send(m: BgpMessage): boolean {
     if (this.phase === 'Closed' || this.closing) return false;
-    const bytes = encode(m, this.ctx);
+    const bytes = m === KEEPALIVE ? KEEPALIVE_BYTES : encode(m, this.ctx);
     const k = kindOf(m);
     this.sent[k] += 1;
     this.sent.total += 1;
@@ -202,9 +215,9 @@ export class Session {
   private finish(reason: CloseReason, linger = this.closing): void {
     if (this.phase === 'Closed') return;
     this.phase = 'Closed';
-    this.clock.clearTimeout(this.holdTimer);
-    this.clock.clearTimeout(this.keepaliveTimer);
-    this.clock.clearTimeout(this.sendHoldTimer);
+    this.timers.stop(this.holdTimer);
+    this.timers.stop(this.keepaliveTimer);
+    this.timers.stop(this.sendHoldTimer);
     if (linger) {
       const t = this.clock.setTimeout(() => this.conn.destroy(), LINGER_MS);
       this.conn.onClose(() => this.clock.clearTimeout(t));
@@ -227,26 +240,26 @@ export class Session {
   private watchSend(): void {
     if (this.phase !== 'Established' || this.closing) return;
     if (this.conn.pendingBytes === 0) {
-      this.clock.clearTimeout(this.sendHoldTimer);
-      this.sendHoldTimer = undefined;
+      this.timers.stop(this.sendHoldTimer);
       return;
     }
     const ms = this.sendHoldMs;
-    if (this.sendHoldTimer || ms === 0) return;
+    if (this.sendHoldTimer.running || ms === 0) return;
     this.sendHoldMark = this.conn.sentBytes;
-    this.sendHoldTimer = this.clock.setTimeout(() => {
-      this.sendHoldTimer = undefined;
-      if (this.phase !== 'Established' || this.closing || this.conn.pendingBytes === 0) return;
-      if (this.conn.sentBytes !== this.sendHoldMark) {
-        this.watchSend();
-        return;
-      }
-      // Sent if the peer ever reads again before the socket goes; nothing else can leave.
-      const n = notification(ErrorCode.SendHoldTimerExpired, 0);
-      this.send(n);
-      this.closing = true;
-      this.finish({ kind: 'send-hold-expired', notification: n, text: 'Send hold timer expired' }, false);
-    }, ms);
+    this.timers.start(this.sendHoldTimer, ms);
+  }
+
+  private sendHoldDue(): void {
+    if (this.phase !== 'Established' || this.closing || this.conn.pendingBytes === 0) return;
+    if (this.conn.sentBytes !== this.sendHoldMark) {
+      this.watchSend();
+      return;
+    }
+    // Sent if the peer ever reads again before the socket goes; nothing else can leave.
+    const n = notification(ErrorCode.SendHoldTimerExpired, 0);
+    this.send(n);
+    this.closing = true;
+    this.finish({ kind: 'send-hold-expired', notification: n, text: 'Send hold timer expired' }, false);
   }
 
   /** When the messages being handled were read (clock ms): the clock is read once per read, not per message. */
@@ -260,37 +273,32 @@ export class Session {
    * reason it waits out the rest.
    */
   private armHold(seconds: number): void {
-    this.clock.clearTimeout(this.holdTimer);
-    this.holdTimer = undefined;
+    this.timers.stop(this.holdTimer);
+    this.holdMs = seconds * 1000;
     if (seconds <= 0) return;
     this.lastHeard = this.clock.now();
-    const wait = (ms: number) => {
-      this.holdTimer = this.clock.setTimeout(() => {
-        const left = this.lastHeard + seconds * 1000 - this.clock.now();
-        if (left > 0) {
-          wait(left);
-          return;
-        }
-        const n = notification(ErrorCode.HoldTimerExpired, 0);
-        this.send(n);
-        this.closing = true;
-        this.conn.end();
-        this.finish({ kind: 'hold-expired', notification: n, text: 'Hold timer expired' });
-      }, ms);
-    };
-    wait(seconds * 1000);
+    this.timers.start(this.holdTimer, this.holdMs);
+  }
+
+  private holdDue(): void {
+    const left = this.lastHeard + this.holdMs - this.clock.now();
+    if (left > 0) {
+      this.timers.start(this.holdTimer, left);
+      return;
+    }
+    const n = notification(ErrorCode.HoldTimerExpired, 0);
+    this.send(n);
+    this.closing = true;
+    this.conn.end();
+    this.finish({ kind: 'hold-expired', notification: n, text: 'Hold timer expired' });
   }
 
   private armKeepalive(): void {
-    this.clock.clearTimeout(this.keepaliveTimer);
-    if (this.keepaliveTime <= 0) return;
-    this.keepaliveTimer = this.clock.setTimeout(
-      () => {
-        this.send(KEEPALIVE);
-        this.armKeepalive();
-      },
-      jittered(this.clock, this.keepaliveTime * 1000),
-    );
+    if (this.keepaliveTime <= 0) {
+      this.timers.stop(this.keepaliveTimer);
+      return;
+    }
+    this.timers.start(this.keepaliveTimer, jittered(this.clock, this.keepaliveTime * 1000));
   }
 
   /** Messages framed but not handled yet (the rest of a read when its turn's time ran out). */
