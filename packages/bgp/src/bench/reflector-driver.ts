@@ -24,6 +24,7 @@ import {
   packUpdates,
   type SessionContext,
 } from '@tabby/wire';
+import { jittered, systemClock } from '../clock.js';
 import { ScannedPrefixes, scanUpdate } from './update-scan.js';
 
 export interface DriverConfig {
@@ -69,15 +70,15 @@ const SAMPLE = 64;
 const SESSION_TICK_MS = 50;
 
 /**
- * A session's keepalive interval: a third of the hold time less a jitter of up to a quarter, drawn
- * once per session, as real speakers do (RFC 4271 10; BIRD, FRR). Looked at once a second and not
- * jittered, 10,000 clients that came up over about 5 s sent their keepalives in bursts of about
- * 2,000 a second, which the reflector read in one poll phase: in the 60 s the report keeps the
- * sessions, its loop was held 69-98 ms in three runs of five (a watch: 93 ms, 83 of them on the
- * CPU, a 21 ms scavenge among them); with these timers no gap over 50 ms in four runs.
+ * A session's keepalive interval: a third of the hold time less a jitter of up to a quarter
+ * (`jittered`, as the speaker's sessions draw theirs), drawn once per session. Looked at once a
+ * second and not jittered, 10,000 clients that came up over about 5 s sent their keepalives in
+ * bursts of about 2,000 a second, which the reflector read in one poll phase: in the 60 s the
+ * report keeps the sessions, its loop was held 69-98 ms in three runs of five (a watch: 93 ms, 83
+ * of them on the CPU, a 21 ms scavenge among them); with these timers no gap over 50 ms in four runs.
  */
 function keepaliveMs(holdS: number): number {
-  return ((holdS * 1000) / 3) * (0.75 + 0.25 * Math.random());
+  return jittered(systemClock, (holdS * 1000) / 3);
 }
 
 interface Prefixes {
