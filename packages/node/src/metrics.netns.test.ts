@@ -183,7 +183,8 @@ describe.skipIf(!canUseNetns())('metrics of tabby node, tabby rr and tabby bgpd'
     expect(sum(rr, 'tabby_bgp_peer_messages_received_total', 'address="198.18.43.1"', 'type="open"')).toBeGreaterThan(
       0,
     );
-    expect(sum(rr, 'tabby_bgp_peer_flaps_total')).toBe(0);
+    // A flap seen twice in CI (2026-12-07), never locally: the daemons' logs say which session went down and why.
+    expect(sum(rr, 'tabby_bgp_peer_flaps_total'), output()).toBe(0);
     expect(sum(rr, 'tabby_bgp_loc_rib_prefixes')).toBe(1);
     expect(sum(rr, 'process_resident_memory_bytes')).toBeGreaterThan(0);
   });
@@ -196,7 +197,7 @@ describe.skipIf(!canUseNetns())('metrics of tabby node, tabby rr and tabby bgpd'
         sum(s, 'tabby_bgp_peer_up', 'address="198.18.44.1"') === 1 && sum(s, 'tabby_bgp_peer_routes_received') === 1,
     );
     expect(sum(bgpd, 'tabby_bgp_peer_state', 'address="198.18.44.1"')).toBe(5);
-    expect(sum(bgpd, 'tabby_bgp_peer_established_transitions_total')).toBe(1);
+    expect(sum(bgpd, 'tabby_bgp_peer_established_transitions_total'), output()).toBe(1);
     expect(sum(bgpd, 'tabby_bgp_peer_messages_received_total', 'type="update"')).toBeGreaterThan(0);
     const bfd = await scrapeWhen(
       bgpdNs,
