@@ -217,7 +217,7 @@ export class Peer {
   bfdUp(): void {
     if (!this.bfdHeld) return;
     this.bfdHeld = false;
-    if (this.stopped || this.adminDown || this.established || this.outgoing || this.connecting) return;
+    if (this.stopped || this.adminDown || this.connectionUnderWay) return;
     this.host.clock.clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.failures = 0;
@@ -227,6 +227,11 @@ export class Peer {
   /** A BFD Down holds our connection attempts until BFD is Up (see `bfdUp`). */
   get heldByBfd(): boolean {
     return this.bfdHeld;
+  }
+
+  /** A session is up or being set up: no new connection (if the peer's fails, its close retries). */
+  private get connectionUnderWay(): boolean {
+    return !!(this.established || this.outgoing || this.incoming || this.connecting);
   }
 
   private connect(): void {
@@ -253,10 +258,10 @@ export class Peer {
       .then(
         (conn) => {
           this.connecting = false;
-          const inc = this.incoming?.remoteOpen;
-          // A connection of theirs already carries their OPEN: if it wins the collision, drop ours now.
-          const theirsWins = inc ? ipv4ToUint(this.host.routerId) < ipv4ToUint(inc.bgpId) : false;
-          if (this.stopped || this.adminDown || this.established || this.outgoing || theirsWins) {
+          // A connection of theirs already carries their OPEN and our KEEPALIVE: the peer may be
+          // Established on it, and with graceful restart it takes a second connection for a restart
+          // (RFC 4724 4.2) and closes the session. Keep theirs, whichever identifier is higher.
+          if (this.stopped || this.adminDown || this.established || this.outgoing || this.incoming?.remoteOpen) {
             conn.destroy();
             return;
           }
@@ -279,7 +284,7 @@ export class Peer {
     this.retryTimer = this.host.clock.setTimeout(
       () => {
         this.retryTimer = undefined;
-        if (!this.established && !this.outgoing && !this.connecting) this.connect();
+        if (!this.connectionUnderWay) this.connect();
       },
       jittered(this.host.clock, seconds * 1000),
     );
