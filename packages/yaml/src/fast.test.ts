@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments, stringify, type ToStringOptions } from 'yaml';
+import { Document, isCollection, parseAllDocuments, stringify, type ToStringOptions, visit } from 'yaml';
 import { fastParse } from './fast.js';
 import { parseYamlStream } from './load.js';
 
@@ -169,6 +169,10 @@ describe('fast reader', () => {
       '  natOutgoing: true',
       "  nodeSelector: '!has(edge)'",
       '  allowedUses: [Workload, Tunnel]',
+      '  peers:',
+      '    - { name: c0, address: 198.19.0.1, families: [ipv4-unicast], import: [a, "b, c"] }',
+      "    - {name: c1, bfd: {minRx: 300, nested: [[1], {}, []]}, \"q\": 'it''s'}",
+      '    - [x, {y: z}]',
       '  list:',
       '  - a: 1',
       '    b: [x, "y, z"]',
@@ -187,7 +191,12 @@ describe('fast reader', () => {
       'a: |\n  text\n',
       'a: >\n  text\n',
       'a: multi\n  line\n',
-      'a: {b: [c]}\n',
+      'a: {b: [c,\n  d]}\n',
+      '- {a: b}: c\n',
+      '- [a]: [b]\n',
+      'a: [b, ]\n',
+      'a: {b: [c]] }\n',
+      'a: {b: c}\n  d: e\n',
       'a: 1\na: 2\n',
       '? a\n: b\n',
       'a:\tb\n',
@@ -212,6 +221,22 @@ describe('fast reader', () => {
     expect(accepted).toBeGreaterThan(600);
   });
 
+  it('agrees with the yaml library on block documents with flow collections inside (property)', () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(valueArb, optionsArb, fc.integer({ min: 1, max: 6 }), (v, o, from) => {
+        // Collections `from` or more steps below the root (pairs count as steps) are written in flow style.
+        const doc = new Document(v);
+        visit(doc, (_key, node, path) => {
+          if (isCollection(node) && path.length >= from) node.flow = true;
+        });
+        if (agrees(doc.toString({ ...o, lineWidth: 0 }))) accepted++;
+      }),
+      { numRuns: 3000 },
+    );
+    expect(accepted).toBeGreaterThan(600);
+  });
+
   it('agrees with the yaml library on arbitrary line soup (property)', () => {
     const piece = fc.constantFrom(
       'a: 1',
@@ -224,6 +249,12 @@ describe('fast reader', () => {
       "d: 'it''s'",
       'e: [1, "a, b", c]',
       'f: {g: h, "i": 2}',
+      '- {a: [1, {b: c}], d: e}',
+      '- [x, [y, "z,"]]',
+      'g: {h: [], i: {}, j: {k: [l]}}',
+      'm: [{n: o}, [p], q]',
+      '- { x: y }',
+      '- {x: [y}',
       '# comment',
       'x #y',
       'k: v # c',

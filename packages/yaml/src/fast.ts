@@ -1,9 +1,10 @@
 // A fast reader for the plain block YAML that manifests and configs are made of, about ten times
 // faster than composing a yaml library Document: `key: value` mappings, `- item` sequences
 // (compact `- key: value` too), single-line plain and quoted scalars, and one-line flow
-// collections of scalars. Anything else (anchors, tags, block scalars, multi-line scalars,
-// nested flow collections, tabs, duplicate keys, anything the yaml library would warn or fail
-// about) makes it decline, and the document is read by the yaml library instead. Its results
+// collections, nested or not, as values and as sequence items (`- { name: a, families: [x] }`).
+// Anything else (anchors, tags, block scalars, multi-line scalars and flow collections, tabs,
+// duplicate keys, anything the yaml library would warn or fail about) makes it decline, and the
+// document is read by the yaml library instead. Its results
 // equal the yaml library's (core schema, string keys): a differential property test checks it.
 
 /** Thrown inside the reader to decline; never escapes `fastParse`. */
@@ -105,65 +106,95 @@ function quoted(s: string, from: number): [string, number] {
   }
 }
 
+/** Control characters other than tab: escaped in real files, left to the library when quoted raw. */
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/;
+
 /** A quoted scalar that must be all of `s`. */
 function wholeQuoted(s: string): string {
   const [v, end] = quoted(s, 0);
   if (end !== s.length) throw DECLINE;
-  // Control characters other than tab are escaped in real files; leave odd ones to the library.
-  if (/[\x00-\x08\x0b-\x1f\x7f]/.test(s)) throw DECLINE;
+  if (CONTROL.test(s)) throw DECLINE;
   return v;
 }
 
-/** A scalar or a one-line flow collection of scalars, as a value. */
-function inlineValue(s: string): unknown {
+/** A scalar or a one-line flow collection, as a value at nesting `depth`. */
+function inlineValue(s: string, depth: number, maxDepth: number): unknown {
   const c = s[0];
   if (c === '"' || c === "'") return wholeQuoted(s);
-  if (c === '[' || c === '{') return flowCollection(s);
+  if (c === '[' || c === '{') {
+    const [v, end] = flowCollection(s, 0, depth, maxDepth);
+    if (end !== s.length) throw DECLINE;
+    return v;
+  }
   checkPlain(s, false);
   return plainValue(s);
 }
 
-function flowScalar(s: string): unknown {
-  if (s[0] === '"' || s[0] === "'") return wholeQuoted(s);
-  checkPlain(s, true);
-  return plainValue(s);
+function skipSpaces(s: string, i: number): number {
+  while (s.charCodeAt(i) === 32) i++;
+  return i;
 }
 
-/** `[a, "b", 1]` or `{a: b, c: 1}`: scalars only, on one line. */
-function flowCollection(s: string): unknown {
-  const close = s[0] === '[' ? ']' : '}';
-  if (s[s.length - 1] !== close) throw DECLINE;
-  const inner = trimSpaces(s.slice(1, -1));
-  const parts: string[] = [];
-  if (inner !== '') {
-    let i = 0;
-    for (;;) {
-      let j = i;
-      while (inner[j] === ' ') j++;
-      let k = j;
-      // A quoted element may hold commas; find where it ends first.
-      if (inner[k] === '"' || inner[k] === "'") k = quoted(inner, k)[1];
-      if (close === '}' && inner[j] !== '"' && inner[j] !== "'") k = j;
-      const comma = inner.indexOf(',', k);
-      const end = comma < 0 ? inner.length : comma;
-      parts.push(trimSpaces(inner.slice(j, end)));
-      if (comma < 0) break;
-      i = comma + 1;
-    }
-  }
-  if (parts.some((p) => p === '')) throw DECLINE;
-  if (close === ']') return parts.map(flowScalar);
+/** A quoted scalar inside a flow collection: its value and the index after it. */
+function flowQuoted(s: string, from: number): [string, number] {
+  const [v, end] = quoted(s, from);
+  if (CONTROL.test(s.slice(from, end))) throw DECLINE;
+  return [v, end];
+}
+
+/** An element of a flow collection at `s[i]`: a scalar or a nested flow collection. */
+function flowItem(s: string, i: number, depth: number, maxDepth: number): [unknown, number] {
+  const c = s[i];
+  if (c === '[' || c === '{') return flowCollection(s, i, depth + 1, maxDepth);
+  if (c === '"' || c === "'") return flowQuoted(s, i);
+  // A plain scalar ends at a flow indicator; `checkPlain` declines the ones it may not hold.
+  let j = i;
+  while (j < s.length && s[j] !== ',' && s[j] !== ']' && s[j] !== '}') j++;
+  const raw = trimSpaces(s.slice(i, j));
+  checkPlain(raw, true);
+  return [plainValue(raw), j];
+}
+
+/**
+ * `[a, "b", [1, 2]]` or `{a: b, c: {d: 1}}` starting at `s[from]`, on one line: scalars and flow
+ * collections, each `key: value` with a space. Returns the value and the index after it.
+ */
+function flowCollection(s: string, from: number, depth: number, maxDepth: number): [unknown, number] {
+  if (depth > maxDepth) throw DECLINE;
+  const seq = s[from] === '[';
+  const close = seq ? ']' : '}';
+  const items: unknown[] = [];
   const obj: Record<string, unknown> = {};
-  for (const p of parts) {
-    const colon = p[0] === '"' || p[0] === "'" ? quoted(p, 0)[1] : p.indexOf(': ');
-    if (colon < 0 || p[colon] !== ':' || p[colon + 1] !== ' ') throw DECLINE;
-    const rawKey = trimSpaces(p.slice(0, colon));
-    const quotedKey = rawKey[0] === '"' || rawKey[0] === "'";
-    if (!quotedKey) checkPlain(rawKey, true);
-    const key = quotedKey ? wholeQuoted(rawKey) : rawKey;
-    setKey(obj, key, flowScalar(trimSpaces(p.slice(colon + 2))));
+  let i = skipSpaces(s, from + 1);
+  if (s[i] === close) return [seq ? items : obj, i + 1];
+  for (;;) {
+    if (seq) {
+      const [v, j] = flowItem(s, i, depth, maxDepth);
+      items.push(v);
+      i = j;
+    } else {
+      let key: string;
+      if (s[i] === '"' || s[i] === "'") {
+        [key, i] = flowQuoted(s, i);
+      } else {
+        const colon = s.indexOf(': ', i);
+        if (colon < 0) throw DECLINE;
+        key = trimSpaces(s.slice(i, colon));
+        checkPlain(key, true);
+        i = colon;
+      }
+      if (s[i] !== ':' || s[i + 1] !== ' ') throw DECLINE;
+      const [v, j] = flowItem(s, skipSpaces(s, i + 2), depth, maxDepth);
+      setKey(obj, key, v);
+      i = j;
+    }
+    i = skipSpaces(s, i);
+    if (s[i] === close) return [seq ? items : obj, i + 1];
+    // A trailing comma, or anything but a comma here, is left to the library.
+    if (s[i] !== ',') throw DECLINE;
+    i = skipSpaces(s, i + 1);
+    if (s[i] === close) throw DECLINE;
   }
-  return obj;
 }
 
 function setKey(obj: Record<string, unknown>, key: string, value: unknown): void {
@@ -185,7 +216,7 @@ function splitKey(text: string): [string, string] | undefined {
     } catch {
       return undefined;
     }
-    if (/[\x00-\x08\x0b-\x1f\x7f]/.test(text.slice(0, end))) throw DECLINE;
+    if (CONTROL.test(text.slice(0, end))) throw DECLINE;
     if (text[end] !== ':') return undefined;
     after = end + 1;
   } else {
@@ -257,12 +288,13 @@ class Reader {
         continue;
       }
       const rest = trimSpaces(line.text.slice(2));
-      if (isSeqItem(rest) || splitKey(rest)) {
+      const flow = rest[0] === '[' || rest[0] === '{';
+      if (!flow && (isSeqItem(rest) || splitKey(rest))) {
         this.compact(line, 2);
         out.push(this.node(this.lines[this.i]!.indent, depth + 1));
         continue;
       }
-      out.push(inlineValue(rest));
+      out.push(inlineValue(rest, depth + 1, this.maxDepth));
       this.i++;
       this.endOfValue(indent);
     }
@@ -282,7 +314,7 @@ class Reader {
       this.i++;
       if (rest === '') setKey(out, key, this.nested(indent, depth + 1, true));
       else {
-        setKey(out, key, inlineValue(rest));
+        setKey(out, key, inlineValue(rest, depth + 1, this.maxDepth));
         this.endOfValue(indent);
       }
     }

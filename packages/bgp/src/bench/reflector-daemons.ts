@@ -46,12 +46,14 @@ export class TabbyReflector extends Reflector {
       `clusterId: ${CLUSTER_ID}`,
       `listen: { address: ${RR_ADDR}, port: 179 }`,
       `holdTime: ${hold}`,
-      'gracefulRestart: { enabled: false }',
+      'gracefulRestart: { enabled: true, restartTime: 120 }',
+      'policies:',
+      '  - { name: accept-all, default: accept }',
       'peers:',
     ];
     for (let i = 0; i < clients; i++) {
       lines.push(
-        `  - { name: c${i}, address: ${clientAddr(i)}, asn: ${ASN}, passive: true, routeReflectorClient: true, families: [ipv4-unicast] }`,
+        `  - { name: c${i}, address: ${clientAddr(i)}, asn: ${ASN}, passive: true, routeReflectorClient: true, families: [ipv4-unicast], import: [accept-all], export: [accept-all] }`,
       );
     }
     writeFileSync(this.configFile, `${lines.join('\n')}\n`);
@@ -85,15 +87,17 @@ export class BirdReflector extends Reflector {
     const lines = [
       `router id ${RR_ADDR};`,
       'protocol device {}',
+      'filter accept_all { accept; }',
       'template bgp rrc {',
       `  local ${RR_ADDR} as ${ASN};`,
       '  direct;',
       '  passive on;',
+      '  graceful restart on;',
       `  hold time ${hold};`,
       `  keepalive time ${hold / 3};`,
       '  rr client;',
       `  rr cluster id ${CLUSTER_ID};`,
-      '  ipv4 { import all; export all; gateway direct; };',
+      '  ipv4 { import filter accept_all; export filter accept_all; gateway direct; };',
       '}',
     ];
     for (let i = 0; i < clients; i++)

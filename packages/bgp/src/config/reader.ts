@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
-import { parseYamlFile, preview } from '@tabby/yaml';
-import { type Document, isMap, isScalar, isSeq, type Node } from 'yaml';
+import { parseYamlFile, preview, type YamlDocument } from '@tabby/yaml';
+import { isScalar, type Node } from 'yaml';
 
 /** One problem in a config file, located by file, line, column and field path. */
 export interface ConfigIssue {
@@ -41,7 +41,7 @@ export function pathString(path: Path): string {
  */
 export class ConfigReader {
   readonly issues: ConfigIssue[] = [];
-  private readonly doc: Document.Parsed | undefined;
+  private readonly document: YamlDocument | undefined;
   private readonly position: (offset: number) => { line: number; column: number };
   readonly root: unknown;
 
@@ -55,7 +55,7 @@ export class ConfigReader {
   ) {
     const { document, errors } = parseYamlFile(text);
     for (const e of errors) this.issues.push({ file, line: e.line, column: e.column, field: '', message: e.message });
-    this.doc = document?.doc;
+    this.document = document;
     this.position = document ? (offset) => document.position(offset) : () => ({ line: 1, column: 1 });
     this.root = document?.value ?? null;
   }
@@ -63,13 +63,23 @@ export class ConfigReader {
   /** Records a problem at `path` (located at the value, or the nearest enclosing node present). */
   fail(path: Path, message: string, at?: Node | null): undefined {
     let node: Node | null = at ?? null;
-    for (let n = path.length; n >= 0 && !node && this.doc; n--) {
-      const found = this.doc.getIn(path.slice(0, n), true);
+    // The yaml library's nodes locate the problem: the file is composed by the library only now.
+    const doc = this.document?.doc;
+    for (let n = path.length; n >= 0 && !node && doc; n--) {
+      const found = doc.getIn(path.slice(0, n), true);
       if (found && typeof found === 'object' && 'range' in (found as object)) node = found as Node;
     }
     const pos = this.position(node?.range?.[0] ?? 0);
     this.issues.push({ file: this.file, line: pos.line, column: pos.column, field: pathString(path), message });
     return undefined;
+  }
+
+  /** The key `key` of the mapping at `path`, as the yaml library's node (to locate an unknown field). */
+  private keyNode(path: Path, key: string): Node | undefined {
+    const doc = this.document?.doc;
+    const map = path.length ? doc?.getIn(path, true) : doc?.contents;
+    const items = (map as { items?: { key: unknown }[] } | undefined)?.items ?? [];
+    return items.find((p) => isScalar(p.key) && p.key.value === key)?.key as Node | undefined;
   }
 
   /** Throws a ConfigError when anything was recorded. */
@@ -94,12 +104,11 @@ export class ConfigReader {
   object(path: Path, allowed: readonly string[], required = false): Record<string, unknown> | undefined {
     const v = this.get(path);
     if (v === undefined || v === null) return required ? this.fail(path, 'is required') : undefined;
-    const node = path.length ? this.doc?.getIn(path, true) : this.doc?.contents;
-    if (!isMap(node) || typeof v !== 'object' || Array.isArray(v)) return this.fail(path, 'must be a mapping');
+    if (typeof v !== 'object' || Array.isArray(v)) return this.fail(path, 'must be a mapping');
     for (const key of Object.keys(v)) {
       if (!allowed.includes(key)) {
         const hint = allowed.find((a) => a.toLowerCase() === key.toLowerCase());
-        const keyNode = node.items.find((p) => isScalar(p.key) && p.key.value === key)?.key as Node | undefined;
+        const keyNode = this.keyNode(path, key);
         this.fail(
           [...path, key],
           `unknown field${hint ? ` (did you mean "${hint}"?)` : `; expected one of ${allowed.join(', ')}`}`,
@@ -114,7 +123,7 @@ export class ConfigReader {
   list(path: Path): unknown[] {
     const v = this.get(path);
     if (v === undefined || v === null) return [];
-    if (!isSeq(this.doc?.getIn(path, true)) || !Array.isArray(v)) {
+    if (!Array.isArray(v)) {
       this.fail(path, 'must be a list');
       return [];
     }
