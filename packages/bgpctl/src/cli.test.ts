@@ -212,6 +212,33 @@ describe('bgpctl as a tool scripts can trust', () => {
     }
   });
 
+  it('reload: counts what changed and names the first ten of each kind; --json names them all', async () => {
+    const names = Array.from({ length: 10_000 }, (_, i) => `c${i}`);
+    const result = {
+      peers_added: ['new'],
+      peers_removed: [],
+      peers_reset: names,
+      peers_changed: [],
+      peers_unchanged: ['a', 'b'],
+      policies_changed: false,
+    };
+    const f = await fake((req) => `${JSON.stringify({ id: req.id, ok: true, result })}\n`);
+    const r = await run('-s', f.path, 'reload');
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(
+      [
+        'reload done',
+        'added (1): new',
+        'reset (session-level change) (10000): c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, and 9990 more (--json lists them all)',
+        '2 unchanged',
+        '',
+      ].join('\n'),
+    );
+    const j = await run('-s', f.path, '--json', 'reload');
+    expect(JSON.parse(j.out).peers_reset).toHaveLength(10_000);
+    await f.close();
+  });
+
   it('never crashes on a malformed answer: one line, exit 1', async () => {
     const answers = [
       'null\n',

@@ -47,6 +47,8 @@ class AnswerError extends Error {}
 
 /** Most routes one `show rib` may ask for (the speaker's limit too). */
 const MAX_LIMIT = 1_000_000;
+/** Peers `reload` names per kind of change; the rest are counted (`--json` has every name). */
+const RELOAD_NAMES = 10;
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -313,7 +315,11 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       () => {
         action = async (c) => {
           const r = expectShape<ReloadResult>(await c.request('reload'), 'reload', SHAPES.reload);
-          const line = (what: string, xs: string[]) => (xs.length ? `${what}: ${xs.join(', ')}` : '');
+          // A reflector may reset thousands of peers at once: name the first few, count the rest.
+          const line = (what: string, xs: string[]) =>
+            xs.length
+              ? `${what} (${xs.length}): ${xs.slice(0, RELOAD_NAMES).join(', ')}${xs.length > RELOAD_NAMES ? `, and ${xs.length - RELOAD_NAMES} more (--json lists them all)` : ''}`
+              : '';
           const text = [
             'reload done',
             line('added', r.peers_added),
