@@ -229,9 +229,9 @@ export class Peer {
     return this.bfdHeld;
   }
 
-  /** A session is up or being set up: no new connection (if the peer's fails, its close retries). */
+  /** A session is up, ours is being set up, or theirs has their OPEN (see `connect`; if it fails, its close retries). */
   private get connectionUnderWay(): boolean {
-    return !!(this.established || this.outgoing || this.incoming || this.connecting);
+    return !!(this.established || this.outgoing || this.connecting || this.incoming?.remoteOpen);
   }
 
   private connect(): void {
