@@ -61,7 +61,15 @@ export type DriverEvent =
       minHeld: number;
       connectAttempts: number;
     }
-  | { ev: 'end'; t: number; reason: string; driverCpuSeconds: number; driverRssMb: number };
+  | {
+      ev: 'end';
+      t: number;
+      reason: string;
+      driverCpuSeconds: number;
+      driverRssMb: number;
+      /** Prefixes the clients received announced (each client's own excepted), those already held among them, and withdrawn. */
+      received: { announced: number; again: number; withdrawn: number };
+    };
 
 const PREFIX_BASE = 11 << 24;
 /** One UPDATE in this many (each session's first included) is decoded in full as well as scanned. */
@@ -248,6 +256,8 @@ class Session {
   }
 
   onPrefixes(wd: Prefixes, nl: Prefixes): void {
+    const rx = this.d.received;
+    rx.withdrawn += wd.count;
     for (let j = 0; j < wd.count; j++) {
       const k = (wd.addrs[j]! - PREFIX_BASE) / 256;
       if (wd.lengths[j] === 24 && k >= 0 && k < this.d.total && this.have[k]) {
@@ -257,13 +267,10 @@ class Session {
     }
     for (let j = 0; j < nl.count; j++) {
       const k = (nl.addrs[j]! - PREFIX_BASE) / 256;
-      if (
-        nl.lengths[j] === 24 &&
-        k >= 0 &&
-        k < this.d.total &&
-        !this.have[k] &&
-        !(k >= this.ownFrom && k < this.ownTo)
-      ) {
+      if (nl.lengths[j] !== 24 || k < 0 || k >= this.d.total || (k >= this.ownFrom && k < this.ownTo)) continue;
+      rx.announced += 1;
+      if (this.have[k]) rx.again += 1;
+      else {
         this.have[k] = 1;
         this.held += 1;
       }
@@ -328,6 +335,7 @@ class Driver {
   established = 0;
   down = 0;
   connectAttempts = 0;
+  readonly received = { announced: 0, again: 0, withdrawn: 0 };
   finished = false;
   allEstablishedAt = 0;
   completeAt = 0;
@@ -432,6 +440,7 @@ class Driver {
       reason,
       driverCpuSeconds: Math.round((cpu.user + cpu.system) / 1e4) / 100,
       driverRssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
+      received: this.received,
     });
     this.finished = true;
     for (const t of this.timers) clearInterval(t);

@@ -112,6 +112,8 @@ interface CaseResult {
   loopMaxWithDisconnectMs?: number;
   holdTime?: number;
   driverCpuSeconds?: number;
+  /** What the clients received: prefixes announced (own excepted), already held among them, withdrawn. */
+  received?: { announced: number; again: number; withdrawn: number };
   version?: string;
   loadAvgBefore?: number[];
   loadAvgAfter?: number[];
@@ -301,7 +303,7 @@ async function runCase(ctx: Ctx, name: ReflectorName, kind: CaseName, sizes: Cas
       downReasons,
       ...(last ? { connectAttempts: last.connectAttempts } : {}),
       ...(listenOverflows !== null ? { listenOverflows } : {}),
-      ...(end ? { driverCpuSeconds: end.driverCpuSeconds } : {}),
+      ...(end ? { driverCpuSeconds: end.driverCpuSeconds, received: end.received } : {}),
       loadAvgBefore,
       loadAvgAfter: load(),
       ...(after
