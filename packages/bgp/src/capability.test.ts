@@ -1,7 +1,8 @@
-import { type BgpMessage, decode, encode, Framer, KEEPALIVE, sessionContext } from '@tabby/wire';
+import { KEEPALIVE } from '@tabby/wire';
 import { afterEach, expect, it } from 'vitest';
 import { parseConfig } from './config/load.js';
 import { Speaker } from './speaker.js';
+import { openFrom, rawEnd } from './test-support.js';
 import { MemoryNetwork } from './transport.js';
 
 let speaker: Speaker | null = null;
@@ -18,30 +19,15 @@ it('refuses a peer that shares none of its families with OPEN error 2/7 (Unsuppo
     { transport: net.transport('198.18.0.1') },
   );
   await speaker.start();
-  const ctx = sessionContext({ fourOctetAs: true });
   const conn = await net.transport('198.18.0.2').connect({ host: '198.18.0.1', port: 179 });
-  const got: BgpMessage[] = [];
-  const framer = new Framer();
-  conn.onData((c) => {
-    for (const m of framer.push(c)) got.push(decode(m, ctx));
-  });
-  conn.write(
-    encode(
-      {
-        type: 'open',
-        version: 4,
-        myAs: 64512,
-        holdTime: 90,
-        bgpId: '198.18.0.2',
-        capabilities: [
-          { kind: 'multiprotocol', afi: 1, safi: 1 },
-          { kind: 'four-octet-as', asn: 64512 },
-        ],
-      },
-      ctx,
-    ),
+  const { got, send } = rawEnd(conn);
+  send(
+    openFrom('198.18.0.2', [
+      { kind: 'multiprotocol', afi: 1, safi: 1 },
+      { kind: 'four-octet-as', asn: 64512 },
+    ]),
   );
-  conn.write(encode(KEEPALIVE, ctx));
+  send(KEEPALIVE);
   await new Promise((r) => setTimeout(r, 20));
   const n = got.find((m) => m.type === 'notification');
   expect(n).toMatchObject({ code: 2, subcode: 7 });

@@ -1,9 +1,9 @@
-import { type BgpMessage, decode, encode, Framer, INITIAL_SESSION, KEEPALIVE, sessionContext } from '@tabby/wire';
+import { KEEPALIVE, sessionContext } from '@tabby/wire';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from './clock.js';
 import { parseConfig } from './config/load.js';
 import { Speaker } from './speaker.js';
-import { until } from './test-support.js';
+import { openFrom, rawEnd, until } from './test-support.js';
 import { type Connection, MemoryNetwork, type Transport } from './transport.js';
 
 // The speaker has the higher BGP identifier, so by RFC 4271 6.8 its own connection would win a
@@ -33,44 +33,12 @@ function speaker(transport: Transport, clock: ManualClock): Speaker {
   return s;
 }
 
-/** The peer's end of a connection: what it receives, and OPEN / KEEPALIVE to send. */
-function rawEnd(conn: Connection) {
-  const framer = new Framer({ extendedMessage: true });
-  const ctx = sessionContext({ fourOctetAs: true, extendedMessage: true });
-  const got: BgpMessage[] = [];
-  let closed = false;
-  conn.onData((d) => {
-    for (const m of framer.push(d)) got.push(decode(m, ctx));
-  });
-  conn.onClose(() => {
-    closed = true;
-  });
-  return {
-    got,
-    get closed() {
-      return closed;
-    },
-    open: () =>
-      conn.write(
-        encode(
-          {
-            type: 'open',
-            version: 4,
-            myAs: 64512,
-            holdTime: 90,
-            bgpId: PEER,
-            capabilities: [
-              { kind: 'multiprotocol', afi: 1, safi: 1 },
-              { kind: 'four-octet-as', asn: 64512 },
-              { kind: 'graceful-restart', restarting: false, notification: false, restartTime: 120, families: [] },
-            ],
-          },
-          INITIAL_SESSION,
-        ),
-      ),
-    keepalive: () => conn.write(encode(KEEPALIVE, INITIAL_SESSION)),
-  };
-}
+const CTX = sessionContext({ fourOctetAs: true, extendedMessage: true });
+const OPEN = openFrom(PEER, [
+  { kind: 'multiprotocol', afi: 1, safi: 1 },
+  { kind: 'four-octet-as', asn: 64512 },
+  { kind: 'graceful-restart', restarting: false, notification: false, restartTime: 120, families: [] },
+]);
 
 describe('connection collision, the speaker with the higher identifier', () => {
   it("makes no connection of its own on retry once the peer's is in OpenConfirm, and retries once it is gone", async () => {
@@ -90,15 +58,15 @@ describe('connection collision, the speaker with the higher identifier', () => {
     const theirs = net.transport(PEER);
     await theirs.listen({ host: PEER, port: 179 }, (c) => accepted.push(c));
 
-    const peer = rawEnd(await theirs.connect({ host: ME, port: 179 }));
+    const peer = rawEnd(await theirs.connect({ host: ME, port: 179 }), CTX);
     await until('our OPEN on their connection', () => peer.got.some((m) => m.type === 'open'));
-    peer.open();
+    peer.send(OPEN);
     await until('our KEEPALIVE: OpenConfirm', () => peer.got.some((m) => m.type === 'keepalive'));
     expect(p.state).toBe('OpenConfirm');
     clock.advance(2000);
     await tick();
     expect(accepted).toHaveLength(0);
-    peer.keepalive();
+    peer.send(KEEPALIVE);
     await until('Established', () => p.state === 'Established');
     expect(p.establishedTransitions).toBe(1);
 
@@ -131,16 +99,16 @@ describe('connection collision, the speaker with the higher identifier', () => {
     await until('our connect under way', () => complete !== undefined);
     const accepted: ReturnType<typeof rawEnd>[] = [];
     const theirs = net.transport(PEER);
-    await theirs.listen({ host: PEER, port: 179 }, (c) => accepted.push(rawEnd(c)));
+    await theirs.listen({ host: PEER, port: 179 }, (c) => accepted.push(rawEnd(c, CTX)));
 
-    const peer = rawEnd(await theirs.connect({ host: ME, port: 179 }));
-    peer.open();
+    const peer = rawEnd(await theirs.connect({ host: ME, port: 179 }), CTX);
+    peer.send(OPEN);
     await until('our KEEPALIVE: OpenConfirm', () => peer.got.some((m) => m.type === 'keepalive'));
     complete!();
     await until('our connection reached the peer', () => accepted.length === 1);
     await until('and was closed', () => accepted[0]!.closed);
     expect(accepted[0]!.got).toHaveLength(0); // no OPEN on it
-    peer.keepalive();
+    peer.send(KEEPALIVE);
     await until('Established on their connection', () => p.state === 'Established');
     expect(p.establishedTransitions).toBe(1);
   });

@@ -1,9 +1,10 @@
-import { type BgpMessage, decode, encode, Framer, KEEPALIVE, PrefixList, sessionContext } from '@tabby/wire';
+import { encode, KEEPALIVE, PrefixList, sessionContext } from '@tabby/wire';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from './config/load.js';
 import { ControlHandler } from './control/handler.js';
 import { prefixKeyText } from './rib/prefix-key.js';
 import { Speaker } from './speaker.js';
+import { openFrom, rawEnd } from './test-support.js';
 import { MemoryNetwork } from './transport.js';
 
 const ctx = sessionContext({ fourOctetAs: true });
@@ -23,26 +24,10 @@ async function rawPeer(deps: { nextHopReachable?: (nh: string) => boolean } = {}
   );
   await speaker.start();
   const conn = await net.transport('198.18.0.2').connect({ host: '198.18.0.1', port: 179 });
-  const got: BgpMessage[] = [];
-  const framer = new Framer();
-  conn.onData((c) => {
-    for (const m of framer.push(c)) got.push(decode(m, ctx));
-  });
+  const { got, send: sendMessage } = rawEnd(conn, ctx);
   const tick = () => new Promise((r) => setTimeout(r, 10));
-  conn.write(
-    encode(
-      {
-        type: 'open',
-        version: 4,
-        myAs: 64512,
-        holdTime: 90,
-        bgpId: '198.18.0.2',
-        capabilities: [{ kind: 'four-octet-as', asn: 64512 }],
-      },
-      ctx,
-    ),
-  );
-  conn.write(encode(KEEPALIVE, ctx));
+  sendMessage(openFrom('198.18.0.2', [{ kind: 'four-octet-as', asn: 64512 }]));
+  sendMessage(KEEPALIVE);
   await tick();
   const s = speaker;
   return {
