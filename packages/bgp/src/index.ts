@@ -38,7 +38,13 @@ export {
 export type { BestRouteEvent, FibEntry } from './fib-feed.js';
 export { type Logger, silentLogger } from './logger.js';
 export { daemonRegistry, type MetricsEndpoint, registerSpeakerMetrics, serveMetrics } from './metrics.js';
-export { applyDaemonNodeOptions, DAEMON_NODE_OPTIONS, daemonCommand, nodeOptionsLogged } from './node-options.js';
+export {
+  applyDaemonNodeOptions,
+  DAEMON_NODE_OPTIONS,
+  daemonCommand,
+  nodeOptionsLogged,
+  RUNTIME_DAEMON_OPTIONS,
+} from './node-options.js';
 export { Peer } from './peer.js';
 export { policyPasses } from './policy/policy-set.js';
 export { compareKeys, type PrefixKey, prefixKeyText } from './rib/prefix-key.js';

@@ -4,7 +4,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { DAEMON_NODE_OPTIONS, missingDaemonOptions } from './node-options.js';
+import { DAEMON_NODE_OPTIONS, missingDaemonOptions, RUNTIME_DAEMON_OPTIONS } from './node-options.js';
 
 const built = new URL('../dist/node-options.js', import.meta.url).href;
 
@@ -34,7 +34,7 @@ describe('daemon Node options', () => {
     expect(missingDaemonOptions([...DAEMON_NODE_OPTIONS])).toEqual([]);
     expect(
       missingDaemonOptions(
-        ['--interrupt-budget=1000', '--incremental-marking-task', '--memory_reducer'],
+        ['--interrupt-budget=1000', '--incremental-marking-task', '--memory_reducer', '--max_semi_space_size=32'],
         '--concurrent_marking_max_worker_num=2',
       ),
     ).toEqual([]);
@@ -46,10 +46,43 @@ describe('daemon Node options', () => {
     const fromCommandLine = probe([...DAEMON_NODE_OPTIONS], true);
     const atStart = probe([], true);
     expect(fromCommandLine.applied).toEqual([]);
-    // All but the memory reducer's, which V8 takes only on the command line.
-    expect(atStart.applied).toEqual(DAEMON_NODE_OPTIONS.filter((o) => o !== '--no-memory-reducer'));
+    // All but the memory reducer's and the young generation's, which V8 takes only on the command line.
+    expect(atStart.applied).toEqual([
+      '--concurrent-marking-max-worker-num=1',
+      '--no-incremental-marking-task',
+      '--interrupt-budget=270336',
+    ]);
+    expect(RUNTIME_DAEMON_OPTIONS).toEqual(atStart.applied);
     expect(atStart.calls).toBe(fromCommandLine.calls);
     expect(atStart.calls).toBeGreaterThan(without.calls);
+  }, 20_000);
+
+  it("cap V8's young generation at 16 MB (two 8 MB semi-spaces), which it fills while objects keep surviving", async () => {
+    // Objects that all survive, as each session's while 10,000 clients come up: V8 grows the young
+    // generation to its largest, and each scavenge copies all of it.
+    const script = `
+      const v8 = await import('node:v8');
+      const keep = [];
+      let max = 0;
+      for (let i = 0; i < 2e6; i++) {
+        keep.push({ a: i, b: [i] });
+        if (i % 10000 === 0) max = Math.max(max, v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size);
+      }
+      console.log(max / 2 ** 20);`;
+    const youngMb = async (nodeArgs: readonly string[]) => {
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [...nodeArgs, '--input-type=module', '-e', script],
+        {
+          env: { ...process.env, NODE_OPTIONS: '' },
+        },
+      );
+      return Number(stdout);
+    };
+    const [without, withOptions] = await Promise.all([youngMb([]), youngMb(DAEMON_NODE_OPTIONS)]);
+    expect(without).toBeGreaterThan(16);
+    expect(withOptions).toBeGreaterThan(0);
+    expect(withOptions).toBeLessThanOrEqual(16);
   }, 20_000);
 
   it('keep V8 from compacting the heap once the process goes quiet (the memory reducer)', async () => {

@@ -6,7 +6,8 @@ import { setFlagsFromString } from 'node:v8';
 // benchmarks, the interop tests) takes them from here. A test holds the two equal. A daemon started
 // some other way (`node bin/bgpd.js` in a unit file, a wrapper) sets the ones it lacks itself as it
 // starts (`applyDaemonNodeOptions`): the first three are V8 flags that V8 reads as it goes; the
-// memory reducer is made with the heap, so `--no-memory-reducer` works only on Node's command line.
+// memory reducer and the young generation are made with the heap, so `--no-memory-reducer` and
+// `--max-semi-space-size` work only on Node's command line.
 //
 // --concurrent-marking-max-worker-num=1: V8 marks the old generation on as many helper threads as
 // Node's platform has, 4 whatever the machine. On two cores they took the CPU from the event loop
@@ -38,11 +39,20 @@ import { setFlagsFromString } from 'node:v8';
 // to compact, and 10-12 ms, with the main thread waiting for a core meanwhile). Without it the
 // garbage goes at the next ordinary collection, and the pages were not handed back anyway: a speaker
 // idle 25 s after a full table held 212 MB either way.
+//
+// --max-semi-space-size=8 (MB; V8's default on 64 bits is 16): while objects keep surviving, as
+// every session's do while 10,000 clients come up, V8 grows its young generation to the largest
+// and each scavenge copies nearly all of it: 17-35 ms pauses, the largest part of the reflector's
+// stalls over 50 ms once the options above were in. With 8 MB, alternated runs of 10,000 clients:
+// worst stall 27-42 ms in 11 runs against 34-66 ms (5 of 22 over 50); time to Established, CPU
+// and peak RSS within the noise; a diverse full table 190-200 MB against 205-218, its CPU the same.
+// V8 sizes the young generation with the heap: like the memory reducer, only the command line sets it.
 export const DAEMON_NODE_OPTIONS: readonly string[] = [
   '--concurrent-marking-max-worker-num=1',
   '--no-incremental-marking-task',
   '--interrupt-budget=270336',
   '--no-memory-reducer',
+  '--max-semi-space-size=8',
 ];
 
 /** An option's name: `--no-incremental-marking-task` and `--incremental_marking_task=1` name the same flag. */
@@ -63,7 +73,12 @@ export function missingDaemonOptions(execArgv: readonly string[], nodeOptions = 
 }
 
 /** Options V8 takes only on Node's command line: what they set is made with the heap. */
-const COMMAND_LINE_ONLY = new Set(['memory-reducer']);
+const COMMAND_LINE_ONLY = new Set(['memory-reducer', 'max-semi-space-size']);
+
+/** The daemon options a running process can still set itself (`applyDaemonNodeOptions`). */
+export const RUNTIME_DAEMON_OPTIONS: readonly string[] = DAEMON_NODE_OPTIONS.filter(
+  (o) => !COMMAND_LINE_ONLY.has(optionName(o)),
+);
 
 /** What `applyDaemonNodeOptions` set in this process, and what it could not (null before it ran). */
 let atStart: { set: readonly string[]; notSet: readonly string[] } | null = null;

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --concurrent-marking-max-worker-num=1 --no-incremental-marking-task --interrupt-budget=270336 --no-memory-reducer
+#!/usr/bin/env -S node --concurrent-marking-max-worker-num=1 --no-incremental-marking-task --interrupt-budget=270336 --no-memory-reducer --max-semi-space-size=8
 // Shim: tsc output is not executable by itself. Run `npm run build` first.
 // A reader that stops early (`| head`) is not an error.
 process.stdout.on('error', (err) => {

@@ -10,7 +10,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DAEMON_NODE_OPTIONS } from '@tabby/bgp';
+import { DAEMON_NODE_OPTIONS, RUNTIME_DAEMON_OPTIONS } from '@tabby/bgp';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const ENTRIES: Record<string, string[]> = {
@@ -85,11 +85,9 @@ describe.each(Object.entries(ENTRIES))('%s', (label, entry) => {
     expect(off).toContain('bgpd started');
     expect(off).not.toContain('IMPORTED prom-client');
     // Started by `node` without the daemon's options: it set them itself, and says so.
-    expect(off).toContain(
-      `"nodeOptionsSet":${JSON.stringify(DAEMON_NODE_OPTIONS.filter((o) => o !== '--no-memory-reducer'))}`,
-    );
-    // The one V8 takes only on its command line is named as missing.
-    expect(off).toContain('"nodeOptionsMissing":["--no-memory-reducer"]');
+    expect(off).toContain(`"nodeOptionsSet":${JSON.stringify(RUNTIME_DAEMON_OPTIONS)}`);
+    // The ones V8 takes only on its command line are named as missing.
+    expect(off).toContain('"nodeOptionsMissing":["--no-memory-reducer","--max-semi-space-size=8"]');
     const on = (await run(entry, `${name}-on`, ['--metrics-port', String(await freePort())])).log;
     expect(on).toContain('bgpd started');
     expect(on).toContain('IMPORTED prom-client');
