@@ -229,7 +229,11 @@ export class Peer {
     return this.bfdHeld;
   }
 
-  /** A session is up, ours is being set up, or theirs has their OPEN (see `connect`; if it fails, its close retries). */
+  /**
+   * A session is up, ours is being set up, or theirs has their OPEN and our KEEPALIVE: the peer may
+   * be Established on it, and with graceful restart it takes a second connection for a restart
+   * (RFC 4724 4.2) and closes the session. No new connection then; if theirs fails, its close retries.
+   */
   private get connectionUnderWay(): boolean {
     return !!(this.established || this.outgoing || this.connecting || this.incoming?.remoteOpen);
   }
@@ -258,10 +262,8 @@ export class Peer {
       .then(
         (conn) => {
           this.connecting = false;
-          // A connection of theirs already carries their OPEN and our KEEPALIVE: the peer may be
-          // Established on it, and with graceful restart it takes a second connection for a restart
-          // (RFC 4724 4.2) and closes the session. Keep theirs, whichever identifier is higher.
-          if (this.stopped || this.adminDown || this.established || this.outgoing || this.incoming?.remoteOpen) {
+          // Theirs may have got this far meanwhile: keep it, whichever identifier is higher.
+          if (this.stopped || this.adminDown || this.connectionUnderWay) {
             conn.destroy();
             return;
           }

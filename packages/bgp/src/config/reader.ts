@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { parseYamlFile, preview, type YamlDocument } from '@tabby/yaml';
-import { isScalar, type Node } from 'yaml';
+import { isMap, isScalar, type Node } from 'yaml';
 
 /** One problem in a config file, located by file, line, column and field path. */
 export interface ConfigIssue {
@@ -78,8 +78,8 @@ export class ConfigReader {
   private keyNode(path: Path, key: string): Node | undefined {
     const doc = this.document?.doc;
     const map = path.length ? doc?.getIn(path, true) : doc?.contents;
-    const items = (map as { items?: { key: unknown }[] } | undefined)?.items ?? [];
-    return items.find((p) => isScalar(p.key) && p.key.value === key)?.key as Node | undefined;
+    if (!isMap(map)) return undefined;
+    return map.items.find((p) => isScalar(p.key) && p.key.value === key)?.key as Node | undefined;
   }
 
   /** Throws a ConfigError when anything was recorded. */
