@@ -1,6 +1,12 @@
-import { Afi, endOfRibFamily } from '@tabby/wire';
-import { describe, expect, it } from 'vitest';
+import { Afi, encodeAttributeSet, endOfRibFamily } from '@tabby/wire';
+import { describe, expect, it, vi } from 'vitest';
 import { clients, setup } from './export-fixtures.js';
+
+// Attribute sets encoded, counted: the packer's calls go through this spy.
+vi.mock('@tabby/wire', async (importOriginal) => {
+  const wire = await importOriginal<typeof import('@tabby/wire')>();
+  return { ...wire, encodeAttributeSet: vi.fn(wire.encodeAttributeSet) };
+});
 
 /** A reflector holding `routes` routes from c1, its other clients not up yet; `step` ms pass per turn. */
 function reflector(n: number, routes: number, step: number) {
@@ -63,5 +69,27 @@ describe('export stage: peers that come up one turn after another', () => {
     expect(held('c3').size).toBe(10);
     expect(joined.length).toBeLessThanOrEqual(8);
     for (const name of joined.slice(1)) expect(held(name).size).toBe(10);
+  });
+
+  it('encodes no attribute set again for a group made for a peer that came up late', () => {
+    const { stage, peers, turn, run, held, announce } = reflector(3, 0, 1);
+    // 40 routes with a set each (a reflector's clients' routes: each has its own ORIGINATOR_ID).
+    for (let i = 0; i < 40; i++) announce('c1', `198.20.${i}.0/24`, { communities: [64512 * 65536 + i] });
+    run();
+    stage.established(peers.get('c2')!);
+    turn();
+    run();
+    expect(held('c2').size).toBe(40);
+    const encode = vi.mocked(encodeAttributeSet);
+    const before = encode.mock.calls.length;
+    // c3 comes up once c2's group holds the table: a group of its own walks the table for it.
+    stage.established(peers.get('c3')!);
+    turn();
+    run();
+    expect(held('c3').size).toBe(40);
+    expect(encode.mock.calls.length).toBe(before);
+    expect([...held('c3').values()].map((u) => u.attributes.communities)).toEqual(
+      [...held('c2').values()].map((u) => u.attributes.communities),
+    );
   });
 });

@@ -21,12 +21,14 @@ export class Batch {
 
   constructor(readonly addPath = false) {}
 
-  announceKey(set: AttrSet, key: PrefixKey, id = 0): void {
-    add(this.announce, set, key, this.addPath ? id : undefined);
+  /** Adds an announcement; true when it starts a part of its own (a set not in the batch yet). */
+  announceKey(set: AttrSet, key: PrefixKey, id = 0): boolean {
+    return add(this.announce, set, key, this.addPath ? id : undefined);
   }
 
-  withdrawKey(key: PrefixKey, id = 0): void {
-    add(this.withdraw, afiOf(key), key, this.addPath ? id : undefined);
+  /** Adds a withdrawal; true when it starts a part of its own (its family's first). */
+  withdrawKey(key: PrefixKey, id = 0): boolean {
+    return add(this.withdraw, afiOf(key), key, this.addPath ? id : undefined);
   }
 
   get empty(): boolean {
@@ -34,12 +36,15 @@ export class Batch {
   }
 }
 
-function add<K>(m: Map<K, Keys>, k: K, key: PrefixKey, id: number | undefined): void {
+function add<K>(m: Map<K, Keys>, k: K, key: PrefixKey, id: number | undefined): boolean {
   const e = m.get(k);
   if (e) {
     e.keys.push(key);
     if (id !== undefined) e.ids!.push(id);
-  } else m.set(k, { keys: [key], ids: id === undefined ? undefined : [id] });
+    return false;
+  }
+  m.set(k, { keys: [key], ids: id === undefined ? undefined : [id] });
+  return true;
 }
 
 /** The encoded UPDATEs of a batch, and how many prefixes they withdraw and announce. */
@@ -51,7 +56,7 @@ export interface Packed {
 
 /**
  * Encodes a batch for one session encoding. Attribute sets are encoded once per encoding:
- * `encoded` (the update group's cache, by AttrSet id) keeps them across flushes.
+ * `encoded` (the cache of the update groups of one key, by AttrSet id) keeps them across flushes.
  */
 export function pack(b: Batch, ctx: SessionContext, encoded: Map<number, AttributeSet>): Packed {
   const messages: Uint8Array[] = [];

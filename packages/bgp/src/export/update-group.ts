@@ -1,4 +1,4 @@
-import type { Afi, AttributeSet } from '@tabby/wire';
+import type { Afi } from '@tabby/wire';
 import type { AttrSet, PathSource } from '../rib/path.js';
 import type { PrefixKey } from '../rib/prefix-key.js';
 
@@ -41,8 +41,6 @@ export class UpdateGroup<M extends GroupMember = GroupMember> {
   exportsNothing = false;
   /** The merge check failed once (a bug): the group stays apart. */
   unmergeable = false;
-  /** Attribute sets encoded for this group's session encoding, by AttrSet id. */
-  encoded = new Map<number, AttributeSet>();
 
   constructor(
     /** Members share this key: export view, families, ADD-PATH and session encoding. */
@@ -101,7 +99,6 @@ export class UpdateGroup<M extends GroupMember = GroupMember> {
     }
     for (const k of this.queue) g.queue.add(k);
     for (const k of this.force) g.force.add(k);
-    g.encoded = this.encoded;
     g.exportsNothing = this.exportsNothing;
     return g;
   }
