@@ -38,7 +38,12 @@ describe('a large feed does not starve timers', () => {
       }
       return true;
     };
-    expect(await until(() => rx.peers.get('Peer_198_18_0_2')?.state === 'Established', 3000)).toBe(true);
+    // Both ends: each is Established when the other's KEEPALIVE arrives, so one can be a turn
+    // ahead of the other (CI once read the sender's session while it was not up yet).
+    const up = () =>
+      rx.peers.get('Peer_198_18_0_2')?.state === 'Established' &&
+      tx.peers.get('Peer_198_18_0_1')?.state === 'Established';
+    expect(await until(up, 3000)).toBe(true);
     // Write the whole feed at once into the receiver's connection: packed UPDATEs, one attribute set.
     const txSession = tx.peers.get('Peer_198_18_0_1')!.established!;
     const conn: Connection = txSession.conn;
