@@ -74,11 +74,10 @@ export function missingDaemonOptions(execArgv: readonly string[], nodeOptions = 
 
 /** Options V8 takes only on Node's command line: what they set is made with the heap. */
 const COMMAND_LINE_ONLY = new Set(['memory-reducer', 'max-semi-space-size']);
+const commandLineOnly = (option: string) => COMMAND_LINE_ONLY.has(optionName(option));
 
 /** The daemon options a running process can still set itself (`applyDaemonNodeOptions`). */
-export const RUNTIME_DAEMON_OPTIONS: readonly string[] = DAEMON_NODE_OPTIONS.filter(
-  (o) => !COMMAND_LINE_ONLY.has(optionName(o)),
-);
+export const RUNTIME_DAEMON_OPTIONS: readonly string[] = DAEMON_NODE_OPTIONS.filter((o) => !commandLineOnly(o));
 
 /** What `applyDaemonNodeOptions` set in this process, and what it could not (null before it ran). */
 let atStart: { set: readonly string[]; notSet: readonly string[] } | null = null;
@@ -92,8 +91,7 @@ let atStart: { set: readonly string[]; notSet: readonly string[] } | null = null
 export function applyDaemonNodeOptions(): readonly string[] {
   if (atStart) return atStart.set;
   const missing = missingDaemonOptions(process.execArgv, process.env.NODE_OPTIONS);
-  const late = (o: string) => COMMAND_LINE_ONLY.has(optionName(o));
-  atStart = { set: missing.filter((o) => !late(o)), notSet: missing.filter(late) };
+  atStart = { set: missing.filter((o) => !commandLineOnly(o)), notSet: missing.filter(commandLineOnly) };
   for (const o of atStart.set) setFlagsFromString(o);
   return atStart.set;
 }
